@@ -1,0 +1,97 @@
+"""The ``lstm-apps`` command: list and run the recipes of a checkout.
+
+```
+lstm-apps recipes                 # list the recipes with their descriptions
+lstm-apps run NAME [ARGS ...]     # run recipes/NAME.py with ARGS (e.g. --quick)
+```
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+__all__ = ["main", "recipes_dir", "list_recipes", "load_recipe", "register_command"]
+
+_EXTRA_COMMANDS: dict = {}
+
+
+def register_command(name: str, add_parser, handler) -> None:
+    """Add a subcommand: ``add_parser(subparsers)`` builds it, ``handler(args)`` runs it."""
+    _EXTRA_COMMANDS[name] = (add_parser, handler)
+
+
+def recipes_dir() -> Path:
+    """The ``recipes/`` folder of the checkout (``$LSTM_APPS_RECIPES`` overrides)."""
+    env = os.environ.get("LSTM_APPS_RECIPES")
+    path = Path(env) if env else Path(__file__).resolve().parent.parent / "recipes"
+    if not path.is_dir():
+        raise ValueError(
+            f"recipes folder {str(path)!r} not found: install lstm-apps from a checkout "
+            "(pip install -e .) or set LSTM_APPS_RECIPES to the folder holding the recipe scripts."
+        )
+    return path
+
+
+def _description(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    m = re.search(r"^Description:\s*(.+)$", text, re.M)
+    if m:
+        return m.group(1).strip()
+    m = re.search(r'"""\s*(.+)', text)
+    return m.group(1).strip() if m else ""
+
+
+def list_recipes() -> dict[str, str]:
+    """Map each recipe name to its one-line description."""
+    return {p.stem: _description(p) for p in sorted(recipes_dir().glob("*.py")) if not p.name.startswith("_")}
+
+
+def load_recipe(name: str):
+    """Import ``recipes/<name>.py`` as a module."""
+    available = list_recipes()
+    if name not in available:
+        raise ValueError(f"unknown recipe {name!r}; available: {', '.join(available) or 'none'}.")
+    path = recipes_dir() / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"lstm_apps_recipe_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="lstm-apps", description="LSTM recipes, layers and export.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("recipes", help="list the recipes")
+    run_p = sub.add_parser("run", help="run a recipe: lstm-apps run NAME [recipe args]")
+    run_p.add_argument("name")
+    run_p.add_argument("recipe_args", nargs=argparse.REMAINDER)
+    for _, (add_parser, _) in _EXTRA_COMMANDS.items():
+        add_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "recipes":
+            recipes = list_recipes()
+            width = max((len(n) for n in recipes), default=0)
+            for name, desc in recipes.items():
+                print(f"{name.ljust(width)}  {desc}")
+            return 0
+        if args.command == "run":
+            module = load_recipe(args.name)
+            result = module.main(args.recipe_args)
+            if isinstance(result, dict):
+                print(json.dumps({k: v for k, v in result.items() if isinstance(v, (int, float, str, bool, type(None)))}, indent=2))
+            return 0
+        return _EXTRA_COMMANDS[args.command][1](args) or 0
+    except ValueError as exc:
+        print(f"lstm-apps: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

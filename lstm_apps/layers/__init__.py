@@ -1,0 +1,20 @@
+"""Recurrent layers: the faithful 1997 LSTM, the factory, and gray-box cells.
+
+Every cell follows the Keras cell contract and is registered for ``.keras``
+serialization under the package name ``lstm_apps``.
+"""
+
+from lstm_apps.layers.factory import recurrent, recurrent_kinds, register_recurrent_kind
+from lstm_apps.layers.graybox import GrayBoxCell
+from lstm_apps.layers.lstm1997 import LSTM1997, LSTM1997Cell, gate_activations, memory_half_life
+
+__all__ = [
+    "LSTM1997",
+    "LSTM1997Cell",
+    "GrayBoxCell",
+    "gate_activations",
+    "memory_half_life",
+    "recurrent",
+    "recurrent_kinds",
+    "register_recurrent_kind",
+]

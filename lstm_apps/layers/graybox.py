@@ -1,0 +1,143 @@
+"""Base class for gray-box recurrent cells whose gates mean something physical."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+__all__ = ["GrayBoxCell", "bounded", "inverse_bounded"]
+
+
+def bounded(raw, low: float, high: float):
+    """Map an unconstrained tensor into ``(low, high)`` with a sigmoid."""
+    return low + (high - low) * ops.sigmoid(raw)
+
+
+def inverse_bounded(value, low: float, high: float) -> np.ndarray:
+    """The raw value that :func:`bounded` maps to ``value`` (NumPy)."""
+    value = np.asarray(value, dtype="float64")
+    if np.any(value <= low) or np.any(value >= high):
+        raise ValueError(f"value must lie strictly inside ({low}, {high}), received {value!r}.")
+    frac = (value - low) / (high - low)
+    return np.log(frac) - np.log1p(-frac)
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class GrayBoxCell(keras.layers.Layer):
+    """Gray-box recurrent cell: gates constrained to carry a physical meaning.
+
+    A gray-box cell is an LSTM-like cell in which some gates are not free
+    functions of the input but are tied to the parameters of a mechanistic
+    model (a decay rate, a maintenance efficiency, a volatility regime). The
+    trained values of those parameters are readable by name after training
+    with :meth:`physical_parameters`, in the units of the science.
+
+    The base class provides constrained weights: :meth:`add_bounded_weight`
+    stores an unconstrained variable and maps it through a sigmoid into
+    ``(low, high)``, so an optimizer can never push a rate outside its
+    physical range; :meth:`add_positive_weight` does the same through a
+    softplus. Weights created with ``physical=True`` are reported by
+    :meth:`physical_parameters`.
+
+    A subclass implements:
+
+    * ``__init__(..., **kwargs)``: its hyper-parameters, then sets
+      ``self.state_size`` and ``self.output_size`` (the Keras cell contract);
+    * ``build(input_shape)``: creates its weights with ``add_weight`` /
+      :meth:`add_bounded_weight` / :meth:`add_positive_weight`;
+    * ``call(inputs, states, training=None)``: one step, returning
+      ``(output, new_states)`` with ``keras.ops`` only;
+    * ``get_config()``: its constructor arguments (call ``super().get_config()``);
+    * optionally ``physical_parameters()`` to add derived quantities (a
+      half-life, an equilibrium) to the named parameters;
+    * the update equations and the meaning of every physical parameter in its
+      docstring.
+
+    Run a gray-box cell inside ``keras.layers.RNN`` like any Keras cell.
+
+    Args:
+        **kwargs: standard ``keras.layers.Layer`` arguments.
+
+    Call arguments:
+        inputs: a 2-D tensor ``(batch, features)``, one time step.
+        states: the list of state tensors.
+        training: Python boolean, training or inference mode.
+
+    Example:
+
+    ```python
+    cell = lstm_apps.layers.MethylationCell(4)
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    y = layer(np.zeros((2, 10, 1), "float32"))
+    cell.physical_parameters()  # {'mu': array(...), 'delta': array(...), ...}
+    ```
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._physical: dict[str, tuple[Any, float, float, str]] = {}
+
+    # -- constrained weights -------------------------------------------------
+    def add_bounded_weight(
+        self,
+        name: str,
+        shape,
+        low: float,
+        high: float,
+        initial_value: float | np.ndarray,
+        physical: bool = True,
+        trainable: bool = True,
+    ):
+        """Create a weight whose effective value lies in ``(low, high)``.
+
+        Returns the raw (unconstrained) variable; read the effective value
+        with :meth:`bounded_value`. ``initial_value`` is the effective value
+        (scalar or array of ``shape``).
+        """
+        init = np.broadcast_to(inverse_bounded(initial_value, low, high), shape).astype("float32")
+        var = self.add_weight(
+            name=f"{name}_raw",
+            shape=shape,
+            initializer=keras.initializers.Constant(init),
+            trainable=trainable,
+        )
+        self._physical[name] = (var, float(low), float(high), "bounded")
+        if not physical:
+            self._physical[name] = (var, float(low), float(high), "bounded_hidden")
+        return var
+
+    def add_positive_weight(self, name: str, shape, initial_value: float | np.ndarray, physical: bool = True, trainable: bool = True):
+        """Create a weight whose effective value is positive (softplus of a raw variable)."""
+        value = np.asarray(initial_value, dtype="float64")
+        if np.any(value <= 0):
+            raise ValueError(f"initial value of positive weight {name!r} must be > 0, received {initial_value!r}.")
+        raw = np.where(value > 30, value, np.log(np.expm1(value)))
+        init = np.broadcast_to(raw, shape).astype("float32")
+        var = self.add_weight(name=f"{name}_raw", shape=shape, initializer=keras.initializers.Constant(init), trainable=trainable)
+        self._physical[name] = (var, 0.0, float("inf"), "positive" if physical else "positive_hidden")
+        return var
+
+    def bounded_value(self, name: str):
+        """The effective (constrained) value of a weight made by ``add_*_weight``, as a tensor."""
+        if name not in self._physical:
+            raise ValueError(f"{type(self).__name__} has no constrained weight {name!r}; it has {sorted(self._physical)}.")
+        var, low, high, kind = self._physical[name]
+        if kind.startswith("positive"):
+            return ops.softplus(var)
+        return bounded(var, low, high)
+
+    def physical_parameters(self) -> dict[str, np.ndarray]:
+        """The named physical parameters, as NumPy arrays, after training."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} is not built yet: call it on data (or build it) before reading its parameters.")
+        return {
+            name: np.asarray(ops.convert_to_numpy(self.bounded_value(name)))
+            for name, (_, _, _, kind) in self._physical.items()
+            if not kind.endswith("_hidden")
+        }
+
+    def get_config(self):
+        return super().get_config()
