@@ -251,8 +251,14 @@ class Run:
         """Save a Matplotlib figure as ``name`` (PNG) in the run folder."""
         return _io.save_figure(fig, self.file(name))
 
-    def save_model(self, model, name: str = "model.keras") -> Path:
-        """Save ``model`` as a ``.keras`` file in the run folder."""
+    def save_model(self, model, name: str = "model.keras", sample_inputs=None) -> Path:
+        """Save ``model`` as a ``.keras`` file in the run folder.
+
+        ``sample_inputs``: a small batch of the model's real inputs (NumPy),
+        kept for ``--export`` (streaming TFLite file and its parity) and
+        for representative data when quantizing.
+        """
+        self.sample_inputs = sample_inputs
         return _io.save_keras_model(model, self.file(name))
 
     def save_metrics(self, metrics: Mapping[str, Any], merge: bool = True) -> dict[str, Any]:
