@@ -476,7 +476,12 @@ class LSTM1997(keras.layers.RNN):
         if not self.built:
             self(inputs)
         cell = self.cell
-        rnn = keras.layers.RNN(_TelemetryCell(cell), return_sequences=True, go_backwards=self.go_backwards)
+        rnn = keras.layers.RNN(
+            _TelemetryCell(cell, dtype=self.dtype_policy),
+            return_sequences=True,
+            go_backwards=self.go_backwards,
+            dtype=self.dtype_policy,
+        )
         kwargs = {}
         if initial_state is not None:
             kwargs["initial_state"] = list(initial_state)
