@@ -1,1 +1,2 @@
 from lstm_apps.datasets import genome  # noqa: F401  (read_genome, window_dataset, ...)
+from lstm_apps.datasets import tasks  # noqa: F401  (adding_problem, embedded_reber, temporal_order, ... the 1997 tasks)
