@@ -1,0 +1,765 @@
+"""Encoder–decoder (sequence-to-sequence) recurrent networks for translation.
+
+The architecture of Sutskever, Vinyals & Le (2014), "Sequence to Sequence
+Learning with Neural Networks": a recurrent encoder reads the source, its
+final states initialise a recurrent decoder that is trained with teacher
+forcing (it reads the reference target shifted by one token) and, at
+inference, runs one step at a time on its own predictions (greedy or beam
+search). Optionally the decoder attends over all encoder outputs:
+``"luong"`` scores with a dot product (``keras.layers.Attention``, Luong,
+Pham & Manning 2015), ``"bahdanau"`` with an additive network
+(``keras.layers.AdditiveAttention``, Bahdanau, Cho & Bengio 2015); in both
+the context vector is concatenated with the decoder output and passed
+through ``tanh`` (Luong's "attentional hidden state", without input feeding).
+
+Pieces:
+
+* tokenizers: :class:`SubwordTokenizer` (byte-pair encoding, Sennrich,
+  Haddow & Birch 2016, learned from the training text) and
+  :class:`CharTokenizer`;
+* :func:`build_seq2seq`: the training model plus the separate ``encoder``
+  and one-step ``decoder_step`` models that share its weights (each can be
+  saved as a ``.keras`` file and exported on its own);
+* :func:`greedy_decode` and :func:`beam_search`;
+* :class:`PairBatches`: length-bucketed, padded training batches;
+* :class:`Translator`: tokenizers + encoder + decoder step, ``translate``,
+  ``save`` and ``load``.
+
+Example:
+
+```python
+from lstm_apps.seq2seq import SubwordTokenizer, build_seq2seq, PairBatches, Translator
+src_tok = SubwordTokenizer.train(sources, vocab_size=500)
+tgt_tok = SubwordTokenizer.train(targets, vocab_size=500)
+parts = build_seq2seq(src_tok.vocab_size, tgt_tok.vocab_size, cell="lstm", units=128)
+parts.model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+parts.model.fit(PairBatches(src_tok.encode_batch(sources), tgt_tok.encode_batch(targets)).dataset(), epochs=5)
+translator = Translator(parts.encoder, parts.decoder_step, src_tok, tgt_tok, attention="luong")
+translator.translate(["three hundred twenty-one"], beam_width=4)
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from lstm_apps import io as _io
+from lstm_apps.layers import recurrent
+
+__all__ = [
+    "PAD",
+    "UNK",
+    "BOS",
+    "EOS",
+    "ATTENTION_KINDS",
+    "CharTokenizer",
+    "SubwordTokenizer",
+    "tokenizer_from_config",
+    "PaddingMask",
+    "Seq2SeqParts",
+    "build_seq2seq",
+    "attention_weights",
+    "greedy_decode",
+    "beam_search",
+    "PairBatches",
+    "Translator",
+]
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+_SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
+# The one-step decoder's token mask ends at its final Reshape, as it should.
+warnings.filterwarnings("ignore", message="Layer 'step_logits' .*does not support masking")
+_SPACE = "\u2581"  # "▁" marks the start of a word, as in SentencePiece
+ATTENTION_KINDS = ("luong", "bahdanau", "none")
+
+
+# ---------------------------------------------------------------------------
+# Tokenizers
+# ---------------------------------------------------------------------------
+class _Tokenizer:
+    """Shared parts: ids 0..3 are ``<pad> <unk> <s> </s>``."""
+
+    kind = "base"
+
+    def __init__(self, symbols: Sequence[str]):
+        symbols = list(symbols)
+        if tuple(symbols[:4]) != _SPECIALS:
+            raise ValueError(f"A vocabulary must start with {_SPECIALS}, received {symbols[:4]!r}.")
+        self.symbols = symbols
+        self.index = {s: i for i, s in enumerate(symbols)}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.symbols)
+
+    def tokenize(self, text: str) -> list[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` (no ``<s>``/``</s>``); unknown symbols map to ``<unk>``."""
+        return [self.index.get(s, UNK) for s in self.tokenize(text)]
+
+    def encode_batch(self, texts: Iterable[str]) -> list[list[int]]:
+        return [self.encode(t) for t in texts]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of ``ids``, stopping at ``</s>`` and skipping ``<pad>``/``<s>``."""
+        pieces = []
+        for i in ids:
+            i = int(i)
+            if i == EOS:
+                break
+            if i in (PAD, BOS):
+                continue
+            pieces.append("\u2047" if i == UNK else self.symbols[i])
+        return self._join(pieces)
+
+    def _join(self, pieces: list[str]) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"kind": self.kind, "symbols": self.symbols}
+
+
+class CharTokenizer(_Tokenizer):
+    """One token per character.
+
+    Example:
+
+    >>> tok = CharTokenizer.train(["abc", "cab"])
+    >>> tok.decode(tok.encode("cab"))
+    'cab'
+    """
+
+    kind = "char"
+
+    @classmethod
+    def train(cls, texts: Iterable[str]) -> "CharTokenizer":
+        chars = sorted({c for t in texts for c in t})
+        return cls(list(_SPECIALS) + chars)
+
+    def tokenize(self, text: str) -> list[str]:
+        return list(text)
+
+    def _join(self, pieces):
+        return "".join(pieces)
+
+
+_PIECE = re.compile(r"\w+|[^\w\s]")
+
+
+def _words(text: str) -> list[str]:
+    """Pre-tokens that merges never cross: ``"▁"`` + each word's leading run of
+    letters/digits, then its punctuation marks on their own (``"Land."`` ->
+    ``["▁Land", "."]``). Joining them and turning ``"▁"`` into spaces gives
+    back the text."""
+    out = []
+    for word in text.split():
+        pieces = _PIECE.findall(word)
+        out.append(_SPACE + pieces[0])
+        out.extend(pieces[1:])
+    return out
+
+
+class SubwordTokenizer(_Tokenizer):
+    """Byte-pair encoding of Sennrich, Haddow & Birch (2016), "Neural Machine
+    Translation of Rare Words with Subword Units".
+
+    Training starts from characters (a word is ``"▁" + word``, so spaces are
+    recoverable) and repeatedly merges the most frequent adjacent pair of
+    symbols until the vocabulary reaches ``vocab_size`` or no pair occurs
+    ``min_frequency`` times. Encoding applies the merges in the order they
+    were learned. No subword library ships with the project's dependencies,
+    so this is written out here (about 60 lines).
+
+    Args:
+        symbols: the vocabulary (specials first).
+        merges: the learned merges, in order, as ``(left, right)`` pairs.
+
+    Example:
+
+    >>> tok = SubwordTokenizer.train(["einundzwanzig", "zweiundzwanzig"] * 3, vocab_size=30)
+    >>> tok.decode(tok.encode("einundzwanzig"))
+    'einundzwanzig'
+    """
+
+    kind = "subword"
+
+    def __init__(self, symbols: Sequence[str], merges: Sequence[Sequence[str]]):
+        super().__init__(symbols)
+        self.merges = [tuple(m) for m in merges]
+        self.ranks = {m: r for r, m in enumerate(self.merges)}
+        self._cache: dict[str, list[str]] = {}
+
+    @classmethod
+    def train(cls, texts: Iterable[str], vocab_size: int = 2000, min_frequency: int = 2) -> "SubwordTokenizer":
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size <= len(_SPECIALS):
+            raise ValueError(f"vocab_size must be an integer > {len(_SPECIALS)}, received {vocab_size!r}.")
+        freq = Counter(w for t in texts for w in _words(t))
+        if not freq:
+            raise ValueError("Cannot learn a subword vocabulary from empty texts.")
+        words = [list(w) for w in freq]
+        counts = list(freq.values())
+        alphabet = sorted({c for w in words for c in w})
+        pair_count: dict[tuple[str, str], int] = defaultdict(int)
+        where: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for i, (w, f) in enumerate(zip(words, counts)):
+            for p in zip(w, w[1:]):
+                pair_count[p] += f
+                where[p].add(i)
+        merges: list[tuple[str, str]] = []
+        while len(_SPECIALS) + len(alphabet) + len(merges) < vocab_size and pair_count:
+            best = max(pair_count, key=pair_count.__getitem__)
+            if pair_count[best] < min_frequency:
+                break
+            merges.append(best)
+            joined = best[0] + best[1]
+            for i in sorted(where.pop(best, ())):
+                w, f = words[i], counts[i]
+                for p in zip(w, w[1:]):
+                    pair_count[p] -= f
+                    if pair_count[p] <= 0:
+                        del pair_count[p]
+                new = _merge(w, best, joined)
+                for p in zip(new, new[1:]):
+                    pair_count[p] += f
+                    where[p].add(i)
+                words[i] = new
+            pair_count.pop(best, None)
+        symbols = list(_SPECIALS) + alphabet + [a + b for a, b in merges]
+        symbols = list(dict.fromkeys(symbols))  # a merge can recreate an existing symbol
+        return cls(symbols, merges)
+
+    def _segment(self, word: str) -> list[str]:
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        sym = list(word)
+        while len(sym) > 1:
+            ranked = [(self.ranks.get(p, len(self.ranks)), j) for j, p in enumerate(zip(sym, sym[1:]))]
+            rank, _ = min(ranked)
+            if rank == len(self.ranks):
+                break
+            pair = self.merges[rank]
+            sym = _merge(sym, pair, pair[0] + pair[1])
+        if len(self._cache) < 200_000:
+            self._cache[word] = sym
+        return sym
+
+    def tokenize(self, text: str) -> list[str]:
+        return [s for w in _words(text) for s in self._segment(w)]
+
+    def _join(self, pieces):
+        return "".join(pieces).replace(_SPACE, " ").strip()
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "merges": [list(m) for m in self.merges]}
+
+
+def _merge(symbols: list[str], pair: tuple[str, str], joined: str) -> list[str]:
+    out, j, n = [], 0, len(symbols)
+    while j < n:
+        if j < n - 1 and symbols[j] == pair[0] and symbols[j + 1] == pair[1]:
+            out.append(joined)
+            j += 2
+        else:
+            out.append(symbols[j])
+            j += 1
+    return out
+
+
+def tokenizer_from_config(config: dict) -> _Tokenizer:
+    """Rebuild a tokenizer from its ``get_config()``."""
+    kind = config.get("kind")
+    if kind == "char":
+        return CharTokenizer(config["symbols"])
+    if kind == "subword":
+        return SubwordTokenizer(config["symbols"], config["merges"])
+    raise ValueError(f"Unknown tokenizer kind {kind!r}; expected 'char' or 'subword'.")
+
+
+# ---------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class PaddingMask(keras.layers.Layer):
+    """Boolean mask ``ids != 0`` of a padded id batch (for the one-step decoder's attention).
+
+    Call arguments:
+        inputs: integer tensor ``(batch, timesteps)``.
+
+    Example:
+
+    >>> PaddingMask()(np.array([[5, 3, 0]])).numpy().tolist()
+    [[True, True, False]]
+    """
+
+    def call(self, inputs):
+        return ops.not_equal(inputs, PAD)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(inputs.shape, dtype="bool")
+
+
+@dataclass
+class Seq2SeqParts:
+    """The three models built by :func:`build_seq2seq` (they share weights).
+
+    Attributes:
+        model: training model, inputs ``[source_ids, target_in_ids]`` ->
+            logits ``(batch, target_len, target_vocab)``.
+        encoder: ``source_ids`` -> ``[encoder_outputs, *states]``.
+        decoder_step: ``[token (batch, 1), *states, encoder_outputs,
+            source_ids]`` -> ``[logits (batch, target_vocab), *new_states]``
+            (``encoder_outputs`` and ``source_ids`` only with attention).
+        n_states: 2 for LSTM kinds (``[h, c]`` or, for ``lstm1997``, ``[h, s]``),
+            1 for GRU and SimpleRNN.
+        attention: ``"luong"``, ``"bahdanau"`` or ``"none"``.
+        attention_model: ``[source_ids, target_in_ids]`` -> ``[decoder
+            outputs, encoder outputs]``, the attention layer's query and
+            value (None without attention); see :func:`attention_weights`.
+    """
+
+    model: keras.Model
+    encoder: keras.Model
+    decoder_step: keras.Model
+    n_states: int
+    attention: str
+    attention_model: keras.Model | None = None
+
+
+def build_seq2seq(
+    source_vocab: int,
+    target_vocab: int,
+    *,
+    cell: str = "lstm",
+    units: int = 256,
+    embed_dim: int = 128,
+    attention: str = "luong",
+    dropout: float = 0.0,
+) -> Seq2SeqParts:
+    """Build an encoder–decoder translation model and its inference parts.
+
+    Args:
+        source_vocab, target_vocab: vocabulary sizes (id 0 is padding).
+        cell: a kind of :func:`lstm_apps.layers.recurrent` (``"lstm1997"``,
+            ``"lstm"``, ``"gru"``, ``"simple_rnn"``); the encoder's final
+            states (however many the cell has) initialise the decoder.
+        units: recurrent units of encoder and decoder.
+        embed_dim: token embedding size.
+        attention: ``"luong"`` (dot-product scores), ``"bahdanau"`` (additive
+            scores) or ``"none"`` (the decoder sees the source only through
+            the initial states, as in Sutskever et al.).
+        dropout: dropout rate on embeddings and the decoder's output.
+
+    Returns:
+        :class:`Seq2SeqParts`.
+    """
+    for name, value in (("source_vocab", source_vocab), ("target_vocab", target_vocab), ("units", units), ("embed_dim", embed_dim)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, received {value!r}.")
+    if attention not in ATTENTION_KINDS:
+        raise ValueError(f"attention must be one of {ATTENTION_KINDS}, received {attention!r}.")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), received {dropout!r}.")
+    L = keras.layers
+    source = keras.Input((None,), dtype="int32", name="source_ids")
+    target_in = keras.Input((None,), dtype="int32", name="target_in_ids")
+
+    src_embedding = L.Embedding(source_vocab, embed_dim, mask_zero=True, name="source_embedding")
+    encoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="encoder")
+    tgt_embedding = L.Embedding(target_vocab, embed_dim, mask_zero=True, name="target_embedding")
+    decoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="decoder")
+    attend = None
+    if attention == "luong":
+        attend = L.Attention(name="attention")
+    elif attention == "bahdanau":
+        attend = L.AdditiveAttention(name="attention")
+    combine = L.Dense(units, activation="tanh", name="attentional_state") if attend is not None else None
+    drop = L.Dropout(dropout, name="output_dropout") if dropout else None
+    emb_drop = L.Dropout(dropout, name="embedding_dropout") if dropout else None
+    project = L.Dense(target_vocab, name="logits")
+
+    # encoder
+    x = src_embedding(source)
+    if emb_drop is not None:
+        x = emb_drop(x)
+    encoder_outputs, *encoder_states = encoder_rnn(x)
+    n_states = len(encoder_states)
+
+    def decode(tokens, states, enc_out, enc_mask):
+        y = tgt_embedding(tokens)
+        if emb_drop is not None:
+            y = emb_drop(y)
+        out, *new_states = decoder_rnn(y, initial_state=list(states))
+        raw = out
+        if attend is not None:
+            if enc_mask is None:
+                context = attend([out, enc_out])  # masks propagate from the embeddings
+            else:
+                context = attend([out, enc_out], mask=[None, enc_mask])
+            out = combine(L.Concatenate(name=None)([out, context]))
+        if drop is not None:
+            out = drop(out)
+        return project(out), new_states, raw
+
+    logits, _, decoder_outputs = decode(target_in, encoder_states, encoder_outputs, None)
+    model = keras.Model([source, target_in], logits, name="seq2seq")
+    encoder = keras.Model(source, [encoder_outputs, *encoder_states], name="encoder")
+
+    token = keras.Input((1,), dtype="int32", name="token")
+    state_inputs = [keras.Input((int(s.shape[-1]),), name=f"state_{i}") for i, s in enumerate(encoder_states)]
+    step_inputs = [token, *state_inputs]
+    enc_out_in = src_in = enc_mask = None
+    if attend is not None:
+        enc_out_in = keras.Input((None, units), name="encoder_outputs")
+        src_in = keras.Input((None,), dtype="int32", name="step_source_ids")
+        enc_mask = PaddingMask(name="source_mask")(src_in)
+        step_inputs += [enc_out_in, src_in]
+    step_logits, new_states, _ = decode(token, state_inputs, enc_out_in, enc_mask)
+    step_logits = L.Reshape((target_vocab,), name="step_logits")(step_logits)  # the token's mask ends here
+    decoder_step = keras.Model(step_inputs, [step_logits, *new_states], name="decoder_step")
+    attention_model = None
+    if attend is not None:
+        attention_model = keras.Model([source, target_in], [decoder_outputs, encoder_outputs], name="attention_inputs")
+    return Seq2SeqParts(model, encoder, decoder_step, n_states, attention, attention_model)
+
+
+def attention_weights(parts: Seq2SeqParts, source_ids: Sequence[int], target_ids: Sequence[int]) -> np.ndarray:
+    """Attention of each decoder step over the source tokens for one pair.
+
+    Args:
+        parts: built by :func:`build_seq2seq` with attention.
+        source_ids: the source token ids.
+        target_ids: the target token ids (without ``<s>``/``</s>``), e.g. the
+            model's own translation; the decoder reads ``<s> target``.
+
+    Returns:
+        ``(len(target_ids) + 1, len(source_ids))`` weights, each row sums to
+        1; the last row is the step that writes ``</s>``.
+    """
+    if parts.attention_model is None:
+        raise ValueError("attention_weights needs a model built with attention='luong' or 'bahdanau', received attention='none'.")
+    if not len(source_ids):
+        raise ValueError("source_ids is empty; expected at least one token.")
+    src = np.asarray([list(source_ids)], dtype="int32")
+    tgt = np.asarray([[BOS, *target_ids]], dtype="int32")
+    query, value = parts.attention_model.predict_on_batch([src, tgt])
+    layer = parts.model.get_layer("attention")
+    _, weights = layer([ops.convert_to_tensor(query), ops.convert_to_tensor(value)], mask=[None, ops.convert_to_tensor(src != PAD)], return_attention_scores=True)
+    return ops.convert_to_numpy(weights)[0]
+
+
+# ---------------------------------------------------------------------------
+# Decoding
+# ---------------------------------------------------------------------------
+def _pad(seqs: Sequence[Sequence[int]], multiple: int = 1, min_len: int = 1) -> np.ndarray:
+    n = max(min_len, max((len(s) for s in seqs), default=0))
+    n = -(-n // multiple) * multiple
+    out = np.zeros((len(seqs), n), dtype="int32")
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s
+    return out
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits.astype("float64")
+    m = logits.max(axis=-1, keepdims=True)
+    return logits - m - np.log(np.exp(logits - m).sum(axis=-1, keepdims=True))
+
+
+def _encode(encoder, source_ids):
+    outs = encoder.predict_on_batch(source_ids)
+    return np.asarray(outs[0]), [np.asarray(s) for s in outs[1:]]
+
+
+def _step(decoder_step, tokens, states, enc_out, source_ids, attention: bool):
+    inputs = [tokens[:, None].astype("int32"), *states]
+    if attention:
+        inputs += [enc_out, source_ids]
+    outs = decoder_step.predict_on_batch(inputs)
+    return np.asarray(outs[0]), [np.asarray(s) for s in outs[1:]]
+
+
+def greedy_decode(encoder, decoder_step, source_ids: np.ndarray, *, max_length: int, attention: bool = True) -> list[list[int]]:
+    """Decode a padded batch of source ids by taking the most likely token each step.
+
+    Args:
+        encoder, decoder_step: the models of :class:`Seq2SeqParts`.
+        source_ids: int array ``(batch, source_len)``, 0-padded.
+        max_length: most target tokens produced per sentence.
+        attention: whether ``decoder_step`` takes the encoder outputs.
+
+    Returns:
+        One list of target ids per sentence (without ``<s>``/``</s>``).
+    """
+    source_ids = np.asarray(source_ids, dtype="int32")
+    enc_out, states = _encode(encoder, source_ids)
+    batch = len(source_ids)
+    tokens = np.full(batch, BOS, dtype="int32")
+    done = np.zeros(batch, dtype=bool)
+    result: list[list[int]] = [[] for _ in range(batch)]
+    for _ in range(max_length):
+        logits, states = _step(decoder_step, tokens, states, enc_out, source_ids, attention)
+        tokens = logits.argmax(axis=-1).astype("int32")
+        for i in np.flatnonzero(~done):
+            if tokens[i] == EOS:
+                done[i] = True
+            else:
+                result[i].append(int(tokens[i]))
+        tokens[done] = EOS
+        if done.all():
+            break
+    return result
+
+
+def beam_search(
+    encoder,
+    decoder_step,
+    source_ids: np.ndarray,
+    *,
+    max_length: int,
+    beam_width: int = 4,
+    length_penalty: float = 0.6,
+    attention: bool = True,
+) -> list[list[int]]:
+    """Beam search over a padded batch of source ids (all sentences at once).
+
+    Each sentence keeps ``beam_width`` partial translations; every step
+    extends each by every token, keeps the ``beam_width`` best by summed
+    log-probability, and sets aside those that end in ``</s>``. Finished
+    hypotheses are ranked by log-probability divided by the GNMT length
+    penalty ``((5 + length) / 6) ** length_penalty`` (Wu et al. 2016). A
+    sentence stops once it has ``beam_width`` finished hypotheses.
+
+    Returns:
+        One list of target ids per sentence (the best hypothesis).
+    """
+    if isinstance(beam_width, bool) or not isinstance(beam_width, (int, np.integer)) or beam_width <= 0:
+        raise ValueError(f"beam_width must be a positive integer, received {beam_width!r}.")
+    source_ids = np.asarray(source_ids, dtype="int32")
+    k = int(beam_width)
+    batch = len(source_ids)
+    enc_out, states = _encode(encoder, source_ids)
+    enc_out = np.repeat(enc_out, k, axis=0)
+    src_rep = np.repeat(source_ids, k, axis=0)
+    states = [np.repeat(s, k, axis=0) for s in states]
+    scores = np.full((batch, k), -np.inf)
+    scores[:, 0] = 0.0  # all beams start identical: keep one
+    history = np.zeros((batch, k, 0), dtype="int32")
+    tokens = np.full(batch * k, BOS, dtype="int32")
+    finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch)]
+    active = np.ones(batch, dtype=bool)
+    penalty = lambda n: ((5.0 + n) / 6.0) ** length_penalty  # noqa: E731
+    for t in range(max_length):
+        logits, states = _step(decoder_step, tokens, states, enc_out, src_rep, attention)
+        logp = _log_softmax(logits).reshape(batch, k, -1)
+        vocab = logp.shape[-1]
+        cand = (scores[:, :, None] + logp).reshape(batch, -1)
+        n_top = min(2 * k, cand.shape[1])
+        top = np.argpartition(-cand, n_top - 1, axis=1)[:, :n_top]
+        new_scores = np.full((batch, k), -np.inf)
+        origin = np.zeros((batch, k), dtype="int64")
+        new_tokens = np.full((batch, k), EOS, dtype="int32")
+        for b in range(batch):
+            if not active[b]:
+                continue
+            order = top[b][np.argsort(-cand[b, top[b]], kind="stable")]
+            filled = 0
+            for flat in order:
+                score = cand[b, flat]
+                if not np.isfinite(score):
+                    break
+                beam, tok = divmod(int(flat), vocab)
+                if tok == EOS:
+                    finished[b].append((score / penalty(t + 1), history[b, beam].tolist()))
+                    continue
+                new_scores[b, filled] = score
+                origin[b, filled] = beam
+                new_tokens[b, filled] = tok
+                filled += 1
+                if filled == k:
+                    break
+            if len(finished[b]) >= k or filled == 0:
+                active[b] = False
+        gather = (np.arange(batch)[:, None] * k + origin).reshape(-1)
+        states = [s[gather] for s in states]
+        history = np.concatenate([history[np.arange(batch)[:, None], origin], new_tokens[:, :, None]], axis=2)
+        scores = new_scores
+        tokens = new_tokens.reshape(-1)
+        if not active.any():
+            break
+    best: list[list[int]] = []
+    for b in range(batch):
+        pool = list(finished[b])
+        if not pool:  # ran out of length: fall back to the live beams
+            pool = [(scores[b, j] / penalty(history.shape[2]), history[b, j].tolist()) for j in range(k) if np.isfinite(scores[b, j])]
+        best.append(max(pool, key=lambda item: item[0])[1] if pool else [])
+    return best
+
+
+# ---------------------------------------------------------------------------
+# Training batches
+# ---------------------------------------------------------------------------
+class PairBatches:
+    """Length-bucketed teacher-forcing batches of id sequences.
+
+    Pairs are sorted by length (with a little seeded noise), cut into
+    batches of similar lengths, and each batch is padded only to its own
+    longest sequence (rounded up to a multiple of ``pad_multiple``, which
+    bounds how many shapes the training function sees). The batch order is
+    reshuffled every epoch. Pass :meth:`dataset` (a ``tf.data.Dataset``
+    whose every pass is one epoch) to ``model.fit``.
+
+    Each batch is ``((source, target_in), target_out, weights)`` with
+    ``target_in = <s> y``, ``target_out = y </s>`` and ``weights`` 1 on real
+    target tokens, 0 on padding.
+    """
+
+    def __init__(self, source_ids, target_ids, batch_size: int = 64, shuffle: bool = True, seed: int = 0, pad_multiple: int = 4):
+        if len(source_ids) != len(target_ids):
+            raise ValueError(f"source_ids and target_ids must have equal length, received {len(source_ids)} and {len(target_ids)}.")
+        if not len(source_ids):
+            raise ValueError("PairBatches needs at least one pair, received none.")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, received {batch_size!r}.")
+        self.source_ids = [list(s) for s in source_ids]
+        self.target_ids = [list(t) for t in target_ids]
+        self.shuffle = shuffle
+        self.pad_multiple = pad_multiple
+        self.rng = np.random.default_rng(seed)
+        lengths = np.array([len(s) + len(t) for s, t in zip(self.source_ids, self.target_ids)], dtype="float64")
+        noise = self.rng.uniform(0, 2, size=len(lengths)) if shuffle else 0.0
+        order = np.argsort(lengths + noise, kind="stable")
+        self.batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+    def __len__(self):
+        return len(self.batches)
+
+    def batch(self, index: int):
+        """The ``index``-th batch (in length order)."""
+        idx = self.batches[index]
+        src = _pad([self.source_ids[i] for i in idx], self.pad_multiple)
+        tgt_in = _pad([[BOS] + self.target_ids[i] for i in idx], self.pad_multiple)
+        tgt_out = _pad([self.target_ids[i] + [EOS] for i in idx], self.pad_multiple)  # same lengths as tgt_in
+        return (src, tgt_in), tgt_out, (tgt_out != PAD).astype("float32")
+
+    def __iter__(self):
+        order = np.arange(len(self.batches))
+        if self.shuffle:
+            self.rng.shuffle(order)
+        for i in order:
+            yield self.batch(int(i))
+
+    def dataset(self):
+        """A ``tf.data.Dataset`` of the batches, reshuffled on every pass."""
+        import tensorflow as tf
+
+        ids = tf.TensorSpec((None, None), tf.int32)
+        signature = ((ids, ids), ids, tf.TensorSpec((None, None), tf.float32))
+        ds = tf.data.Dataset.from_generator(self.__iter__, output_signature=signature)
+        return ds.apply(tf.data.experimental.assert_cardinality(len(self.batches))).prefetch(2)
+
+
+# ---------------------------------------------------------------------------
+# Translator
+# ---------------------------------------------------------------------------
+class Translator:
+    """Tokenizers + encoder + one-step decoder: text in, text out.
+
+    Args:
+        encoder, decoder_step: the inference models of :class:`Seq2SeqParts`
+            (or loaded from ``.keras`` files).
+        source_tokenizer, target_tokenizer: the tokenizers used in training.
+        attention: the model's attention kind (``"none"`` when the decoder
+            step takes no encoder outputs).
+        max_length_ratio, max_length_offset: a translation stops after
+            ``ratio * source_tokens + offset`` target tokens.
+    """
+
+    def __init__(self, encoder, decoder_step, source_tokenizer, target_tokenizer, attention: str = "luong", max_length_ratio: float = 2.0, max_length_offset: int = 10):
+        if attention not in ATTENTION_KINDS:
+            raise ValueError(f"attention must be one of {ATTENTION_KINDS}, received {attention!r}.")
+        self.encoder = encoder
+        self.decoder_step = decoder_step
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.attention = attention
+        self.max_length_ratio = float(max_length_ratio)
+        self.max_length_offset = int(max_length_offset)
+
+    def translate(self, sentences: Sequence[str] | str, beam_width: int = 1, batch_size: int = 64, length_penalty: float = 0.6) -> list[str] | str:
+        """Translate one sentence (returns a string) or a list (returns a list).
+
+        ``beam_width=1`` decodes greedily; more runs :func:`beam_search`.
+        Sentences are batched by length; the output keeps the input order.
+        """
+        single = isinstance(sentences, str)
+        texts = [sentences] if single else list(sentences)
+        ids = [self.source_tokenizer.encode(t) or [UNK] for t in texts]
+        order = np.argsort([len(s) for s in ids], kind="stable")
+        out: list[str] = [""] * len(texts)
+        use_attention = self.attention != "none"
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            src = _pad([ids[i] for i in chunk])
+            max_len = int(self.max_length_ratio * src.shape[1] + self.max_length_offset)
+            if beam_width > 1:
+                decoded = beam_search(self.encoder, self.decoder_step, src, max_length=max_len, beam_width=beam_width, length_penalty=length_penalty, attention=use_attention)
+            else:
+                decoded = greedy_decode(self.encoder, self.decoder_step, src, max_length=max_len, attention=use_attention)
+            for i, seq in zip(chunk, decoded):
+                out[i] = self.target_tokenizer.decode(seq)
+        return out[0] if single else out
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write ``encoder.keras``, ``decoder_step.keras`` and ``translator.json`` into ``folder``."""
+        folder = Path(folder)
+        _io.save_keras_model(self.encoder, folder / "encoder.keras")
+        _io.save_keras_model(self.decoder_step, folder / "decoder_step.keras")
+        _io.write_json(
+            folder / "translator.json",
+            {
+                "attention": self.attention,
+                "max_length_ratio": self.max_length_ratio,
+                "max_length_offset": self.max_length_offset,
+                "source_tokenizer": self.source_tokenizer.get_config(),
+                "target_tokenizer": self.target_tokenizer.get_config(),
+            },
+        )
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "Translator":
+        """Load a translator written by :meth:`save`."""
+        folder = Path(folder)
+        missing = [n for n in ("encoder.keras", "decoder_step.keras", "translator.json") if not (folder / n).is_file()]
+        if missing:
+            raise ValueError(f"{str(folder)!r} is not a saved translator: missing {missing}.")
+        with open(folder / "translator.json", encoding="utf-8") as fh:
+            meta = json.load(fh)
+        encoder = keras.models.load_model(folder / "encoder.keras", compile=False)
+        decoder_step = keras.models.load_model(folder / "decoder_step.keras", compile=False)
+        return cls(
+            encoder,
+            decoder_step,
+            tokenizer_from_config(meta["source_tokenizer"]),
+            tokenizer_from_config(meta["target_tokenizer"]),
+            attention=meta["attention"],
+            max_length_ratio=meta["max_length_ratio"],
+            max_length_offset=meta["max_length_offset"],
+        )
