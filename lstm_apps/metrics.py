@@ -49,3 +49,63 @@ def bits_per_base(y_true, y_prob, sample_weight=None) -> float:
     if w.sum() <= 0:
         raise ValueError("sample_weight leaves no position to score (all weights are 0).")
     return float((bits * w).sum() / w.sum())
+
+# ---------------------------------------------------------------------------
+# Translation (sacrebleu)
+# ---------------------------------------------------------------------------
+
+
+def _check_corpus(hypotheses, references):
+    hyps, refs = [str(h) for h in hypotheses], [str(r) for r in references]
+    if len(hyps) != len(refs) or not hyps:
+        raise ValueError(
+            f"Expected equally many hypotheses and references (at least one), received {len(hyps)} and {len(refs)}."
+        )
+    return hyps, refs
+
+
+def corpus_bleu(hypotheses, references) -> tuple[float, str]:
+    """Corpus BLEU (Papineni et al. 2002) with sacrebleu's defaults (13a tokenizer, exp smoothing).
+
+    Args:
+        hypotheses: list of system outputs.
+        references: list of reference translations (one per hypothesis).
+
+    Returns:
+        ``(score, signature)``: BLEU in [0, 100] and sacrebleu's signature
+        string (report it with the score so it can be reproduced).
+
+    Example:
+
+    >>> corpus_bleu(["the cat sat on the mat"], ["the cat sat on the mat"])[0]
+    100.0
+    """
+    from sacrebleu.metrics import BLEU
+
+    hyps, refs = _check_corpus(hypotheses, references)
+    metric = BLEU()
+    return float(metric.corpus_score(hyps, [refs]).score), str(metric.get_signature())
+
+
+def corpus_chrf(hypotheses, references) -> tuple[float, str]:
+    """Corpus chrF (Popović 2015; character 6-grams, beta 2) with sacrebleu's defaults.
+
+    Returns:
+        ``(score, signature)``: chrF in [0, 100] and sacrebleu's signature.
+
+    Example:
+
+    >>> round(corpus_chrf(["einundzwanzig"], ["einundzwanzig"])[0], 1)
+    100.0
+    """
+    from sacrebleu.metrics import CHRF
+
+    hyps, refs = _check_corpus(hypotheses, references)
+    metric = CHRF()
+    return float(metric.corpus_score(hyps, [refs]).score), str(metric.get_signature())
+
+
+def exact_match(hypotheses, references) -> float:
+    """Fraction of hypotheses identical to their reference (after stripping outer whitespace)."""
+    hyps, refs = _check_corpus(hypotheses, references)
+    return float(np.mean([h.strip() == r.strip() for h, r in zip(hyps, refs)]))
