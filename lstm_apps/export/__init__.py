@@ -1,0 +1,60 @@
+"""Export trained recurrent models to edge devices (TFLite / LiteRT).
+
+* :func:`to_tflite` — ``mode="sequence"`` (whole sequences) or
+  ``mode="streaming"`` (one step per call, recurrent states as named
+  inputs/outputs), ``quantize=None | "dynamic" | "float16" | "int8"``;
+  every float32 file is checked against the Keras model before it is written.
+* :class:`StreamingRunner` — runs a streaming file with ``ai_edge_litert``,
+  keeping the state between :meth:`~StreamingRunner.step` calls.
+* :func:`check_parity` — largest absolute difference Keras vs TFLite.
+* :class:`StepGraph` — the one-step form of a Keras model, in Keras.
+
+Example:
+
+```python
+from lstm_apps.export import to_tflite, StreamingRunner
+
+result = to_tflite(model, "model.tflite", mode="streaming", quantize="int8",
+                   representative_data=x_train[:32])
+runner = StreamingRunner("model.tflite")
+for x_t in x_test[0]:
+    y_t = runner.step(x_t)
+```
+
+Submodules are imported lazily, so ``import lstm_apps.export`` does not load
+TensorFlow until a converter is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "to_tflite": "tflite",
+    "convert": "tflite",
+    "check_parity": "tflite",
+    "synthetic_inputs": "tflite",
+    "ExportResult": "tflite",
+    "MODES": "tflite",
+    "QUANTIZATIONS": "tflite",
+    "FLOAT_PARITY_LIMIT": "tflite",
+    "StreamingRunner": "runner",
+    "SequenceRunner": "runner",
+    "measure_latency": "runner",
+    "load_interpreter": "runner",
+    "file_mode": "runner",
+    "StepGraph": "streaming",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"lstm_apps.export.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'lstm_apps.export' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
