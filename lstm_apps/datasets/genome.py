@@ -459,7 +459,7 @@ def window_dataset(
         offset = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
         starts = offset.flat_map(
             lambda r: starts.map(lambda s, b: (s, tf.minimum(b + tf.math.floormod(r, shift), span)))
-        )
+        ).apply(tf.data.experimental.assert_cardinality(n_windows * n_strands))
     if shuffle:
         starts = starts.shuffle(n_windows * n_strands, seed=seed, reshuffle_each_iteration=True)
     ds = starts.map(lambda s, b: tf.cast(tensor[s, b : b + window + 1], tf.int32))
