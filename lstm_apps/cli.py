@@ -3,6 +3,7 @@
 ```
 lstm-apps recipes                 # list the recipes with their descriptions
 lstm-apps run NAME [ARGS ...]     # run recipes/NAME.py with ARGS (e.g. --quick)
+lstm-apps export RUN_DIR_OR_MODEL.keras --mode streaming --quantize int8 -o model.tflite
 ```
 """
 
@@ -71,6 +72,9 @@ def main(argv=None) -> int:
     run_p = sub.add_parser("run", help="run a recipe: lstm-apps run NAME [recipe args]")
     run_p.add_argument("name")
     run_p.add_argument("recipe_args", nargs=argparse.REMAINDER)
+    from lstm_apps.export import command as _export_command  # light: TensorFlow loads only when it runs
+
+    _EXTRA_COMMANDS.setdefault("export", (_export_command.add_parser, _export_command.handle))
     for _, (add_parser, _) in _EXTRA_COMMANDS.items():
         add_parser(sub)
     args = parser.parse_args(argv)

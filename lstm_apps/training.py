@@ -111,6 +111,12 @@ def recipe_parser(
         help="none; mirrored (tf.distribute.MirroredStrategy over local devices); "
         "multiworker (MultiWorkerMirroredStrategy configured from TF_CONFIG)",
     )
+    g.add_argument(
+        "--export",
+        action="store_true",
+        help="also write model_streaming.tflite (one-step LiteRT model, lstm_apps.export) and its parity "
+        "against Keras into metrics.json",
+    )
     return parser
 
 
@@ -259,7 +265,12 @@ class Run:
         for representative data when quantizing.
         """
         self.sample_inputs = sample_inputs
-        return _io.save_keras_model(model, self.file(name))
+        path = _io.save_keras_model(model, self.file(name))
+        if getattr(self.args, "export", False):
+            from lstm_apps.export.hook import export_run_model
+
+            export_run_model(self, model, sample_inputs)
+        return path
 
     def save_metrics(self, metrics: Mapping[str, Any], merge: bool = True) -> dict[str, Any]:
         """Write ``metrics.json``: flat, numeric where possible.
@@ -272,7 +283,10 @@ class Run:
             self._metrics.update(flat)
         else:
             self._metrics = dict(flat)
-        self._metrics.setdefault("wall_seconds", round(time.time() - self.started, 3))
+        if "wall_seconds" in flat:
+            self._wall_given = True
+        if not getattr(self, "_wall_given", False):  # refreshed at every save (e.g. after an early --export save)
+            self._metrics["wall_seconds"] = round(time.time() - self.started, 3)
         _io.write_json(self.file("metrics.json"), self._metrics)
         return dict(self._metrics)
 

@@ -1,0 +1,84 @@
+"""``--export`` for recipes: the streaming ``.tflite`` of a run's model and its parity.
+
+Called by :meth:`lstm_apps.training.Run.save_model` when the recipe was run
+with ``--export``. Writes into the run folder:
+
+* ``model_streaming.tflite``: the one-step float32 model (see
+  :func:`lstm_apps.export.to_tflite`), checked against Keras on the recipe's
+  ``sample_inputs``;
+* ``sample_inputs.npz``: those inputs (numeric ones), so that
+  ``lstm-apps export RUN_DIR --quantize int8`` can calibrate on real data;
+
+and adds to ``metrics.json``: ``export_parity_max_abs``,
+``export_size_bytes``, ``export_step_latency_us`` (median, one thread), or
+``export_error`` (the reason) when the model cannot stream.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from lstm_apps import io as _io
+
+__all__ = ["export_run_model", "save_sample_inputs", "load_sample_inputs", "SAMPLE_FILE", "STREAMING_FILE"]
+
+SAMPLE_FILE = "sample_inputs.npz"
+STREAMING_FILE = "model_streaming.tflite"
+#: Sequences kept in ``sample_inputs.npz`` at most.
+MAX_SAMPLES = 64
+
+
+def _as_list(sample_inputs):
+    xs = sample_inputs if isinstance(sample_inputs, (list, tuple)) else [sample_inputs]
+    return [np.asarray(v) for v in xs]
+
+
+def save_sample_inputs(path, sample_inputs) -> bool:
+    """Save numeric sample inputs as ``.npz`` (``x_0, x_1, ...``); False when not numeric."""
+    xs = _as_list(sample_inputs)
+    if any(v.dtype.kind not in "biuf" for v in xs):
+        return False
+    with _io.atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **{f"x_{i}": v[:MAX_SAMPLES] for i, v in enumerate(xs)})
+    return True
+
+
+def load_sample_inputs(path) -> list[np.ndarray]:
+    """The inputs saved by :func:`save_sample_inputs`, in order."""
+    with np.load(path, allow_pickle=False) as data:
+        return [data[f"x_{i}"] for i in range(len(data.files))]
+
+
+def export_run_model(run, model, sample_inputs) -> dict:
+    """Export ``model`` of ``run`` as its streaming ``.tflite`` and record the parity (see module doc)."""
+    from lstm_apps.export.runner import measure_latency
+    from lstm_apps.export.tflite import to_tflite
+
+    if sample_inputs is None:
+        reason = "the recipe gave no sample_inputs to Run.save_model, so the export's parity cannot be checked"
+        print(f"[{run.recipe}] --export skipped: {reason}", file=sys.stderr)
+        return run.save_metrics({"export_error": reason})
+    xs = _as_list(sample_inputs)
+    save_sample_inputs(run.file(SAMPLE_FILE), xs)
+    try:
+        result = to_tflite(model, run.file(STREAMING_FILE), mode="streaming", representative_data=xs)
+        latency = measure_latency(result.path, [v[:1] for v in xs], repeats=100, warmup=10)
+    except Exception as exc:  # the model is saved already: report why it cannot stream, do not lose the run
+        reason = f"{type(exc).__name__}: {exc}"
+        print(f"[{run.recipe}] --export failed: {reason}", file=sys.stderr)
+        return run.save_metrics({"export_error": reason[:500]})
+    print(
+        f"[{run.recipe}] exported {result.path.name}: {result.size_bytes} bytes, parity max |keras - tflite| "
+        f"{result.parity_max_abs:.2e}, {latency['per_step_us_median']:.1f} us/step (1 thread)",
+        file=sys.stderr,
+    )
+    return run.save_metrics(
+        {
+            "export_parity_max_abs": result.parity_max_abs,
+            "export_size_bytes": result.size_bytes,
+            "export_step_latency_us": round(latency["per_step_us_median"], 2),
+        }
+    )
