@@ -109,3 +109,116 @@ def exact_match(hypotheses, references) -> float:
     """Fraction of hypotheses identical to their reference (after stripping outer whitespace)."""
     hyps, refs = _check_corpus(hypotheses, references)
     return float(np.mean([h.strip() == r.strip() for h, r in zip(hyps, refs)]))
+
+
+# ---------------------------------------------------------------------------
+# Volatility
+# ---------------------------------------------------------------------------
+
+
+def _variance_pair(y, h):
+    y = np.asarray(y, dtype="float64").reshape(-1)
+    h = np.asarray(h, dtype="float64").reshape(-1)
+    if y.shape != h.shape:
+        raise ValueError(f"proxy and forecast must have the same length, received {y.shape[0]} and {h.shape[0]}.")
+    if y.size == 0:
+        raise ValueError("received empty proxy and forecast arrays; expected at least one day.")
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(h))):
+        raise ValueError("proxy and forecast must be finite, received NaN or infinite values.")
+    if np.any(h <= 0):
+        raise ValueError(f"variance forecasts must be > 0, received a minimum of {h.min()!r}.")
+    return y, h
+
+
+def qlike_losses(y, h) -> np.ndarray:
+    """Per-day QLIKE losses ``log h + y/h`` (Patton 2011) of variance forecasts ``h`` against a proxy ``y``."""
+    y, h = _variance_pair(y, h)
+    return np.log(h) + y / h
+
+
+def qlike(y, h) -> float:
+    """Mean QLIKE ``mean(log h + y/h)``; ``y`` is a variance proxy (e.g. squared demeaned returns).
+
+    Robust to noise in the proxy (Patton 2011) and, up to constants, the
+    Gaussian negative log-likelihood. Lower is better.
+
+    Example:
+
+    >>> round(qlike([1.0, 4.0], [1.0, 4.0]), 4)   # (0 + 1 + log 4 + 1) / 2
+    1.6931
+    """
+    return float(qlike_losses(y, h).mean())
+
+
+def mse_losses(y, h) -> np.ndarray:
+    """Per-day squared errors ``(y − h)^2`` of variance forecasts against a proxy."""
+    y, h = _variance_pair(y, h)
+    return (y - h) ** 2
+
+
+def variance_mse(y, h) -> float:
+    """Mean squared error of variance forecasts ``h`` against a proxy ``y``."""
+    return float(mse_losses(y, h).mean())
+
+
+def mincer_zarnowitz(y, h, hac_lags: int | None = None) -> dict[str, float]:
+    """Mincer–Zarnowitz regression ``y = α + β·h + e`` (statsmodels OLS, HAC errors).
+
+    An unbiased forecast has ``α = 0`` and ``β = 1``; ``wald_pvalue`` tests
+    both jointly with Newey–West standard errors.
+
+    Args:
+        y: proxy (squared returns).
+        h: variance forecasts.
+        hac_lags: Newey–West lags (default ``floor(4 (T/100)^(2/9))``).
+
+    Returns:
+        ``{"alpha", "beta", "r2", "wald_pvalue"}`` (for a constant forecast
+        ``beta`` and ``wald_pvalue`` are NaN: the slope is not identified).
+    """
+    import statsmodels.api as sm
+
+    y, h = _variance_pair(y, h)
+    if np.ptp(h) <= 1e-12 * max(1.0, abs(h[0])):
+        # a constant forecast: the slope is undefined (NaN), the fit explains nothing
+        return {"alpha": float(y.mean()), "beta": float("nan"), "r2": 0.0, "wald_pvalue": float("nan")}
+    lags = int(np.floor(4 * (len(y) / 100.0) ** (2.0 / 9.0))) if hac_lags is None else int(hac_lags)
+    res = sm.OLS(y, sm.add_constant(h, has_constant="add")).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    wald = res.wald_test((np.eye(2), np.array([0.0, 1.0])), scalar=True)
+    return {
+        "alpha": float(res.params[0]),
+        "beta": float(res.params[1]),
+        "r2": float(res.rsquared),
+        "wald_pvalue": float(np.asarray(wald.pvalue).reshape(-1)[0]),
+    }
+
+
+def diebold_mariano(losses_a, losses_b, hac_lags: int | None = None) -> dict[str, float]:
+    """Diebold–Mariano test of equal predictive accuracy (statsmodels OLS with HAC errors).
+
+    The loss differential ``d_t = L_a,t − L_b,t`` is regressed on a constant
+    with Newey–West standard errors; the t-statistic of the constant is the DM
+    statistic (asymptotically standard normal). A negative statistic means
+    model ``a`` has the lower loss; ``pvalue`` is two-sided.
+
+    Args:
+        losses_a, losses_b: per-day losses of the two forecasts (e.g. :func:`qlike_losses`).
+        hac_lags: Newey–West lags (default ``floor(4 (T/100)^(2/9))``).
+
+    Returns:
+        ``{"stat", "pvalue", "mean_diff"}``.
+    """
+    import statsmodels.api as sm
+    from scipy import stats
+
+    a = np.asarray(losses_a, dtype="float64").reshape(-1)
+    b = np.asarray(losses_b, dtype="float64").reshape(-1)
+    if a.shape != b.shape or a.size < 3:
+        raise ValueError(f"losses must be two equal-length arrays of at least 3 days, received lengths {a.size} and {b.size}.")
+    d = a - b
+    if np.allclose(d, 0.0):
+        return {"stat": 0.0, "pvalue": 1.0, "mean_diff": 0.0}
+    lags = int(np.floor(4 * (len(d) / 100.0) ** (2.0 / 9.0))) if hac_lags is None else int(hac_lags)
+    res = sm.OLS(d, np.ones_like(d)).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    stat = float(res.tvalues[0])
+    return {"stat": stat, "pvalue": float(2.0 * stats.norm.sf(abs(stat))), "mean_diff": float(d.mean())}

@@ -7,8 +7,12 @@ serialization under the package name ``lstm_apps``.
 from lstm_apps.layers.factory import recurrent, recurrent_kinds, register_recurrent_kind
 from lstm_apps.layers.graybox import GrayBoxCell
 from lstm_apps.layers.lstm1997 import LSTM1997, LSTM1997Cell, gate_activations, memory_half_life
+from lstm_apps.layers.adaptive_forget import AdaptiveForgetCell, forget_gate_trace, variance_nll
 
 __all__ = [
+    "AdaptiveForgetCell",
+    "forget_gate_trace",
+    "variance_nll",
     "LSTM1997",
     "LSTM1997Cell",
     "GrayBoxCell",
