@@ -44,7 +44,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +66,7 @@ __all__ = [
     "SubwordTokenizer",
     "tokenizer_from_config",
     "PaddingMask",
+    "LastStep",
     "Seq2SeqParts",
     "build_seq2seq",
     "attention_weights",
@@ -78,8 +78,6 @@ __all__ = [
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 _SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
-# The one-step decoder's token mask ends at its final Reshape, as it should.
-warnings.filterwarnings("ignore", message="Layer 'step_logits' .*does not support masking")
 _SPACE = "\u2581"  # "▁" marks the start of a word, as in SentencePiece
 ATTENTION_KINDS = ("luong", "bahdanau", "none")
 
@@ -179,8 +177,8 @@ class SubwordTokenizer(_Tokenizer):
     Training starts from characters (a word is ``"▁" + word``, so spaces are
     recoverable) and repeatedly merges the most frequent adjacent pair of
     symbols until the vocabulary reaches ``vocab_size`` or no pair occurs
-    ``min_frequency`` times. Encoding applies the merges in the order they
-    were learned. No subword library ships with the project's dependencies,
+    ``min_frequency`` times (ties go to the lexicographically smallest pair).
+    Encoding applies the merges in the order they were learned. No subword library ships with the project's dependencies,
     so this is written out here (about 60 lines).
 
     Args:
@@ -220,8 +218,9 @@ class SubwordTokenizer(_Tokenizer):
                 where[p].add(i)
         merges: list[tuple[str, str]] = []
         while len(_SPECIALS) + len(alphabet) + len(merges) < vocab_size and pair_count:
-            best = max(pair_count, key=pair_count.__getitem__)
-            if pair_count[best] < min_frequency:
+            # most frequent pair; ties go to the lexicographically smallest, so training is reproducible
+            best, count = min(pair_count.items(), key=lambda kv: (-kv[1], kv[0]))
+            if count < min_frequency:
                 break
             merges.append(best)
             joined = best[0] + best[1]
@@ -313,6 +312,25 @@ class PaddingMask(keras.layers.Layer):
 
     def compute_output_spec(self, inputs):
         return keras.KerasTensor(inputs.shape, dtype="bool")
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class LastStep(keras.layers.Layer):
+    """``(batch, 1, features)`` -> ``(batch, features)``; the padding mask of the step ends here.
+
+    Call arguments:
+        inputs: a tensor with one time step.
+        mask: ignored (a one-step decoder's output is never padding).
+    """
+
+    def call(self, inputs, mask=None):
+        return inputs[:, -1]
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *input_shape[2:])
 
 
 @dataclass
@@ -431,7 +449,7 @@ def build_seq2seq(
         enc_mask = PaddingMask(name="source_mask")(src_in)
         step_inputs += [enc_out_in, src_in]
     step_logits, new_states, _ = decode(token, state_inputs, enc_out_in, enc_mask)
-    step_logits = L.Reshape((target_vocab,), name="step_logits")(step_logits)  # the token's mask ends here
+    step_logits = LastStep(name="step_logits")(step_logits)
     decoder_step = keras.Model(step_inputs, [step_logits, *new_states], name="decoder_step")
     attention_model = None
     if attend is not None:

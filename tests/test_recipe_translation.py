@@ -1,0 +1,81 @@
+"""The translation recipe end to end in --quick mode, --data/--test-data, --translate, --dataset anki-fra offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "recipes"))
+
+import translation as recipe  # noqa: E402  (recipes/translation.py)
+
+from lstm_apps.datasets.translation import number_pairs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    metrics = recipe.main(["--quick", "--runs-dir", str(runs), "--seed", "0"])
+    run_dir = next((runs / "translation").iterdir())
+    return runs, run_dir, metrics
+
+
+def test_quick_run_beats_copying_and_learns(quick_run):
+    runs, run_dir, metrics = quick_run
+    for key in ("val_chrf", "val_bleu", "val_chrf_copy", "val_exact_match", "val_chrf_greedy", "chrf_signature", "bleu_signature"):
+        assert key in metrics
+    # copying English number phrases as "German" shares only a few letters ("hundert", "t", "n")
+    assert 10.0 < metrics["val_chrf_copy"] < 30.0
+    assert metrics["val_exact_match_copy"] == 0.0
+    # floor: after a few seconds of training the model writes German number words
+    assert metrics["val_chrf"] > metrics["val_chrf_copy"] + 5.0, metrics
+    assert metrics["val_chrf"] <= 100.0 and 0.0 <= metrics["val_exact_match"] <= 1.0
+    history = json.loads((run_dir / "history.json").read_text())
+    assert history["loss"][-1] < 0.75 * history["loss"][0]  # the loss fell over the quick epochs
+    assert "nc:6" in metrics["chrf_signature"] and "tok:13a" in metrics["bleu_signature"]
+    on_disk = json.loads((run_dir / "metrics.json").read_text())
+    assert on_disk["val_chrf"] == pytest.approx(metrics["val_chrf"])
+    for name in ("model.keras", "encoder.keras", "decoder_step.keras", "translator.json", "results.md", "samples.md", "attention.png", "config.json"):
+        assert (run_dir / name).is_file(), name
+    assert "copy the source" in (run_dir / "results.md").read_text()
+    keras.models.load_model(run_dir / "decoder_step.keras", compile=False)  # exportable on its own
+
+
+def test_translate_loads_the_latest_run(quick_run, capsys):
+    runs, run_dir, _ = quick_run
+    out = recipe.main(["--runs-dir", str(runs), "--translate", "three hundred twenty-one", "--beam-width", "2"])
+    assert out["run"] == str(run_dir)
+    assert isinstance(out["translation"], str) and out["translation"]
+    assert out["translation"] in capsys.readouterr().out
+    with pytest.raises(ValueError, match="no finished translation run"):
+        recipe.main(["--runs-dir", str(runs / "elsewhere"), "--translate", "one"])
+
+
+def test_data_and_test_data_files(tmp_path):
+    src, tgt, _ = number_pairs(300, seed=5)
+    train = tmp_path / "train.tsv"
+    train.write_text("".join(f"{s}\t{t}\tCC-BY attribution\n" for s, t in zip(src[:240], tgt[:240])), encoding="utf-8")
+    test = tmp_path / "test.tsv"
+    test.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src[240:], tgt[240:])), encoding="utf-8")
+    metrics = recipe.main(
+        ["--quick", "--epochs", "1", "--data", str(train), "--test-data", str(test), "--runs-dir", str(tmp_path / "runs"),
+         "--tokens", "char", "--cell", "gru", "--attention", "bahdanau", "--beam-width", "1"]
+    )
+    assert metrics["test_pairs"] == 60 and metrics["val_pairs"] == 24
+    for key in ("test_chrf", "test_bleu", "test_chrf_copy", "test_exact_match"):
+        assert key in metrics
+    assert 10.0 < metrics["test_chrf_copy"] < 30.0
+
+
+def test_anki_fra_offline_fails_clearly(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: no network")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(ValueError, match="Could not download the Anki"):
+        recipe.main(["--quick", "--dataset", "anki-fra", "--runs-dir", str(tmp_path)])

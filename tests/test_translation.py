@@ -1,0 +1,415 @@
+"""Translation: number-words generator, pairs loaders, tokenizers, seq2seq models, decoding, metrics."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from lstm_apps.datasets import translation as tr
+from lstm_apps.metrics import corpus_bleu, corpus_chrf, exact_match
+from lstm_apps.seq2seq import (
+    BOS,
+    EOS,
+    PAD,
+    UNK,
+    CharTokenizer,
+    PairBatches,
+    SubwordTokenizer,
+    Translator,
+    attention_weights,
+    beam_search,
+    build_seq2seq,
+    greedy_decode,
+    tokenizer_from_config,
+)
+
+# ---------------------------------------------------------------------------
+# Number words: hand-checked against German and American spelling rules
+# ---------------------------------------------------------------------------
+GERMAN = {
+    0: "null",
+    1: "eins",  # final "eins" ...
+    2: "zwei",
+    6: "sechs",
+    7: "sieben",
+    10: "zehn",
+    11: "elf",
+    12: "zwölf",
+    13: "dreizehn",
+    16: "sechzehn",  # not "sechszehn"
+    17: "siebzehn",  # not "siebenzehn"
+    20: "zwanzig",
+    21: "einundzwanzig",  # ... but "ein" in compounds; units before tens
+    30: "dreißig",  # ß, not "dreizig"
+    31: "einunddreißig",
+    60: "sechzig",
+    66: "sechsundsechzig",
+    70: "siebzig",
+    77: "siebenundsiebzig",
+    99: "neunundneunzig",
+    100: "einhundert",
+    101: "einhunderteins",
+    111: "einhundertelf",
+    116: "einhundertsechzehn",
+    200: "zweihundert",
+    321: "dreihunderteinundzwanzig",
+    1000: "eintausend",
+    1001: "eintausendeins",
+    1016: "eintausendsechzehn",
+    1100: "eintausendeinhundert",
+    2017: "zweitausendsiebzehn",
+    21000: "einundzwanzigtausend",
+    100000: "einhunderttausend",
+    101101: "einhunderteintausendeinhunderteins",
+    170070: "einhundertsiebzigtausendsiebzig",
+    999999: "neunhundertneunundneunzigtausendneunhundertneunundneunzig",
+}
+
+ENGLISH = {
+    0: "zero",
+    1: "one",
+    15: "fifteen",
+    21: "twenty-one",
+    40: "forty",
+    100: "one hundred",
+    105: "one hundred five",
+    115: "one hundred fifteen",
+    321: "three hundred twenty-one",
+    1001: "one thousand one",
+    21000: "twenty-one thousand",
+    101101: "one hundred one thousand one hundred one",
+    999999: "nine hundred ninety-nine thousand nine hundred ninety-nine",
+}
+
+
+@pytest.mark.parametrize("n,word", sorted(GERMAN.items()))
+def test_german_number_words(n, word):
+    assert tr.german_number_words(n) == word
+
+
+@pytest.mark.parametrize("n,words", sorted(ENGLISH.items()))
+def test_english_number_words(n, words):
+    assert tr.english_number_words(n) == words
+
+
+def test_german_numbers_are_single_words_and_compose():
+    rng = np.random.default_rng(1)
+    for n in rng.integers(1000, 1_000_000, size=200).tolist():
+        word = tr.german_number_words(n)
+        assert " " not in word and "-" not in word
+        thousands, rest = divmod(n, 1000)
+        head = tr.german_number_words(thousands)
+        head = head[:-1] if head.endswith("eins") else head  # "eins" -> "ein" before "tausend"
+        assert word == head + "tausend" + (tr.german_number_words(rest) if rest else "")
+
+
+@pytest.mark.parametrize("bad", [-1, 1_000_000, 2.5, "7", True])
+def test_number_words_reject_bad_input(bad):
+    with pytest.raises(ValueError, match="Expected an integer"):
+        tr.german_number_words(bad)
+    with pytest.raises(ValueError, match="Expected an integer"):
+        tr.english_number_words(bad)
+
+
+def test_number_pairs_seeded_distinct_and_spread():
+    src, tgt, nums = tr.number_pairs(600, seed=3)
+    src2, tgt2, nums2 = tr.number_pairs(600, seed=3)
+    assert src == src2 and tgt == tgt2 and np.array_equal(nums, nums2)
+    assert len(set(nums.tolist())) == 600
+    assert tr.number_pairs(600, seed=4)[2].tolist() != nums.tolist()
+    digits = np.array([len(str(n)) for n in nums])
+    for d in range(1, 7):  # every magnitude present; 4..6 digits each about a sixth
+        assert (digits == d).any()
+    assert all(0.1 < np.mean(digits == d) < 0.25 for d in (4, 5, 6))
+    assert all(t == tr.german_number_words(int(n)) and s == tr.english_number_words(int(n)) for s, t, n in zip(src, tgt, nums))
+    _, _, other = tr.number_pairs(300, seed=9, exclude=nums)
+    assert not set(other.tolist()) & set(nums.tolist())
+
+
+def test_number_pairs_errors():
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        tr.number_pairs(0)
+    with pytest.raises(ValueError, match="max_digits"):
+        tr.number_pairs(5, max_digits=7)
+    with pytest.raises(ValueError, match="exceeds"):
+        tr.number_pairs(95, max_digits=2, exclude=range(10))
+
+
+# ---------------------------------------------------------------------------
+# Pairs files and the Anki download
+# ---------------------------------------------------------------------------
+def test_load_pairs_two_and_three_columns(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text(
+        "Go.\tVa !\tCC-BY 2.0 (France) Attribution: tatoeba.org #2877272 (CM)\n"
+        "\n"
+        "Hi  there.\tSalut\t!\n"
+        "Run!\tCours !\r\n",
+        encoding="utf-8",
+    )
+    src, tgt = tr.load_pairs(path)
+    assert src == ["Go.", "Hi there.", "Run!"]
+    assert tgt == ["Va !", "Salut", "Cours !"]
+    assert tr.load_pairs(path, max_pairs=2) == (src[:2], tgt[:2])
+
+
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("a\tb\nno tab here\n", r"pairs.tsv:2: expected 'source<TAB>target"),
+        ("a\tb\n\tleer\n", r"pairs.tsv:2: empty source"),
+        ("a\t \n", r"pairs.tsv:1: empty target"),
+        ("\n\n", "holds no sentence pairs"),
+    ],
+)
+def test_load_pairs_malformed(tmp_path, text, match):
+    path = tmp_path / "pairs.tsv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=match):
+        tr.load_pairs(path)
+
+
+def test_load_pairs_missing_file_and_bad_max(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        tr.load_pairs(tmp_path / "nope.tsv")
+    (tmp_path / "p.tsv").write_text("a\tb\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="max_pairs"):
+        tr.load_pairs(tmp_path / "p.tsv", max_pairs=0)
+
+
+def test_load_anki_fra_uses_get_file_and_reads_fra_txt(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_get_file(fname, origin, extract=False, cache_dir=None, **kw):
+        calls.append((fname, origin, extract))
+        folder = tmp_path / "fra-eng_extracted"
+        folder.mkdir(exist_ok=True)
+        with zipfile.ZipFile(tmp_path / "fra-eng.zip", "w") as zf:  # the real layout: a zip holding fra.txt
+            zf.writestr("fra.txt", "Go.\tVa !\tCC-BY 2.0\nHello!\tBonjour !\tCC-BY 2.0\n")
+        zipfile.ZipFile(tmp_path / "fra-eng.zip").extractall(folder)
+        return str(folder)
+
+    monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
+    src, tgt = tr.load_anki_fra()
+    assert calls == [("fra-eng.zip", tr.ANKI_FRA_URL, True)]
+    assert (src, tgt) == (["Go.", "Hello!"], ["Va !", "Bonjour !"])
+    assert tr.load_anki_fra(max_pairs=1) == (["Go."], ["Va !"])
+
+
+def test_load_anki_fra_offline_is_a_clear_value_error(monkeypatch):
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on http://storage.googleapis.com/...: None -- [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(ValueError, match="Could not download the Anki English–French corpus"):
+        tr.load_anki_fra()
+
+
+def test_load_anki_fra_archive_without_fra_txt(tmp_path, monkeypatch):
+    (tmp_path / "x").mkdir()
+    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: str(tmp_path / "x"))
+    with pytest.raises(ValueError, match="holds no fra.txt"):
+        tr.load_anki_fra()
+
+
+def test_split_pairs_is_a_seeded_partition():
+    src = [f"s{i}" for i in range(50)]
+    tgt = [f"t{i}" for i in range(50)]
+    (a_s, a_t), (v_s, v_t) = tr.split_pairs(src, tgt, 0.2, seed=1)
+    assert len(v_s) == 10 and len(a_s) == 40
+    assert sorted(a_s + v_s) == sorted(src)
+    assert all(s[1:] == t[1:] for s, t in zip(a_s + v_s, a_t + v_t))  # pairs stay together
+    assert tr.split_pairs(src, tgt, 0.2, seed=1) == ((a_s, a_t), (v_s, v_t))
+    with pytest.raises(ValueError, match="val_fraction"):
+        tr.split_pairs(src, tgt, 1.5)
+    with pytest.raises(ValueError, match="equal length"):
+        tr.split_pairs(src, tgt[:3])
+
+
+# ---------------------------------------------------------------------------
+# Tokenizers
+# ---------------------------------------------------------------------------
+def test_bpe_merges_match_hand_computed_example():
+    # Sennrich et al.'s toy vocabulary: low x5, lower x2, newest x6, widest x3.
+    texts = ["low"] * 5 + ["lower"] * 2 + ["newest"] * 6 + ["widest"] * 3
+    tok = SubwordTokenizer.train(texts, vocab_size=4 + 11 + 5)  # specials + alphabet (with "▁") + 5 merges
+    # counts: es 9 = st 9 (tie: "e" < "s"), then est 9, then lo = ow = ▁l 7 (tie: "l" < "o" < "▁"),
+    # then low 7 (< ▁lo 7), then ▁low 7 (beats ▁n, ne, ew, west 6)
+    assert tok.merges == [("e", "s"), ("es", "t"), ("l", "o"), ("lo", "w"), ("\u2581", "low")]
+    assert tok.tokenize("lowest newer") == ["\u2581low", "est", "\u2581", "n", "e", "w", "e", "r"]
+    assert tok.vocab_size == 20
+
+
+def test_bpe_round_trip_punctuation_and_unknowns():
+    texts = ["Der Jemen ist ein Land.", "Wie heißt dieser Ort?", "Das wäre zu wünschen!", "Ein Land, ein Ort."]
+    tok = SubwordTokenizer.train(texts * 3, vocab_size=60)
+    for t in texts:
+        assert tok.decode(tok.encode(t)) == t
+    assert "." in tok.tokenize("Land.")  # punctuation is its own pre-token
+    ids = tok.encode("Ort Ω")
+    assert UNK in ids and tok.decode(ids) == "Ort \u2047"
+    clone = tokenizer_from_config(tok.get_config())
+    assert clone.encode("Wie ist dieser Ort?") == tok.encode("Wie ist dieser Ort?")
+    assert tok.decode([tok.encode("Ort")[0], EOS, tok.encode("Land")[0]]) == "Ort"  # stops at </s>
+    with pytest.raises(ValueError, match="vocab_size"):
+        SubwordTokenizer.train(texts, vocab_size=3)
+    with pytest.raises(ValueError, match="Unknown tokenizer kind"):
+        tokenizer_from_config({"kind": "wordpiece"})
+
+
+def test_char_tokenizer():
+    tok = CharTokenizer.train(["abc", "cab"])
+    assert tok.vocab_size == 4 + 3
+    assert tok.decode(tok.encode("cab")) == "cab"
+    assert tokenizer_from_config(tok.get_config()).encode("bca") == tok.encode("bca")
+
+
+# ---------------------------------------------------------------------------
+# Batches
+# ---------------------------------------------------------------------------
+def test_pair_batches_teacher_forcing_layout():
+    src = [[5, 6, 7], [8], [9, 9, 9, 9, 9], [5, 5]]
+    tgt = [[4, 4], [7, 8, 9], [6], [5, 6, 7, 8, 9, 10]]
+    batches = PairBatches(src, tgt, batch_size=3, seed=0, pad_multiple=4)
+    assert len(batches) == 2
+    seen = []
+    for (s, t_in), t_out, w in batches:
+        assert s.shape[1] % 4 == 0 and t_in.shape == t_out.shape == w.shape and t_in.shape[1] % 4 == 0
+        for row_s, row_in, row_out, row_w in zip(s, t_in, t_out, w):
+            y = row_out[row_w > 0].tolist()
+            assert y[-1] == EOS and row_in[0] == BOS
+            assert row_in[1 : len(y)].tolist() == y[:-1]  # target_in is target_out shifted right
+            assert np.all(row_out[len(y) :] == PAD)
+            seen.append((row_s[row_s > 0].tolist(), y[:-1]))
+    assert sorted(seen) == sorted(zip(src, tgt))  # every pair exactly once per epoch
+    ds = batches.dataset()
+    assert int(ds.cardinality()) == 2
+    assert sum(1 for _ in ds) == 2
+    with pytest.raises(ValueError, match="equal length"):
+        PairBatches(src, tgt[:2])
+
+
+# ---------------------------------------------------------------------------
+# Model: the one-step decoder equals the teacher-forced model
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "cell,attention,n_states",
+    [("lstm1997", "luong", 2), ("lstm", "bahdanau", 2), ("gru", "luong", 1), ("simple_rnn", "none", 1)],
+)
+def test_step_decoder_matches_teacher_forcing(cell, attention, n_states):
+    keras.utils.set_random_seed(0)
+    parts = build_seq2seq(11, 13, cell=cell, units=8, embed_dim=6, attention=attention)
+    assert parts.n_states == n_states
+    assert len(parts.encoder.outputs) == 1 + n_states
+    rng = np.random.default_rng(0)
+    src = rng.integers(4, 11, size=(3, 6)).astype("int32")
+    src[0, 4:] = PAD  # a padded sentence: attention and encoder must ignore the padding
+    tgt_in = np.concatenate([np.full((3, 1), BOS), rng.integers(4, 13, size=(3, 4))], axis=1).astype("int32")
+    full = np.asarray(parts.model.predict_on_batch([src, tgt_in]))
+    enc_out, *states = parts.encoder.predict_on_batch(src)
+    for t in range(tgt_in.shape[1]):
+        inputs = [tgt_in[:, t : t + 1], *states] + ([enc_out, src] if attention != "none" else [])
+        logits, *states = parts.decoder_step.predict_on_batch(inputs)
+        np.testing.assert_allclose(logits, full[:, t], atol=1e-5)
+    # the padded sentence gives the same logits as its unpadded version
+    short = np.asarray(parts.model.predict_on_batch([src[:1, :4], tgt_in[:1]]))
+    np.testing.assert_allclose(short[0], full[0], atol=1e-5)
+
+
+def test_attention_weights_are_distributions_over_real_tokens():
+    keras.utils.set_random_seed(0)
+    parts = build_seq2seq(11, 13, cell="gru", units=8, embed_dim=6, attention="bahdanau")
+    w = attention_weights(parts, [5, 6, 7], [4, 5])
+    assert w.shape == (3, 3)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="attention='none'"):
+        attention_weights(build_seq2seq(11, 13, cell="gru", units=4, attention="none"), [5], [4])
+
+
+def test_build_seq2seq_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="attention must be one of"):
+        build_seq2seq(10, 10, attention="dot")
+    with pytest.raises(ValueError, match="units must be a positive integer, received 0"):
+        build_seq2seq(10, 10, units=0)
+    with pytest.raises(ValueError, match="Unknown recurrent kind"):
+        build_seq2seq(10, 10, cell="transformer")
+
+
+# ---------------------------------------------------------------------------
+# Decoding with a hand-made model whose probabilities are known
+# ---------------------------------------------------------------------------
+A, B = 4, 5
+_NEXT = {  # next-token probabilities given the last token
+    BOS: {A: 0.6, B: 0.4},
+    A: {EOS: 0.4, A: 0.3, B: 0.3},
+    B: {EOS: 0.9, A: 0.05, B: 0.05},
+}
+
+
+class _FakeEncoder:
+    def predict_on_batch(self, src):
+        return [np.zeros((len(src), 1, 1), "float32"), np.zeros((len(src), 1), "float32")]
+
+
+class _FakeStep:
+    def predict_on_batch(self, inputs):
+        tokens, state = inputs[0][:, 0], inputs[1]
+        logits = np.full((len(tokens), 6), -30.0)
+        for i, tok in enumerate(tokens):
+            for nxt, p in _NEXT.get(int(tok), {EOS: 1.0}).items():
+                logits[i, nxt] = np.log(p)
+        return [logits, state]
+
+
+def test_greedy_and_beam_search_on_known_probabilities():
+    src = np.ones((2, 3), "int32")
+    greedy = greedy_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, attention=False)
+    assert greedy == [[A], [A]]  # A (0.6) then </s> (0.4): p = 0.24
+    beam = beam_search(_FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=2, length_penalty=0.0, attention=False)
+    assert beam == [[B], [B]]  # B (0.4) then </s> (0.9): p = 0.36 beats the greedy path
+    assert beam_search(_FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=1, length_penalty=0.0, attention=False) == greedy
+    with pytest.raises(ValueError, match="beam_width"):
+        beam_search(_FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=0)
+
+
+def test_translator_save_load_round_trip(tmp_path):
+    keras.utils.set_random_seed(0)
+    src_texts = ["one", "two", "twenty-one", "one hundred"]
+    tgt_texts = ["eins", "zwei", "einundzwanzig", "einhundert"]
+    st, tt = SubwordTokenizer.train(src_texts, 30), CharTokenizer.train(tgt_texts)
+    parts = build_seq2seq(st.vocab_size, tt.vocab_size, cell="lstm1997", units=8, embed_dim=8, attention="luong")
+    translator = Translator(parts.encoder, parts.decoder_step, st, tt, attention="luong", max_length_ratio=1.0, max_length_offset=4)
+    before_greedy = translator.translate(src_texts)
+    before_beam = translator.translate(src_texts, beam_width=3)
+    assert isinstance(translator.translate("one"), str) and len(before_greedy) == 4
+    translator.save(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} >= {"encoder.keras", "decoder_step.keras", "translator.json"}
+    loaded = Translator.load(tmp_path)
+    assert loaded.translate(src_texts) == before_greedy
+    assert loaded.translate(src_texts, beam_width=3) == before_beam
+    with pytest.raises(ValueError, match="not a saved translator"):
+        Translator.load(tmp_path / "empty")
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------
+def test_sacrebleu_metrics():
+    import sacrebleu
+
+    hyps = ["Der Jemen ist ein Land.", "Wie heißt der Ort?"]
+    refs = ["Der Jemen ist ein Land mit Ethnien.", "Wie heißt dieser Ort?"]
+    bleu, bleu_sig = corpus_bleu(hyps, refs)
+    chrf, chrf_sig = corpus_chrf(hyps, refs)
+    assert bleu == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score)
+    assert chrf == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score)
+    assert 0 < bleu < 100 and 0 < chrf < 100
+    assert "tok:13a" in bleu_sig and "nc:6" in chrf_sig
+    assert corpus_chrf(refs, refs)[0] == pytest.approx(100.0)
+    assert exact_match(["a", "b ", "c"], ["a", "b", "d"]) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="equally many"):
+        corpus_bleu(["a"], ["a", "b"])
