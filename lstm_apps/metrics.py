@@ -50,66 +50,6 @@ def bits_per_base(y_true, y_prob, sample_weight=None) -> float:
         raise ValueError("sample_weight leaves no position to score (all weights are 0).")
     return float((bits * w).sum() / w.sum())
 
-# ---------------------------------------------------------------------------
-# Translation (sacrebleu)
-# ---------------------------------------------------------------------------
-
-
-def _check_corpus(hypotheses, references):
-    hyps, refs = [str(h) for h in hypotheses], [str(r) for r in references]
-    if len(hyps) != len(refs) or not hyps:
-        raise ValueError(
-            f"Expected equally many hypotheses and references (at least one), received {len(hyps)} and {len(refs)}."
-        )
-    return hyps, refs
-
-
-def corpus_bleu(hypotheses, references) -> tuple[float, str]:
-    """Corpus BLEU (Papineni et al. 2002) with sacrebleu's defaults (13a tokenizer, exp smoothing).
-
-    Args:
-        hypotheses: list of system outputs.
-        references: list of reference translations (one per hypothesis).
-
-    Returns:
-        ``(score, signature)``: BLEU in [0, 100] and sacrebleu's signature
-        string (report it with the score so it can be reproduced).
-
-    Example:
-
-    >>> corpus_bleu(["the cat sat on the mat"], ["the cat sat on the mat"])[0]
-    100.0
-    """
-    from sacrebleu.metrics import BLEU
-
-    hyps, refs = _check_corpus(hypotheses, references)
-    metric = BLEU()
-    return float(metric.corpus_score(hyps, [refs]).score), str(metric.get_signature())
-
-
-def corpus_chrf(hypotheses, references) -> tuple[float, str]:
-    """Corpus chrF (Popović 2015; character 6-grams, beta 2) with sacrebleu's defaults.
-
-    Returns:
-        ``(score, signature)``: chrF in [0, 100] and sacrebleu's signature.
-
-    Example:
-
-    >>> round(corpus_chrf(["einundzwanzig"], ["einundzwanzig"])[0], 1)
-    100.0
-    """
-    from sacrebleu.metrics import CHRF
-
-    hyps, refs = _check_corpus(hypotheses, references)
-    metric = CHRF()
-    return float(metric.corpus_score(hyps, [refs]).score), str(metric.get_signature())
-
-
-def exact_match(hypotheses, references) -> float:
-    """Fraction of hypotheses identical to their reference (after stripping outer whitespace)."""
-    hyps, refs = _check_corpus(hypotheses, references)
-    return float(np.mean([h.strip() == r.strip() for h, r in zip(hyps, refs)]))
-
 
 # ---------------------------------------------------------------------------
 # Volatility
@@ -222,3 +162,148 @@ def diebold_mariano(losses_a, losses_b, hac_lags: int | None = None) -> dict[str
     res = sm.OLS(d, np.ones_like(d)).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
     stat = float(res.tvalues[0])
     return {"stat": stat, "pvalue": float(2.0 * stats.norm.sf(abs(stat))), "mean_diff": float(d.mean())}
+
+
+# ---------------------------------------------------------------------------
+# Memory and forgetting (spaced repetition, the 1885 retention curve)
+# ---------------------------------------------------------------------------
+
+
+def log_loss(y_true, p_pred, eps: float = 1e-7) -> float:
+    """Mean binary cross-entropy (nats) of recall probabilities ``p_pred`` for outcomes ``y_true`` in {0, 1}.
+
+    Example:
+
+    >>> round(log_loss([1, 0], [0.5, 0.5]), 6)
+    0.693147
+    """
+    y = np.asarray(y_true, dtype="float64").ravel()
+    p = np.clip(np.asarray(p_pred, dtype="float64").ravel(), eps, 1 - eps)
+    if y.shape != p.shape or y.size == 0:
+        raise ValueError(f"y_true and p_pred must be non-empty and of equal size, received sizes {y.size} and {p.size}.")
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def auc(y_true, p_pred) -> float:
+    """Area under the ROC curve (``sklearn.metrics.roc_auc_score``); NaN when only one class occurs."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y_true).ravel()
+    if np.unique(y).size < 2:
+        return float("nan")
+    return float(roc_auc_score(y, np.asarray(p_pred, dtype="float64").ravel()))
+
+
+def rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses) -> float:
+    """RMSE over bins, as the open-spaced-repetition ``srs-benchmark`` computes it.
+
+    Reviews are grouped by three log-spaced bins, of the elapsed days
+    (``2.48·3.62^⌊log_3.62 Δt⌋``), of the review's index in its card's history
+    (``1.99·1.89^⌊log_1.89 i⌋``) and of the card's lapse count so far
+    (``1.65·1.73^⌊log_1.73 l⌋``, 0 kept apart); within a bin the mean outcome
+    and the mean prediction are compared, and the squared differences are
+    averaged with the bins' review counts as weights.
+
+    Args:
+        y_true: outcomes (1 = recalled).
+        p_pred: predicted recall probabilities.
+        elapsed_days: days since the card's previous review (> 0).
+        review_index: 1-based index of the review in its card's history.
+        lapses: number of failed reviews of the card before this one.
+    """
+    y = np.asarray(y_true, dtype="float64").ravel()
+    p = np.asarray(p_pred, dtype="float64").ravel()
+    dt = np.asarray(elapsed_days, dtype="float64").ravel()
+    i = np.asarray(review_index, dtype="float64").ravel()
+    lapse = np.asarray(lapses, dtype="float64").ravel()
+    if not (y.size == p.size == dt.size == i.size == lapse.size) or y.size == 0:
+        raise ValueError(f"all arguments must be non-empty and of equal size, received sizes {[a.size for a in (y, p, dt, i, lapse)]}.")
+    if np.any(i < 1):
+        raise ValueError(f"review_index must be >= 1, received minimum {i.min()}.")
+    b_dt = np.round(2.48 * np.power(3.62, np.floor(np.log(np.maximum(dt, 1e-6)) / np.log(3.62))), 2)
+    b_i = np.round(1.99 * np.power(1.89, np.floor(np.log(i) / np.log(1.89))), 0)
+    with np.errstate(divide="ignore"):
+        b_l = np.where(lapse > 0, np.round(1.65 * np.power(1.73, np.floor(np.log(np.maximum(lapse, 1)) / np.log(1.73))), 0), 0.0)
+    keys = np.stack([b_dt, b_i, b_l], axis=1)
+    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    y_mean = np.bincount(inverse, weights=y) / counts
+    p_mean = np.bincount(inverse, weights=p) / counts
+    return float(np.sqrt(np.sum(counts * (y_mean - p_mean) ** 2) / counts.sum()))
+
+
+def aic_least_squares(residuals, n_params: int) -> float:
+    """Akaike information criterion of a least-squares fit with Gaussian errors.
+
+    ``AIC = n ln(RSS / n) + 2 (k + 1)``: ``k`` fitted curve parameters plus
+    one for the error variance. Lower is better; only differences between
+    models fitted to the same data mean anything.
+    """
+    r = np.asarray(residuals, dtype="float64").ravel()
+    if r.size == 0:
+        raise ValueError("residuals must be non-empty.")
+    if isinstance(n_params, bool) or int(n_params) != n_params or n_params < 0:
+        raise ValueError(f"n_params must be a non-negative integer, received {n_params!r}.")
+    rss = max(float(np.sum(r**2)), 1e-300)
+    return float(r.size * np.log(rss / r.size) + 2 * (int(n_params) + 1))
+
+
+# ---------------------------------------------------------------------------
+# Translation (sacrebleu)
+# ---------------------------------------------------------------------------
+
+
+def _check_corpus(hypotheses, references):
+    hyps, refs = [str(h) for h in hypotheses], [str(r) for r in references]
+    if len(hyps) != len(refs) or not hyps:
+        raise ValueError(
+            f"Expected equally many hypotheses and references (at least one), received {len(hyps)} and {len(refs)}."
+        )
+    return hyps, refs
+
+
+def corpus_bleu(hypotheses, references) -> tuple[float, str]:
+    """Corpus BLEU (Papineni et al. 2002) with sacrebleu's defaults (13a tokenizer, exp smoothing).
+
+    Args:
+        hypotheses: list of system outputs.
+        references: list of reference translations (one per hypothesis).
+
+    Returns:
+        ``(score, signature)``: BLEU in [0, 100] and sacrebleu's signature
+        string (report it with the score so it can be reproduced).
+
+    Example:
+
+    >>> corpus_bleu(["the cat sat on the mat"], ["the cat sat on the mat"])[0]
+    100.0
+    """
+    from sacrebleu.metrics import BLEU
+
+    hyps, refs = _check_corpus(hypotheses, references)
+    metric = BLEU()
+    return float(metric.corpus_score(hyps, [refs]).score), str(metric.get_signature())
+
+
+def corpus_chrf(hypotheses, references) -> tuple[float, str]:
+    """Corpus chrF (Popović 2015; character 6-grams, beta 2) with sacrebleu's defaults.
+
+    Returns:
+        ``(score, signature)``: chrF in [0, 100] and sacrebleu's signature.
+
+    Example:
+
+    >>> round(corpus_chrf(["einundzwanzig"], ["einundzwanzig"])[0], 1)
+    100.0
+    """
+    from sacrebleu.metrics import CHRF
+
+    hyps, refs = _check_corpus(hypotheses, references)
+    metric = CHRF()
+    return float(metric.corpus_score(hyps, [refs]).score), str(metric.get_signature())
+
+
+def exact_match(hypotheses, references) -> float:
+    """Fraction of hypotheses identical to their reference (after stripping outer whitespace)."""
+    hyps, refs = _check_corpus(hypotheses, references)
+    return float(np.mean([h.strip() == r.strip() for h, r in zip(hyps, refs)]))

@@ -39,7 +39,9 @@ class GrayBoxCell(keras.layers.Layer):
     stores an unconstrained variable and maps it through a sigmoid into
     ``(low, high)``, so an optimizer can never push a rate outside its
     physical range; :meth:`add_positive_weight` does the same through a
-    softplus. Weights created with ``physical=True`` are reported by
+    softplus, and :meth:`add_log_weight` through an exponential (for time
+    constants spanning orders of magnitude). :meth:`set_physical_value`
+    assigns an effective value (e.g. from a least-squares fit). Weights created with ``physical=True`` are reported by
     :meth:`physical_parameters`.
 
     A subclass implements:
@@ -120,6 +122,39 @@ class GrayBoxCell(keras.layers.Layer):
         self._physical[name] = (var, 0.0, float("inf"), "positive" if physical else "positive_hidden")
         return var
 
+    def add_log_weight(self, name: str, shape, initial_value: float | np.ndarray, physical: bool = True, trainable: bool = True):
+        """Create a positive weight stored as its logarithm (effective value ``exp(raw)``).
+
+        Suited to time constants and rates that span orders of magnitude
+        (minutes to months): a gradient step changes them by a factor, not
+        by an amount. ``initial_value`` is the effective value (> 0).
+        """
+        value = np.asarray(initial_value, dtype="float64")
+        if np.any(value <= 0) or not np.all(np.isfinite(value)):
+            raise ValueError(f"initial value of log-scale weight {name!r} must be finite and > 0, received {initial_value!r}.")
+        init = np.broadcast_to(np.log(value), shape).astype("float32")
+        var = self.add_weight(name=f"{name}_raw", shape=shape, initializer=keras.initializers.Constant(init), trainable=trainable)
+        self._physical[name] = (var, 0.0, float("inf"), "log" if physical else "log_hidden")
+        return var
+
+    def set_physical_value(self, name: str, value) -> None:
+        """Assign the effective value of a constrained weight (inverse of :meth:`bounded_value`)."""
+        if name not in self._physical:
+            raise ValueError(f"{type(self).__name__} has no constrained weight {name!r}; it has {sorted(self._physical)}.")
+        var, low, high, kind = self._physical[name]
+        value = np.broadcast_to(np.asarray(value, dtype="float64"), tuple(var.shape))
+        if kind.startswith("positive"):
+            if np.any(value <= 0):
+                raise ValueError(f"{name!r} must be > 0, received {value!r}.")
+            raw = np.where(value > 30, value, np.log(np.expm1(np.minimum(value, 30))))
+        elif kind.startswith("log"):
+            if np.any(value <= 0):
+                raise ValueError(f"{name!r} must be > 0, received {value!r}.")
+            raw = np.log(value)
+        else:
+            raw = inverse_bounded(value, low, high)
+        var.assign(raw.astype("float32"))
+
     def bounded_value(self, name: str):
         """The effective (constrained) value of a weight made by ``add_*_weight``, as a tensor."""
         if name not in self._physical:
@@ -127,6 +162,8 @@ class GrayBoxCell(keras.layers.Layer):
         var, low, high, kind = self._physical[name]
         if kind.startswith("positive"):
             return ops.softplus(var)
+        if kind.startswith("log"):
+            return ops.exp(var)
         return bounded(var, low, high)
 
     def physical_parameters(self) -> dict[str, np.ndarray]:

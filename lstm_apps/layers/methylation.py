@@ -1,0 +1,175 @@
+"""A gray-box cell for DNA methylation maintenance across cell divisions."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from lstm_apps.layers.factory import register_recurrent_kind
+from lstm_apps.layers.graybox import GrayBoxCell
+
+__all__ = ["MethylationCell", "methylation_cell_reference", "MU_RANGE", "DELTA_RANGE"]
+
+#: Physical ranges of the maintenance efficiency μ and the de novo rate δ.
+MU_RANGE = (0.5, 1.0)
+DELTA_RANGE = (0.0, 0.5)
+_INITIAL_STATES = ("equilibrium", "zeros")
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class MethylationCell(GrayBoxCell):
+    """Methylation-maintenance cell after Otto & Walbot (1990) and Genereux et al. (2005).
+
+    The classic model of a CpG site's methylation across cell divisions
+    (Otto & Walbot, *Genetics* 1990; Genereux, Miner, Bergstrom & Laird,
+    *PNAS* 2005) is the recursion ``p' = μ p + δ (1 − p)``: a methylated
+    site keeps its mark through replication with maintenance efficiency μ
+    (DNMT1), an unmethylated one gains it de novo with rate δ (DNMT3A/B).
+    It is an LSTM cell with tied gates: per site k, with ``dose`` the
+    demethylating drug's strength in the division (e.g. decitabine, which
+    traps DNMT1):
+
+    ```
+    μ_t  = μ_k (1 − κ_k · dose_t)         maintenance during the division
+    f_t  = μ_t − δ_k                      forget gate: methylation kept
+    i_t  = 1 − f_t                        input gate, tied to the forget gate
+    g_t  = δ_k / (1 − μ_t + δ_k)          cell input: the equilibrium level
+    p_t  = f_t p_{t−1} + i_t g_t          = μ_t p + δ_k (1 − p): an EMA, in [0, 1]
+    ```
+
+    The state (and output) is the methylation fraction of each site.
+
+    Physical parameters (:meth:`physical_parameters`): ``mu`` (maintenance
+    efficiency, in (0.5, 1)), ``delta`` (de novo rate, in (0, 0.5)),
+    ``inhibition`` κ (fraction of maintenance a full drug dose removes, in
+    (0, 1)), and the derived ``equilibrium`` δ / (1 − μ + δ) and
+    ``forget`` f = μ − δ (per-division memory of the methylation state;
+    ``recovery_divisions`` = 1 / (1 − f) is the time constant of recovery).
+
+    Args:
+        units: number of CpG sites (each with its own μ, δ, κ).
+        mu_init, delta_init, inhibition_init: initial values (numbers or one
+            per site).
+        initial_state: ``"equilibrium"`` (sites start at their drug-free
+            steady state, the usual culture before treatment) or ``"zeros"``.
+        **kwargs: ``keras.layers.Layer`` arguments.
+
+    Call arguments:
+        inputs: ``(batch, 1)``, the drug dose in [0, 1] for this division.
+        states: ``[p]``, methylation fractions ``(batch, units)``.
+        training: unused.
+
+    Example:
+
+    ```python
+    cell = MethylationCell(4)
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    dose = np.zeros((2, 30, 1), "float32"); dose[:, :5] = 1.0   # 5 treated divisions
+    p = layer(dose)                        # (2, 30, 4) methylation fractions
+    cell.physical_parameters()["mu"]
+    ```
+    """
+
+    def __init__(self, units, mu_init=0.97, delta_init=0.05, inhibition_init=0.5, initial_state="equilibrium", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"units must be a positive integer, received units={units!r}.")
+        self.units = int(units)
+        self.mu_init = self._per_site("mu_init", mu_init, MU_RANGE)
+        self.delta_init = self._per_site("delta_init", delta_init, DELTA_RANGE)
+        self.inhibition_init = self._per_site("inhibition_init", inhibition_init, (0.0, 1.0))
+        if initial_state not in _INITIAL_STATES:
+            raise ValueError(f"initial_state must be one of {_INITIAL_STATES}, received {initial_state!r}.")
+        self.initial_state = initial_state
+        self.state_size = self.units
+        self.output_size = self.units
+
+    def _per_site(self, name, value, bounds):
+        arr = np.asarray(value, dtype="float64")
+        if arr.ndim == 0:
+            arr = np.full(self.units, float(arr))
+        if arr.shape != (self.units,):
+            raise ValueError(f"{name} must be a number or a list of {self.units} values (one per site), received {value!r}.")
+        lo, hi = bounds
+        if np.any(arr <= lo) or np.any(arr >= hi):
+            raise ValueError(f"{name} must lie strictly inside {bounds}, received {value!r}.")
+        return [float(v) for v in arr]
+
+    def build(self, input_shape):
+        if int(input_shape[-1]) != 1:
+            raise ValueError(f"MethylationCell expects one input feature (the drug dose), received input shape {tuple(input_shape)!r}.")
+        k = self.units
+        self.add_bounded_weight("mu", (k,), *MU_RANGE, np.asarray(self.mu_init))
+        self.add_bounded_weight("delta", (k,), *DELTA_RANGE, np.asarray(self.delta_init))
+        self.add_bounded_weight("inhibition", (k,), 0.0, 1.0, np.asarray(self.inhibition_init))
+        self.built = True
+
+    def equilibrium(self):
+        """Drug-free steady state δ / (1 − μ + δ) per site, as a tensor."""
+        mu, delta = self.bounded_value("mu"), self.bounded_value("delta")
+        return delta / (1.0 - mu + delta)
+
+    def get_initial_state(self, batch_size=None):
+        if self.initial_state == "zeros":
+            return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
+        return [ops.ones((batch_size, 1), dtype=self.compute_dtype) * ops.expand_dims(self.equilibrium(), 0)]
+
+    def call(self, inputs, states, training=None):
+        p = states[0] if isinstance(states, (list, tuple)) else states
+        dose = ops.clip(inputs[:, 0:1], 0.0, 1.0)
+        mu = self.bounded_value("mu") * (1.0 - self.bounded_value("inhibition") * dose)
+        delta = self.bounded_value("delta")
+        f = mu - delta
+        i = 1.0 - f
+        g = delta / (1.0 - mu + delta)
+        p_new = f * p + i * g
+        return p_new, [p_new]
+
+    def physical_parameters(self):
+        params = super().physical_parameters()
+        mu, delta = params["mu"], params["delta"]
+        params["equilibrium"] = delta / (1.0 - mu + delta)
+        params["forget"] = mu - delta
+        params["recovery_divisions"] = 1.0 / (1.0 - mu + delta)
+        return params
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            mu_init=list(self.mu_init),
+            delta_init=list(self.delta_init),
+            inhibition_init=list(self.inhibition_init),
+            initial_state=self.initial_state,
+        )
+        return config
+
+
+def methylation_cell_reference(dose, mu, delta, inhibition, p0=None):
+    """NumPy reference of :class:`MethylationCell`: the recursion ``p' = μ_t p + δ (1 − p)``.
+
+    Args:
+        dose: ``(batch, time)`` or ``(batch, time, 1)`` drug doses in [0, 1].
+        mu, delta, inhibition: per-site arrays ``(sites,)``.
+        p0: initial fractions ``(batch, sites)``; the drug-free equilibrium when None.
+
+    Returns:
+        ``(batch, time, sites)`` methylation fractions after each division.
+    """
+    dose = np.asarray(dose, "float64")
+    if dose.ndim == 3:
+        dose = dose[..., 0]
+    if dose.ndim != 2:
+        raise ValueError(f"dose must have shape (batch, time) or (batch, time, 1), received {dose.shape!r}.")
+    mu, delta, inhibition = (np.asarray(a, "float64") for a in (mu, delta, inhibition))
+    p = np.broadcast_to(delta / (1 - mu + delta), (dose.shape[0], mu.shape[0])).copy() if p0 is None else np.asarray(p0, "float64").copy()
+    out = []
+    for t in range(dose.shape[1]):
+        mu_t = mu * (1 - inhibition * np.clip(dose[:, t : t + 1], 0, 1))
+        p = mu_t * p + delta * (1 - p)
+        out.append(p)
+    return np.stack(out, 1)
+
+
+register_recurrent_kind("methylation", lambda units, **kw: keras.layers.RNN(MethylationCell(units), **kw))
