@@ -1,3 +1,5 @@
 from lstm_apps.datasets import genome  # noqa: F401  (read_genome, window_dataset, ...)
 from lstm_apps.datasets import translation  # noqa: F401  (number_pairs, load_pairs, load_anki_fra, ...)
 from lstm_apps.datasets import tasks  # noqa: F401  (adding_problem, embedded_reber, temporal_order, ... the 1997 tasks)
+from lstm_apps.datasets import forgetting  # noqa: F401  (load_ebbinghaus, simulate_review_logs, load_review_log, ...)
+from lstm_apps.datasets import methylation  # noqa: F401  (simulate_methylation, corrected_fraction)
