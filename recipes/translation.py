@@ -233,11 +233,12 @@ def main(argv=None) -> dict:
     ## Train
 
     Teacher forcing: the decoder reads the reference shifted by one token.
-    Early stopping on the dev loss keeps the best weights; `--max-minutes`
+    Early stopping on the dev loss (improvements under 0.001 do not count)
+    keeps the best weights; `--max-minutes`
     caps the wall time.
     """
     callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-3, patience=args.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-5),
     ]
     budget = TimeBudget(args.max_minutes) if args.max_minutes else None
