@@ -67,22 +67,22 @@ from lstm_apps.training import recipe_parser, start_run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = recipe_parser("nucleotide", __doc__, epochs=12, quick_epochs=2, cell="lstm", batch_size=64)
+    parser = recipe_parser("nucleotide", __doc__, epochs=60, quick_epochs=2, cell="lstm", batch_size=128)
     g = parser.add_argument_group("nucleotide options")
     g.add_argument("--genome", default=None, help="FASTA/GenBank file, plain or gzip (default: bundled E. coli K-12)")
     g.add_argument("--evaluate", default=None, metavar="FILE", help="also score this FASTA/GenBank file with the trained models")
     g.add_argument("--test-fraction", type=float, default=0.1, help="held-out tail of the sequence (default 0.1)")
     g.add_argument("--val-fraction", type=float, default=0.02, help="validation slice just before the test tail (default 0.02)")
-    g.add_argument("--window", type=int, default=256, help="training window length (default 256)")
-    g.add_argument("--units", type=int, default=256, help="recurrent units per layer (default 256)")
+    g.add_argument("--window", type=int, default=128, help="training window length (default 128)")
+    g.add_argument("--units", type=int, default=128, help="recurrent units per layer (default 128)")
     g.add_argument("--layers", type=int, default=1, help="stacked recurrent layers (default 1)")
     g.add_argument("--embed", type=int, default=16, help="base embedding size (default 16)")
     g.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
     g.add_argument("--no-reverse-complement", dest="reverse_complement", action="store_false", help="train on the given strand only")
     g.add_argument("--train-minutes", type=float, default=None, help="stop training after this many wall-clock minutes (checked after every batch)")
     g.add_argument("--train-cpu-minutes", type=float, default=None, help="stop training after this many minutes of process CPU time (all threads)")
-    g.add_argument("--patience", type=int, default=4, help="epochs without validation progress before stopping; the best weights are kept (default 4)")
-    g.add_argument("--steps-per-epoch", type=int, default=None, help="batches per epoch (default: one pass over the windows)")
+    g.add_argument("--patience", type=int, default=6, help="epochs without validation progress before stopping; the best weights are kept (default 6)")
+    g.add_argument("--steps-per-epoch", type=int, default=150, help="batches per epoch, 0 for one pass over all windows (default 150, about 2.5 Mb)")
     g.add_argument("--eval-block", type=int, default=1024, help="bases scored per evaluation block (default 1024)")
     g.add_argument("--eval-warmup", type=int, default=256, help="bases of context fed before each scored block (default 256)")
     g.add_argument("--max-order", type=int, default=12, help="highest Markov order tried (default 12)")
@@ -231,6 +231,8 @@ def main(argv=None) -> dict:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.quick:
+        args.steps_per_epoch = 0
+        args.batch_size = min(args.batch_size, 64)
         args.window = min(args.window, 64)
         args.units = min(args.units, 32)
         args.max_order = min(args.max_order, 6)
@@ -265,7 +267,7 @@ def main(argv=None) -> dict:
     train_ds = window_dataset(
         codes[:val_start], args.window, shift=args.window // 2, batch_size=args.batch_size, shuffle=True,
         seed=args.seed, reverse_complement=args.reverse_complement, random_offset=True,
-        repeat=args.steps_per_epoch is not None, drop_remainder=True,
+        repeat=bool(args.steps_per_epoch), drop_remainder=True,
     )
     val_ds = window_dataset(codes[val_start - 1 : test_start], args.window, batch_size=args.batch_size)
 
@@ -275,7 +277,7 @@ def main(argv=None) -> dict:
     budget = TimeBudget(args.train_minutes, args.train_cpu_minutes)
     t0 = time.time()
     history = run.fit(
-        model, train_ds, validation_data=val_ds, steps_per_epoch=args.steps_per_epoch, shuffle=False,
+        model, train_ds, validation_data=val_ds, steps_per_epoch=args.steps_per_epoch or None, shuffle=False,
         callbacks=[
             budget,
             keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-4, verbose=0),
@@ -316,13 +318,14 @@ def main(argv=None) -> dict:
 
     # Per-position loss along the test region (smoothed), both models.
     import matplotlib.pyplot as plt
+    import pandas as pd
 
     win = max(1, min(2000, (n - test_start) // 50))
-    kern = np.ones(win) / win
     pos = np.arange(test_start, n)
     fig, ax = plt.subplots(figsize=(10, 3.5))
-    for bits, label in ((markov_test_bits, f"Markov k={markov.order}"), (lstm_test_bits, args.cell)):
-        ax.plot(pos, np.convolve(np.nan_to_num(bits, nan=2.0), kern, mode="same"), lw=0.8, label=label)
+    for bits, label in ((lstm_test_bits, args.cell), (markov_test_bits, f"Markov k={markov.order}")):
+        smooth = pd.Series(bits).rolling(win, center=True, min_periods=max(1, win // 2)).mean()
+        ax.plot(pos, smooth.to_numpy(), lw=0.8, label=label)
     if coding is not None:
         ax.fill_between(pos, 0, 1, where=coding[test_start:n], transform=ax.get_xaxis_transform(), color="0.9", label="CDS")
     ax.set_xlabel("position (bp)")
@@ -342,6 +345,9 @@ def main(argv=None) -> dict:
         for name, mask in (("gene_start", near_start), ("gene_stop", near_stop), ("elsewhere", elsewhere)):
             metrics[f"test_bits_near_{name}_lstm" if name != "elsewhere" else "test_bits_elsewhere_lstm"] = float(np.nanmean(lstm_test_bits[mask])) if mask.any() else float("nan")
             metrics[f"test_bits_near_{name}_markov" if name != "elsewhere" else "test_bits_elsewhere_markov"] = float(np.nanmean(markov_test_bits[mask])) if mask.any() else float("nan")
+        fig = gene_start_profile(genome, lstm_test_bits, markov_test_bits, test_start, n, args.cell, markov.order)
+        if fig is not None:
+            run.save_figure(fig, "loss_around_gene_starts.png")
         metrics.update(coding_probe(model, codes, coding, val_start, test_start, n, args))
         rows.append({"model": f"probe 'inside CDS' ({args.cell} states)", "test bits/base": None, "accuracy": metrics["probe_accuracy"]})
         rows.append({"model": "probe majority baseline", "test bits/base": None, "accuracy": metrics["probe_majority_accuracy"]})
@@ -376,6 +382,33 @@ def main(argv=None) -> dict:
     """
     run.save_model(model, sample_inputs=blocks(codes, test_start, test_start + 2 * args.eval_block, args.eval_block, args.eval_warmup)[0][:2])
     return run.finish(metrics)
+
+
+def gene_start_profile(genome, lstm_bits, markov_bits, test_start, n, cell, order, reach=90):
+    """Mean loss at each offset from the CDS starts in the test region (strand-aware)."""
+    import matplotlib.pyplot as plt
+
+    offsets = np.arange(-reach, reach + 1)
+    rows_l, rows_m = [], []
+    for f in genome.features:
+        if f.type != "CDS" or f.strand not in (1, -1):
+            continue
+        pos = f.first_base + f.strand * offsets
+        if pos.min() < test_start or pos.max() >= n:
+            continue
+        rows_l.append(lstm_bits[pos - test_start])
+        rows_m.append(markov_bits[pos - test_start])
+    if not rows_l:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(offsets, np.nanmean(rows_l, axis=0), label=cell)
+    ax.plot(offsets, np.nanmean(rows_m, axis=0), label=f"Markov k={order}")
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_xlabel("bases from the CDS start (on the gene's strand)")
+    ax.set_ylabel("mean bits/base")
+    ax.set_title(f"Loss around {len(rows_l)} gene starts in the test region")
+    ax.legend()
+    return fig
 
 
 def coding_probe(model, codes, coding, val_start, test_start, n, args, max_samples=6000):
