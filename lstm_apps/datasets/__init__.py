@@ -3,3 +3,4 @@ from lstm_apps.datasets import translation  # noqa: F401  (number_pairs, load_pa
 from lstm_apps.datasets import tasks  # noqa: F401  (adding_problem, embedded_reber, temporal_order, ... the 1997 tasks)
 from lstm_apps.datasets import forgetting  # noqa: F401  (load_ebbinghaus, simulate_review_logs, load_review_log, ...)
 from lstm_apps.datasets import methylation  # noqa: F401  (simulate_methylation, corrected_fraction)
+from lstm_apps.datasets import sentiment  # noqa: F401  (generate_reviews, ngram_ceiling, load_csv, load_folder, load_imdb)

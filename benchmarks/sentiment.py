@@ -1,0 +1,116 @@
+"""Benchmark: the sentiment recipe's LSTM against TF-IDF 1-2-grams + LR on real review sentences.
+
+Data: ``../shared/data/sentiment/movie_sentences.csv`` relative to the project
+root (3,400 sentences of Pang & Lee's sentence polarity data; third-party
+text, read in place, never copied into the project). For each seed the recipe
+draws a fresh 80/20 split, trains the recurrent model (early stopping on a
+slice of the training split) and the baseline on the same training split, and
+scores both on the held-out 20 %. The summary gives each model's mean, standard
+deviation, minimum and maximum accuracy over the seeds and the paired
+difference.
+
+Usage::
+
+    nice -n 10 python benchmarks/sentiment.py --name lstm -- --cell lstm
+    nice -n 10 python benchmarks/sentiment.py --name bilstm_pretrain -- --cell lstm --bidirectional --pretrain-epochs 4
+
+Everything after ``--`` goes to ``recipes/sentiment.py``. Results are merged
+into ``benchmarks/results/sentiment.json`` under ``--name``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import importlib.util
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from lstm_apps import io as _io  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "sentiment" / "movie_sentences.csv"
+
+
+def _recipe():
+    spec = importlib.util.spec_from_file_location("recipe_sentiment", ROOT / "recipes" / "sentiment.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def summarize(values) -> dict:
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "min": float(v.min()), "max": float(v.max())}
+
+
+def main(argv=None) -> dict:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    recipe_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    own = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--name", default="lstm", help="name of this configuration in the results file")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--data", default=str(DATA), help="labelled CSV (default ../shared/data/sentiment/movie_sentences.csv)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sentiment.json"))
+    args = parser.parse_args(own)
+    if not Path(args.data).is_file():
+        print(f"benchmark skipped: {args.data} is absent (shared data lives in ../shared/data beside the project).")
+        return {}
+    recipe = _recipe()
+    per_seed = []
+    started = time.time()
+    with tempfile.TemporaryDirectory() as runs:
+        for seed in args.seeds:
+            t0 = time.time()
+            m = recipe.main(["--data", args.data, "--seed", str(seed), "--runs-dir", runs, "--verbose", "0", *recipe_args])
+            row = {
+                "seed": seed,
+                "accuracy_model": m["val_accuracy_model"],
+                "accuracy_baseline": m["val_accuracy_baseline"],
+                "n_train": m["n_train"],
+                "n_held_out": m["n_val"],
+                "seconds": round(time.time() - t0, 1),
+            }
+            per_seed.append(row)
+            print(json.dumps(row), flush=True)
+    model = [r["accuracy_model"] for r in per_seed]
+    base = [r["accuracy_baseline"] for r in per_seed]
+    result = {
+        "recipe_args": recipe_args,
+        "data": os.path.relpath(args.data, ROOT),
+        "per_seed": per_seed,
+        "model": summarize(model),
+        "baseline": summarize(base),
+        "difference": summarize(np.subtract(model, base)),
+        "model_wins": int(np.sum(np.subtract(model, base) > 0)),
+        "seeds": len(per_seed),
+        "wall_seconds": round(time.time() - started, 1),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs shared with other jobs (wall times are not comparable)",
+    }
+    out = Path(args.out)
+    existing = _io.read_json(out) if out.is_file() else {}
+    existing[args.name] = result
+    _io.write_json(out, existing)
+    print(
+        f"{args.name}: model {result['model']['mean']:.4f} ± {result['model']['std']:.4f}, "
+        f"baseline {result['baseline']['mean']:.4f} ± {result['baseline']['std']:.4f}, "
+        f"difference {result['difference']['mean']:+.4f} ± {result['difference']['std']:.4f} "
+        f"({result['model_wins']}/{len(per_seed)} seeds won) -> {out}"
+    )
+    return result
+
+
+if __name__ == "__main__":
+    main()

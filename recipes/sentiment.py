@@ -1,0 +1,429 @@
+"""
+Title: Sentiment classification that reads word order, against TF-IDF bigrams
+Author: lstm-apps
+Date created: 2026-11-22
+Description: An LSTM classifies review text (raw strings in, saved with its vocabulary) against TF-IDF word 1-2-grams + logistic regression on the same split.
+"""
+
+"""
+## Introduction
+
+Users bring review text and want a model that reads *order*: "good, but
+boring" is negative and "boring, but good" is positive, "not very good" is not
+good, and the decisive clause may sit far from the end. A bag of words, even
+of word pairs, sees none of that. The strongest simple model of the field,
+TF-IDF over word 1–2-grams with logistic regression, is the baseline of every
+run, trained and scored on the same split.
+
+**Bundled data.** `lstm_apps.datasets.sentiment.generate_reviews` writes
+seeded reviews with sentiment words, intensifiers, negation scope ("not
+very good"), contrast clauses where the final clause decides, and long
+neutral distractor clauses. Contrast reviews come in *twins* with identical
+word 1–2-gram counts and opposite labels, so
+`ngram_ceiling` computes, exactly, the best accuracy *any* classifier of
+1–2-gram counts can reach on the validation split (about 62 %); the run prints
+it beside both models. The LSTM is not bound by it.
+
+**Your data.** `--data FILE` (a CSV with text and label columns, or a folder
+with one sub-folder of text files per class, the aclImdb layout `neg/`,
+`pos/`), or `--dataset imdb` (downloaded once through `keras.datasets.imdb`);
+`--test-data FILE` scores a separate labelled set with both trained models,
+reported apart from the validation split.
+
+**Model.** `TextVectorization` (inside the model, so the saved `model.keras`
+takes raw strings) → embedding → the recurrent layer chosen by `--cell`
+(`lstm1997`, `lstm`, `gru`, `simple_rnn`; `--bidirectional` wraps it) →
+dropout → a sigmoid unit. Early stopping watches a slice of the *training*
+split, so the validation split stays held out.
+
+**Pretraining.** With `--pretrain-epochs N` the embedding and the recurrent
+layer first learn to predict the next word of unlabeled text (the training
+texts plus `--unlabeled FILE`), then the classifier is fine-tuned from them:
+the sequence autoencoder/language-model pretraining of Dai & Le (2015), a known
+way for LSTMs to do better on small labelled sets.
+
+**Explanation.** For one validation review, `explanation.png` shows per token
+the input-gate activity (how much each word was written into memory; for GRU
+one minus the update gate, for SimpleRNN the size of the state change) and the
+running prediction of the model on each prefix of the review.
+
+## Setup
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+try:
+    import lstm_apps  # noqa: F401
+except ImportError:  # running from a checkout without installing
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import keras
+
+from lstm_apps.baselines.text import TfidfLogisticRegression
+from lstm_apps.datasets.sentiment import (
+    SentimentData,
+    generate_reviews,
+    load_csv,
+    load_folder,
+    load_imdb,
+    load_unlabeled,
+    ngram_ceiling,
+    train_val_split,
+)
+from lstm_apps.layers import LSTM1997, recurrent
+from lstm_apps.training import recipe_parser, start_run
+
+"""
+## Configuration
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = recipe_parser("sentiment", __doc__, epochs=15, quick_epochs=6, cell="lstm", batch_size=32)
+    g = parser.add_argument_group("sentiment options")
+    g.add_argument("--dataset", choices=("generated", "imdb"), default="generated", help="data when --data is not given (default: generated reviews)")
+    g.add_argument("--data", default=None, metavar="FILE", help="labelled training data: a CSV file or a folder with one sub-folder per class (neg/, pos/)")
+    g.add_argument("--test-data", default=None, metavar="FILE", help="a separate labelled CSV file or folder scored by both trained models")
+    g.add_argument("--text-column", default="text", help="CSV text column (default text)")
+    g.add_argument("--label-column", default="label", help="CSV label column (default label)")
+    g.add_argument("--n-reviews", type=int, default=4000, help="generated reviews (default 4000; at most 800, with at most one leading distractor clause, with --quick)")
+    g.add_argument("--max-reviews", type=int, default=None, help="keep at most this many training texts (e.g. for imdb)")
+    g.add_argument("--val-fraction", type=float, default=0.2, help="held-out validation share (default 0.2)")
+    g.add_argument("--monitor-fraction", type=float, default=None, help="slice of the training split watched by early stopping (default 0.1; 0, which disables it, with --quick)")
+    g.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)")
+    g.add_argument("--units", type=int, default=64, help="recurrent units (default 64)")
+    g.add_argument("--embedding-dim", type=int, default=64, help="word embedding size (default 64)")
+    g.add_argument("--max-tokens", type=int, default=10000, help="vocabulary size including padding and [UNK] (default 10000)")
+    g.add_argument("--max-length", type=int, default=200, help="tokens kept per text (default 200)")
+    g.add_argument("--dropout", type=float, default=0.3, help="dropout on the embeddings and the encoding (default 0.3)")
+    g.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default 2e-3; 1e-2 with --quick)")
+    g.add_argument("--bidirectional", action="store_true", help="wrap the recurrent layer in keras.layers.Bidirectional")
+    g.add_argument("--pretrain-epochs", type=int, default=0, help="language-model pretraining epochs before fine-tuning (default 0: none)")
+    g.add_argument("--unlabeled", default=None, metavar="FILE", help="extra unlabeled text for pretraining: one text a line, or a column of a TSV/CSV (--unlabeled-column)")
+    g.add_argument("--unlabeled-column", default=None, help="column of --unlabeled: an index for tab-separated files, a name for CSV")
+    g.add_argument("--baseline-c", type=float, default=10.0, help="inverse regularisation C of the logistic regression (default 10)")
+    return parser
+
+
+"""
+## Data
+"""
+
+
+def load_labelled(path: str, args) -> SentimentData:
+    """A CSV file or a folder with one sub-folder per class."""
+    if Path(path).is_dir():
+        return load_folder(path)
+    return load_csv(path, text_column=args.text_column, label_column=args.label_column)
+
+
+def load_data(args) -> tuple[SentimentData, SentimentData, SentimentData | None]:
+    """Train, validation and (with ``--test-data``) test sets."""
+    if args.data:
+        data = load_labelled(args.data, args)
+    elif args.dataset == "imdb":
+        data = load_imdb("train", num_words=args.max_tokens, max_reviews=args.max_reviews or (600 if args.quick else None), seed=args.seed)
+    else:
+        if args.quick:  # a small, shorter slice: fewer distractor clauses
+            data = generate_reviews(min(args.n_reviews, 800), seed=args.seed, max_distractors=1, trailing_distractor_rate=0.25)
+        else:
+            data = generate_reviews(args.n_reviews, seed=args.seed)
+    if args.max_reviews and len(data) > args.max_reviews:
+        keep = np.sort(np.random.default_rng(args.seed).permutation(len(data))[: args.max_reviews])
+        data = data.subset(keep)
+    train, val = train_val_split(data, args.val_fraction, seed=args.seed)
+    test = load_labelled(args.test_data, args) if args.test_data else None
+    return train, val, test
+
+
+"""
+## Model
+"""
+
+
+def build_classifier(args, vectorizer: keras.layers.TextVectorization) -> keras.Model:
+    """Raw strings → token ids → embedding → recurrent encoder → P(positive)."""
+    inputs = keras.Input(shape=(1,), dtype="string", name="text")
+    ids = vectorizer(inputs)
+    x = keras.layers.Embedding(vectorizer.vocabulary_size(), args.embedding_dim, mask_zero=True, name="embedding")(ids)
+    x = keras.layers.SpatialDropout1D(args.dropout, name="embedding_dropout")(x)
+    layer = recurrent(args.cell, args.units, name="encoder")
+    if args.bidirectional:
+        layer = keras.layers.Bidirectional(layer, name="bidirectional")
+    x = layer(x)
+    x = keras.layers.Dropout(args.dropout, name="dropout")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="head")(x)
+    return keras.Model(inputs, outputs, name="sentiment")
+
+
+def encoder_layers(model: keras.Model) -> tuple[keras.layers.Layer, keras.layers.Layer | None]:
+    """The forward recurrent layer and the backward one (``None`` when unidirectional)."""
+    names = [l.name for l in model.layers]
+    if "bidirectional" in names:
+        bi = model.get_layer("bidirectional")
+        return bi.forward_layer, bi.backward_layer
+    return model.get_layer("encoder"), None
+
+
+def _reverse_rows(ids: np.ndarray) -> np.ndarray:
+    """Reverse each row's tokens, keeping the padding (0) at the end."""
+    out = np.zeros_like(ids)
+    for i, row in enumerate(ids):
+        n = int(np.count_nonzero(row))
+        out[i, :n] = row[:n][::-1]
+    return out
+
+
+def pretrain_language_model(args, run, model, vectorizer, texts: list[str]) -> dict:
+    """Next-word language model on ``texts`` with the classifier's embedding and recurrent layer.
+
+    A copy of the embedding and the recurrent layer (``return_sequences``)
+    learns P(w_t+1 | w_1..t) on the unlabeled texts; the learned weights are then
+    copied into the classifier (Dai & Le 2015). A bidirectional encoder's
+    backward layer is pretrained the same way on reversed texts.
+    """
+    ids = np.asarray(vectorizer(as_input(texts)))
+    vocab = vectorizer.vocabulary_size()
+    forward, backward = encoder_layers(model)
+    results = {}
+    for direction, target_layer in (("forward", forward), ("backward", backward)):
+        if target_layer is None:
+            continue
+        seq = ids if direction == "forward" else _reverse_rows(ids)
+        seq = seq[np.count_nonzero(seq, axis=1) >= 2]
+        x, y = seq[:, :-1], seq[:, 1:]
+        weights = (y != 0).astype("float32")
+        with run.strategy.scope():
+            inp = keras.Input(shape=(None,), dtype="int32")
+            emb = keras.layers.Embedding(vocab, args.embedding_dim, mask_zero=True, name="lm_embedding")
+            rnn = recurrent(args.cell, args.units, return_sequences=True, name=f"lm_{direction}")
+            h = keras.layers.Dropout(args.dropout)(rnn(emb(inp)))
+            logits = keras.layers.Dense(vocab, name="lm_head")(h)
+            lm = keras.Model(inp, logits, name=f"language_model_{direction}")
+            lm.compile(
+                optimizer=keras.optimizers.Adam(args.learning_rate),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                weighted_metrics=[],
+            )
+        history = run.fit(lm, x, y, sample_weight=weights, epochs=args.pretrain_epochs, batch_size=args.batch_size, history_name=f"pretrain_{direction}_history")
+        results[f"pretrain_{direction}_loss"] = float(history.history["loss"][-1])
+        if direction == "forward":
+            model.get_layer("embedding").set_weights(emb.get_weights())
+        target_layer.set_weights(rnn.get_weights())
+    return results
+
+
+"""
+## Evaluate helpers
+"""
+
+
+def as_input(texts):
+    """A ``(n, 1)`` string tensor, the model's input."""
+    import tensorflow as tf
+
+    return tf.constant(np.asarray(list(texts), dtype=object).reshape(-1, 1), dtype=tf.string)
+
+
+def predict(model, texts) -> np.ndarray:
+    return np.asarray(model.predict(as_input(texts), verbose=0, batch_size=256)).reshape(-1)
+
+
+def accuracy(labels, probs) -> float:
+    return float(np.mean((np.asarray(probs) > 0.5).astype(int) == np.asarray(labels)))
+
+
+def input_gate_activity(model, text: str) -> tuple[list[str], np.ndarray, str]:
+    """Per-token input-gate activity of the forward recurrent layer for one text.
+
+    LSTM1997: the mean input gate from its gate telemetry; Keras LSTM: the
+    mean input gate recomputed from its weights; GRU: one minus the mean update
+    gate (the share of the new candidate written into the state); SimpleRNN
+    (no gates): the mean absolute state change per token.
+    """
+    vectorizer = model.get_layer("vectorizer")
+    vocab = vectorizer.get_vocabulary()
+    ids = np.asarray(vectorizer(as_input([text])))[0]
+    ids = ids[ids != 0]
+    tokens = [vocab[i] for i in ids]
+    embedder = keras.Model(model.inputs, model.get_layer("embedding").output)
+    emb = np.asarray(embedder.predict(as_input([text]), verbose=0))[:, : len(ids)]
+    layer, _ = encoder_layers(model)
+    if isinstance(layer, LSTM1997):
+        return tokens, layer.gate_activations(emb)["input_gate"][0].mean(axis=-1), "input gate (mean over cells)"
+    cell = layer.cell
+    h = np.asarray(keras.layers.RNN(cell, return_sequences=True)(emb))[0]
+    h_prev = np.vstack([np.zeros((1, h.shape[1]), h.dtype), h[:-1]])
+    sigmoid = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    u = h.shape[1]
+    if isinstance(layer, keras.layers.LSTM):
+        kernel, rec, bias = (np.asarray(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+        i = sigmoid(emb[0] @ kernel[:, :u] + h_prev @ rec[:, :u] + bias[:u])
+        return tokens, i.mean(axis=-1), "input gate (mean over units)"
+    if isinstance(layer, keras.layers.GRU):
+        kernel, rec, bias = (np.asarray(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+        b_in, b_rec = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
+        z = sigmoid(emb[0] @ kernel[:, :u] + b_in[:u] + h_prev @ rec[:, :u] + b_rec[:u])
+        return tokens, (1.0 - z).mean(axis=-1), "1 - update gate (mean over units)"
+    return tokens, np.abs(h - h_prev).mean(axis=-1), "mean |state change| (no gates)"
+
+
+def explanation_figure(model, text: str, label: int):
+    """Input-gate activity and running prediction, token by token, for one review."""
+    import matplotlib.pyplot as plt
+
+    tokens, activity, activity_name = input_gate_activity(model, text)
+    running = predict(model, [" ".join(tokens[: t + 1]) for t in range(len(tokens))])
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8, 0.32 * len(tokens)), 5.5), sharex=True)
+    pos = np.arange(len(tokens))
+    ax1.bar(pos, activity, color="tab:blue")
+    ax1.set_ylabel(activity_name, fontsize=8)
+    ax1.set_title(f"one validation review (label {'positive' if label else 'negative'}): what each word wrote, and where the decision moved")
+    ax2.plot(pos, running, marker="o", color="tab:red")
+    ax2.axhline(0.5, color="gray", lw=0.8, ls="--")
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel("P(positive) after each word")
+    ax2.set_xticks(pos)
+    ax2.set_xticklabels(tokens, rotation=70, fontsize=8)
+    fig.tight_layout()
+    return fig, {"tokens": tokens, "activity": activity.tolist(), "running_prediction": running.tolist()}
+
+
+"""
+## Train, evaluate, export
+"""
+
+
+def main(argv=None) -> dict:
+    args = build_parser().parse_args(argv)
+    for name in ("units", "embedding_dim", "max_tokens", "max_length"):
+        if getattr(args, name) <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, received {getattr(args, name)}.")
+    if args.pretrain_epochs < 0:
+        raise ValueError(f"--pretrain-epochs must be >= 0, received {args.pretrain_epochs}.")
+    if not 0.0 <= args.dropout < 1.0:
+        raise ValueError(f"--dropout must lie in [0, 1), received {args.dropout}.")
+    if args.monitor_fraction is None:
+        args.monitor_fraction = 0.0 if args.quick else 0.1
+    if args.learning_rate is None:
+        args.learning_rate = 1e-2 if args.quick else 2e-3
+    if not 0.0 <= args.monitor_fraction < 1.0:
+        raise ValueError(f"--monitor-fraction must lie in [0, 1), received {args.monitor_fraction}.")
+    run = start_run("sentiment", args)
+    train, val, test = load_data(args)
+    generated = not args.data and args.dataset == "generated"
+    unlabeled = list(train.texts)
+    if args.unlabeled:
+        extra = load_unlabeled(args.unlabeled, column=int(args.unlabeled_column) if (args.unlabeled_column or "").isdigit() else args.unlabeled_column)
+        unlabeled += extra[: 2000 if args.quick else None]
+    run.save_config({"source": train.source, "n_train": len(train), "n_val": len(val), "n_test": len(test) if test else 0})
+    print(f"[sentiment] {train.source}: {len(train)} training and {len(val)} validation texts" + (f", {len(test)} test texts" if test else ""))
+
+    # The baseline: TF-IDF word 1-2-grams + logistic regression on the same split.
+    baseline = TfidfLogisticRegression(C=args.baseline_c).fit(train.texts, train.labels)
+
+    # Early stopping watches a slice of the training split; validation stays held out.
+    fit_set, monitor = train, None
+    if args.monitor_fraction > 0 and args.patience > 0 and len(np.unique(train.groups)) >= 10:
+        fit_set, monitor = train_val_split(train, args.monitor_fraction, seed=args.seed + 1)
+
+    with run.strategy.scope():
+        vectorizer = keras.layers.TextVectorization(
+            max_tokens=args.max_tokens, output_mode="int", output_sequence_length=None, name="vectorizer"
+        )
+        vectorizer.adapt(np.asarray(unlabeled))
+        model = build_classifier(args, vectorizer)
+    metrics: dict = {}
+    if args.pretrain_epochs > 0:
+        metrics.update(pretrain_language_model(args, run, model, vectorizer, unlabeled))
+    with run.strategy.scope():
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
+    callbacks = []
+    fit_kwargs = {}
+    if monitor is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=args.patience, restore_best_weights=True))
+        fit_kwargs["validation_data"] = (as_input(monitor.texts), monitor.labels.astype("float32"))
+    x_fit = as_input(fit_set.texts)
+    run.fit(model, x_fit, fit_set.labels.astype("float32"), batch_size=args.batch_size, callbacks=callbacks, shuffle=True, **fit_kwargs)
+
+    """
+    ## Evaluate
+    """
+    p_val = predict(model, val.texts)
+    b_val = baseline.predict_proba(val.texts)
+    metrics.update(
+        {
+            "val_accuracy_model": accuracy(val.labels, p_val),
+            "val_accuracy_baseline": accuracy(val.labels, b_val),
+            "val_ngram_ceiling": ngram_ceiling(val.texts, val.labels),
+            "n_train": len(train),
+            "n_val": len(val),
+        }
+    )
+    rows = [
+        {"model": f"{'bi' if args.bidirectional else ''}{args.cell}" + (" + LM pretraining" if args.pretrain_epochs else ""), "split": "validation", "accuracy": metrics["val_accuracy_model"]},
+        {"model": "TF-IDF 1-2-grams + LR (baseline)", "split": "validation", "accuracy": metrics["val_accuracy_baseline"]},
+        {"model": "ceiling of any 1-2-gram-count classifier", "split": "validation", "accuracy": metrics["val_ngram_ceiling"]},
+    ]
+    if generated:
+        contrast = np.array([", but " in t for t in val.texts])
+        for name, mask in (("contrast", contrast), ("single_clause", ~contrast)):
+            if mask.any():
+                metrics[f"val_accuracy_model_{name}"] = accuracy(val.labels[mask], p_val[mask])
+                metrics[f"val_accuracy_baseline_{name}"] = accuracy(val.labels[mask], b_val[mask])
+    if test is not None:
+        p_test = predict(model, test.texts)
+        metrics["test_accuracy_model"] = accuracy(test.labels, p_test)
+        metrics["test_accuracy_baseline"] = baseline.score(test.texts, test.labels)
+        metrics["n_test"] = len(test)
+        rows[1:1] = [{"model": rows[0]["model"], "split": "test", "accuracy": metrics["test_accuracy_model"]}]
+        rows.insert(3, {"model": "TF-IDF 1-2-grams + LR (baseline)", "split": "test", "accuracy": metrics["test_accuracy_baseline"]})
+    run.print_table(rows, title="Sentiment accuracy (model against the TF-IDF baseline on the same split)")
+    gap = metrics["val_accuracy_model"] - metrics["val_accuracy_baseline"]
+    verdict = (
+        f"The recurrent model {'beats' if gap > 0 else 'does not beat'} the TF-IDF baseline on the validation split "
+        f"by {gap * 100:+.1f} points."
+    )
+    if generated:
+        verdict += (
+            f" On contrast reviews: model {metrics.get('val_accuracy_model_contrast', float('nan')):.3f}, baseline "
+            f"{metrics.get('val_accuracy_baseline_contrast', float('nan')):.3f} (twins defeat any bag of 1-2-grams); "
+            f"on single-clause reviews: model {metrics.get('val_accuracy_model_single_clause', float('nan')):.3f}, "
+            f"baseline {metrics.get('val_accuracy_baseline_single_clause', float('nan')):.3f}."
+        )
+    print(verdict)
+    run.save_text("verdict.txt", verdict + "\n")
+
+    # Explanation: the first validation contrast review (or the first review) the model reads.
+    pick = next((i for i, t in enumerate(val.texts) if ", but " in t), 0)
+    fig, detail = explanation_figure(model, val.texts[pick], int(val.labels[pick]))
+    run.save_figure(fig, "explanation.png")
+    run.save_json("explanation.json", {"text": val.texts[pick], "label": int(val.labels[pick]), **detail})
+
+    """
+    ## Export
+    """
+    run.save_model(model, sample_inputs=np.asarray(val.texts[:8], dtype=object)[:, None])
+    return run.finish(metrics)
+
+
+"""
+## Conclusion
+
+On the generated reviews the bag-of-1-2-grams baseline is provably stuck at or
+below the printed ceiling (about 62 %; in practice it lands near 55 %, since
+it cannot even use the negation that a nonlinear bag model could), while the
+LSTM reads the contrast and the negation scope and goes well past it (see the
+README for measured figures). On real movie-review sentences
+(`benchmarks/sentiment.py`, 3,400 sentences of Pang & Lee's data) the picture
+is different: with so few labelled sentences the TF-IDF baseline is a hard
+bar; the README reports both models' accuracy over 5 seeds, wins and losses
+alike.
+"""
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The sentiment recipe end to end in --quick mode (a few seconds each)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _recipe():
+    spec = importlib.util.spec_from_file_location("recipe_sentiment", ROOT / "recipes" / "sentiment.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _only_run(runs_dir: Path) -> Path:
+    runs = sorted((runs_dir / "sentiment").iterdir())
+    assert len(runs) == 1
+    return runs[0]
+
+
+def test_quick_run_on_generated_reviews(runs_dir):
+    import keras
+
+    recipe = _recipe()
+    metrics = recipe.main(["--quick", "--runs-dir", str(runs_dir), "--batch-size", "16"])
+    run = _only_run(runs_dir)
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved == metrics
+    for key in ("val_accuracy_model", "val_accuracy_baseline", "val_ngram_ceiling", "val_accuracy_model_contrast"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert "test_accuracy_model" not in metrics
+    # the bag-of-1-2-grams baseline can never pass the computed ceiling, which the twins hold low
+    assert metrics["val_accuracy_baseline"] <= metrics["val_ngram_ceiling"] + 1e-12
+    assert metrics["val_ngram_ceiling"] < 0.75
+    assert metrics["val_accuracy_baseline_contrast"] == pytest.approx(0.5)
+    # a few seconds of training already reads past the bag-of-words baseline (chance on the twins)
+    assert metrics["val_accuracy_model"] > metrics["val_accuracy_baseline"] + 0.08, metrics
+    assert metrics["val_accuracy_model_single_clause"] > 0.58, metrics
+    for name in ("model.keras", "explanation.png", "explanation.json", "results.md", "history.csv", "verdict.txt"):
+        assert (run / name).is_file(), name
+    table = (run / "results.md").read_text()
+    assert "baseline" in table and "ceiling" in table
+    explanation = json.loads((run / "explanation.json").read_text())
+    n = len(explanation["tokens"])
+    assert n > 5 and len(explanation["activity"]) == n == len(explanation["running_prediction"])
+    assert all(0.0 <= a <= 1.0 for a in explanation["activity"])
+    # the saved model takes raw strings and round-trips
+    model = keras.models.load_model(run / "model.keras")
+    texts = ["the acting was very good at times .", "the plot was not really good overall , but the cast was truly superb in places ."]
+    fresh = recipe.predict(model, texts)
+    assert fresh.shape == (2,) and np.all((fresh > 0) & (fresh < 1))
+
+
+def test_quick_run_on_files_with_test_set_pretraining_bidirectional_lstm1997(runs_dir, tmp_path):
+    from lstm_apps.datasets.sentiment import generate_reviews
+
+    def write(path, data):
+        import pandas as pd
+
+        pd.DataFrame({"review": data.texts, "y": data.labels}).to_csv(path, index=False)
+
+    write(tmp_path / "train.csv", generate_reviews(300, seed=5, contrast_fraction=0.0, negation_rate=0.0, max_distractors=0, trailing_distractor_rate=0.0))
+    write(tmp_path / "test.csv", generate_reviews(60, seed=6, contrast_fraction=0.0, negation_rate=0.0, max_distractors=0, trailing_distractor_rate=0.0))
+    unlabeled = tmp_path / "unlabeled.txt"
+    unlabeled.write_text("the film was very good .\nthe plot was really dull .\n")
+    metrics = _recipe().main(
+        [
+            "--quick", "--runs-dir", str(runs_dir), "--data", str(tmp_path / "train.csv"), "--test-data", str(tmp_path / "test.csv"),
+            "--text-column", "review", "--label-column", "y", "--cell", "lstm1997", "--bidirectional",
+            "--pretrain-epochs", "1", "--unlabeled", str(unlabeled), "--units", "8", "--embedding-dim", "8", "--epochs", "1",
+        ]
+    )  # fmt: skip
+    for key in ("val_accuracy_model", "val_accuracy_baseline", "test_accuracy_model", "test_accuracy_baseline", "pretrain_forward_loss", "pretrain_backward_loss"):
+        assert key in metrics, key
+    assert metrics["n_test"] == 60
+    # plain single-clause reviews (no twins, no negation): the baseline learns them well above chance
+    assert metrics["test_accuracy_baseline"] > 0.6
+    run = _only_run(runs_dir)
+    assert (run / "pretrain_forward_history.json").is_file() and (run / "explanation.png").is_file()
+
+
+def test_recipe_rejects_bad_files(runs_dir, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sentence,label\nok,1\n")
+    with pytest.raises(ValueError, match="missing column"):
+        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--data", str(bad)])
+    with pytest.raises(ValueError, match="--units must be positive"):
+        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--units", "0"])
