@@ -50,7 +50,7 @@ from lstm_apps.baselines.curves import (
     next_review_interval,
 )
 from lstm_apps.datasets.forgetting import load_ebbinghaus, load_review_log, prepare_reviews, review_sequences, simulate_review_logs
-from lstm_apps.layers import ForgettingCurveCell, forgetting_cell_reference
+from lstm_apps.layers import ForgettingCurveCell, forgetting_cell_recall, forgetting_cell_reference
 from lstm_apps.metrics import auc, log_loss, rmse_bins
 from lstm_apps.training import recipe_parser, start_run
 
@@ -69,6 +69,7 @@ def build_parser():
     g.add_argument("--learners", type=int, default=20, help="simulated learners (default 20; 3 with --quick)")
     g.add_argument("--cards", type=int, default=50, help="cards per simulated learner (default 50; 30 with --quick)")
     g.add_argument("--test-fraction", type=float, default=0.2, help="latest share of reviews held out (default 0.2)")
+    g.add_argument("--readout", default="activation", choices=("activation", "linear"), help="recall read out from log activation (ACT-R-like, default) or from summed strength")
     g.add_argument("--lr", type=float, default=0.03, help="Adam learning rate of the cell (default 0.03)")
     g.add_argument("--fsrs-maxiter", type=int, default=80, help="L-BFGS iterations of the FSRS fit (default 80; 10 with --quick)")
     return parser
@@ -140,8 +141,10 @@ def main(argv=None) -> dict:
     Each card's reviews form one sequence; the cell's input at a review is
     `[days since the card's previous review, study = 1, one-hot rating]`.
     Its output at a review is computed before the rating is seen, so it is a
-    genuine prediction. The latest `--test-fraction` of reviews (by time) is
-    the test set; first reviews (learning, no prediction) are not scored.
+    genuine prediction. Recall is read out, as in ACT-R, from the logarithm
+    of the summed memory strengths (`--readout linear` for the plain sum).
+    The latest `--test-fraction` of reviews (by time) is the test set; first
+    reviews (learning, no prediction) are not scored.
     """
     if args.log:
         log = load_review_log(args.log, time_unit=args.time_unit)
@@ -160,7 +163,10 @@ def main(argv=None) -> dict:
     ## Model: the cell on review logs
     """
     with run.strategy.scope():
-        cell = ForgettingCurveCell(args.units, tau_init=np.geomspace(0.5, 300.0, args.units), gate_bias_init=0.0, target_bias_init=1.0, readout_bias_init=-1.0)
+        cell = ForgettingCurveCell(
+            args.units, tau_init=np.geomspace(0.5, 300.0, args.units), gate_bias_init=0.0, target_bias_init=1.0,
+            readout_bias_init=1.0 if args.readout == "activation" else -1.0, readout=args.readout,
+        )  # fmt: skip
         model = keras.Sequential([keras.Input((None, seq.x.shape[-1])), keras.layers.RNN(cell, return_sequences=True, name="memory")])
         model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="binary_crossentropy", weighted_metrics=[])
 
@@ -217,12 +223,11 @@ def main(argv=None) -> dict:
     x_card = seq.x[card : card + 1, :n]
     _, _, s_after = forgetting_cell_reference(x_card, np_params)
     times = np.cumsum(x_card[0, :, 0])
-    tau, w, b = np_params["tau"], np_params["readout_weight"], np_params["readout_bias"]
+    tau = np_params["tau"]
 
     def recall_after_last(dt):
         dt = np.asarray(dt, "float64")
-        s = s_after[0, -1][None, :] * np.exp(-dt[:, None] / tau[None, :])
-        return 1.0 / (1.0 + np.exp(-(s @ w + b)))
+        return forgetting_cell_recall(s_after[0, -1][None, :] * np.exp(-dt[:, None] / tau[None, :]), np_params)
 
     interval = next_review_interval(recall_after_last, 0.9)
     metrics["next_review_days_example_card"] = interval
@@ -235,7 +240,7 @@ def main(argv=None) -> dict:
         strength[j] = s_after[0, idx] * np.exp(-(t - times[idx]) / tau) if idx >= 0 else 0.0
     for k in range(tau.size):
         ax1.plot(tt, strength[:, k], label=f"memory cell {k + 1} (τ = {tau[k]:.3g} d)")
-    recall = 1.0 / (1.0 + np.exp(-(strength @ w + b)))
+    recall = forgetting_cell_recall(strength, np_params)
     ax2.plot(tt, recall, color="k", label="predicted recall")
     ratings = seq.rating[card, :n]
     for t, r in zip(times, ratings):

@@ -48,7 +48,7 @@ from lstm_apps.training import recipe_parser, start_run
 
 
 def build_parser():
-    parser = recipe_parser("methylation", __doc__, epochs=600, quick_epochs=120, cell="lstm", cells=("lstm", "gru", "lstm1997", "simple_rnn"), batch_size=64)
+    parser = recipe_parser("methylation", __doc__, epochs=400, quick_epochs=120, cell="lstm", cells=("lstm", "gru", "lstm1997", "simple_rnn"), batch_size=64)
     g = parser.add_argument_group("methylation options (--cell picks the black-box model)")
     g.add_argument("--sites", type=int, default=40, help="CpG sites (default 40; 8 with --quick)")
     g.add_argument("--cultures", type=int, default=8, help="treated cultures (default 8; 4 with --quick)")

@@ -29,17 +29,22 @@ ROOT = Path(__file__).resolve().parent.parent
 # -- the cell -----------------------------------------------------------------
 
 
-def test_cell_contract(tmp_path):
+@pytest.mark.parametrize("readout", ["linear", "activation"])
+def test_cell_contract(tmp_path, readout):
     k, feats = 3, 4
     n = k + k + 1 + k + (feats - 2) * k + k + (feats - 2) * k + k  # tau, w, b, u, W, c, V, a
-    check_recurrent_layer(lambda: ForgettingCurveCell(k), input_shape=(3, 7, feats), expected_output_shape=(3, 1), expected_weight_count=n, tmp_path=tmp_path)
+    n += readout == "activation"  # the readout slope
+    check_recurrent_layer(
+        lambda: ForgettingCurveCell(k, readout=readout), input_shape=(3, 7, feats), expected_output_shape=(3, 1), expected_weight_count=n, tmp_path=tmp_path
+    )
 
 
-def test_cell_matches_numpy_reference():
+@pytest.mark.parametrize("readout", ["linear", "activation"])
+def test_cell_matches_numpy_reference(readout):
     rng = np.random.default_rng(3)
     x = np.abs(rng.normal(size=(4, 9, 6))).astype("float32")
     x[..., 1] = rng.integers(0, 2, (4, 9))
-    cell = ForgettingCurveCell(3)
+    cell = ForgettingCurveCell(3, readout=readout)
     layer = keras.layers.RNN(cell, return_sequences=True)
     layer(x)
     for v in cell.weights:
@@ -56,8 +61,7 @@ def test_cell_equations_by_hand():
     x = np.array([[[0.0, 1.0], [3.0, 0.0]]], "float32")
     p = np.asarray(layer(x))[0, :, 0]
     sig = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
-    w = math.log1p(math.e)  # softplus(raw) with raw = log(expm1(1)) -> 1.0
-    w = 1.0
+    w = 1.0  # readout weights start at 1
     assert p[0] == pytest.approx(sig(-1.0), abs=1e-6)  # nothing learned yet
     s = sig(1.0 + 0.0 * p[0]) * sig(2.0)
     assert p[1] == pytest.approx(sig(w * s * math.exp(-3.0 / 2.0) - 1.0), abs=1e-6)
@@ -84,6 +88,8 @@ def test_cell_bad_arguments():
         ForgettingCurveCell(0)
     with pytest.raises(ValueError, match="tau_init"):
         ForgettingCurveCell(2, tau_init=[1.0, -1.0])
+    with pytest.raises(ValueError, match="readout must be one of"):
+        ForgettingCurveCell(2, readout="softmax")
     with pytest.raises(ValueError, match="at least 2 features"):
         keras.layers.RNN(ForgettingCurveCell(2))(np.zeros((1, 3, 1), "float32"))
 

@@ -11,7 +11,10 @@ from keras import ops
 from lstm_apps.layers.factory import register_recurrent_kind
 from lstm_apps.layers.graybox import GrayBoxCell
 
-__all__ = ["ForgettingCurveCell", "forgetting_cell_reference"]
+__all__ = ["ForgettingCurveCell", "forgetting_cell_reference", "forgetting_cell_recall"]
+
+_READOUTS = ("linear", "activation")
+_EPS = 1e-3  # activation floor: ln(eps) is the log activation of a never-studied item
 
 
 def _check_positive_int(name, value):
@@ -45,7 +48,9 @@ class ForgettingCurveCell(GrayBoxCell):
     f_k  = exp(-max(Δt, 0) / tau_k)              forget gate: decay over Δt
     s~_k = f_k * s_k                              memory strength just before the event
     p    = sigmoid(sum_k w_k s~_k + b)            output: recall probability (before
-                                                  the event's outcome is seen)
+                                                  the event's outcome is seen);
+                                                  readout="activation":
+    p    = sigmoid(a ln(eps + sum_k w_k s~_k) + b) as ACT-R's log activation
     i_k  = study * sigmoid(e W_k + u_k p + c_k)   input gate: how far the event moves memory
     g_k  = sigmoid(e V_k + a_k)                   cell input: the level the event sets
                                                   (near 1 for a successful study; a lapse
@@ -67,7 +72,9 @@ class ForgettingCurveCell(GrayBoxCell):
       Δt (also reported as ``half_life`` = τ ln 2);
     * ``readout_weight`` (K,) > 0: how much each memory cell's strength adds
       to the log-odds of recall; ``readout_bias``: log-odds of recall with no
-      memory left (the floor of the forgetting curve);
+      memory left (the floor of the forgetting curve); with
+      ``readout="activation"`` also ``readout_slope`` a > 0, the inverse of
+      ACT-R's retrieval noise (recall is logistic in log activation);
     * ``retrieval_gain`` (K,): ``u_k``, the dependence of reinforcement on
       the recall probability at study time (negative = spacing benefit).
 
@@ -83,6 +90,8 @@ class ForgettingCurveCell(GrayBoxCell):
             refreshes memory).
         target_bias_init: initial cell-input bias (large = a study sets
             memory to full strength).
+        readout: ``"linear"`` (recall logistic in the summed strengths) or
+            ``"activation"`` (logistic in their logarithm, like ACT-R).
         readout_bias_init: initial log-odds of recall with no memory left.
         **kwargs: ``keras.layers.Layer`` arguments.
 
@@ -103,7 +112,7 @@ class ForgettingCurveCell(GrayBoxCell):
     ```
     """
 
-    def __init__(self, units, tau_init=None, gate_bias_init=4.0, readout_bias_init=-2.0, target_bias_init=4.0, **kwargs):
+    def __init__(self, units, tau_init=None, gate_bias_init=4.0, readout_bias_init=-2.0, target_bias_init=4.0, readout="linear", **kwargs):
         super().__init__(**kwargs)
         self.units = _check_positive_int("units", units)
         if tau_init is None:
@@ -116,6 +125,9 @@ class ForgettingCurveCell(GrayBoxCell):
         self.gate_bias_init = float(gate_bias_init)
         self.readout_bias_init = float(readout_bias_init)
         self.target_bias_init = float(target_bias_init)
+        if readout not in _READOUTS:
+            raise ValueError(f"readout must be one of {_READOUTS}, received {readout!r}.")
+        self.readout = readout
         self.state_size = self.units
         self.output_size = 1
 
@@ -130,6 +142,8 @@ class ForgettingCurveCell(GrayBoxCell):
         self.add_log_weight("tau", (k,), np.asarray(self.tau_init))
         self.add_positive_weight("readout_weight", (k,), 1.0)
         self.readout_bias = self.add_weight(name="readout_bias", shape=(1,), initializer=keras.initializers.Constant(self.readout_bias_init))
+        if self.readout == "activation":
+            self.add_positive_weight("readout_slope", (1,), 1.0)
         self.retrieval_gain = self.add_weight(name="retrieval_gain", shape=(k,), initializer="zeros")
         self.gate_kernel = self.add_weight(name="gate_kernel", shape=(self.n_event_features, k), initializer="glorot_uniform") if self.n_event_features else None
         self.gate_bias = self.add_weight(name="gate_bias", shape=(k,), initializer=keras.initializers.Constant(self.gate_bias_init))
@@ -145,7 +159,10 @@ class ForgettingCurveCell(GrayBoxCell):
         f = ops.exp(-dt / tau)
         s_dec = f * s
         w = self.bounded_value("readout_weight")
-        logit = ops.sum(s_dec * w, axis=-1, keepdims=True) + self.readout_bias
+        total = ops.sum(s_dec * w, axis=-1, keepdims=True)
+        if self.readout == "activation":
+            total = self.bounded_value("readout_slope") * ops.log(total + _EPS)
+        logit = total + self.readout_bias
         p = ops.sigmoid(logit)
         z = p * self.retrieval_gain + self.gate_bias
         if self.gate_kernel is not None:
@@ -177,6 +194,7 @@ class ForgettingCurveCell(GrayBoxCell):
             "gate_bias": np.asarray(ops.convert_to_numpy(self.gate_bias), "float64"),
             "target_kernel": np.asarray(ops.convert_to_numpy(self.target_kernel), "float64") if self.target_kernel is not None else np.zeros((0, k)),
             "target_bias": np.asarray(ops.convert_to_numpy(self.target_bias), "float64"),
+            "readout_slope": float(np.asarray(ops.convert_to_numpy(self.bounded_value("readout_slope")))[0]) if self.readout == "activation" else None,
         }
 
     def get_config(self):
@@ -187,8 +205,21 @@ class ForgettingCurveCell(GrayBoxCell):
             gate_bias_init=self.gate_bias_init,
             readout_bias_init=self.readout_bias_init,
             target_bias_init=self.target_bias_init,
+            readout=self.readout,
         )
         return config
+
+
+def forgetting_cell_recall(strength, params):
+    """Recall probability read out from memory strengths ``(..., K)`` (NumPy).
+
+    ``sigmoid(Σ_k w_k s_k + b)``, or ``sigmoid(a ln(eps + Σ_k w_k s_k) + b)``
+    when ``params`` has a ``readout_slope`` a (``readout="activation"``).
+    """
+    total = np.asarray(strength, "float64") @ np.asarray(params["readout_weight"], "float64")
+    if params.get("readout_slope") is not None:
+        total = params["readout_slope"] * np.log(total + _EPS)
+    return 1.0 / (1.0 + np.exp(-(total + params["readout_bias"])))
 
 
 def forgetting_cell_reference(x, params, s0=None):
@@ -219,7 +250,7 @@ def forgetting_cell_reference(x, params, s0=None):
         dt = np.maximum(x[:, t, 0:1], 0.0)
         study = np.clip(x[:, t, 1:2], 0.0, 1.0)
         s_dec = np.exp(-dt / tau) * s
-        p = 1.0 / (1.0 + np.exp(-(s_dec @ w + params["readout_bias"])))
+        p = forgetting_cell_recall(s_dec, params)
         z = p[:, None] * params["retrieval_gain"] + params["gate_bias"]
         if kernel.shape[0]:
             z = z + x[:, t, 2:] @ kernel
