@@ -560,9 +560,12 @@ def beam_search(
     Each sentence keeps ``beam_width`` partial translations; every step
     extends each by every token, keeps the ``beam_width`` best by summed
     log-probability, and sets aside those that end in ``</s>``. Finished
-    hypotheses are ranked by log-probability divided by the GNMT length
-    penalty ``((5 + length) / 6) ** length_penalty`` (Wu et al. 2016). A
-    sentence stops once it has ``beam_width`` finished hypotheses.
+    hypotheses (only endings ranked within the beam width count) are ranked
+    by log-probability divided by the GNMT length penalty
+    ``((5 + length) / 6) ** length_penalty`` (Wu et al. 2016). A sentence
+    stops once it has ``beam_width`` finished hypotheses and the best of them
+    scores at least the best live beam (normalised at its current length),
+    or at ``max_length``.
 
     Returns:
         One list of target ids per sentence (the best hypothesis).
@@ -598,13 +601,14 @@ def beam_search(
                 continue
             order = top[b][np.argsort(-cand[b, top[b]], kind="stable")]
             filled = 0
-            for flat in order:
+            for rank, flat in enumerate(order):
                 score = cand[b, flat]
                 if not np.isfinite(score):
                     break
                 beam, tok = divmod(int(flat), vocab)
                 if tok == EOS:
-                    finished[b].append((score / penalty(t + 1), history[b, beam].tolist()))
+                    if rank < k:  # an ending ranked below the beam width is not a contender
+                        finished[b].append((score / penalty(t + 1), history[b, beam].tolist()))
                     continue
                 new_scores[b, filled] = score
                 origin[b, filled] = beam
@@ -612,8 +616,12 @@ def beam_search(
                 filled += 1
                 if filled == k:
                     break
-            if len(finished[b]) >= k or filled == 0:
+            if filled == 0:
                 active[b] = False
+            elif len(finished[b]) >= k:
+                # no live beam can still beat the best finished one (the heuristic of Wu et al.)
+                best_done = max(f[0] for f in finished[b])
+                active[b] = best_done < new_scores[b, 0] / penalty(t + 1)
         gather = (np.arange(batch)[:, None] * k + origin).reshape(-1)
         states = [s[gather] for s in states]
         history = np.concatenate([history[np.arange(batch)[:, None], origin], new_tokens[:, :, None]], axis=2)

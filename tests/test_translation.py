@@ -376,6 +376,30 @@ def test_greedy_and_beam_search_on_known_probabilities():
         beam_search(_FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=0)
 
 
+class _CountingStep:
+    """A model that wants four A's then </s> (p = 0.97 each); every step also offers junk endings."""
+
+    def predict_on_batch(self, inputs):
+        tokens, count = inputs[0][:, 0], inputs[1]
+        logits = np.full((len(tokens), 7), -30.0)
+        for i, (tok, n) in enumerate(zip(tokens, count[:, 0])):
+            if tok in (BOS, A):
+                probs = {A: 0.97, B: 0.01, 6: 0.01, EOS: 0.01} if n < 4 else {EOS: 0.97, A: 0.01, B: 0.01, 6: 0.01}
+            else:
+                probs = {EOS: 0.5, B: 0.25, 6: 0.25}
+            for nxt, p in probs.items():
+                logits[i, nxt] = np.log(p)
+        return [logits, count + 1]
+
+
+@pytest.mark.parametrize("beam_width", [1, 2, 4, 6])
+@pytest.mark.parametrize("length_penalty", [0.0, 0.6])
+def test_beam_search_is_not_stopped_by_junk_endings(beam_width, length_penalty):
+    src = np.ones((3, 2), "int32")
+    out = beam_search(_FakeEncoder(), _CountingStep(), src, max_length=8, beam_width=beam_width, length_penalty=length_penalty, attention=False)
+    assert out == [[A, A, A, A]] * 3
+
+
 def test_translator_save_load_round_trip(tmp_path):
     keras.utils.set_random_seed(0)
     src_texts = ["one", "two", "twenty-one", "one hundred"]
