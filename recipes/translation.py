@@ -316,7 +316,9 @@ def main(argv=None) -> dict:
     if args.attention != "none" and val_src:
         import matplotlib.pyplot as plt
 
-        example = min(range(len(val_src)), key=lambda i: abs(len(val_src[i]) - 30)) if numbers else 0
+        # on number words, a short number with a hyphenated tens ("twenty-one") shows the word-order flip
+        flips = [i for i in range(len(val_src)) if "-" in val_src[i]] if numbers else []
+        example = min(flips, key=lambda i: abs(len(val_src[i]) - 28)) if flips else 0
         src_ids = src_tok.encode(val_src[example])
         out_ids = tgt_tok.encode(hyps[example])
         weights = attention_weights(parts, src_ids, out_ids)
