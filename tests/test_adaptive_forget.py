@@ -85,6 +85,19 @@ def test_untrained_gate_is_a_minus_b_abs_return_and_shuts_on_shocks():
     assert p["a"][0] == pytest.approx(3.0, rel=1e-5) and p["b"][0] == pytest.approx(0.8, rel=1e-5)
 
 
+def test_per_unit_time_scales(tmp_path):
+    a0 = [0.5, 2.0, 5.0]
+    cell = AdaptiveForgetCell(3, shared_forget=False, a_init=a0, b_init=[0.2, 0.5, 1.0])
+    layer = keras.layers.RNN(cell)
+    r = np.array([[[0.0], [2.0]]], "float32")
+    f = forget_gate_trace(layer, r)["forget_gate"][0]
+    np.testing.assert_allclose(f[0], _sigmoid(np.array(a0)), rtol=1e-5)
+    np.testing.assert_allclose(f[1], _sigmoid(np.array(a0) - 2.0 * np.array([0.2, 0.5, 1.0])), rtol=1e-5)
+    np.testing.assert_allclose(cell.physical_parameters()["half_life_calm"], memory_half_life(np.array(a0)), rtol=1e-4)
+    assert AdaptiveForgetCell.from_config(cell.get_config()).a_init == a0
+    check_recurrent_layer(lambda: AdaptiveForgetCell(3, shared_forget=False, a_init=a0), input_shape=(2, 5, 1), tmp_path=tmp_path)
+
+
 def test_extra_channels_are_fused():
     x = np.random.default_rng(3).normal(size=(2, 6, 3)).astype("float32")
     cell = AdaptiveForgetCell(3, return_index=2)
@@ -136,6 +149,10 @@ def test_factory_kind_and_errors():
         AdaptiveForgetCell(2, a_init=20)
     with pytest.raises(ValueError, match="return_index=3"):
         keras.layers.RNN(AdaptiveForgetCell(2, return_index=3))(np.zeros((1, 2, 2), "float32"))
+    with pytest.raises(ValueError, match="a list of 3 numbers"):
+        AdaptiveForgetCell(3, shared_forget=False, a_init=[1.0, 2.0])
+    with pytest.raises(ValueError, match="a_init must be a number"):
+        AdaptiveForgetCell(3, a_init=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="not built"):
         AdaptiveForgetCell(2).physical_parameters()
     with pytest.raises(ValueError, match=r"\(batch, timesteps, features\)"):

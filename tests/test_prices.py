@@ -179,3 +179,13 @@ def test_yfinance_empty_answer_and_cache_env(monkeypatch, tmp_path):
         prices.download_prices("NOPE")
     with pytest.raises(ValueError, match="non-empty string"):
         prices.download_prices("  ")
+
+
+def test_parkinson_range_variance():
+    idx = pd.date_range("2020-01-01", periods=2, freq="B")
+    v = prices.parkinson_variance(pd.Series([101.0, 100.0], idx), pd.Series([99.0, 100.0], idx))
+    np.testing.assert_allclose(v.to_numpy(), [np.log(101 / 99) ** 2 / (4 * np.log(2)) * 1e4, 0.0])
+    with pytest.raises(ValueError, match="high >= low"):
+        prices.parkinson_variance(pd.Series([1.0, 1.0], idx), pd.Series([2.0, 1.0], idx))
+    sp = prices.load_sp500_range_variance()
+    assert len(sp) == 5031 and (sp > 0).all()

@@ -46,6 +46,8 @@ def _qlike(y, h):
 def test_quick_run_on_bundled_data(tmp_path):
     from arch import arch_model
 
+    from lstm_apps.datasets import prices
+
     recipe = _recipe()
     metrics = recipe.main(["--quick", "--runs-dir", str(tmp_path)])
     for m in MODELS:
@@ -80,6 +82,8 @@ def test_quick_run_on_bundled_data(tmp_path):
     q_unc = _qlike(y, unc)
     assert metrics["qlike_unconditional"] == pytest.approx(q_unc, rel=1e-9)
     assert metrics["qlike_cell"] < q_unc
+    rng_proxy = prices.load_sp500_range_variance().loc[dates[split_pos:]].to_numpy()
+    assert metrics["qlike_range_ewma"] == pytest.approx(_qlike(rng_proxy, ewma), rel=1e-9)
 
     run_dir = next((tmp_path / "volatility").iterdir())
     for name in ("model.keras", "model_lstm.keras", "forget_gate.png", "forecast_vs_proxy.png", "forecasts.csv", "results.md", "config.json"):

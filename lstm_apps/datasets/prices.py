@@ -58,6 +58,8 @@ __all__ = [
     "read_price_csv",
     "download_prices",
     "load_returns",
+    "parkinson_variance",
+    "load_sp500_range_variance",
 ]
 
 _DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
@@ -376,3 +378,33 @@ def load_returns(
             prices = prices.loc[slice(None if start is None else pd.Timestamp(start), None if end is None else pd.Timestamp(end))]
             clean_prices(prices, source="the selected date range", min_length=clean_kwargs.get("min_length", 30), max_gap_days=None)
     return returns_from_prices(prices, kind=kind, scale=scale)
+
+
+def parkinson_variance(high, low, scale: float = 100.0) -> pd.Series:
+    """Parkinson (1980) range-based daily variance, ``(ln(H/L))² / (4 ln 2)``, times ``scale²``.
+
+    A variance proxy far less noisy than the squared return when only daily
+    high and low prices exist (no intraday data); in percent² by default.
+
+    Args:
+        high, low: daily high and low prices (``pandas.Series`` on the same dates).
+        scale: 100 gives percent² (matching percent returns).
+    """
+    high = pd.Series(high, dtype="float64")
+    low = pd.Series(low, dtype="float64")
+    if not high.index.equals(low.index):
+        raise ValueError("high and low must share their dates.")
+    if (high <= 0).any() or (low <= 0).any() or (high < low).any():
+        raise ValueError("high and low must be positive with high >= low on every day.")
+    out = (np.log(high / low) ** 2) / (4.0 * np.log(2.0)) * float(scale) ** 2
+    return out.rename("parkinson_variance")
+
+
+def load_sp500_range_variance() -> pd.Series:
+    """Parkinson range variance (percent²) of the bundled S&P 500 (``arch.data.sp500``), by date."""
+    from arch.data import sp500
+
+    frame = sp500.load()
+    out = parkinson_variance(frame["High"], frame["Low"])
+    out.index = pd.DatetimeIndex(pd.to_datetime(out.index)).normalize().rename("date")
+    return out

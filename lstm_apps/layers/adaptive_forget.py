@@ -63,8 +63,11 @@ class AdaptiveForgetCell(GrayBoxCell):
         return_index: the input column holding the return (default 0).
         shared_forget: one ``(a, b)`` pair for all units (default, so the
             cell has one memory half-life to report) or one pair per unit.
-        a_init: initial ``a`` (default 3.0: a calm half-life of about 14 days).
-        b_init: initial ``b`` (default 0.5), positive.
+        a_init: initial ``a`` (default 3.0: a calm half-life of about 14 days);
+            with ``shared_forget=False`` also a list of one value per unit,
+            e.g. spread out to start the units on different time scales.
+        b_init: initial ``b`` (default 0.5), positive; a number or (per
+            unit) a list.
         recurrent_forget: include the learned term ``U_f h_{t−1}`` (default True).
         kernel_initializer: for ``W_i, W_c, W_o`` (default ``"glorot_uniform"``).
         recurrent_initializer: for ``U_i, U_c, U_o`` (default ``"orthogonal"``).
@@ -106,15 +109,24 @@ class AdaptiveForgetCell(GrayBoxCell):
             raise ValueError(f"units must be a positive integer, received units={units!r}.")
         if isinstance(return_index, bool) or not isinstance(return_index, (int, np.integer)) or return_index < 0:
             raise ValueError(f"return_index must be a non-negative integer, received return_index={return_index!r}.")
-        if not -12.0 < float(a_init) < 12.0:
+        a_arr = np.asarray(a_init, dtype="float64").reshape(-1)
+        b_arr = np.asarray(b_init, dtype="float64").reshape(-1)
+        n_pairs = 1 if shared_forget else int(units) if isinstance(units, (int, np.integer)) else 1
+        for name, arr, value in (("a_init", a_arr, a_init), ("b_init", b_arr, b_init)):
+            if arr.size not in (1, n_pairs):
+                raise ValueError(
+                    f"{name} must be a number{'' if shared_forget else f' or a list of {n_pairs} numbers (one per unit)'}, "
+                    f"received {name}={value!r}."
+                )
+        if not np.all((a_arr > -12.0) & (a_arr < 12.0)):
             raise ValueError(f"a_init must lie in (-12, 12), received a_init={a_init!r}.")
-        if not float(b_init) > 0.0:
+        if not np.all(b_arr > 0.0):
             raise ValueError(f"b_init must be > 0, received b_init={b_init!r}.")
         self.units = int(units)
         self.return_index = int(return_index)
         self.shared_forget = bool(shared_forget)
-        self.a_init = float(a_init)
-        self.b_init = float(b_init)
+        self.a_init = float(a_arr[0]) if a_arr.size == 1 else [float(v) for v in a_arr]
+        self.b_init = float(b_arr[0]) if b_arr.size == 1 else [float(v) for v in b_arr]
         self.recurrent_forget = bool(recurrent_forget)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
@@ -138,8 +150,8 @@ class AdaptiveForgetCell(GrayBoxCell):
         if self.recurrent_forget:
             self.forget_recurrent_kernel = self.add_weight(name="forget_recurrent_kernel", shape=(u, u), initializer="zeros")
         shape = (1,) if self.shared_forget else (u,)
-        self.a_raw = self.add_bounded_weight("a", shape, -12.0, 12.0, self.a_init)
-        self.b_raw = self.add_positive_weight("b", shape, self.b_init)
+        self.a_raw = self.add_bounded_weight("a", shape, -12.0, 12.0, np.asarray(self.a_init, dtype="float64"))
+        self.b_raw = self.add_positive_weight("b", shape, np.asarray(self.b_init, dtype="float64"))
         self.built = True
 
     def _step(self, inputs, states):
