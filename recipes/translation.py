@@ -350,8 +350,8 @@ def main(argv=None) -> dict:
     On the bundled number words the encoder–decoder learns the German grammar
     of numbers from a few thousand examples and spells unseen numbers almost
     always exactly, while copying the English scores no exact matches at all;
-    the attention plot shows the decoder reading "one" before "twenty" to
-    write "einundzwanzig". On real sentence pairs (the benchmark trains on
+    `attention.png` shows the decoder reading the units before the tens
+    ("three" before "twenty" to write "dreiundzwanzig"). On real sentence pairs (the benchmark trains on
     13,500 English–German dictionary sentences) it clearly beats copying the
     source in chrF but stays far below a modern system: fluent short
     phrases, frequent words and morphology are right, rare words and long
