@@ -48,7 +48,7 @@ from lstm_apps.training import recipe_parser, start_run
 
 
 def build_parser():
-    parser = recipe_parser("methylation", __doc__, epochs=400, quick_epochs=120, cell="lstm", cells=("lstm", "gru", "lstm1997", "simple_rnn"), batch_size=64)
+    parser = recipe_parser("methylation", __doc__, epochs=400, quick_epochs=80, cell="lstm", cells=("lstm", "gru", "lstm1997", "simple_rnn"), batch_size=64)
     g = parser.add_argument_group("methylation options (--cell picks the black-box model)")
     g.add_argument("--sites", type=int, default=40, help="CpG sites (default 40; 8 with --quick)")
     g.add_argument("--cultures", type=int, default=8, help="treated cultures (default 8; 4 with --quick)")
@@ -57,7 +57,8 @@ def build_parser():
     g.add_argument("--conversion-error", type=float, default=0.005, help="bisulfite non-conversion rate (default 0.005)")
     g.add_argument("--scenario", default="retreatment", choices=("recovery", "retreatment", "cycles"), help="drug schedule (default retreatment)")
     g.add_argument("--units", type=int, default=32, help="black-box LSTM units (default 32)")
-    g.add_argument("--lr", type=float, default=0.02, help="Adam learning rate (default 0.02)")
+    g.add_argument("--lr", type=float, default=0.01, help="Adam learning rate of the black box (default 0.01)")
+    g.add_argument("--graybox-lr", type=float, default=0.05, help="Adam learning rate of the gray-box cell (default 0.05)")
     return parser
 
 
@@ -96,11 +97,11 @@ def main(argv=None) -> dict:
     with run.strategy.scope():
         cell = MethylationCell(args.sites, mu_init=0.975, delta_init=0.08, inhibition_init=0.5)
         gray = keras.Sequential([keras.Input((None, 1)), keras.layers.RNN(cell, return_sequences=True, name="methylation")], name="graybox")
-        gray.compile(optimizer=keras.optimizers.Adam(args.lr), loss="mse")
+        gray.compile(optimizer=keras.optimizers.Adam(args.graybox_lr), loss="mse")
         black = keras.Sequential(
             [keras.Input((None, 1)), recurrent(args.cell, args.units, return_sequences=True), keras.layers.Dense(args.sites, activation="sigmoid")], name="blackbox"
         )
-        black.compile(optimizer=keras.optimizers.Adam(args.lr / 2), loss="mse")
+        black.compile(optimizer=keras.optimizers.Adam(args.lr), loss="mse")
 
     """
     ## Train

@@ -104,9 +104,10 @@ def test_recipe_quick(runs_dir):
     for key in ("mu_rel_error", "delta_rel_error", "extrapolation_rmse_graybox", "extrapolation_rmse_blackbox", "extrapolation_rmse_oracle"):
         assert key in metrics
     assert metrics["mu_rel_error"] < 0.02
-    assert metrics["delta_rel_error"] < 0.5
+    assert metrics["delta_rel_error"] < 0.3  # 8 sites, 4 cultures, 80 epochs: rough but on its way
     assert metrics["extrapolation_rmse_oracle"] < 0.03
-    assert metrics["extrapolation_rmse_graybox"] < 0.06
+    assert metrics["extrapolation_rmse_graybox"] < 0.04
+    assert metrics["extrapolation_rmse_graybox"] < metrics["extrapolation_rmse_blackbox"] / 2
     run_dir = next((runs_dir / "methylation").iterdir())
     for f in ("metrics.json", "model.keras", "methylation.png", "results.md"):
         assert (run_dir / f).exists(), f
