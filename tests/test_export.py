@@ -1,0 +1,461 @@
+"""Edge export (lstm_apps.export): TFLite/LiteRT sequence and streaming files, quantization, parity.
+
+Stated tolerances (max absolute difference Keras vs TFLite):
+
+* float32, sequence and streaming: <= 1e-5 (``FLOAT_TOL``);
+* float16 weights: <= 2e-3 (``FLOAT16_TOL``);
+* dynamic-range int8 weights: <= 2e-2 (``DYNAMIC_TOL``);
+* full int8 (weights, activations and states, calibrated step by step):
+  <= 0.5 (``INT8_TOL``) after 200 steps of a two-layer stack on
+  recipe-like data: standardised windows of a noisy seasonal series, a
+  model trained for a few epochs to predict the next value (outputs of
+  std > 0.15). The int8 error is not small: states are rounded to
+  256 levels at every step and the error accumulates through the
+  recurrence (the 1997 carousel ``s`` is unbounded, so its int8 grid is
+  coarse); measured 0.40 here, 0.005-0.01 on 20-30-step sequences.
+
+TFLite conversion takes seconds, so converted files are module-scoped
+fixtures shared by the tests; the full cell x mode x quantization matrix is
+marked slow.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import lstm_apps.layers as L
+from lstm_apps.export import (
+    FLOAT_PARITY_LIMIT,
+    SequenceRunner,
+    StepGraph,
+    StreamingRunner,
+    check_parity,
+    measure_latency,
+    to_tflite,
+)
+
+FLOAT_TOL = 1e-5
+FLOAT16_TOL = 2e-3
+DYNAMIC_TOL = 2e-2
+INT8_TOL = 0.5
+TOLERANCES = {None: FLOAT_TOL, "float16": FLOAT16_TOL, "dynamic": DYNAMIC_TOL, "int8": INT8_TOL}
+
+# The abstract base of gray-box cells has no call(); it is the only class left out.
+ABSTRACT = {"GrayBoxCell"}
+
+
+# --------------------------------------------------------------------------
+# the cells that exist in lstm_apps.layers right now, plus Keras's own
+# --------------------------------------------------------------------------
+def _package_cell_classes():
+    """Every Layer class exported by lstm_apps.layers (cells and RNN layers), except the abstract base."""
+    found = []
+    for name in L.__all__:
+        obj = getattr(L, name)
+        if inspect.isclass(obj) and issubclass(obj, keras.layers.Layer) and name not in ABSTRACT:
+            found.append(name)
+    return found
+
+
+def _make_recurrent(name, units=4, **kw):
+    """A recurrent layer for a lstm_apps.layers class name, a factory kind or a Keras layer."""
+    if name.startswith("kind:"):
+        return L.recurrent(name[5:], units, **kw)
+    if name.startswith("keras:"):
+        return getattr(keras.layers, name[6:])(units, **kw)
+    cls = getattr(L, name)
+    if issubclass(cls, keras.layers.RNN):
+        return cls(units, **kw)
+    return keras.layers.RNN(cls(units), **kw)
+
+
+def _features_for(name):
+    """The first input width (3, 2 or 1) the cell accepts; a cell accepting none fails the test."""
+    errors = []
+    for f in (3, 2, 1):
+        try:
+            _make_recurrent(name)(np.zeros((1, 2, f), "float32"))
+            return f
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(f"{f} features: {type(exc).__name__}: {exc}")
+    raise AssertionError(f"{name} cannot be built on 1-3 input features: {errors}")
+
+
+# Branches of the "zoo" model: every package class, factory kind and Keras layer, plus LSTM1997 options.
+LSTM1997_OPTIONS = {
+    "LSTM1997[blocks=2,forget_gate,staggered]": dict(
+        cls="LSTM1997", units=6, cells_per_block=2, forget_gate=True, input_gate_bias=[-1.0, -2.0, -3.0]
+    ),
+    "LSTM1997[tanh,full_bptt]": dict(cls="LSTM1997", units=4, squash="tanh", truncate_gradients=False),
+    "LSTM1997[blocks=4,seq]": dict(cls="LSTM1997", units=8, cells_per_block=4, return_sequences=True),
+}
+BRANCHES = (
+    _package_cell_classes()
+    + [f"kind:{k}" for k in L.recurrent_kinds()]
+    + ["keras:LSTM", "keras:GRU", "keras:SimpleRNN"]
+    + list(LSTM1997_OPTIONS)
+)
+T_ZOO = 24
+
+
+def _branch_layer(name):
+    if name in LSTM1997_OPTIONS:
+        opts = dict(LSTM1997_OPTIONS[name])
+        cls = getattr(L, opts.pop("cls"))
+        return cls(opts.pop("units"), **opts)
+    seq = BRANCHES.index(name) % 2 == 0  # alternate per-step and per-sequence outputs
+    return _make_recurrent(name, 4, return_sequences=seq)
+
+
+def _zoo_model():
+    keras.utils.set_random_seed(1)
+    inputs, outputs = [], []
+    for name in BRANCHES:
+        f = 3 if name in LSTM1997_OPTIONS else _features_for(name)
+        x = keras.Input((T_ZOO, f))
+        h = _branch_layer(name)(x)
+        inputs.append(x)
+        outputs.append(keras.layers.Dense(2)(h))
+    return keras.Model(inputs, outputs)
+
+
+def _zoo_inputs(model, batch=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(batch, *kt.shape[1:])).astype("float32") for kt in model.inputs]
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    model = _zoo_model()
+    xs = _zoo_inputs(model)
+    folder = tmp_path_factory.mktemp("zoo")
+    stream = to_tflite(model, folder / "zoo_streaming.tflite", mode="streaming", parity_inputs=xs)
+    return {"model": model, "xs": xs, "stream": stream, "folder": folder}
+
+
+def _per_output_diffs_streaming(model, path, xs):
+    graph = StepGraph(model)
+    keras_out = model.predict(xs, verbose=0)
+    got = StreamingRunner(path).run(xs)
+    diffs = {}
+    for name, branch, temporal, ref in zip(graph.output_names, BRANCHES, graph.output_temporal, keras_out):
+        g = got[name] if temporal else got[name][:, -1]
+        assert g.shape == ref.shape, (branch, g.shape, ref.shape)
+        diffs[branch] = float(np.max(np.abs(g - ref)))
+    return diffs
+
+
+def test_zoo_covers_every_package_cell():
+    # Nothing exported by lstm_apps.layers is left out silently: every Layer class except the abstract base.
+    layer_classes = {
+        n for n in L.__all__ if inspect.isclass(getattr(L, n)) and issubclass(getattr(L, n), keras.layers.Layer)
+    }
+    assert layer_classes - ABSTRACT <= set(BRANCHES)
+    assert {"LSTM1997", "LSTM1997Cell"} <= set(BRANCHES)
+    assert set(f"kind:{k}" for k in L.recurrent_kinds()) <= set(BRANCHES)
+
+
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_streaming_float32_parity_every_cell(zoo, branch):
+    diffs = zoo.setdefault("diffs", None) or _per_output_diffs_streaming(zoo["model"], zoo["stream"].path, zoo["xs"])
+    zoo["diffs"] = diffs
+    assert diffs[branch] <= FLOAT_TOL, (branch, diffs[branch])
+
+
+def test_streaming_file_names_every_state(zoo):
+    runner = StreamingRunner(zoo["stream"].path)
+    assert runner.input_names == [f"x_{i}" for i in range(len(BRANCHES))]
+    assert runner.output_names == [f"y_{i}" for i in range(len(BRANCHES))]
+    graph = StepGraph(zoo["model"])
+    assert runner.state_names == sorted(graph.state_names)
+    # LSTM-like cells carry two states, GRU/SimpleRNN one
+    n_states = {s.layer: 0 for s in graph.states}
+    for s in graph.states:
+        n_states[s.layer] += 1
+    assert sorted(n_states.values())[-1] >= 2 and min(n_states.values()) == 1
+    assert zoo["stream"].parity_max_abs <= FLOAT_TOL
+
+
+# --------------------------------------------------------------------------
+# a stacked model with dense heads on recipe-like data; every quantization
+# --------------------------------------------------------------------------
+T_LONG = 200
+
+
+def _seasonal_windows(n, steps, seed=0):
+    """Standardised windows of a noisy seasonal series with a slow trend (a forecasting recipe's inputs)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n * 7 + steps + 1, dtype="float64")
+    series = np.sin(2 * np.pi * t / 24.0) + 0.5 * np.sin(2 * np.pi * t / 168.0) + 0.002 * t + 0.2 * rng.normal(size=t.size)
+    series = (series - series.mean()) / series.std()
+    starts = np.arange(n) * 7
+    x = np.stack([series[s : s + steps] for s in starts])[..., None]
+    y = np.stack([series[s + 1 : s + steps + 1] for s in starts])[..., None]
+    calendar = np.stack([np.sin(2 * np.pi * (starts[:, None] + np.arange(steps)) / 24.0)] * 1, axis=-1)
+    return np.concatenate([x, calendar], axis=-1).astype("float32"), y.astype("float32")
+
+
+def _stacked_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((T_LONG, 2)),
+            keras.layers.TimeDistributed(keras.layers.Dense(8, activation="tanh")),
+            L.LSTM1997(32, cells_per_block=2, return_sequences=True),
+            keras.layers.LayerNormalization(),
+            keras.layers.Dropout(0.1),
+            keras.layers.LSTM(32, return_sequences=True),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    x, y = _seasonal_windows(48, T_LONG)
+    model.fit(x[:32], y[:32], epochs=3, batch_size=16, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def stacked(tmp_path_factory):
+    model = _stacked_model()
+    x, _ = _seasonal_windows(48, T_LONG, seed=1)
+    folder = tmp_path_factory.mktemp("stacked")
+    files = {}
+    for q in (None, "dynamic", "float16", "int8"):
+        files[q] = to_tflite(
+            model, folder / f"stream_{q}.tflite", mode="streaming", quantize=q,
+            representative_data=x[:16], parity_inputs=x[16:20],
+        )  # fmt: skip
+    return {"model": model, "x": x, "files": files, "folder": folder}
+
+
+def test_stream_200_steps_equals_keras_sequence(stacked):
+    model, x = stacked["model"], stacked["x"][16:18]
+    ref = model.predict(x, verbose=0)  # (2, 200, 1): the whole 200-step sequence at once
+    runner = StreamingRunner(stacked["files"][None].path)
+    runner.reset(batch_size=2)
+    got = np.stack([runner.step(x[:, t]) for t in range(T_LONG)], axis=1)
+    assert got.shape == ref.shape == (2, T_LONG, 1)
+    assert np.max(np.abs(got - ref)) <= FLOAT_TOL
+    # the model really uses its memory: a fresh state at step 100 gives a different output
+    runner.reset(batch_size=2)
+    fresh = runner.step(x[:, 100])
+    assert np.max(np.abs(fresh - ref[:, 100])) > 1e-3
+
+
+@pytest.mark.parametrize("quantize", [None, "dynamic", "float16", "int8"])
+def test_quantized_streaming_within_documented_bound(stacked, quantize):
+    result = stacked["files"][quantize]
+    assert result.parity_max_abs is not None and result.parity_max_abs <= TOLERANCES[quantize], result
+    # the bound is stated on outputs that vary (not on a model that outputs ~0)
+    out = stacked["model"].predict(stacked["x"][16:20], verbose=0)
+    assert np.std(out) > 0.15, np.std(out)
+    # independent re-check with check_parity on other sequences
+    assert check_parity(stacked["model"], result.path, stacked["x"][20:22]) <= TOLERANCES[quantize]
+
+
+def test_quantization_shrinks_and_keeps_float_io(stacked):
+    files = stacked["files"]
+    sizes = {q: r.size_bytes for q, r in files.items()}
+    # weights shrink 4x (2x for float16); the graph itself (ops, quantization parameters) does not
+    assert sizes["dynamic"] < 0.75 * sizes[None], sizes
+    assert sizes["int8"] < 0.75 * sizes[None], sizes
+    assert sizes["float16"] < 0.8 * sizes[None], sizes
+    runner = StreamingRunner(files["int8"].path)
+    details = runner._step.get_input_details()
+    assert all(np.dtype(d["dtype"]) == np.float32 for d in details.values())
+    # int8 file really computes in int8
+    tensor_types = {np.dtype(t["dtype"]) for t in runner.interpreter.get_tensor_details()}
+    assert np.dtype("int8") in tensor_types
+    assert not files["int8"].int8_float_fallback
+
+
+def test_runner_keeps_state_and_resets(stacked):
+    x = stacked["x"][0]  # one sequence (200, 2), unbatched steps
+    runner = StreamingRunner(stacked["files"][None].path)
+    first = [runner.step(x[t]) for t in range(5)]
+    assert first[0].shape == (1,)
+    assert not np.allclose(first[0], first[4])
+    runner.reset()
+    again = [runner.step(x[t]) for t in range(5)]
+    np.testing.assert_allclose(np.stack(first), np.stack(again), atol=0)
+    assert set(runner.states) == set(runner.state_names) and len(runner.state_names) == 4
+
+
+def test_latency_is_measured_single_thread(stacked):
+    lat = measure_latency(stacked["files"][None].path, stacked["x"][:1], repeats=30, warmup=5)
+    assert lat["mode"] == "streaming" and lat["repeats"] == 30 and lat["per_step_us_median"] > 0
+
+
+def test_int8_needs_representative_data(stacked, tmp_path):
+    with pytest.raises(ValueError, match="representative_data"):
+        to_tflite(stacked["model"], tmp_path / "m.tflite", mode="streaming", quantize="int8")
+
+
+# --------------------------------------------------------------------------
+# sequence form
+# --------------------------------------------------------------------------
+def _small_stack():
+    keras.utils.set_random_seed(3)
+    return keras.Sequential(
+        [
+            keras.Input((20, 3)),
+            L.LSTM1997(8, cells_per_block=2, return_sequences=True),
+            keras.layers.GRU(8),
+            keras.layers.Dense(2),
+        ]
+    )
+
+
+def test_sequence_float32_parity(tmp_path):
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((20, 3)), L.LSTM1997(8, cells_per_block=2), keras.layers.Dense(2)])
+    x = np.random.default_rng(0).normal(size=(5, 20, 3)).astype("float32")
+    result = to_tflite(model, tmp_path / "seq.tflite", mode="sequence", parity_inputs=x)
+    assert result.mode == "sequence" and result.sequence_loop in ("keras", "step_graph")
+    got = SequenceRunner(result.path).predict(x)  # batch 5 through a batch-1 file
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=FLOAT_TOL)
+    with pytest.raises(ValueError, match="not a streaming file"):
+        StreamingRunner(result.path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quantize", ["dynamic", "float16", "int8"])
+def test_sequence_quantized(tmp_path, quantize):
+    model = _stacked_model()
+    x, _ = _seasonal_windows(24, T_LONG, seed=2)
+    short = keras.Sequential([keras.Input((40, 2)), *model.layers])
+    xs = x[:, :40]
+    result = to_tflite(short, tmp_path / "q.tflite", mode="sequence", quantize=quantize, representative_data=xs[:16])
+    assert result.parity_max_abs <= TOLERANCES[quantize]
+    if quantize == "int8":
+        assert result.sequence_loop == "unrolled"
+
+
+# --------------------------------------------------------------------------
+# what cannot stream, and the parity guard
+# --------------------------------------------------------------------------
+def test_bidirectional_cannot_stream(tmp_path):
+    model = keras.Sequential([keras.Input((10, 3)), keras.layers.Bidirectional(keras.layers.LSTM(4)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"cannot stream layer 'bidirectional.*'.*Bidirectional.*reads each sequence backwards"):
+        to_tflite(model, tmp_path / "b.tflite", mode="streaming")
+    assert not (tmp_path / "b.tflite").exists()
+
+
+def test_unsupported_layer_is_named(tmp_path):
+    model = keras.Sequential(
+        [keras.Input((10, 3)), keras.layers.Conv1D(4, 3, padding="causal", name="my_conv"), L.LSTM1997(4), keras.layers.Dense(1)]
+    )
+    with pytest.raises(ValueError, match=r"cannot stream layer 'my_conv' \(Conv1D\)"):
+        to_tflite(model, tmp_path / "c.tflite", mode="streaming")
+    with pytest.raises(ValueError, match="go_backwards"):
+        StepGraph(keras.Sequential([keras.Input((5, 2)), keras.layers.GRU(3, go_backwards=True)]))
+    with pytest.raises(ValueError, match=r"time axis"):
+        StepGraph(keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(3, return_sequences=True), keras.layers.Softmax(axis=1)]))
+
+
+def test_layers_after_the_last_step_run_unchanged():
+    # Flatten / Reshape are fine once the time axis is gone (after return_sequences=False)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((12, 3)), keras.layers.GRU(6), keras.layers.Reshape((2, 3)), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
+    x = np.random.default_rng(0).normal(size=(2, 12, 3)).astype("float32")
+    got = StepGraph(model).run(x)[0]
+    np.testing.assert_allclose(got[:, -1], model.predict(x, verbose=0), atol=1e-5)
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps_tests")
+class _ShiftedLSTM(keras.layers.LSTM):
+    """A layer whose call() does more than its cell: the streaming graph cannot know it."""
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training) + 0.01
+
+
+def test_export_refuses_float_file_with_bad_parity(tmp_path):
+    model = keras.Sequential([keras.Input((8, 2)), _ShiftedLSTM(4, return_sequences=True)])  # every output off by 0.01
+    target = tmp_path / "bad.tflite"
+    with pytest.raises(ValueError, match=rf"refusing to write .*bad.tflite.*above the {FLOAT_PARITY_LIMIT:g} limit"):
+        to_tflite(model, target, mode="streaming")
+    assert not target.exists()
+
+
+def test_bad_arguments(tmp_path):
+    model = _small_stack()
+    with pytest.raises(ValueError, match="mode must be one of"):
+        to_tflite(model, tmp_path / "m.tflite", mode="stream")
+    with pytest.raises(ValueError, match="quantize must be one of"):
+        to_tflite(model, tmp_path / "m.tflite", quantize="int4")
+    with pytest.raises(ValueError, match=r"must end in '.tflite'"):
+        to_tflite(model, tmp_path / "m.keras")
+
+
+# --------------------------------------------------------------------------
+# recipes: --export, and the CLI
+# --------------------------------------------------------------------------
+def test_recipe_export_flag_and_cli(tmp_path, capsys):
+    from lstm_apps import cli
+    from lstm_apps.training import recipe_parser, start_run
+
+    args = recipe_parser("demo", "d").parse_args(["--quick", "--export", "--runs-dir", str(tmp_path)])
+    run = start_run("demo", args)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((30, 2)), L.LSTM1997(8, return_sequences=True), keras.layers.Dense(1)])
+    x, _ = _seasonal_windows(8, 30)
+    run.save_model(model, sample_inputs=x)
+    metrics = json.loads(run.file("metrics.json").read_text())
+    assert run.file("model_streaming.tflite").is_file()
+    assert metrics["export_parity_max_abs"] <= FLOAT_TOL
+    assert metrics["export_size_bytes"] == run.file("model_streaming.tflite").stat().st_size
+    assert check_parity(model, run.file("model_streaming.tflite"), x[:2]) <= FLOAT_TOL
+    final = run.finish({"loss": 1.0})
+    assert final["export_parity_max_abs"] == metrics["export_parity_max_abs"] and final["loss"] == 1.0
+
+    capsys.readouterr()
+    out = tmp_path / "cli_int8.tflite"
+    code = cli.main(["export", str(run.path), "--mode", "streaming", "--quantize", "int8", "-o", str(out), "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert out.is_file() and report["size_bytes"] == out.stat().st_size
+    assert report["parity_max_abs"] <= INT8_TOL and report["per_step_latency_us"] > 0
+    assert report["data"].endswith("sample_inputs.npz")
+
+    # a model that cannot stream: clear CLI error, exit status 2
+    bidi = keras.Sequential([keras.Input((5, 2)), keras.layers.Bidirectional(keras.layers.GRU(2))])
+    bidi.save(tmp_path / "bidi.keras")
+    assert cli.main(["export", str(tmp_path / "bidi.keras"), "-o", str(tmp_path / "x.tflite")]) == 2
+    assert "Bidirectional" in capsys.readouterr().err
+
+
+def test_export_flag_without_sample_inputs_is_reported(tmp_path):
+    from lstm_apps.training import recipe_parser, start_run
+
+    args = recipe_parser("demo", "d").parse_args(["--quick", "--export", "--runs-dir", str(tmp_path)])
+    run = start_run("demo", args)
+    run.save_model(keras.Sequential([keras.Input((4, 1)), keras.layers.GRU(2)]))
+    metrics = json.loads(run.file("metrics.json").read_text())
+    assert "sample_inputs" in metrics["export_error"]
+    assert not run.file("model_streaming.tflite").exists()
+
+
+# --------------------------------------------------------------------------
+# the exhaustive matrix (slow): every cell x mode x quantization
+# --------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("quantize", [None, "dynamic", "float16", "int8"])
+@pytest.mark.parametrize("mode", ["streaming", "sequence"])
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_matrix(tmp_path, branch, mode, quantize):
+    f = 3 if branch in LSTM1997_OPTIONS else _features_for(branch)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((24, f)), _branch_layer(branch), keras.layers.Dense(2)])
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(scale=0.3, size=(12, 24, f)), axis=1).astype("float32")  # random-walk sequences
+    result = to_tflite(model, tmp_path / "m.tflite", mode=mode, quantize=quantize, representative_data=x[:8], parity_inputs=x[8:])
+    assert result.parity_max_abs <= TOLERANCES[quantize], (branch, mode, quantize, result.parity_max_abs)
