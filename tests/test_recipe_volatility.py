@@ -82,7 +82,8 @@ def test_quick_run_on_bundled_data(tmp_path):
     q_unc = _qlike(y, unc)
     assert metrics["qlike_unconditional"] == pytest.approx(q_unc, rel=1e-9)
     assert metrics["qlike_cell"] < q_unc
-    rng_proxy = prices.load_sp500_range_variance().loc[dates[split_pos:]].to_numpy()
+    rv = prices.load_sp500_range_variance().loc[dates].to_numpy()
+    rng_proxy = rv[split_pos:] * np.mean((r[:split_pos] - mu) ** 2) / rv[:split_pos].mean()
     assert metrics["qlike_range_ewma"] == pytest.approx(_qlike(rng_proxy, ewma), rel=1e-9)
 
     run_dir = next((tmp_path / "volatility").iterdir())
