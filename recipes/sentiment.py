@@ -32,8 +32,8 @@ reported apart from the validation split.
 
 **Model.** `TextVectorization` (inside the model, so the saved `model.keras`
 takes raw strings) → embedding → the recurrent layer chosen by `--cell`
-(`lstm1997`, `lstm`, `gru`, `simple_rnn`; `--bidirectional` wraps it) →
-dropout → a sigmoid unit. Early stopping watches a slice of the *training*
+(`lstm1997`, `lstm`, `gru`, `simple_rnn`; `--bidirectional` wraps it) → its
+last state (or, with `--pooling mean`, the mean of its states over the tokens) → dropout → a sigmoid unit. Early stopping watches a slice of the *training*
 split, so the validation split stays held out.
 
 **Pretraining.** With `--pretrain-epochs N` the embedding and the recurrent
@@ -98,12 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--units", type=int, default=64, help="recurrent units (default 64)")
     g.add_argument("--embedding-dim", type=int, default=64, help="word embedding size (default 64)")
     g.add_argument("--max-tokens", type=int, default=10000, help="vocabulary size including padding and [UNK] (default 10000)")
-    g.add_argument("--max-length", type=int, default=200, help="tokens kept per text (default 200)")
+    g.add_argument("--max-length", type=int, default=None, help="pad/truncate every text to this many tokens (default: no truncation, padded per batch); useful for long reviews such as imdb")
     g.add_argument("--dropout", type=float, default=0.3, help="dropout on the embeddings and the encoding (default 0.3)")
     g.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default 2e-3; 1e-2 with --quick)")
     g.add_argument("--bidirectional", action="store_true", help="wrap the recurrent layer in keras.layers.Bidirectional")
+    g.add_argument("--pooling", choices=("last", "mean"), default="last", help="text encoding: the last state, or the mean of the states over the tokens (default last)")
     g.add_argument("--pretrain-epochs", type=int, default=0, help="language-model pretraining epochs before fine-tuning (default 0: none)")
     g.add_argument("--unlabeled", default=None, metavar="FILE", help="extra unlabeled text for pretraining: one text a line, or a column of a TSV/CSV (--unlabeled-column)")
+    g.add_argument("--lm-vocab", type=int, default=2000, help="words the pretraining language model predicts; rarer ones count as [UNK] (default 2000)")
     g.add_argument("--unlabeled-column", default=None, help="column of --unlabeled: an index for tab-separated files, a name for CSV")
     g.add_argument("--baseline-c", type=float, default=10.0, help="inverse regularisation C of the logistic regression (default 10)")
     return parser
@@ -151,10 +153,12 @@ def build_classifier(args, vectorizer: keras.layers.TextVectorization) -> keras.
     ids = vectorizer(inputs)
     x = keras.layers.Embedding(vectorizer.vocabulary_size(), args.embedding_dim, mask_zero=True, name="embedding")(ids)
     x = keras.layers.SpatialDropout1D(args.dropout, name="embedding_dropout")(x)
-    layer = recurrent(args.cell, args.units, name="encoder")
+    layer = recurrent(args.cell, args.units, return_sequences=args.pooling != "last", name="encoder")
     if args.bidirectional:
         layer = keras.layers.Bidirectional(layer, name="bidirectional")
     x = layer(x)
+    if args.pooling == "mean":
+        x = keras.layers.GlobalAveragePooling1D(name="pooling")(x)  # honours the padding mask
     x = keras.layers.Dropout(args.dropout, name="dropout")(x)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="head")(x)
     return keras.Model(inputs, outputs, name="sentiment")
@@ -188,6 +192,7 @@ def pretrain_language_model(args, run, model, vectorizer, texts: list[str]) -> d
     """
     ids = np.asarray(vectorizer(as_input(texts)))
     vocab = vectorizer.vocabulary_size()
+    lm_vocab = min(vocab, args.lm_vocab)  # the vocabulary is sorted by frequency; rarer targets become [UNK] (1)
     forward, backward = encoder_layers(model)
     results = {}
     for direction, target_layer in (("forward", forward), ("backward", backward)):
@@ -195,14 +200,14 @@ def pretrain_language_model(args, run, model, vectorizer, texts: list[str]) -> d
             continue
         seq = ids if direction == "forward" else _reverse_rows(ids)
         seq = seq[np.count_nonzero(seq, axis=1) >= 2]
-        x, y = seq[:, :-1], seq[:, 1:]
+        x, y = seq[:, :-1], np.where(seq[:, 1:] >= lm_vocab, 1, seq[:, 1:])
         weights = (y != 0).astype("float32")
         with run.strategy.scope():
             inp = keras.Input(shape=(None,), dtype="int32")
             emb = keras.layers.Embedding(vocab, args.embedding_dim, mask_zero=True, name="lm_embedding")
             rnn = recurrent(args.cell, args.units, return_sequences=True, name=f"lm_{direction}")
             h = keras.layers.Dropout(args.dropout)(rnn(emb(inp)))
-            logits = keras.layers.Dense(vocab, name="lm_head")(h)
+            logits = keras.layers.Dense(lm_vocab, name="lm_head")(h)
             lm = keras.Model(inp, logits, name=f"language_model_{direction}")
             lm.compile(
                 optimizer=keras.optimizers.Adam(args.learning_rate),
@@ -300,8 +305,8 @@ def explanation_figure(model, text: str, label: int):
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    for name in ("units", "embedding_dim", "max_tokens", "max_length"):
-        if getattr(args, name) <= 0:
+    for name in ("units", "embedding_dim", "max_tokens", "max_length", "lm_vocab"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, received {getattr(args, name)}.")
     if args.pretrain_epochs < 0:
         raise ValueError(f"--pretrain-epochs must be >= 0, received {args.pretrain_epochs}.")
@@ -333,9 +338,9 @@ def main(argv=None) -> dict:
 
     with run.strategy.scope():
         vectorizer = keras.layers.TextVectorization(
-            max_tokens=args.max_tokens, output_mode="int", output_sequence_length=None, name="vectorizer"
+            max_tokens=args.max_tokens, output_mode="int", output_sequence_length=args.max_length, name="vectorizer"
         )
-        vectorizer.adapt(np.asarray(unlabeled))
+        vectorizer.adapt(np.asarray(train.texts))  # the classifier's vocabulary: words of the labelled training texts
         model = build_classifier(args, vectorizer)
     metrics: dict = {}
     if args.pretrain_epochs > 0:

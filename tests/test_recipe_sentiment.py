@@ -93,3 +93,22 @@ def test_recipe_rejects_bad_files(runs_dir, tmp_path):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--data", str(bad)])
     with pytest.raises(ValueError, match="--units must be positive"):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--units", "0"])
+
+
+@pytest.mark.slow
+def test_full_run_reads_past_the_bag_of_ngrams_ceiling(runs_dir):
+    """The default run (4,000 generated reviews): the LSTM passes the ceiling of every 1-2-gram classifier."""
+    metrics = _recipe().main(["--runs-dir", str(runs_dir), "--verbose", "0"])
+    assert metrics["val_accuracy_baseline"] <= metrics["val_ngram_ceiling"] + 1e-12
+    assert metrics["val_accuracy_model"] > metrics["val_ngram_ceiling"] + 0.2, metrics
+    assert metrics["val_accuracy_model_contrast"] > 0.9, metrics
+
+
+@pytest.mark.slow
+def test_movie_sentences_model_is_near_the_baseline(runs_dir, shared_data):
+    path = shared_data / "sentiment" / "movie_sentences.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    metrics = _recipe().main(["--runs-dir", str(runs_dir), "--verbose", "0", "--data", str(path)])
+    assert metrics["val_accuracy_baseline"] > 0.68
+    assert metrics["val_accuracy_model"] > metrics["val_accuracy_baseline"] - 0.05, metrics
