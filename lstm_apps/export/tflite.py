@@ -392,6 +392,7 @@ def convert(
             )
         try:
             data, fallback = _convert_module(module, signatures, quantize, calibration, mode)
+            _smoke_test(data, model, mode, batch_size)
         except ValueError as exc:
             errors.append(f"{loop}: {exc}")
             continue
@@ -401,6 +402,19 @@ def convert(
     raise ValueError(
         f"TFLite conversion of {model.name!r} (mode={mode!r}, quantize={quantize!r}) failed: " + " | ".join(errors)
     )
+
+
+def _smoke_test(data: bytes, model, mode: str, batch_size: int) -> None:
+    """Run the converted file once on zeros; a file LiteRT cannot run is a failed conversion."""
+    try:
+        xs = synthetic_inputs(model, batch_size)
+        if mode == "sequence":
+            SequenceRunner(data).predict(xs if len(xs) > 1 else xs[0])
+        else:
+            runner = StreamingRunner(data)
+            runner.step({n: v[:, 0] for n, v in zip(runner.input_names, xs)})
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(f"LiteRT cannot run the converted file ({type(exc).__name__}: {str(exc)[:300]})") from exc
 
 
 def _convert_module(module, signatures, quantize, calibration, mode) -> tuple[bytes, bool]:
