@@ -4,3 +4,4 @@ from lstm_apps.datasets import tasks  # noqa: F401  (adding_problem, embedded_re
 from lstm_apps.datasets import forgetting  # noqa: F401  (load_ebbinghaus, simulate_review_logs, load_review_log, ...)
 from lstm_apps.datasets import methylation  # noqa: F401  (simulate_methylation, corrected_fraction)
 from lstm_apps.datasets import sentiment  # noqa: F401  (generate_reviews, ngram_ceiling, load_csv, load_folder, load_imdb)
+from lstm_apps.datasets import prices  # noqa: F401  (load_returns, download_prices, read_price_csv, load_sp500, ...)
