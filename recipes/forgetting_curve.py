@@ -270,9 +270,14 @@ def main(argv=None) -> dict:
     parameters read as the time constants of fast and slow forgetting. With
     only seven points, though, AIC's penalty is mild: a small-sample AICc
     would not allow 5 to 7 parameters at all, so the 1885 table cannot
-    really tell these curves apart. On review logs the printed table says
-    where the cell stands against half-life regression and FSRS: it is
-    honest about losing where it loses.
+    really tell these curves apart.
+
+    On the simulated review logs (default settings, seed 0) the cell beats
+    half-life regression on log loss and RMSE(bins) but loses to the
+    FSRS-style model on log loss, AUC and RMSE(bins): FSRS's stability
+    and difficulty updates capture this spacing-effect memory better than
+    four decaying traces do. The printed table and verdict say where it
+    stands on your data.
     """
     return run.finish(metrics)
 

@@ -244,3 +244,12 @@ def test_recipe_quick(runs_dir):
     run_dir = next((runs_dir / "forgetting_curve").iterdir())
     for f in ("metrics.json", "model.keras", "ebbinghaus_fits.png", "card_memory.png", "curves.md", "reviews.md"):
         assert (run_dir / f).exists(), f
+
+
+@pytest.mark.slow
+def test_recipe_default_cell_beats_ebbinghaus(runs_dir):
+    """Default run: the cell with at most 3 time constants beats Ebbinghaus's formula on RMSE and AIC."""
+    metrics = _load_recipe("forgetting_curve").main(["--runs-dir", str(runs_dir), "--verbose", "0"])
+    assert min(metrics[f"rmse_cell_{k}"] for k in (2, 3)) < metrics["rmse_ebbinghaus"]
+    assert min(metrics[f"aic_cell_{k}"] for k in (2, 3)) < metrics["aic_ebbinghaus"]
+    assert metrics["logloss_cell"] < metrics["logloss_constant"]

@@ -111,3 +111,14 @@ def test_recipe_quick(runs_dir):
     run_dir = next((runs_dir / "methylation").iterdir())
     for f in ("metrics.json", "model.keras", "methylation.png", "results.md"):
         assert (run_dir / f).exists(), f
+
+
+@pytest.mark.slow
+def test_recipe_default_meets_goals(runs_dir):
+    """The issue's goals at the default settings (30x coverage): mu, delta within 5 %, extrapolation <= 1/3 of the black box."""
+    spec = importlib.util.spec_from_file_location("recipe_methylation_full", ROOT / "recipes" / "methylation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    metrics = module.main(["--runs-dir", str(runs_dir), "--verbose", "0"])
+    assert metrics["mu_rel_error"] <= 0.05 and metrics["delta_rel_error"] <= 0.05
+    assert metrics["extrapolation_rmse_graybox"] <= metrics["extrapolation_rmse_blackbox"] / 3
