@@ -117,7 +117,7 @@ def main(argv=None) -> dict:
     print(
         f"Best cell by AIC: {best_cell} (RMSE {fits[best_cell].rmse:.2f} pp, AIC {fits[best_cell].aic:.2f}) vs Ebbinghaus's formula "
         f"(RMSE {ebb.rmse:.2f} pp, AIC {ebb.aic:.2f}): {'the cell wins on both' if beats else 'the cell does NOT beat his formula on both'}."
-        " With n = 7, AICc (small-sample AIC) is undefined for 5 or more parameters, so this is a weak win."
+        + (" With n = 7, AICc (small-sample AIC) is undefined for 5 or more parameters, so this is a weak win." if beats else "")
     )
     print(f"{best_cell} time constants (days): {np.round(fits[best_cell].params['tau'], 4).tolist()}")
     metrics["cell_beats_ebbinghaus"] = int(beats)
