@@ -63,7 +63,7 @@ except ImportError:  # running from a checkout without installing
 import keras
 
 from lstm_apps import metrics as M
-from lstm_apps.io import save_keras_model
+from lstm_apps.io import atomic_path, save_keras_model
 from lstm_apps.baselines import volatility as vb
 from lstm_apps.datasets import prices
 from lstm_apps.layers import AdaptiveForgetCell, forget_gate_trace, memory_half_life, recurrent, variance_nll
@@ -294,6 +294,13 @@ def main(argv=None) -> dict:
     models, net_fc = {}, {}
     for kind in ("cell", args.cell):
         key = "cell" if kind == "cell" else "lstm"
+        done_model, done_fc = run.file(f"trained_{key}.keras"), run.file(f"forecasts_{key}.npy")
+        if run.resumed and done_model.exists() and done_fc.exists():
+            # --resume: this network finished before the interruption
+            models[key] = keras.models.load_model(done_model)
+            net_fc[key] = pd.Series(np.load(done_fc), index=returns.index[split_pos:], name=key)
+            print(f"[volatility] resumed: {key} network and its forecasts loaded from {done_model.name}")
+            continue
         keras.utils.set_random_seed(args.seed)
         with run.strategy.scope():
             model = build_model(kind, args.units, args.learning_rate, args.seed, args.a_init, args.b_init)
@@ -306,6 +313,11 @@ def main(argv=None) -> dict:
             parts.append(forecast_network(model, z, np.arange(b_lo, b_hi), args.seq_len))
         models[key] = model
         net_fc[key] = pd.Series(np.concatenate(parts) * sigma**2, index=returns.index[split_pos:], name=key)
+        # checkpoint the finished network, so --resume after a later interruption skips it
+        save_keras_model(model, done_model)
+        with atomic_path(done_fc) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, net_fc[key].to_numpy())
     forecasts = {"cell": net_fc["cell"], "lstm": net_fc["lstm"], **forecasts}
 
     # the bundled index also has daily highs and lows: a less noisy range proxy

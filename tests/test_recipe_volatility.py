@@ -96,6 +96,12 @@ def test_quick_run_on_bundled_data(tmp_path):
     import keras
 
     model = keras.models.load_model(run_dir / "model.keras")
+    assert model.get_layer("adaptive_rnn").cell.physical_parameters()["a"][0] == pytest.approx(metrics["a"], rel=1e-5)
+    # --resume reuses the finished networks (no retraining) and gives the same table
+    (run_dir / "metrics.json").unlink()
+    again = recipe.main(["--quick", "--runs-dir", str(tmp_path), "--resume", str(run_dir)])
+    for m in MODELS:
+        assert again[f"qlike_{m}"] == pytest.approx(metrics[f"qlike_{m}"], rel=1e-9), m
     fc = pd.read_csv(run_dir / "forecasts.csv", index_col=0)
     assert (fc.drop(columns="proxy") > 0).all().all()
 
