@@ -128,7 +128,16 @@ def set_seed(seed: int) -> None:
 
 
 def make_strategy(kind: str):
-    """Return the ``tf.distribute`` strategy for ``--distribute``."""
+    """Return the ``tf.distribute`` strategy for ``--distribute``.
+
+    ``"none"``: the default (single-device) strategy; ``"mirrored"``:
+    ``MirroredStrategy`` over the local GPUs (or CPU devices); ``"multiworker"``:
+    ``MultiWorkerMirroredStrategy`` across the machines that the ``TF_CONFIG``
+    environment variable (JSON) describes. Build and compile models inside
+    ``strategy.scope()``; the global batch is split over the replicas.
+    """
+    import json
+
     import tensorflow as tf
 
     if kind == "none":
@@ -142,6 +151,12 @@ def make_strategy(kind: str):
                 "(e.g. '{\"cluster\": {\"worker\": [\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}'); "
                 "received TF_CONFIG unset."
             )
+        try:
+            config = json.loads(os.environ["TF_CONFIG"])
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--distribute multiworker: TF_CONFIG must be JSON, received {os.environ['TF_CONFIG']!r} ({exc}).") from None
+        if not isinstance(config, dict) or "cluster" not in config or "task" not in config:
+            raise ValueError(f"--distribute multiworker: TF_CONFIG needs 'cluster' and 'task' entries, received {os.environ['TF_CONFIG']!r}.")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"distribute must be one of {DISTRIBUTE_CHOICES}, received {kind!r}.")
 

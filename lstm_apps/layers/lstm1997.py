@@ -357,7 +357,15 @@ class LSTM1997(keras.layers.RNN):
         go_backwards: process the input sequence backwards.
         stateful: keep the last states of each batch for the next batch.
         unroll: unroll the time loop (faster for short sequences, more memory).
+            An unrolled layer always takes the generic path (plain ops, no
+            XLA), e.g. for TFLite conversion.
         zero_output_for_mask: output zeros at masked steps (with ``return_sequences``).
+        fast_path: with the TensorFlow backend (and ``unroll=False``), run the
+            fast time loop of :mod:`lstm_apps.layers.fast_rnn`: inputs of all
+            steps projected by one matrix product, an XLA-compiled loop with
+            one recurrent product per step, and a hand-written backward pass
+            (same outputs and gradients as the generic
+            ``keras.layers.RNN(LSTM1997Cell)`` path, which ``False`` selects).
         **kwargs: standard layer arguments (``name``, ``dtype``, ...).
 
     Call arguments:
@@ -406,8 +414,10 @@ class LSTM1997(keras.layers.RNN):
         go_backwards: bool = False,
         stateful: bool = False,
         unroll: bool = False,
+        fast_path: bool = True,
         **kwargs,
     ):
+        self.fast_path = bool(fast_path)
         cell = LSTM1997Cell(
             units,
             cells_per_block=cells_per_block,
@@ -454,6 +464,53 @@ class LSTM1997(keras.layers.RNN):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         self._check_rank(sequences.shape)
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def uses_fast_path(self) -> bool:
+        """Whether calls run the fast loop (``fast_path``, TensorFlow backend, no ``unroll``)."""
+        from lstm_apps.layers.fast_rnn import fast_path_supported
+
+        return self.fast_path and not self.unroll and fast_path_supported()
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self.uses_fast_path():
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        from lstm_apps.layers.fast_rnn import fast_lstm1997
+
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        last_output, outputs, states = fast_lstm1997(
+            self.cell,
+            sequences,
+            list(initial_state),
+            mask=mask,
+            go_backwards=self.go_backwards,
+            return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask,
+            training=bool(training),
+        )
+        if outputs is None:
+            outputs = ops.expand_dims(last_output, 1)
+        return last_output, outputs, states
+
+    def to_keras_lstm(self, **kwargs) -> keras.layers.LSTM:
+        """A built-in ``keras.layers.LSTM`` computing the same outputs (inference).
+
+        The 1997 cell is a standard LSTM with its forget gate pinned at 1 once
+        the cell input and the state are halved: ``4 sigmoid(x) - 2 =
+        2 tanh(x / 2)`` and ``2 sigmoid(s) - 1 = tanh(s / 2)``. See
+        :func:`lstm_apps.layers.fast_rnn.to_keras_lstm` for the exact map and
+        its limits (a ``ValueError`` names the unsupported option).
+
+        Args:
+            **kwargs: extra ``keras.layers.LSTM`` arguments (``name``, ``use_cudnn`` ...).
+
+        Returns:
+            A built ``keras.layers.LSTM`` with the mapped weights; its states
+            are ``[h, s / 2]`` (paper squash) or ``[h, s]`` (``"tanh"``).
+        """
+        from lstm_apps.layers.fast_rnn import to_keras_lstm
+
+        return to_keras_lstm(self, **kwargs)
 
     def gate_activations(self, inputs, initial_state=None, mask=None) -> dict[str, np.ndarray]:
         """Per-step gate activations and cell states for an input batch.
@@ -504,7 +561,7 @@ class LSTM1997(keras.layers.RNN):
             config.pop(key, None)
         base = super().get_config()
         base.pop("cell", None)
-        return {**base, **config}
+        return {**base, **config, "fast_path": self.fast_path}
 
     @classmethod
     def from_config(cls, config):

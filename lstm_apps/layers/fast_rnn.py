@@ -1,0 +1,598 @@
+"""Fast time loop of the 1997 LSTM (TensorFlow backend), and its map to ``keras.layers.LSTM``.
+
+:class:`~lstm_apps.layers.LSTM1997` runs through :func:`fast_lstm1997` when it
+can: the inputs of every time step are projected with one matrix product
+before the loop (``LSTM1997Cell.project_inputs``), the loop itself does one
+fused recurrent product per step and is compiled with XLA
+(``tf.function(jit_compile=True)``), and with the paper's truncated gradients
+(``truncate_gradients=True``) the backward pass is hand-written: as no error
+crosses time through ``h_{t-1}``, the only recurrence left is the elementwise
+one of the cell state ``s`` (a reverse cumulative sum without forget gate),
+and the weight gradients are one large product each over all steps.
+
+The math is exactly the cell's (see :class:`~lstm_apps.layers.LSTM1997Cell`);
+``tests/test_fast.py`` checks outputs and gradients against the generic
+``keras.layers.RNN(LSTM1997Cell)`` path for every option combination.
+
+:func:`to_keras_lstm` maps a 1997 layer onto a built-in ``keras.layers.LSTM``
+with identical outputs (forget gate pinned at 1, cell input and state
+halved), so a trained model can use cuDNN on a GPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["fast_path_supported", "fast_lstm1997", "to_keras_lstm", "keras_lstm_weights"]
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def fast_path_supported() -> bool:
+    """True when the Keras backend is TensorFlow (the fast loop is written in TF)."""
+    import keras
+
+    return keras.backend.backend() == "tensorflow"
+
+
+# ---------------------------------------------------------------------------
+# gate math shared by the forward loop and the backward pass (TF ops)
+# ---------------------------------------------------------------------------
+class _Spec:
+    """Static description of a cell (hashable, so tf.functions cache on it)."""
+
+    __slots__ = ("units", "cpb", "n_blocks", "forget", "paper", "names", "widths")
+
+    def __init__(self, cell):
+        self.units = int(cell.units)
+        self.cpb = int(cell.cells_per_block)
+        self.n_blocks = int(cell.n_blocks)
+        self.forget = bool(cell.forget_gate)
+        self.paper = cell.squash == "paper"
+        self.names = tuple(cell.gate_names)
+        self.widths = tuple(cell.block_widths)
+
+    def key(self):
+        return (self.units, self.cpb, self.forget, self.paper)
+
+    def __hash__(self):
+        return hash(self.key())
+
+    def __eq__(self, other):
+        return isinstance(other, _Spec) and self.key() == other.key()
+
+
+def _split(spec, z):
+    tf = _tf()
+    parts = tf.split(z, list(spec.widths), axis=-1)
+    return dict(zip(spec.names, parts))
+
+
+def _expand(spec, gate):
+    if spec.cpb == 1:
+        return gate
+    return _tf().repeat(gate, spec.cpb, axis=-1)
+
+
+def _reduce(spec, x):
+    """Sum over the cells of each block: (..., units) -> (..., n_blocks)."""
+    if spec.cpb == 1:
+        return x
+    tf = _tf()
+    shape = tf.concat([tf.shape(x)[:-1], [spec.n_blocks, spec.cpb]], axis=0)
+    return tf.reduce_sum(tf.reshape(x, shape), axis=-1)
+
+
+def _squash(spec, s):
+    tf = _tf()
+    return 2.0 * tf.sigmoid(s) - 1.0 if spec.paper else tf.tanh(s)
+
+
+def _activations(spec, z):
+    """Gate activations of net inputs ``z`` (..., width).
+
+    Returns ``(act, parts)``: ``act`` holds, in the weight layout, the
+    sigmoids of the gate nets and the cell input's own activation
+    (``sigmoid(net_c)`` with the paper's squash, ``tanh(net_c)`` with
+    ``"tanh"``); it is what the backward pass needs of a step.
+    """
+    tf = _tf()
+    if spec.paper:  # every block goes through a sigmoid: one op for the whole row
+        act = tf.sigmoid(z)
+        return act, _split(spec, act)
+    p = _split(spec, z)
+    parts = {n: (tf.tanh(v) if n == "cell" else tf.sigmoid(v)) for n, v in p.items()}
+    return tf.concat([parts[n] for n in spec.names], axis=-1), parts
+
+
+def _step(spec, z, s_prev):
+    """One step from the full net input ``z``: ``(h, s, act)``, the cell's ops."""
+    act, p = _activations(spec, z)
+    g = 4.0 * p["cell"] - 2.0 if spec.paper else p["cell"]
+    s = _expand(spec, p["input"]) * g
+    if spec.forget:
+        s = s + _expand(spec, p["forget"]) * s_prev
+    else:
+        s = s + s_prev
+    h = _expand(spec, p["output"]) * _squash(spec, s)
+    return h, s, act
+
+
+#: ``jit_compile="auto"`` compiles the forward loop with XLA up to this batch * units
+JIT_MAX_BATCH_UNITS = 4096
+
+#: run the elementwise parts of the default (truncated, no forget gate, no mask) backward pass
+#: as two XLA fusions around TensorFlow's cumulative sum
+FUSED_BACKWARD = True
+
+#: time steps per iteration of the compiled while loops (loop bookkeeping is
+#: paid once per chunk; the remainder of T is stepped before the loop)
+UNROLL = 8
+
+
+def _scan(fn, init, xs, unroll=UNROLL):
+    """Sequential scan over axis 0 of the tensors ``xs``.
+
+    ``fn(carry, x_t) -> (carry, y_t)`` with tuples of tensors. ``unroll``
+    steps run per ``tf.while_loop`` iteration (1 when T is not static).
+    Returns ``(final carry, ys)`` with every ``y`` stacked on a new axis 0.
+    """
+    tf = _tf()
+    steps = xs[0].shape[0]
+    k = unroll if steps is not None else 1
+    rem = steps % k if steps is not None else 0
+    carry = tuple(init)
+    pre = []
+    for t in range(rem):
+        carry, y = fn(carry, tuple(x[t] for x in xs))
+        pre.append(y)
+    rest = [x[rem:] for x in xs]
+    if steps is not None and steps - rem == 0:
+        ys = [tf.stack(list(col)) for col in zip(*pre)]
+        return carry, ys
+    n_chunks = (tf.shape(rest[0])[0] // k) if steps is None else (steps - rem) // k
+
+    def chunked(x):
+        return tf.reshape(x, tf.concat([[n_chunks, k], tf.shape(x)[1:]], axis=0))
+
+    rest = [chunked(x) for x in rest]
+    n_out = None
+
+    def body(c, carry, tas):
+        x_chunk = [tf.unstack(x[c], num=k) if k > 1 else [x[c][0]] for x in rest]
+        outs = []
+        for j in range(k):
+            carry, y = fn(carry, tuple(col[j] for col in x_chunk))
+            outs.append(y)
+        tas = tuple(ta.write(c, tf.stack(list(col))) for ta, col in zip(tas, zip(*outs)))
+        return c + 1, carry, tas
+
+    # output structure from a trace-only probe of fn
+    probe_carry, probe_y = fn(carry, tuple(x[0][0] for x in rest))
+    n_out = len(probe_y)
+    tas = tuple(tf.TensorArray(y.dtype, size=n_chunks, element_shape=tf.TensorShape([k]).concatenate(y.shape)) for y in probe_y)
+    _, carry, tas = tf.while_loop(
+        lambda c, *_: c < n_chunks,
+        body,
+        (tf.constant(0, tf.int32), carry, tas),
+        maximum_iterations=n_chunks,
+    )
+    ys = []
+    for i in range(n_out):
+        y = tas[i].stack()
+        y = tf.reshape(y, tf.concat([[-1], tf.shape(y)[2:]], axis=0))
+        if pre:
+            y = tf.concat([tf.stack([p[i] for p in pre]), y], axis=0)
+        ys.append(y)
+    return carry, ys
+
+
+# ---------------------------------------------------------------------------
+# forward loop
+# ---------------------------------------------------------------------------
+def _forward_impl(spec, proj, kernel, h0, s0, mask, store):
+    """Time-major loop: proj (T, B, W), mask (T, B, 1) bool or None.
+
+    Returns ``H, S`` (T, B, units) and, with ``store``, the per-step
+    activations ``A`` (T, B, W) for the backward pass.
+    """
+    tf = _tf()
+
+    def fn(carry, x):
+        h, s = carry
+        z = x[0] + tf.matmul(h, kernel)
+        h_new, s_new, act = _step(spec, z, s)
+        if mask is not None:
+            m = x[1]
+            h_new = tf.where(m, h_new, h)
+            s_new = tf.where(m, s_new, s)
+        return (h_new, s_new), ((h_new, s_new, act) if store else (h_new, s_new))
+
+    xs = [proj] if mask is None else [proj, mask]
+    _, ys = _scan(fn, (h0, s0), xs)
+    return tuple(ys)
+
+
+_FUNCTIONS = {}
+
+
+def _compiled(kind, impl, key, jit):
+    """A cached ``tf.function`` of ``impl`` for one static configuration."""
+    key = (kind, key, jit)
+    if key not in _FUNCTIONS:
+        _FUNCTIONS[key] = _tf().function(impl, jit_compile=jit, reduce_retracing=True, autograph=False)
+    return _FUNCTIONS[key]
+
+
+# ---------------------------------------------------------------------------
+# backward pass
+# ---------------------------------------------------------------------------
+def _backward_impl(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS):
+    """Gradients of ``(H, S)`` with respect to ``(proj, kernel, h0, s0)``.
+
+    With ``truncated`` no error crosses time through ``h_{t-1}`` (the
+    paper's scissors): the only recurrence is the elementwise one of ``s``.
+    ``A`` are the stored activations, or ``None`` to recompute them.
+    """
+    tf = _tf()
+    h_prev = tf.concat([h0[None], H[:-1]], axis=0)
+    if A is None:
+        A, _ = _activations(spec, proj + tf.einsum("tbu,uw->tbw", h_prev, kernel))
+    p = _split(spec, A)
+    y_in, y_out = p["input"], p["output"]
+    if spec.paper:
+        sig_c = p["cell"]
+        g = 4.0 * sig_c - 2.0
+        g_prime = 4.0 * sig_c * (1.0 - sig_c)
+        sig_s = tf.sigmoid(S)
+        q = 2.0 * sig_s - 1.0
+        q_prime = 2.0 * sig_s * (1.0 - sig_s)
+    else:
+        g = p["cell"]
+        g_prime = 1.0 - g * g
+        q = tf.tanh(S)
+        q_prime = 1.0 - q * q
+    a = _expand(spec, y_out) * q_prime  # error reaching s_t from h_t: dh_t * a_t
+    y_f = p.get("forget")
+    f = _expand(spec, y_f) if spec.forget else None
+    s_prev = tf.concat([s0[None], S[:-1]], axis=0) if spec.forget else None
+
+    def local_dz(gh, gs, yi, yo, g, g_prime, q, yf=None, sp=None):
+        """Net-input gradients from the errors reaching h_t (gh) and s_t (gs)."""
+        d = {
+            "output": _reduce(spec, gh * q) * yo * (1.0 - yo),
+            "input": _reduce(spec, gs * g) * yi * (1.0 - yi),
+            "cell": gs * _expand(spec, yi) * g_prime,
+        }
+        if spec.forget:
+            d["forget"] = _reduce(spec, gs * sp) * yf * (1.0 - yf)
+        return tf.concat([d[n] for n in spec.names], axis=-1)
+
+    extra = (y_f, s_prev) if spec.forget else ()
+    if truncated and mask is None and f is None:
+        # no error through h_{t-1} and no forget gate: ds_t is a reverse cumulative sum
+        gs = tf.cumsum(dS + dH * a, axis=0, reverse=True)
+        dz = local_dz(dH, gs, y_in, y_out, g, g_prime, q)
+        return dz, tf.einsum("tbu,tbw->uw", h_prev, dz), tf.zeros_like(h0), gs[0]
+
+    kernel_t = tf.transpose(kernel)
+    zero = tf.zeros_like(h0)
+
+    def fn(carry, x):
+        dh_c, ds_c = carry
+        dh_t, ds_t, a_t = x[0], x[1], x[2]
+        pos = 3
+        f_t = None
+        if f is not None:
+            f_t = x[pos]
+            pos += 1
+        m = None
+        if mask is not None:
+            m = x[pos]
+            pos += 1
+        gh = dh_t + dh_c
+        gs = ds_t + ds_c
+        gsn = gs + gh * a_t
+        carry_s = gsn * f_t if f_t is not None else gsn
+        if truncated:
+            carry_h = zero
+            ys = (gh, gsn)
+        else:
+            dz_t = local_dz(gh, gsn, *x[pos:])
+            carry_h = tf.matmul(dz_t, kernel_t)
+        if m is not None:
+            carry_h = tf.where(m, carry_h, gh)
+            carry_s = tf.where(m, carry_s, gs)
+            if truncated:
+                ys = (tf.where(m, gh, zero), tf.where(m, gsn, zero))
+            else:
+                dz_t = tf.where(m, dz_t, tf.zeros_like(dz_t))
+        if not truncated:
+            ys = (dz_t,)
+        return (carry_h, carry_s), ys
+
+    seq = [dH, dS, a] + ([f] if f is not None else []) + ([mask] if mask is not None else [])
+    if not truncated:
+        seq += [y_in, y_out, g, g_prime, q, *extra]
+    seq = [tf.reverse(v, [0]) for v in seq]
+    (dh0, ds0), ys = _scan(fn, (zero, tf.zeros_like(s0)), seq)
+    ys = [tf.reverse(v, [0]) for v in ys]
+    if truncated:
+        dz = local_dz(ys[0], ys[1], y_in, y_out, g, g_prime, q, *extra)
+    else:
+        dz = ys[0]
+    return dz, tf.einsum("tbu,tbw->uw", h_prev, dz), dh0, ds0
+
+
+def _fused_pre(spec, A, S, dH, dS):
+    """XLA-fused elementwise part before the cumulative sum: dS + dH * a."""
+    tf = _tf()
+    y_out = _split(spec, A)["output"]
+    if spec.paper:
+        sig_s = tf.sigmoid(S)
+        q_prime = 2.0 * sig_s * (1.0 - sig_s)
+    else:
+        q = tf.tanh(S)
+        q_prime = 1.0 - q * q
+    return dS + dH * _expand(spec, y_out) * q_prime
+
+
+def _fused_post(spec, A, S, dH, gs):
+    """XLA-fused net-input gradients (truncated, no forget gate) from dH and ds."""
+    tf = _tf()
+    p = _split(spec, A)
+    y_in, y_out = p["input"], p["output"]
+    if spec.paper:
+        sig_c = p["cell"]
+        g = 4.0 * sig_c - 2.0
+        g_prime = 4.0 * sig_c * (1.0 - sig_c)
+        q = 2.0 * tf.sigmoid(S) - 1.0
+    else:
+        g = p["cell"]
+        g_prime = 1.0 - g * g
+        q = tf.tanh(S)
+    d = {
+        "output": _reduce(spec, dH * q) * y_out * (1.0 - y_out),
+        "input": _reduce(spec, gs * g) * y_in * (1.0 - y_in),
+        "cell": gs * _expand(spec, y_in) * g_prime,
+    }
+    return tf.concat([d[n] for n in spec.names], axis=-1)
+
+
+def _truncated_backward(spec, proj, kernel, h0, s0, H, S, A, dH, dS):
+    """Scissors, no mask, no forget gate: fused elementwise parts around one cumsum."""
+    tf = _tf()
+    h_prev = tf.concat([h0[None], H[:-1]], axis=0)
+    if A is None:
+        A, _ = _activations(spec, proj + tf.einsum("tbu,uw->tbw", h_prev, kernel))
+    pre = _compiled("pre", lambda A, S, dH, dS: _fused_pre(spec, A, S, dH, dS), spec, True)
+    post = _compiled("post", lambda A, S, dH, gs: _fused_post(spec, A, S, dH, gs), spec, True)
+    gs = tf.cumsum(pre(A, S, dH, dS), axis=0, reverse=True)
+    dz = post(A, S, dH, gs)
+    return dz, tf.einsum("tbu,tbw->uw", h_prev, dz), tf.zeros_like(h0), gs[0]
+
+
+def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit):
+    """``(H, S)`` for all steps, with the hand-written gradient.
+
+    ``jit`` compiles the forward loop with XLA; the backward pass always runs
+    on TensorFlow's kernels (XLA's CPU cumulative sum and large products were
+    slower in our measurements).
+    """
+    tf = _tf()
+    key = (spec, truncated, mask is not None, store)
+    if mask is None:
+        fwd = _compiled("fwd", lambda p, k, h, s: _forward_impl(spec, p, k, h, s, None, store), key, jit)
+        if truncated and not spec.forget and FUSED_BACKWARD:
+            bwd = _compiled("bwd", lambda p, k, h, s, H, S, A, dH, dS: _truncated_backward(spec, p, k, h, s, H, S, A, dH, dS), key, False)
+        else:
+            bwd = _compiled(
+                "bwd", lambda p, k, h, s, H, S, A, dH, dS: _backward_impl(spec, truncated, p, k, h, s, None, H, S, A, dH, dS), key, False
+            )
+        extra = ()
+    else:
+        fwd = _compiled("fwd", lambda p, k, h, s, m: _forward_impl(spec, p, k, h, s, m, store), key, jit)
+        bwd = _compiled(
+            "bwd", lambda p, k, h, s, m, H, S, A, dH, dS: _backward_impl(spec, truncated, p, k, h, s, m, H, S, A, dH, dS), key, False
+        )
+        extra = (mask,)
+
+    @tf.custom_gradient
+    def core(proj, kernel, h0, s0):
+        # the loop must not be recorded by an outer tape: its gradient is ours
+        args = [tf.stop_gradient(v) for v in (proj, kernel, h0, s0)]
+        out = fwd(*args, *extra)
+        H, S = out[0], out[1]
+        A = out[2] if store else None
+
+        def grad(dH, dS):
+            dH = tf.zeros_like(H) if dH is None else dH
+            dS = tf.zeros_like(S) if dS is None else dS
+            return bwd(*args, *extra, H, S, A, dH, dS)
+
+        return (H, S), grad
+
+    return core(proj, kernel, h0, s0)
+
+
+def fast_lstm1997(
+    cell,
+    sequences,
+    initial_state,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+    zero_output_for_mask=False,
+    training=False,
+    jit_compile="auto",
+):
+    """Run an :class:`LSTM1997Cell` over whole sequences, fast.
+
+    Same results and gradients as ``keras.backend.rnn`` stepping the cell
+    (masks, ``go_backwards`` and ``zero_output_for_mask`` included);
+    TensorFlow backend only.
+
+    Args:
+        cell: a built ``LSTM1997Cell``.
+        sequences: ``(batch, timesteps, features)``.
+        initial_state: ``[h0, s0]``.
+        mask: optional boolean ``(batch, timesteps)``.
+        go_backwards: process the steps in reverse (outputs stay in processing order).
+        return_sequences: also build the ``(batch, timesteps, units)`` outputs.
+        zero_output_for_mask: zeros at masked steps instead of the previous output.
+        training: keep each step's gate activations for the backward pass
+            (otherwise a gradient recomputes them with one large product).
+        jit_compile: compile the forward loop with XLA: ``"auto"`` does so
+            when ``batch * units <= JIT_MAX_BATCH_UNITS`` (small steps, where
+            XLA removes the per-op overhead; larger steps ran faster on
+            TensorFlow's own kernels in ``benchmarks/cells.py``); an unknown
+            batch size counts as 32.
+
+    Returns:
+        ``(last_output, outputs, [h, s])`` like ``keras.backend.rnn``
+        (``outputs`` is ``None`` unless ``return_sequences``).
+    """
+    tf = _tf()
+    spec = _Spec(cell)
+    x = tf.transpose(sequences, [1, 0, 2])
+    if mask is not None:
+        mask = tf.cast(tf.transpose(tf.convert_to_tensor(mask)), tf.bool)[:, :, None]
+    if go_backwards:
+        x = tf.reverse(x, [0])
+        if mask is not None:
+            mask = tf.reverse(mask, [0])
+    proj = cell.project_inputs(x)
+    kernel = tf.cast(tf.convert_to_tensor(cell.recurrent_kernel), proj.dtype)
+    h0 = tf.cast(initial_state[0], proj.dtype)
+    s0 = tf.cast(initial_state[1], proj.dtype)
+    if jit_compile == "auto":
+        batch = sequences.shape[0] if sequences.shape[0] is not None else 32
+        jit_compile = batch * spec.units <= JIT_MAX_BATCH_UNITS
+    H, S = _core(spec, cell.truncate_gradients, proj, kernel, h0, s0, mask, bool(training), bool(jit_compile))
+    if mask is None:
+        out = H
+    elif zero_output_for_mask:
+        out = tf.where(mask, H, tf.zeros_like(H))
+    else:
+        # a masked step repeats the last emitted output; zeros before the first one
+        seen = tf.cumsum(tf.cast(mask, tf.int32), axis=0) > 0
+        out = tf.where(seen, H, tf.zeros_like(H))
+    last_output = out[-1]
+    outputs = tf.transpose(out, [1, 0, 2]) if return_sequences else None
+    return last_output, outputs, [H[-1], S[-1]]
+
+
+# ---------------------------------------------------------------------------
+# mapping onto keras.layers.LSTM
+# ---------------------------------------------------------------------------
+#: forget-gate bias of the mapped layer when the 1997 cell has none: sigmoid(40) is
+#: exactly 1.0 in float32 (and float16/bfloat16), so the carousel is not touched
+PINNED_FORGET_BIAS = 40.0
+
+
+def keras_lstm_weights(cell):
+    """``[kernel, recurrent_kernel, bias]`` of a ``keras.layers.LSTM`` equal to ``cell``.
+
+    Keras's LSTM computes ``c_t = f c_{t-1} + i tanh(z_c)`` and
+    ``h_t = o tanh(c_t)`` with blocks ``[i, f, c, o]``. With the paper's
+    squash, ``4 sigmoid(x) - 2 = 2 tanh(x / 2)`` and ``2 sigmoid(s) - 1 =
+    tanh(s / 2)``, so the 1997 cell is that LSTM on the halved state
+    ``c = s / 2`` with the cell-input columns halved:
+    ``c_t = f c_{t-1} + y_in tanh(net_c / 2)`` and ``h_t = y_out tanh(c_t)``.
+    Without a forget gate ``f`` is pinned at exactly 1 (zero weights, bias
+    :data:`PINNED_FORGET_BIAS`). With ``squash="tanh"`` nothing is halved.
+    Gates shared by a block of cells are repeated for each of its cells.
+
+    Args:
+        cell: a built :class:`~lstm_apps.layers.LSTM1997Cell`.
+
+    Returns:
+        A list of three NumPy arrays in ``keras.layers.LSTM``'s layout.
+    """
+    if not getattr(cell, "built", False) or not hasattr(cell, "kernel"):
+        raise ValueError(f"the LSTM1997 cell must be built (call the layer on data first), received an unbuilt {type(cell).__name__}.")
+    spec = _Spec(cell)
+    half = 0.5 if spec.paper else 1.0
+    out = []
+    for weight in (cell.kernel, cell.recurrent_kernel, cell.bias):
+        w = np.asarray(weight.numpy() if hasattr(weight, "numpy") else weight, dtype="float32")
+        parts = dict(zip(spec.names, np.split(w, np.cumsum(spec.widths)[:-1], axis=-1)))
+        expand = lambda v: np.repeat(v, spec.cpb, axis=-1)  # noqa: E731 - per block -> per cell
+        if spec.forget:
+            forget = expand(parts["forget"])
+        elif w.ndim == 1:
+            forget = np.full((spec.units,), PINNED_FORGET_BIAS, dtype="float32")
+        else:
+            forget = np.zeros(w.shape[:-1] + (spec.units,), dtype="float32")
+        out.append(np.concatenate([expand(parts["input"]), forget, half * parts["cell"], expand(parts["output"])], axis=-1))
+    return out
+
+
+def to_keras_lstm(layer, **kwargs):
+    """A built-in ``keras.layers.LSTM`` with the same outputs as an ``LSTM1997`` layer.
+
+    Every configuration maps exactly for inference: both squashes, with and
+    without the forget gate, any ``cells_per_block``, and the layer's
+    ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``,
+    ``unroll`` and ``zero_output_for_mask``. The map is for inference: the
+    returned layer trains with full backpropagation and a free forget gate,
+    not with the paper's truncation. Its state is ``[h, s / 2]`` with the
+    paper's squash (``[h, s]`` with ``"tanh"``): halve ``s`` in an
+    ``initial_state`` given to it.
+
+    Args:
+        layer: a built :class:`~lstm_apps.layers.LSTM1997`.
+        **kwargs: extra ``keras.layers.LSTM`` arguments (``name``,
+            ``use_cudnn`` ...); they override the copied ones.
+
+    Returns:
+        A built ``keras.layers.LSTM``; on a GPU it can run on cuDNN.
+
+    Example:
+
+    ```python
+    layer = LSTM1997(16, return_sequences=True)
+    y = layer(x)
+    lstm = layer.to_keras_lstm()
+    np.testing.assert_allclose(lstm(x), y, atol=1e-5)
+    ```
+    """
+    import keras
+
+    from lstm_apps.layers.lstm1997 import LSTM1997
+
+    if not isinstance(layer, LSTM1997):
+        raise ValueError(f"to_keras_lstm expects an LSTM1997 layer, received {type(layer).__name__} {getattr(layer, 'name', layer)!r}.")
+    if not layer.built or not layer.cell.built:
+        raise ValueError(f"LSTM1997 layer {layer.name!r} is not built: call it on data (or build it) before converting.")
+    weights = keras_lstm_weights(layer.cell)
+    options = dict(
+        units=layer.cell.units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        unit_forget_bias=False,
+        return_sequences=layer.return_sequences,
+        return_state=layer.return_state,
+        go_backwards=layer.go_backwards,
+        stateful=layer.stateful,
+        unroll=layer.unroll,
+        zero_output_for_mask=layer.zero_output_for_mask,
+        dtype=layer.dtype_policy,
+        name=f"{layer.name}_as_lstm",
+    )
+    options.update(kwargs)
+    lstm = keras.layers.LSTM(**options)
+    input_dim = weights[0].shape[0]
+    batch = int(layer.states[0].shape[0]) if layer.stateful and layer.states is not None else None
+    lstm.build((batch, None, input_dim))
+    lstm.set_weights(weights)
+    if batch is not None:  # carry the current states over: [h, s / 2] (paper) or [h, s]
+        half = 0.5 if layer.cell.squash == "paper" else 1.0
+        lstm.states[0].assign(layer.states[0].value)
+        lstm.states[1].assign(half * layer.states[1].value)
+    return lstm

@@ -1,0 +1,241 @@
+"""The fast path of LSTM1997 (lstm_apps.layers.fast_rnn) against the generic
+``keras.layers.RNN`` path, the map to ``keras.layers.LSTM``, and the benchmark."""
+
+import itertools
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lstm_apps.layers import LSTM1997, LSTM1997Cell
+from lstm_apps.layers import fast_rnn
+from layer_test_utils import check_recurrent_layer
+
+B, T, F, U = 3, 11, 4, 4  # T = 3 steps before the loop + one chunk of UNROLL=8
+
+CELL_CONFIGS = [
+    dict(squash=sq, forget_gate=fg, cells_per_block=cpb, truncate_gradients=tr)
+    for sq, fg, cpb, tr in itertools.product(("paper", "tanh"), (False, True), (1, 2), (True, False))
+]
+
+
+def _pair(config, **rnn_kwargs):
+    """A fast and a generic LSTM1997 with identical (random, non-trivial) weights."""
+    fast = LSTM1997(U, fast_path=True, **config, **rnn_kwargs)
+    slow = LSTM1997(U, fast_path=False, **config, **rnn_kwargs)
+    fast.build((B, T, F))
+    slow.build((B, T, F))
+    rng = np.random.default_rng(1)
+    weights = [rng.uniform(-0.8, 0.8, size=w.shape).astype("float32") for w in fast.get_weights()]
+    fast.set_weights(weights)
+    slow.set_weights(weights)
+    assert fast.uses_fast_path() and not slow.uses_fast_path()
+    return fast, slow
+
+
+def _outputs_and_grads(layer, x, initial_state, mask, training):
+    x = tf.constant(x)
+    init = [tf.constant(s) for s in initial_state] if initial_state is not None else None
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        if init is not None:
+            tape.watch(init)
+        out = layer(x, initial_state=init, mask=mask, training=training)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        # a loss that weighs every output (and returned state) differently
+        loss = 0.0
+        for i, o in enumerate(outs):
+            weight = tf.sin(tf.reshape(tf.range(tf.size(o), dtype="float32"), o.shape) * 0.7 + i)
+            loss += tf.reduce_sum(o * weight)
+    sources = [x] + (init or []) + list(layer.trainable_variables)
+    grads = tape.gradient(loss, sources)
+    return [o.numpy() for o in outs], [None if g is None else np.asarray(g) for g in grads]
+
+
+def _assert_same(fast, slow, x, initial_state=None, mask=None, training=True):
+    out_f, grad_f = _outputs_and_grads(fast, x, initial_state, mask, training)
+    out_s, grad_s = _outputs_and_grads(slow, x, initial_state, mask, training)
+    assert len(out_f) == len(out_s)
+    for a, b in zip(out_f, out_s):
+        np.testing.assert_allclose(a, b, atol=2e-6, rtol=1e-5)
+    for a, b in zip(grad_f, grad_s):
+        a = np.zeros_like(b) if a is None and b is not None else a
+        b = np.zeros_like(a) if b is None and a is not None else b
+        if a is not None:
+            np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)
+
+
+def _data(seed=0, masked=False):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(B, T, F)).astype("float32")
+    init = [rng.normal(size=(B, U)).astype("float32") for _ in range(2)]
+    mask = None
+    if masked:
+        mask = rng.random((B, T)) > 0.35
+        mask[0, :3] = False  # leading masked steps: outputs zero, states carried from h0
+        mask[1, -2:] = False  # trailing masked steps
+        mask = tf.constant(mask)
+    return x, init, mask
+
+
+# the default run covers the paper's default, full BPTT, forget gate with blocks,
+# and everything non-default at once; the other 12 combinations run with -m slow
+DEFAULT_INDICES = (0, 1, 6, 15)
+
+
+@pytest.mark.parametrize(
+    "index", [i if i in DEFAULT_INDICES else pytest.param(i, marks=pytest.mark.slow) for i in range(len(CELL_CONFIGS))]
+)
+def test_fast_path_matches_generic_outputs_and_gradients(index):
+    """Every cell option, each with a different mix of the RNN options."""
+    config = CELL_CONFIGS[index]
+    # cycle the layer options over the cell configurations
+    rnn = dict(
+        return_sequences=index % 2 == 0,
+        return_state=index % 4 in (1, 2),
+        go_backwards=index % 3 == 1,
+        zero_output_for_mask=index % 3 == 0,
+    )
+    fast, slow = _pair(config, **rnn)
+    x, init, mask = _data(index, masked=True)
+    _assert_same(fast, slow, x, init if index % 2 else None, mask, training=index % 5 != 0)
+    x, init, _ = _data(index + 100, masked=False)
+    _assert_same(fast, slow, x, init if index % 3 else None, None, training=index % 5 == 0)
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_xla_and_plain_loops_agree(jit):
+    layer = LSTM1997(U, cells_per_block=2, forget_gate=True)
+    x, init, mask = _data(7, masked=True)
+    layer(x)
+    ref = keras.layers.RNN(layer.cell, return_sequences=True)  # the same cell, generic loop
+    for m in (None, mask):
+        last, outs, states = fast_rnn.fast_lstm1997(layer.cell, tf.constant(x), init, mask=m, jit_compile=jit)
+        np.testing.assert_allclose(outs.numpy(), ref(x, initial_state=init, mask=m).numpy(), atol=2e-6)
+
+
+def test_unrolled_and_generic_layers_take_the_generic_path():
+    fast, slow = _pair({})
+    unrolled = LSTM1997(U, unroll=True)
+    unrolled.build((B, T, F))
+    unrolled.set_weights(fast.get_weights())
+    assert not unrolled.uses_fast_path()
+    x, _, _ = _data(3)
+    np.testing.assert_allclose(unrolled(x).numpy(), fast(x).numpy(), atol=2e-6)
+
+
+def test_stateful_across_batches_matches_generic():
+    fast, slow = _pair({}, stateful=True, return_sequences=True)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = rng.normal(size=(B, T, F)).astype("float32")
+        np.testing.assert_allclose(fast(x).numpy(), slow(x).numpy(), atol=5e-6)
+    for a, b in zip(fast.states, slow.states):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=5e-6)
+    fast.reset_state()
+    assert not np.any(fast.states[0].numpy())
+
+
+def test_fast_layer_standard_checks_and_keras_round_trip(tmp_path):
+    model = check_recurrent_layer(
+        lambda: LSTM1997(6, cells_per_block=2, return_sequences=True),
+        input_shape=(4, 10, 3),
+        expected_output_shape=(4, 10, 6),
+        expected_weight_count=3 * (2 * 3 + 6) + 6 * (2 * 3 + 6) + (2 * 3 + 6),
+        tmp_path=tmp_path,
+    )
+    layer = [l for l in model.layers if isinstance(l, LSTM1997)][0]
+    assert layer.get_config()["fast_path"] is True
+    assert LSTM1997.from_config({**layer.get_config(), "fast_path": False}).fast_path is False
+
+
+def test_fast_path_trains_a_model_like_the_generic_one():
+    """A few SGD steps in model.fit: same weights whether the loop is fast or generic."""
+    x, _, _ = _data(11)
+    y = np.sum(x[:, :, :1], axis=1)
+    finals = []
+    for fast_path in (True, False):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((T, F)), LSTM1997(U, fast_path=fast_path), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        model.fit(x, y, epochs=3, batch_size=B, verbose=0, shuffle=False)
+        finals.append(model.get_weights())
+    for a, b in zip(*finals):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+# -- the map onto keras.layers.LSTM --------------------------------------------------
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        dict(cells_per_block=2, input_gate_bias=[-1.0, -2.0]),
+        dict(forget_gate=True, cells_per_block=2),
+        dict(squash="tanh"),
+        dict(squash="tanh", forget_gate=True, cells_per_block=4),
+    ],
+)
+def test_to_keras_lstm_parity(config):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(B, 30, F)).astype("float32") * 2.0
+    layer = LSTM1997(U, return_sequences=True, kernel_initializer=keras.initializers.RandomUniform(-1.0, 1.0), **config)
+    y = layer(x).numpy()
+    lstm = layer.to_keras_lstm()
+    assert type(lstm) is keras.layers.LSTM
+    np.testing.assert_allclose(lstm(x).numpy(), y, atol=1e-5)
+    mask = tf.constant(rng.random((B, 30)) > 0.3)
+    np.testing.assert_allclose(lstm(x, mask=mask).numpy(), layer(x, mask=mask).numpy(), atol=1e-5)
+    # the paper's state is halved in the keras layer (c = s / 2)
+    half = 0.5 if layer.cell.squash == "paper" else 1.0
+    stateful = LSTM1997(U, return_state=True, go_backwards=True, **config)
+    stateful.build((B, 30, F))
+    stateful.set_weights(layer.get_weights())
+    h, hT, sT = stateful(x)
+    k, kh, kc = stateful.to_keras_lstm()(x)
+    np.testing.assert_allclose(k.numpy(), h.numpy(), atol=1e-5)
+    np.testing.assert_allclose(kc.numpy(), half * sT.numpy(), atol=1e-5)
+
+
+def test_to_keras_lstm_pins_the_forget_gate_and_halves_the_cell_input():
+    layer = LSTM1997(U)
+    layer.build((None, T, F))
+    kernel, recurrent, bias = fast_rnn.keras_lstm_weights(layer.cell)
+    assert kernel.shape == (F, 4 * U) and recurrent.shape == (U, 4 * U) and bias.shape == (4 * U,)
+    assert not np.any(kernel[:, U : 2 * U]) and not np.any(recurrent[:, U : 2 * U])
+    assert float(tf.sigmoid(tf.constant(bias[U : 2 * U]))[0]) == 1.0
+    np.testing.assert_allclose(kernel[:, 2 * U : 3 * U], 0.5 * layer.cell.kernel.numpy()[:, U : 2 * U])
+
+
+def test_to_keras_lstm_errors():
+    with pytest.raises(ValueError, match="not built"):
+        LSTM1997(U).to_keras_lstm()
+    with pytest.raises(ValueError, match="expects an LSTM1997 layer, received LSTM"):
+        fast_rnn.to_keras_lstm(keras.layers.LSTM(3))
+    with pytest.raises(ValueError, match="must be built"):
+        fast_rnn.keras_lstm_weights(LSTM1997Cell(3))
+
+
+# -- benchmark ------------------------------------------------------------------------
+def test_benchmark_quick_writes_ratios(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "cells.py"
+    spec = importlib.util.spec_from_file_location("bench_cells", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "cells.json"
+    bench.main(["--quick", "--layers", "lstm1997", "gru", "--repeats", "1", "--out", str(out)])
+    report = json.loads(out.read_text())
+    (shape,) = report["results"]
+    layers = shape["layers"]
+    assert set(layers) == {"lstm1997", "gru", "lstm"}  # lstm added as the reference
+    assert layers["lstm"]["train_ratio_to_lstm"] == 1.0
+    for row in layers.values():
+        assert row["train_seq_per_s"] > 0 and row["infer_seq_per_s"] > 0
+        assert np.isfinite(row["infer_ratio_to_lstm"])
+    assert "lstm1997 train" in report["table"]
+    with pytest.raises(ValueError, match="unknown layer kinds"):
+        bench.main(["--quick", "--layers", "nonsense"])
