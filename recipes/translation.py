@@ -352,11 +352,13 @@ def main(argv=None) -> dict:
     always exactly, while copying the English scores no exact matches at all;
     `attention.png` shows the decoder reading the units before the tens
     ("three" before "twenty" to write "dreiundzwanzig"). On real sentence pairs (the benchmark trains on
-    13,500 English–German dictionary sentences) it clearly beats copying the
-    source in chrF but stays far below a modern system: fluent short
-    phrases, frequent words and morphology are right, rare words and long
-    sentences are not, and BLEU stays low. More data, a bidirectional
-    encoder and longer training are what helps most.
+    12,800 English–German dictionary sentences) it beats copying the source
+    (chrF 23.0 against 14.3, BLEU 4.7 against 0.2) but stays far below a
+    modern system and below the chrF 40 we aimed for: short phrases,
+    frequent words and German word order come out right, rare words and
+    long sentences do not, and the dev loss stops improving after about 14
+    epochs, so it needs more data (or a stronger regulariser), not more
+    time.
     """
     return metrics
 
