@@ -20,7 +20,7 @@ Usage:
 
 ```
 python benchmarks/edge.py                       # writes benchmarks/edge.json, prints a Markdown table
-python benchmarks/edge.py --units 32 --timesteps 50 --cells lstm gru --out /tmp/edge.json
+python benchmarks/edge.py --units 32 --timesteps 40 --cells lstm gru --out /tmp/edge.json
 ```
 """
 
@@ -78,7 +78,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--modes", nargs="+", default=["sequence", "streaming"], choices=["sequence", "streaming"])
     parser.add_argument("--quantize", nargs="+", default=["none", "dynamic", "int8"], choices=QUANT_CHOICES)
     parser.add_argument("--units", type=int, default=64)
-    parser.add_argument("--timesteps", type=int, default=50)
+    parser.add_argument("--timesteps", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=300, help="timed steps per file")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "edge.json"))

@@ -96,6 +96,8 @@ _ELEMENTWISE_OPS = frozenset(
         "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Negative", "Abs", "Absolute", "Exp",
         "Log", "Log1p", "Sqrt", "Square", "Tanh", "Sigmoid", "Relu", "Softplus", "Maximum", "Minimum",
         "Power", "Clip", "Cast", "Sign", "Silu", "Gelu", "Elu", "Selu", "Relu6", "HardSigmoid", "Where",
+        "NotEqual", "Equal", "Greater", "GreaterEqual", "Less", "LessEqual", "LogicalAnd", "LogicalOr",
+        "LogicalNot",
     }
 )  # fmt: skip
 
@@ -352,12 +354,16 @@ class StepGraph:
             raise ValueError(
                 f"cannot stream recurrent layer {name!r}: go_backwards=True reads each sequence from its end."
             )
-        kt_seq = node.input_tensors[0]
-        if len(node.input_tensors) > 1:
+        call_args = list(node.arguments.args)
+        call_kwargs = dict(node.arguments.kwargs)
+        kt_seq = call_args[0] if call_args else call_kwargs.get("sequences", node.input_tensors[0])
+        if call_kwargs.get("initial_state") is not None or len(call_args) > 1:
             raise ValueError(
                 f"cannot stream recurrent layer {name!r}: it receives an initial_state from the graph; "
                 "streaming keeps the state of every recurrent layer as an explicit input instead."
             )
+        # A mask (from Embedding(mask_zero=True) or Masking) marks padding; a stream has no padding
+        # (feed only real steps), so it is not used here.
         x_t, temporal = values[id(kt_seq)]
         if not temporal:
             raise ValueError(f"recurrent layer {name!r} receives a tensor without a time axis; cannot stream it.")

@@ -15,11 +15,16 @@ Quantization (``quantize=``): ``None`` (float32), ``"float16"`` (weights
 stored in float16), ``"dynamic"`` (weights in int8, activations float;
 TFLite leaves weight tensors under 1024 elements in float, so small models
 do not shrink), ``"int8"`` (weights and activations in int8, calibrated on
-``representative_data``; inputs and outputs stay float32). Full-integer
-quantization of the sequence form's ``WHILE`` loop is not supported by the
-TFLite converter; ``int8`` is meant for the streaming form, whose calibration
-runs the sample sequences step by step so the states it sees are the ones
-the model really produces.
+``representative_data``; inputs and outputs stay float32). ``int8`` is
+meant for the streaming form, whose calibration runs the sample sequences
+step by step so the states it sees are the ones the model really produces.
+The TFLite int8 quantizer crashes (segmentation fault) on a recurrent
+``WHILE`` loop, so an int8 *sequence* file is the one-step graph unrolled
+over the model's fixed length (at most :data:`MAX_UNROLL` steps).
+
+When the model's own loop does not convert (some layers lose the static
+shapes the converter needs), the sequence form is built as a loop over the
+one-step graph instead (``ExportResult.sequence_loop`` says which).
 
 Every export is checked: the file is run with LiteRT on sample sequences and
 compared with the Keras model (:func:`check_parity`); a float32 file whose
@@ -207,8 +212,9 @@ def _build_sequence_module(model, batch_size: int = 1):
     return module, {SEQUENCE_SIGNATURE: module.sequence.get_concrete_function()}
 
 
-#: Longest sequence the int8 sequence form is unrolled for.
-MAX_UNROLL = 256
+#: Longest sequence the int8 sequence form is unrolled for: the converter's time grows quickly
+#: with the unrolled graph (a 64-unit LSTM1997 unrolled over 50 steps took over 8 minutes).
+MAX_UNROLL = 32
 
 
 def _build_stepped_sequence_module(model, graph, batch_size: int = 1, unroll: bool = False):
