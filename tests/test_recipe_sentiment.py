@@ -112,3 +112,22 @@ def test_movie_sentences_model_is_near_the_baseline(runs_dir, shared_data):
     metrics = _recipe().main(["--runs-dir", str(runs_dir), "--verbose", "0", "--data", str(path)])
     assert metrics["val_accuracy_baseline"] > 0.68
     assert metrics["val_accuracy_model"] > metrics["val_accuracy_baseline"] - 0.05, metrics
+
+
+def test_quick_run_on_imdb_with_faked_download(runs_dir, monkeypatch):
+    import keras
+
+    rng = np.random.default_rng(0)
+    words = ["good", "bad", "film", "plot", "the", "great", "awful"]
+    word_index = {w: i + 1 for i, w in enumerate(words)}
+    y = rng.integers(0, 2, 60)
+    # positive reviews use "good"/"great" (indices shifted by 3 as keras does), negative "bad"/"awful"
+    x = np.array([[1] + [int(rng.choice([4, 9] if label else [5, 10])), 6, 7, 8] for label in y], dtype=object)
+    monkeypatch.setattr(keras.datasets.imdb, "load_data", lambda num_words=None: ((x, y), (x[:10], y[:10])))
+    monkeypatch.setattr(keras.datasets.imdb, "get_word_index", lambda: word_index)
+    metrics = _recipe().main(
+        ["--quick", "--runs-dir", str(runs_dir), "--dataset", "imdb", "--epochs", "1", "--units", "4", "--embedding-dim", "4", "--max-length", "12"]
+    )
+    config = json.loads((_only_run(runs_dir) / "config.json").read_text())
+    assert config["source"] == "keras.datasets.imdb[train]" and config["n_train"] + config["n_val"] == 60
+    assert metrics["val_accuracy_baseline"] == 1.0  # one word decides, the baseline sees it
