@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--refit-epochs", type=int, default=5, help="fine-tuning epochs per refit of the networks (default 5)")
     g.add_argument("--demean", choices=("garch", "train", "none"), default="garch",
                    help="mean removed from returns for the proxy y: GARCH(1,1)'s fitted constant mean (default), the estimation sample's mean, or none")
+    g.add_argument("--volume", action="store_true", help="fuse an extra input channel: the day's log volume relative to its 22-day mean (bundled data only)")
     g.add_argument("--a-init", type=float, default=1.0, help="initial a of the adaptive cell (default 1.0: a 2-day calm half-life, chosen on validation)")
     g.add_argument("--b-init", type=float, default=0.5, help="initial b of the adaptive cell, per s.d. of returns (default 0.5)")
     g.add_argument("--units", type=int, default=8, help="units of both recurrent nets (default 8)")
@@ -128,6 +129,18 @@ exactly as in training.
 """
 
 
+def volume_channel(dates: pd.DatetimeIndex, split_pos: int) -> np.ndarray:
+    """Standardised log(volume / mean volume of the previous 22 days) of the bundled S&P 500, per return day."""
+    from arch.data import sp500
+
+    vol = sp500.load()["Volume"].astype("float64")
+    vol.index = pd.DatetimeIndex(pd.to_datetime(vol.index)).normalize()
+    rel = np.log(vol / vol.rolling(22).mean().shift(1)).reindex(dates)
+    rel = rel.fillna(0.0).to_numpy()
+    m, s = rel[:split_pos].mean(), rel[:split_pos].std()
+    return (rel - m) / s
+
+
 def load_data(args) -> pd.Series:
     if args.ticker:
         return prices.load_returns(ticker=args.ticker, start=args.start, end=args.end, cache_dir=args.cache_dir)
@@ -145,7 +158,13 @@ def windows(x: np.ndarray, ends: np.ndarray, seq_len: int) -> np.ndarray:
     return pad[idx]
 
 
-def training_windows(z: np.ndarray, lo: int, hi: int, seq_len: int, burn_in: int, stride: int):
+def inputs_of(z: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+    """The networks' input channels per day: the standardised return, then any extra channels."""
+    cols = [z[:, None]] + ([extra.reshape(len(z), -1)] if extra is not None else [])
+    return np.concatenate(cols, axis=1).astype("float32")
+
+
+def training_windows(z: np.ndarray, lo: int, hi: int, seq_len: int, burn_in: int, stride: int, features: np.ndarray | None = None):
     """Windows whose targets (days ``lo..hi-1``) are scored after the burn-in.
 
     Input day t predicts target day t+1; the window ending at input day e
@@ -155,7 +174,7 @@ def training_windows(z: np.ndarray, lo: int, hi: int, seq_len: int, burn_in: int
     ends = np.arange(hi - 2, first_end - 1, -stride)[::-1]
     if len(ends) == 0:
         raise ValueError(f"no training window fits days {lo}..{hi}; use a shorter --seq-len/--burn-in or more data.")
-    x = windows(z[:, None].astype("float32"), ends, seq_len)
+    x = windows(inputs_of(z) if features is None else features, ends, seq_len)
     tgt = windows((z**2)[:, None].astype("float32"), ends + 1, seq_len)
     target_day = ends[:, None] + 1 - (seq_len - 1) + np.arange(seq_len)[None, :]
     w = np.ones(x.shape[:2], "float32")
@@ -174,8 +193,8 @@ start beat a = 3) and b = 0.5 per standard deviation of returns.
 """
 
 
-def build_model(kind: str, units: int, lr: float, seed: int, a_init: float = 1.0, b_init: float = 0.5) -> keras.Model:
-    inp = keras.Input((None, 1), name="standardised_return")
+def build_model(kind: str, units: int, lr: float, seed: int, a_init: float = 1.0, b_init: float = 0.5, n_features: int = 1) -> keras.Model:
+    inp = keras.Input((None, n_features), name="standardised_return")
     if kind == "cell":
         cell = AdaptiveForgetCell(units, a_init=a_init, b_init=b_init, name="adaptive_forget")
         rnn = keras.layers.RNN(cell, return_sequences=True, name="adaptive_rnn")
@@ -194,9 +213,9 @@ def build_model(kind: str, units: int, lr: float, seed: int, a_init: float = 1.0
 """
 
 
-def fit_network(run, model, z, lo, hi, args, epochs, tag):
+def fit_network(run, model, z, feats, lo, hi, args, epochs, tag):
     """Train on targets ``lo..hi-1``; windows ending in the last ``--val-days`` are held out for early stopping."""
-    x, y, w, target_day = training_windows(z, lo, hi, args.seq_len, args.burn_in, args.stride)
+    x, y, w, target_day = training_windows(z, lo, hi, args.seq_len, args.burn_in, args.stride, feats)
     val_from = hi - args.val_days
     is_val = target_day[:, -1] >= val_from
     callbacks, val_data = [], None
@@ -212,9 +231,9 @@ def fit_network(run, model, z, lo, hi, args, epochs, tag):
     )
 
 
-def forecast_network(model, z, days: np.ndarray, seq_len: int) -> np.ndarray:
-    """Standardised variance forecasts for the given target days."""
-    x = windows(z[:, None].astype("float32"), days - 1, seq_len)
+def forecast_network(model, feats, days: np.ndarray, seq_len: int) -> np.ndarray:
+    """Standardised variance forecasts for the given target days (``feats``: :func:`inputs_of`)."""
+    x = windows(feats, days - 1, seq_len)
     return model.predict(x, batch_size=512, verbose=0)[:, -1, 0]
 
 
@@ -253,6 +272,8 @@ def main(argv=None) -> dict:
         if args.batch_size == parser.get_default("batch_size"):
             args.batch_size = 8  # few epochs on few windows: more, smaller steps
         args.seq_len, args.burn_in, args.stride, args.units, args.val_days = min(args.seq_len, 64), min(args.burn_in, 16), max(args.stride, 8), min(args.units, 4), min(args.val_days, 126)
+    if args.volume and (args.data is not None or args.ticker is not None):
+        raise ValueError("--volume needs the bundled S&P 500 (it has a volume column); received --data/--ticker.")
     if args.burn_in >= args.seq_len:
         raise ValueError(f"--burn-in must be shorter than --seq-len, received {args.burn_in} and {args.seq_len}.")
     run = start_run("volatility", args)
@@ -291,6 +312,11 @@ def main(argv=None) -> dict:
     # Networks (standardised with the first estimation sample's mean and scale)
     sigma = float(np.sqrt(np.mean((r[:split_pos] - mu) ** 2)))
     z = ((r - mu) / sigma).astype("float64")
+    extra = None
+    if args.volume:
+        extra = volume_channel(returns.index, split_pos)
+        print("extra input channel: log volume relative to its 22-day mean (standardised), fused into the cell's gates")
+    feats = inputs_of(z, extra)
     models, net_fc = {}, {}
     for kind in ("cell", args.cell):
         key = "cell" if kind == "cell" else "lstm"
@@ -303,14 +329,14 @@ def main(argv=None) -> dict:
             continue
         keras.utils.set_random_seed(args.seed)
         with run.strategy.scope():
-            model = build_model(kind, args.units, args.learning_rate, args.seed, args.a_init, args.b_init)
+            model = build_model(kind, args.units, args.learning_rate, args.seed, args.a_init, args.b_init, feats.shape[1])
         parts = []
         for bi, (fit_lo, fit_hi, b_lo, b_hi) in enumerate(blocks):
             epochs = run.epochs if bi == 0 else args.refit_epochs
             if bi > 0:
                 model.optimizer.learning_rate.assign(args.learning_rate / 3)
-            fit_network(run, model, z, fit_lo + 1, fit_hi, args, epochs, f"{key}" if bi == 0 else f"{key}_refit{bi}")
-            parts.append(forecast_network(model, z, np.arange(b_lo, b_hi), args.seq_len))
+            fit_network(run, model, z, feats, fit_lo + 1, fit_hi, args, epochs, f"{key}" if bi == 0 else f"{key}_refit{bi}")
+            parts.append(forecast_network(model, feats, np.arange(b_lo, b_hi), args.seq_len))
         models[key] = model
         net_fc[key] = pd.Series(np.concatenate(parts) * sigma**2, index=returns.index[split_pos:], name=key)
         # checkpoint the finished network, so --resume after a later interruption skips it
@@ -382,7 +408,7 @@ def main(argv=None) -> dict:
     run.save_figure(fig, "forecast_vs_proxy.png")
 
     all_days = np.arange(1, n)
-    trace = forget_gate_trace(cell, windows(z[:, None].astype("float32"), all_days - 1, args.seq_len))
+    trace = forget_gate_trace(cell, windows(feats, all_days - 1, args.seq_len))
     gate = trace["forget_gate"][:, -1, :].mean(axis=1)
     gate = pd.Series(gate, index=returns.index[all_days - 1])
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 5.5), sharex=True)
@@ -407,7 +433,7 @@ def main(argv=None) -> dict:
     """
     ## Export
     """
-    run.save_model(models["cell"], sample_inputs=windows(z[:, None].astype("float32"), np.arange(split_pos, split_pos + 2), args.seq_len))
+    run.save_model(models["cell"], sample_inputs=windows(feats, np.arange(split_pos, split_pos + 2), args.seq_len))
     save_keras_model(models["lstm"], run.file("model_lstm.keras"))  # the comparison net; --export covers the cell
     metrics["train_seconds"] = round(time.time() - t0, 1)
     return run.finish(metrics)

@@ -139,6 +139,8 @@ def test_ticker_and_csv_inputs(tmp_path, monkeypatch):
 
 def test_bad_split_is_a_clear_error(tmp_path):
     recipe = _recipe()
+    with pytest.raises(ValueError, match="--volume needs the bundled"):
+        recipe.main(["--quick", "--volume", "--data", "x.csv", "--runs-dir", str(tmp_path)])
     with pytest.raises(ValueError, match="--split 2030-01-01"):
         recipe.main(["--quick", "--split", "2030-01-01", "--start", "2014-01-01", "--runs-dir", str(tmp_path)])
 
@@ -151,6 +153,11 @@ def test_windows_align_inputs_with_next_day_targets():
     np.testing.assert_allclose(y[..., 0], (x[..., 0] + 1) ** 2)
     np.testing.assert_allclose(day, x[..., 0])  # target day index == input value (t+1)
     assert (w[:, :2] == 0).all() and day.max() == 39
+    feats = recipe.inputs_of(z, np.stack([-z, 2 * z], axis=1))
+    assert feats.shape == (40, 3)
+    x3, *_ = recipe.training_windows(z, 1, 40, seq_len=8, burn_in=2, stride=4, features=feats)
+    np.testing.assert_allclose(x3[..., 0], x[..., 0])
+    np.testing.assert_allclose(x3[..., 2], 2 * x[..., 0])
     fx = recipe.windows(z[:, None], np.array([9, 20]), 5)
     np.testing.assert_allclose(fx[:, -1, 0], [10.0, 21.0])
 
@@ -163,3 +170,22 @@ def test_full_run_reproduces_the_garch_reference(tmp_path):
     assert metrics["qlike_garch"] == pytest.approx(0.412, abs=0.001)
     assert metrics["mse_garch"] == pytest.approx(2.887, abs=0.01)
     assert metrics["qlike_cell"] < 0.941  # the unconditional variance
+
+
+def test_volume_channel_is_fused_into_the_cell():
+    """``--volume``: a second input channel, known at the close of day t, reaches the cell's gates."""
+    from lstm_apps.datasets import prices
+
+    recipe = _recipe()
+    r = prices.load_returns().loc["2010-01-01":"2010-12-31"]
+    v = recipe.volume_channel(r.index, 200)
+    assert v.shape == (len(r),) and np.isfinite(v).all()
+    assert abs(v[:200].mean()) < 1e-9 and v[:200].std() == pytest.approx(1.0)
+    z = ((r - r.mean()) / r.std()).to_numpy()
+    feats = recipe.inputs_of(z, v)
+    model = recipe.build_model("cell", 3, 1e-3, 0, n_features=2)
+    h1 = recipe.forecast_network(model, feats, np.arange(100, 110), 32)
+    feats2 = feats.copy()
+    feats2[:, 1] += 1.0
+    h2 = recipe.forecast_network(model, feats2, np.arange(100, 110), 32)
+    assert (h1 > 0).all() and not np.allclose(h1, h2)
