@@ -19,9 +19,9 @@ Example:
 from lstm_apps.datasets import prices
 from lstm_apps.baselines import volatility as vb
 r = prices.load_returns()
-h = vb.garch_forecasts(r, "2015-01-01")          # GARCH(1,1), fitted through 2014
-h_gjr = vb.garch_forecasts(r, "2015-01-01", kind="gjr_garch")
-h_ewma = vb.ewma_forecasts(r, "2015-01-01")
+h, params = vb.garch_forecasts(r, "2015-01-01")  # GARCH(1,1), fitted through 2014
+h_gjr, _ = vb.garch_forecasts(r, "2015-01-01", kind="gjr_garch")
+h_ewma = vb.ewma_forecasts(r, "2015-01-01", mean=params["mu"])
 ```
 """
 
