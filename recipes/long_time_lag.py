@@ -116,6 +116,8 @@ def build_parser():
     g.add_argument("--window", type=int, default=2000, help="most recent training sequences the criterion is checked on (paper: 2000)")
     g.add_argument("--n-seq", type=int, default=140, help="multiplication: wrong sequences allowed in the window (paper: 140 or 13)")
     g.add_argument("--test-sequences", type=int, default=TEST_SEQUENCES, help="fresh test sequences (paper: 2560)")
+    g.add_argument("--blocks", type=int, default=None, help="LSTM1997 memory cell blocks (default per task, the paper's)")
+    g.add_argument("--cells-per-block", type=int, default=None, help="cells per block (default per task)")
     g.add_argument("--all", action="store_true", help="run the whole suite (plus a simple RNN on adding) and write results.md")
     return parser
 
@@ -323,9 +325,10 @@ class SuccessCheck(keras.callbacks.Callback):
 
 def train_task(run, task, cell, length=None, truncate=True, max_sequences=None, max_minutes=10.0, lr=None,
                lr_half_life=15000, check_every=None, window=2000, n_seq=140, test_sequences=TEST_SEQUENCES,
-               batch_size=None, quick=False, seed=0, label=None, verbose=0, epochs=None):
+               batch_size=None, quick=False, seed=0, label=None, verbose=0, epochs=None, arch=None):
     """Train one task until the paper's criterion holds or the budget is spent; evaluate on fresh sequences."""
     cfg = dict(TASK_CONFIG[task])
+    cfg.update({k: v for k, v in (arch or {}).items() if v is not None})
     batch_size = batch_size or cfg["batch"]
     check_every = check_every or cfg["check_every"]
     budget = max_sequences or cfg["budget"]
@@ -549,6 +552,7 @@ def run_one(run, args, spec, figures=True):
         lr_half_life=args.lr_half_life, check_every=args.check_every, window=args.window, n_seq=args.n_seq,
         test_sequences=args.test_sequences, batch_size=args.batch_size or None, quick=args.quick,
         seed=args.seed, label=label, verbose=run.verbose, epochs=args.epochs,
+        arch={"blocks": args.blocks, "cells_per_block": args.cells_per_block},
     )
     run.save_json(f"criterion_log_{label}.json", log)
     run.save_model(model, f"model_{label}.keras", sample_inputs=sample_x)

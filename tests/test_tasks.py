@@ -44,13 +44,13 @@ def test_adding_statistics(T_len):
 
 
 def test_adding_first_mark_uniform_over_first_ten():
-    b = T.adding_problem(3000, T=100, seed=2)
+    b = T.adding_problem(1500, T=100, seed=2)
     marks = b.x[..., 1] == 1.0
     first = marks.argmax(axis=1)
     in_ten = marks[:, :10].sum(axis=1)
     assert (in_ten >= 1).all()
     counts = np.bincount(first, minlength=10)[:10]
-    assert counts.min() > 150  # ~300 expected each; the first-ten mark is uniform
+    assert counts.min() > 75  # ~150 expected each; the first-ten mark is uniform
 
 
 def test_adding_seeded_and_reproducible():
