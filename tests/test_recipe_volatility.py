@@ -189,3 +189,43 @@ def test_volume_channel_is_fused_into_the_cell():
     feats2[:, 1] += 1.0
     h2 = recipe.forecast_network(model, feats2, np.arange(100, 110), 32)
     assert (h1 > 0).all() and not np.allclose(h1, h2)
+
+
+def test_volatility_metrics_against_numpy():
+    from lstm_apps import metrics as M
+
+    rng = np.random.default_rng(0)
+    h = rng.uniform(0.5, 2.0, 300)
+    y = h * rng.chisquare(1, 300)
+    assert M.qlike(y, h) == pytest.approx(np.mean(np.log(h) + y / h))
+    assert M.variance_mse(y, h) == pytest.approx(np.mean((y - h) ** 2))
+    mz = M.mincer_zarnowitz(0.5 + 2.0 * h, h)
+    assert mz["alpha"] == pytest.approx(0.5) and mz["beta"] == pytest.approx(2.0) and mz["r2"] == pytest.approx(1.0)
+    assert np.isnan(M.mincer_zarnowitz(y, np.ones(300))["beta"])
+    la, lb = M.qlike_losses(y, h), M.qlike_losses(y, 1.3 * h)
+    d = la - lb
+    dm = M.diebold_mariano(la, lb, hac_lags=0)
+    assert dm["stat"] == pytest.approx(d.mean() / np.sqrt(d.var() / len(d)), rel=1e-6)
+    assert dm["stat"] < 0 and dm["pvalue"] < 0.05  # the true variance beats a 30 % overstatement
+    assert M.diebold_mariano(la, la)["pvalue"] == 1.0
+    with pytest.raises(ValueError, match="must be > 0"):
+        M.qlike(y, -h)
+    with pytest.raises(ValueError, match="same length"):
+        M.qlike(y, h[:-1])
+
+
+def test_estimation_blocks_and_baseline_errors():
+    from lstm_apps.baselines import volatility as vb
+
+    assert vb.estimation_blocks(100, 60) == [(0, 60, 60, 100)]
+    assert vb.estimation_blocks(100, 60, "expanding", 15) == [(0, 60, 60, 75), (0, 75, 75, 90), (0, 90, 90, 100)]
+    assert vb.estimation_blocks(100, 60, "rolling", 20, 40) == [(20, 60, 60, 80), (40, 80, 80, 100)]
+    with pytest.raises(ValueError, match="window must be one of"):
+        vb.estimation_blocks(100, 60, "sliding")
+    r = pd.Series(np.random.default_rng(0).normal(size=50), index=pd.bdate_range("2020-01-01", periods=50))
+    with pytest.raises(ValueError, match="leaves no day to forecast"):
+        vb.ewma_forecasts(r, "2021-01-01")
+    with pytest.raises(ValueError, match="lam must lie in"):
+        vb.ewma_forecasts(r, "2020-02-15", lam=1.0)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        vb.garch_forecasts(r, "2020-02-15", kind="egarch")
