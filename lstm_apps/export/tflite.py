@@ -208,7 +208,7 @@ def _build_sequence_module(model, batch_size: int = 1):
         return {n: tf.identity(y, name=n) for n, y in zip(out_names, ys)}
 
     module = tf.Module()
-    module.sequence = tf.function(sequence, input_signature=[specs])
+    module.sequence = tf.function(sequence, input_signature=[specs], autograph=False)
     return module, {SEQUENCE_SIGNATURE: module.sequence.get_concrete_function()}
 
 
@@ -273,7 +273,7 @@ def _build_stepped_sequence_module(model, graph, batch_size: int = 1, unroll: bo
         return result
 
     module = tf.Module()
-    module.sequence = tf.function(sequence, input_signature=[specs])
+    module.sequence = tf.function(sequence, input_signature=[specs], autograph=False)
     return module, {SEQUENCE_SIGNATURE: module.sequence.get_concrete_function()}
 
 
@@ -297,8 +297,8 @@ def _build_streaming_module(model, graph):
         return {n: tf.identity(tf.cast(init[n], state_specs[n].dtype)) for n in state_specs}
 
     module = tf.Module()
-    module.step = tf.function(step, input_signature=[{**specs, **state_specs}])
-    module.initial_state = tf.function(initial_state, input_signature=[specs])
+    module.step = tf.function(step, input_signature=[{**specs, **state_specs}], autograph=False)
+    module.initial_state = tf.function(initial_state, input_signature=[specs], autograph=False)
     return module, {
         STEP_SIGNATURE: module.step.get_concrete_function(),
         INIT_SIGNATURE: module.initial_state.get_concrete_function(),
