@@ -196,7 +196,7 @@ def device_name():
     return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores"
 
 
-def markdown_table(results, phases=("train", "infer")):
+def markdown_table(results, phases=("train", "infer"), key="ratio_to_lstm"):
     """Ratios to keras.layers.LSTM, one row per shape, one column per layer and phase."""
     kinds = list(dict.fromkeys(k for r in results for k in r["layers"]))
     kinds = [k for k in kinds if k != "lstm"]
@@ -206,10 +206,34 @@ def markdown_table(results, phases=("train", "infer")):
         cells = [str(r["units"]), str(r["timesteps"]), str(r["batch"])]
         for k in kinds:
             for p in phases:
-                v = r["layers"].get(k, {}).get(f"{p}_ratio_to_lstm")
+                v = r["layers"].get(k, {}).get(f"{p}_{key}")
                 cells.append("—" if v is None else f"{v:.2f}×")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def merge(paths, out=None):
+    """Combine the JSON of several runs (e.g. parts of the grid run separately) into one report."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    results = [r for run in runs for r in run["results"]]
+    results.sort(key=lambda r: (r["units"], r["timesteps"], r["batch"]))
+    report = {
+        "benchmark": runs[0]["benchmark"],
+        "device": runs[0]["device"],
+        "tensorflow": runs[0]["tensorflow"],
+        "keras": runs[0]["keras"],
+        "note": runs[0]["note"],
+        "runs": [{k: v for k, v in run.items() if k not in ("results", "table")} for run in runs],
+        "results": results,
+        "table": markdown_table(results),
+        "table_cpu": markdown_table(results, key="cpu_ratio_to_lstm"),
+    }
+    if out:
+        from lstm_apps.io import write_json
+
+        write_json(out, report)
+    print(report["table"], file=sys.stderr)
+    return report
 
 
 def main(argv=None):
@@ -224,7 +248,10 @@ def main(argv=None):
     parser.add_argument("--no-graybox", action="store_true", help="leave the gray-box cells out")
     parser.add_argument("--phases", nargs="+", default=["train", "infer"], choices=["train", "infer"])
     parser.add_argument("--out", default=None, help="write the JSON here (default: print it)")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON", help="combine earlier runs' JSON files (one table) instead of measuring")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
 
     graybox = {} if args.no_graybox else graybox_factories()
     kinds = args.layers or ["lstm1997", *sorted(graybox), "lstm", "gru", "simple_rnn"]
@@ -268,6 +295,7 @@ def main(argv=None):
         "wall_seconds": round(time.time() - started, 1),
         "results": results,
         "table": markdown_table(results, tuple(args.phases)),
+        "table_cpu": markdown_table(results, tuple(args.phases), key="cpu_ratio_to_lstm"),
     }
     text = json.dumps(report, indent=2)
     if args.out:

@@ -41,17 +41,17 @@ SCRIPT = textwrap.dedent(
     keras.utils.set_random_seed(0)
     single = build()
     start = single.get_weights()
-    single.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    single.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
 
     # the harness path: --distribute mirrored -> run.strategy
-    args = recipe_parser("distribute_test", epochs=3).parse_args(
+    args = recipe_parser("distribute_test", epochs=2).parse_args(
         ["--distribute", "mirrored", "--runs-dir", os.path.join(out, "runs"), "--quick"])
     run = start_run("distribute_test", args)
     strategy = run.strategy
     with strategy.scope():
         mirrored = build()
     mirrored.set_weights(start)
-    mirrored.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    mirrored.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
     path = run.save_model(mirrored)
     np.save(os.path.join(out, "x.npy"), x)
     np.save(os.path.join(out, "pred.npy"), mirrored.predict(x, verbose=0))

@@ -363,6 +363,19 @@ def _fused_post(spec, A, S, dH, gs):
     return tf.concat([d[n] for n in spec.names], axis=-1)
 
 
+def _reverse_cumsum_impl(g):
+    """``tf.cumsum(g, axis=0, reverse=True)`` as a loop (compiled: TF's CPU cumsum over
+    the leading axis was the slowest part of the backward pass)."""
+    tf = _tf()
+
+    def fn(carry, x):
+        total = carry[0] + x[0]
+        return (total,), (total,)
+
+    _, (out,) = _scan(fn, (tf.zeros_like(g[0]),), [tf.reverse(g, [0])])
+    return tf.reverse(out, [0])
+
+
 def _truncated_backward(spec, proj, kernel, h0, s0, H, S, A, dH, dS):
     """Scissors, no mask, no forget gate: fused elementwise parts around one cumsum."""
     tf = _tf()
@@ -371,7 +384,8 @@ def _truncated_backward(spec, proj, kernel, h0, s0, H, S, A, dH, dS):
         A, _ = _activations(spec, proj + tf.einsum("tbu,uw->tbw", h_prev, kernel))
     pre = _compiled("pre", lambda A, S, dH, dS: _fused_pre(spec, A, S, dH, dS), spec, True)
     post = _compiled("post", lambda A, S, dH, gs: _fused_post(spec, A, S, dH, gs), spec, True)
-    gs = tf.cumsum(pre(A, S, dH, dS), axis=0, reverse=True)
+    cumsum = _compiled("cumsum", _reverse_cumsum_impl, None, True)
+    gs = cumsum(pre(A, S, dH, dS))
     dz = post(A, S, dH, gs)
     return dz, tf.einsum("tbu,tbw->uw", h_prev, dz), tf.zeros_like(h0), gs[0]
 
