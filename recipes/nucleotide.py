@@ -35,7 +35,6 @@ Markov model.
 """
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path

@@ -26,7 +26,7 @@ print(best.order, best.bits_per_base(test_codes))
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
