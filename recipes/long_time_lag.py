@@ -60,9 +60,7 @@ for a simple RNN and for the 1997 layer.
 ## Setup
 """
 
-import argparse
 import math
-import sys
 import time
 from collections import deque
 
@@ -72,14 +70,17 @@ import keras
 
 from lstm_apps.datasets import tasks as T_
 from lstm_apps.layers import recurrent
-from lstm_apps.training import format_table, recipe_parser, start_run
+from lstm_apps.training import recipe_parser, start_run
 
 """
 ## Configuration
 
-Per task: the paper's architecture (memory cell blocks x cells per block),
-staggered input-gate biases, the optimizer's starting learning rate, and a
-default budget of training sequences.
+Per task: memory cell blocks x cells per block (the paper's for temporal
+order, one cell for long lags; adding and multiplication use 4 blocks of 2 where
+the paper had 2 blocks of 2, Reber 4 of 2 where it had 3 of 2 or 4 of 1),
+staggered input-gate biases, the weight initialisation, Adam's starting
+learning rate, the batch size, a default budget of training sequences and
+how often the criterion is checked.
 """
 
 TASK_CONFIG = {
@@ -91,7 +92,7 @@ TASK_CONFIG = {
     "temporal_order_2": dict(blocks=2, cells_per_block=2, input_bias=-1.0, bias_step=-1.0, lr=0.03, batch=16, budget=60_000, check_every=1000, init="glorot"),
     "temporal_order_3": dict(blocks=3, cells_per_block=2, input_bias=-1.0, bias_step=-1.0, lr=0.03, batch=16, budget=200_000, check_every=1000, init="glorot"),
 }
-#: Units of the other cells (--cell lstm|gru|simple_rnn): the LSTM1997 width.
+#: --cell lstm|gru|simple_rnn get as many units as the task's LSTM1997 has memory cells.
 TEST_SEQUENCES = 2560
 QUICK = dict(budget=128, check_every=64, window=64, test=64, batch=16)
 
