@@ -6,13 +6,16 @@ Stated tolerances (max absolute difference Keras vs TFLite):
 * float16 weights: <= 2e-3 (``FLOAT16_TOL``);
 * dynamic-range int8 weights: <= 2e-2 (``DYNAMIC_TOL``);
 * full int8 (weights, activations and states, calibrated step by step):
-  <= 0.5 (``INT8_TOL``) after 200 steps of a two-layer stack on
-  recipe-like data: standardised windows of a noisy seasonal series, a
-  model trained for a few epochs to predict the next value (outputs of
-  std > 0.15). The int8 error is not small: states are rounded to
-  256 levels at every step and the error accumulates through the
-  recurrence (the 1997 carousel ``s`` is unbounded, so its int8 grid is
-  coarse); measured 0.40 here, 0.005-0.01 on 20-30-step sequences.
+  <= 0.05 at the first step, <= 0.75 over the first 30 steps and <= 1.5
+  over 200 steps (``INT8_*``), on recipe-like data: standardised windows of
+  a noisy seasonal series and a two-layer stack (LSTM1997 -> LSTM) trained
+  for a few epochs to predict the next value (outputs of std ~0.9). Full
+  int8 is coarse for recurrent streams: every state is rounded to 256
+  levels at every step and the error accumulates through the recurrence
+  (the 1997 carousel ``s`` is unbounded, so its grid is coarse). Measured
+  here: 0.01-0.03 at step 1, ~0.5 by step 30, ~0.5 over 200 steps; a single
+  64-unit layer over 20 steps: ~0.05 (benchmarks/edge.py). Use ``dynamic``
+  (<= 2e-2) or ``float16`` for long memories.
 
 TFLite conversion takes seconds, so converted files are module-scoped
 fixtures shared by the tests; the full cell x mode x quantization matrix is
@@ -42,8 +45,12 @@ from lstm_apps.export import (
 FLOAT_TOL = 1e-5
 FLOAT16_TOL = 2e-3
 DYNAMIC_TOL = 2e-2
-INT8_TOL = 0.5
+INT8_TOL = 1.5
+INT8_SHORT_TOL = 0.75
+INT8_FIRST_STEP_TOL = 0.05
+T_SHORT = 30
 TOLERANCES = {None: FLOAT_TOL, "float16": FLOAT16_TOL, "dynamic": DYNAMIC_TOL, "int8": INT8_TOL}
+TOLERANCES_SHORT = {**TOLERANCES, "int8": INT8_SHORT_TOL}
 
 # The abstract base of gray-box cells has no call(); it is the only class left out.
 ABSTRACT = {"GrayBoxCell"}
@@ -209,7 +216,6 @@ def _stacked_model():
             keras.Input((T_LONG, 2)),
             keras.layers.TimeDistributed(keras.layers.Dense(8, activation="tanh")),
             L.LSTM1997(32, cells_per_block=2, return_sequences=True),
-            keras.layers.LayerNormalization(),
             keras.layers.Dropout(0.1),
             keras.layers.LSTM(32, return_sequences=True),
             keras.layers.Dense(16, activation="relu"),
@@ -218,7 +224,7 @@ def _stacked_model():
     )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     x, y = _seasonal_windows(48, T_LONG)
-    model.fit(x[:32], y[:32], epochs=2, batch_size=16, verbose=0)
+    model.fit(x[:32], y[:32], epochs=4, batch_size=8, verbose=0)
     return model
 
 
@@ -253,12 +259,19 @@ def test_stream_200_steps_equals_keras_sequence(stacked):
 @pytest.mark.parametrize("quantize", [None, "dynamic", "float16", "int8"])
 def test_quantized_streaming_within_documented_bound(stacked, quantize):
     result = stacked["files"][quantize]
+    x = stacked["x"][20:24]
+    ref = stacked["model"].predict(x, verbose=0)  # (4, 200, 1), per step
+    # the bounds are stated on outputs that vary (not on a model that outputs ~0)
+    assert np.std(ref) > 0.1, np.std(ref)
+    err = np.abs(StreamingRunner(result.path).run(x) - ref).max(axis=(0, 2))  # max error at each step
+    print(f"[{quantize}] max abs error: first {T_SHORT} steps {err[:T_SHORT].max():.3g}, 200 steps {err.max():.3g}; "
+          f"export-time parity {result.parity_max_abs:.3g}; output std {np.std(ref):.3g}")
+    assert err[0] <= (INT8_FIRST_STEP_TOL if quantize == "int8" else TOLERANCES[quantize])  # before any drift
+    assert err[:T_SHORT].max() <= TOLERANCES_SHORT[quantize]
+    assert err.max() <= TOLERANCES[quantize]
     assert result.parity_max_abs is not None and result.parity_max_abs <= TOLERANCES[quantize], result
-    # the bound is stated on outputs that vary (not on a model that outputs ~0)
-    out = stacked["model"].predict(stacked["x"][16:20], verbose=0)
-    assert np.std(out) > 0.15, np.std(out)
-    # independent re-check with check_parity on other sequences
-    assert check_parity(stacked["model"], result.path, stacked["x"][20:22]) <= TOLERANCES[quantize]
+    # independent re-check with check_parity
+    assert check_parity(stacked["model"], result.path, x[:2]) <= TOLERANCES[quantize]
 
 
 def test_quantization_shrinks_and_keeps_float_io(stacked):
@@ -467,7 +480,14 @@ def test_token_model_with_mask_streams():
     # Embedding(mask_zero=True) adds a NotEqual op and a mask to the graph; a stream has no padding
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
-        [keras.Input((15,), dtype="int32"), keras.layers.Embedding(50, 8, mask_zero=True), L.LSTM1997(8), keras.layers.Dense(1)]
+        [
+            keras.Input((15,), dtype="int32"),
+            keras.layers.Embedding(50, 8, mask_zero=True),
+            L.LSTM1997(8, return_sequences=True),
+            keras.layers.LayerNormalization(),
+            keras.layers.GRU(4),
+            keras.layers.Dense(1),
+        ]
     )
     x = np.random.default_rng(0).integers(1, 50, size=(3, 15)).astype("int32")
     graph = StepGraph(model)
