@@ -213,10 +213,14 @@ def markdown_table(results, phases=("train", "infer"), key="ratio_to_lstm"):
 
 
 def merge(paths, out=None):
-    """Combine the JSON of several runs (e.g. parts of the grid run separately) into one report."""
+    """Combine the JSON of several runs (parts of the grid run separately) into one report;
+    a shape measured in several files keeps the last file's result."""
     runs = [json.loads(Path(p).read_text()) for p in paths]
-    results = [r for run in runs for r in run["results"]]
-    results.sort(key=lambda r: (r["units"], r["timesteps"], r["batch"]))
+    latest = {}  # a shape measured again in a later file replaces the earlier result
+    for run in runs:
+        for r in run["results"]:
+            latest[(r["units"], r["timesteps"], r["batch"])] = r
+    results = [latest[k] for k in sorted(latest)]
     report = {
         "benchmark": runs[0]["benchmark"],
         "device": runs[0]["device"],

@@ -3,12 +3,15 @@
 :class:`~lstm_apps.layers.LSTM1997` runs through :func:`fast_lstm1997` when it
 can: the inputs of every time step are projected with one matrix product
 before the loop (``LSTM1997Cell.project_inputs``), the loop itself does one
-fused recurrent product per step and is compiled with XLA
-(``tf.function(jit_compile=True)``), and with the paper's truncated gradients
-(``truncate_gradients=True``) the backward pass is hand-written: as no error
-crosses time through ``h_{t-1}``, the only recurrence left is the elementwise
-one of the cell state ``s`` (a reverse cumulative sum without forget gate),
-and the weight gradients are one large product each over all steps.
+fused recurrent product per step (compiled with XLA for small layers,
+``batch * units <= JIT_MAX_BATCH_UNITS``; TensorFlow's own kernels were faster
+for larger ones on CPU), and the backward pass is hand-written (a
+``tf.custom_gradient``). With the paper's truncated gradients
+(``truncate_gradients=True``) no error crosses time through ``h_{t-1}``, so
+the only recurrence left is the elementwise one of the cell state ``s`` (a
+reverse cumulative sum without forget gate; an elementwise loop with it or
+with masks), and the weight gradients are one large product over all steps;
+full BPTT runs a reverse loop with one product per step.
 
 The math is exactly the cell's (see :class:`~lstm_apps.layers.LSTM1997Cell`);
 ``tests/test_fast.py`` checks outputs and gradients against the generic
@@ -160,7 +163,6 @@ def _scan(fn, init, xs, unroll=UNROLL):
         return tf.reshape(x, tf.concat([[n_chunks, k], tf.shape(x)[1:]], axis=0))
 
     rest = [chunked(x) for x in rest]
-    n_out = None
 
     def body(c, carry, tas):
         x_chunk = [tf.unstack(x[c], num=k) if k > 1 else [x[c][0]] for x in rest]
