@@ -13,7 +13,7 @@ Stated tolerances (max absolute difference Keras vs TFLite):
   int8 is coarse for recurrent streams: every state is rounded to 256
   levels at every step and the error accumulates through the recurrence
   (the 1997 carousel ``s`` is unbounded, so its grid is coarse). Measured
-  here: 0.01-0.03 at step 1, ~0.5 by step 30, ~0.5 over 200 steps; a single
+  here: 0.01-0.03 at step 1, ~0.5 by step 30, ~1.0 over 200 steps; a single
   64-unit layer over 20 steps: ~0.05 (benchmarks/edge.py). Use ``dynamic``
   (<= 2e-2) or ``float16`` for long memories.
 
