@@ -493,3 +493,17 @@ def test_token_model_with_mask_streams():
     graph = StepGraph(model)
     assert graph.input_specs == [((), "int32")]
     np.testing.assert_allclose(graph.run(x)[0][:, -1], model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_string_inputs_and_encoder_decoder_get_clear_errors():
+    text_in = keras.Input((1,), dtype="string")
+    vec = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=6)
+    vec.adapt(np.array([["a b c"], ["b c d"]]))
+    text_model = keras.Model(text_in, keras.layers.GRU(2)(keras.layers.Embedding(20, 4)(vec(text_in))))
+    with pytest.raises(ValueError, match="string tensor .*TextVectorization"):
+        StepGraph(text_model)
+    enc_in, dec_in = keras.Input((5, 2)), keras.Input((4, 2))
+    _, h, c = keras.layers.LSTM(3, return_state=True)(enc_in)
+    dec = keras.layers.LSTM(3, name="decoder")(dec_in, initial_state=[h, c])
+    with pytest.raises(ValueError, match="'decoder'.*initial_state.*encoder and the decoder as separate models"):
+        StepGraph(keras.Model([enc_in, dec_in], dec))

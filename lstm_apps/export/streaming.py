@@ -205,7 +205,14 @@ class StepGraph:
                 raise ValueError(
                     f"model input {name} has shape {shape}; streaming needs sequence inputs (batch, timesteps, ...)."
                 )
-            self.input_specs.append((tuple(shape[2:]), keras.backend.standardize_dtype(kt.dtype)))
+            dtype = keras.backend.standardize_dtype(kt.dtype)
+            if dtype == "string":
+                raise ValueError(
+                    f"model input {name} is a string tensor (text preprocessing such as TextVectorization inside "
+                    "the model); TFLite models take numbers: export the part of the model after the vectorization "
+                    "(token ids in, e.g. keras.Model(vectorized_input, model.output))."
+                )
+            self.input_specs.append((tuple(shape[2:]), dtype))
         self.sequence_length = fn.inputs[0].shape[1]
         # Discovery pass (eager, batch 1): validates every layer, finds the states.
         ctx = _Context(states_in=None, batch_size=1)
@@ -359,8 +366,9 @@ class StepGraph:
         kt_seq = call_args[0] if call_args else call_kwargs.get("sequences", node.input_tensors[0])
         if call_kwargs.get("initial_state") is not None or len(call_args) > 1:
             raise ValueError(
-                f"cannot stream recurrent layer {name!r}: it receives an initial_state from the graph; "
-                "streaming keeps the state of every recurrent layer as an explicit input instead."
+                f"cannot stream recurrent layer {name!r}: it receives an initial_state from the graph (an "
+                "encoder-decoder); streaming keeps the state of every recurrent layer as an explicit input instead. "
+                "Export the encoder and the decoder as separate models."
             )
         # A mask (from Embedding(mask_zero=True) or Masking) marks padding; a stream has no padding
         # (feed only real steps), so it is not used here.
