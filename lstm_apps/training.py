@@ -284,7 +284,7 @@ class Run:
         if getattr(self.args, "export", False):
             from lstm_apps.export.hook import export_run_model
 
-            export_run_model(self, model, sample_inputs)
+            export_run_model(self, model, sample_inputs, name=name)
         return path
 
     def save_metrics(self, metrics: Mapping[str, Any], merge: bool = True) -> dict[str, Any]:

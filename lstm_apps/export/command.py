@@ -69,9 +69,9 @@ def handle(args) -> int:
             raise ValueError(f"--data file {str(data_path)!r} does not exist.")
         data = load_sample_inputs(data_path) if data_path.suffix == ".npz" else [np.load(data_path, allow_pickle=False)]
         data_origin = str(data_path)
-    elif (model_path.parent / SAMPLE_FILE).is_file():
-        data = load_sample_inputs(model_path.parent / SAMPLE_FILE)
-        data_origin = str(model_path.parent / SAMPLE_FILE)
+    elif (model_path.parent / (sample_name := SAMPLE_FILE if model_path.stem == "model" else f"{model_path.stem}_{SAMPLE_FILE}")).is_file():
+        data = load_sample_inputs(model_path.parent / sample_name)
+        data_origin = str(model_path.parent / sample_name)
     else:
         data = synthetic_inputs(model, batch=16, timesteps=args.timesteps)
         data_origin = "random normal sequences (no --data and no sample_inputs.npz: int8 ranges are not calibrated on real data)"

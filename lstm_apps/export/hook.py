@@ -52,24 +52,33 @@ def load_sample_inputs(path) -> list[np.ndarray]:
         return [data[f"x_{i}"] for i in range(len(data.files))]
 
 
-def export_run_model(run, model, sample_inputs) -> dict:
-    """Export ``model`` of ``run`` as its streaming ``.tflite`` and record the parity (see module doc)."""
+def export_run_model(run, model, sample_inputs, name: str = "model.keras") -> dict:
+    """Export ``model`` of ``run`` as its streaming ``.tflite`` and record the parity (see module doc).
+
+    A recipe that saves several models (``name`` other than ``model.keras``)
+    gets ``<stem>_streaming.tflite`` and metrics prefixed ``export_<stem>_``.
+    """
+    from pathlib import Path
+
+    stem = Path(name).stem
+    prefix = "export_" if stem == "model" else f"export_{stem}_"
+    target = STREAMING_FILE if stem == "model" else f"{stem}_streaming.tflite"
     from lstm_apps.export.runner import measure_latency
     from lstm_apps.export.tflite import to_tflite
 
     if sample_inputs is None:
         reason = "the recipe gave no sample_inputs to Run.save_model, so the export's parity cannot be checked"
         print(f"[{run.recipe}] --export skipped: {reason}", file=sys.stderr)
-        return run.save_metrics({"export_error": reason})
+        return run.save_metrics({f"{prefix}error": reason})
     xs = _as_list(sample_inputs)
-    save_sample_inputs(run.file(SAMPLE_FILE), xs)
+    save_sample_inputs(run.file(SAMPLE_FILE if stem == "model" else f"{stem}_{SAMPLE_FILE}"), xs)
     try:
-        result = to_tflite(model, run.file(STREAMING_FILE), mode="streaming", representative_data=xs)
+        result = to_tflite(model, run.file(target), mode="streaming", representative_data=xs)
         latency = measure_latency(result.path, [v[:1] for v in xs], repeats=100, warmup=10)
     except Exception as exc:  # the model is saved already: report why it cannot stream, do not lose the run
         reason = f"{type(exc).__name__}: {exc}"
         print(f"[{run.recipe}] --export failed: {reason}", file=sys.stderr)
-        return run.save_metrics({"export_error": reason[:500]})
+        return run.save_metrics({f"{prefix}error": reason[:500]})
     print(
         f"[{run.recipe}] exported {result.path.name}: {result.size_bytes} bytes, parity max |keras - tflite| "
         f"{result.parity_max_abs:.2e}, {latency['per_step_us_median']:.1f} us/step (1 thread)",
@@ -77,8 +86,8 @@ def export_run_model(run, model, sample_inputs) -> dict:
     )
     return run.save_metrics(
         {
-            "export_parity_max_abs": result.parity_max_abs,
-            "export_size_bytes": result.size_bytes,
-            "export_step_latency_us": round(latency["per_step_us_median"], 2),
+            f"{prefix}parity_max_abs": result.parity_max_abs,
+            f"{prefix}size_bytes": result.size_bytes,
+            f"{prefix}step_latency_us": round(latency["per_step_us_median"], 2),
         }
     )
