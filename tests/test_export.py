@@ -507,3 +507,14 @@ def test_string_inputs_and_encoder_decoder_get_clear_errors():
     dec = keras.layers.LSTM(3, name="decoder")(dec_in, initial_state=[h, c])
     with pytest.raises(ValueError, match="'decoder'.*initial_state.*encoder and the decoder as separate models"):
         StepGraph(keras.Model([enc_in, dec_in], dec))
+
+
+def test_masking_layer_streams():
+    # Masking adds any(x != 0, axis=-1) to the graph: a reduction over features, fine per step
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((9, 2)), keras.layers.Masking(0.0), L.LSTM1997(4), keras.layers.Dense(1)])
+    x = np.random.default_rng(1).normal(size=(2, 9, 2)).astype("float32")
+    np.testing.assert_allclose(StepGraph(model).run(x)[0][:, -1], model.predict(x, verbose=0), atol=1e-5)
+    with pytest.raises(ValueError, match="reduces over the time axis"):
+        inp = keras.Input((9, 2))
+        StepGraph(keras.Model(inp, keras.layers.LSTM(2)(inp * keras.ops.mean(inp, axis=1, keepdims=True))))

@@ -102,6 +102,10 @@ _ELEMENTWISE_OPS = frozenset(
 )  # fmt: skip
 
 
+# Reductions (e.g. the mask of a Masking layer: any(x != value, axis=-1)): fine over feature axes.
+_REDUCTION_OPS = frozenset({"Any", "All", "Sum", "Mean", "Max", "Min", "Prod"})
+
+
 def state_name(layer_path: str, index: int) -> str:
     """Name of a state input/output: ``state_<layer path>_<index>`` (identifier-safe)."""
     return f"state_{_safe(layer_path)}_{index}"
@@ -337,6 +341,13 @@ class StepGraph:
                     "(keras.layers.RNN subclasses) and layers acting on each time step alone "
                     "(Dense, Embedding, Dropout, Activation, normalisation over features, TimeDistributed, merges); "
                     f"{type(op).__name__} on a sequence would need other time steps."
+                )
+        elif type(op).__name__ in _REDUCTION_OPS:
+            axis = getattr(op, "axis", None)
+            if axis is None or not _temporal_axes_ok(op, len(in_kts[0].shape)):
+                raise ValueError(
+                    f"cannot stream operation {name!r} ({type(op).__name__}, axis={axis!r}): it reduces over the "
+                    "time axis, so its result depends on other time steps."
                 )
         elif type(op).__name__ not in _ELEMENTWISE_OPS:
             raise ValueError(
