@@ -182,7 +182,7 @@ def _latest_unfinished(parent: Path) -> Path | None:
     if not parent.is_dir():
         return None
     candidates = sorted(
-        p for p in parent.iterdir() if p.is_dir() and (p / "backup").exists() and not (p / "metrics.json").exists()
+        p for p in parent.iterdir() if p.is_dir() and any(p.glob("backup*")) and not (p / "metrics.json").exists()
     )
     return candidates[-1] if candidates else None
 
@@ -319,22 +319,26 @@ class Run:
         return table
 
     # -- training -----------------------------------------------------
-    def callbacks(self, extra: Iterable[Any] = ()) -> list:
-        """``BackupAndRestore`` into ``<run>/backup`` plus ``extra``."""
+    def callbacks(self, extra: Iterable[Any] = (), backup: str = "backup") -> list:
+        """``BackupAndRestore`` into ``<run>/<backup>`` plus ``extra``."""
         import keras
 
-        return [keras.callbacks.BackupAndRestore(str(self.file("backup")), delete_checkpoint=True), *extra]
+        return [keras.callbacks.BackupAndRestore(str(self.file(backup)), delete_checkpoint=True), *extra]
 
     def fit(self, model, *args, callbacks: Iterable[Any] = (), history_name: str = "history", **kwargs):
         """``model.fit`` with the run's epochs, verbosity and backup; saves the history.
 
         Positional and keyword arguments go to ``model.fit``; ``epochs`` and
         ``verbose`` default to the run's. The history is written as
-        ``<history_name>.json``, ``.csv`` and a loss plot ``.png``.
+        ``<history_name>.json``, ``.csv`` and a loss plot ``.png``. Each
+        ``history_name`` backs up into its own folder (``backup`` for the
+        default, ``backup_<history_name>`` otherwise), so a recipe that trains
+        several models resumes each one from its own checkpoint.
         """
         kwargs.setdefault("epochs", self.epochs)
         kwargs.setdefault("verbose", self.verbose)
-        history = model.fit(*args, callbacks=self.callbacks(callbacks), **kwargs)
+        backup = "backup" if history_name == "history" else f"backup_{history_name}"
+        history = model.fit(*args, callbacks=self.callbacks(callbacks, backup=backup), **kwargs)
         self.save_history(history.history, history_name)
         return history
 

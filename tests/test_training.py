@@ -139,3 +139,21 @@ def test_multiworker_without_tf_config_is_a_clear_error(runs_dir, monkeypatch):
     run = start_run("demo", _args(runs_dir, "--distribute", "multiworker"))
     with pytest.raises(ValueError, match="TF_CONFIG"):
         run.strategy
+
+
+def test_each_named_fit_backs_up_into_its_own_folder(runs_dir):
+    x = np.random.default_rng(1).normal(size=(16, 4)).astype("float32")
+    y = x.sum(1, keepdims=True)
+    run = start_run("demo", _args(runs_dir, "--epochs", "3", "--verbose", "0"))
+    with pytest.raises(KeyboardInterrupt):
+        run.fit(_model(), x, y, callbacks=[_Interrupt(at_epoch=0)], history_name="second")
+    assert (run.path / "backup_second").exists() and not (run.path / "backup").exists()
+    resumed = start_run("demo", _args(runs_dir, "--epochs", "3", "--verbose", "0", "--resume"))
+    assert resumed.path == run.path
+    counter = _Count()
+    resumed.fit(_model(), x, y, callbacks=[counter])  # another model: starts fresh, not from "second"'s checkpoint
+    assert counter.epochs == [0, 1, 2]
+    counter = _Count()
+    resumed.fit(_model(), x, y, callbacks=[counter], history_name="second")
+    assert counter.epochs == [1, 2]
+    assert (run.path / "second.json").exists()
