@@ -477,7 +477,7 @@ def test_matrix(tmp_path, branch, mode, quantize):
 
 
 def test_token_model_with_mask_streams():
-    # Embedding(mask_zero=True) adds a NotEqual op and a mask to the graph; a stream has no padding
+    # Embedding(mask_zero=True) adds a NotEqual op and a mask to the graph; masked steps keep the states
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [
@@ -490,6 +490,7 @@ def test_token_model_with_mask_streams():
         ]
     )
     x = np.random.default_rng(0).integers(1, 50, size=(3, 15)).astype("int32")
+    x[0, 10:] = 0  # padding tokens: masked steps keep the states
     graph = StepGraph(model)
     assert graph.input_specs == [((), "int32")]
     np.testing.assert_allclose(graph.run(x)[0][:, -1], model.predict(x, verbose=0), atol=1e-5)
@@ -514,7 +515,11 @@ def test_masking_layer_streams():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((9, 2)), keras.layers.Masking(0.0), L.LSTM1997(4), keras.layers.Dense(1)])
     x = np.random.default_rng(1).normal(size=(2, 9, 2)).astype("float32")
-    np.testing.assert_allclose(StepGraph(model).run(x)[0][:, -1], model.predict(x, verbose=0), atol=1e-5)
+    x[0, 6:] = 0.0  # padding at the end
+    x[1, 2] = 0.0  # a masked step inside: states pass through unchanged
+    graph = StepGraph(model)
+    assert any(s.name.endswith("_output") for s in graph.states)
+    np.testing.assert_allclose(graph.run(x)[0][:, -1], model.predict(x, verbose=0), atol=1e-5)
     with pytest.raises(ValueError, match="reduces over the time axis"):
         inp = keras.Input((9, 2))
         StepGraph(keras.Model(inp, keras.layers.LSTM(2)(inp * keras.ops.mean(inp, axis=1, keepdims=True))))

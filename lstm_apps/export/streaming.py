@@ -30,7 +30,8 @@ sequence...), recurrent layers fed an ``initial_state`` by the graph, and
 subclassed models without a graph. All model inputs are taken to be
 sequences ``(batch, timesteps, ...)``.
 
-Masked (padding) steps have no meaning for a stream: feed only real steps.
+Masked (padding) steps behave as in Keras: the states (and the last output,
+kept as one more state ``state_<layer>_output``) pass through unchanged.
 """
 
 from __future__ import annotations
@@ -104,6 +105,17 @@ _ELEMENTWISE_OPS = frozenset(
 
 # Reductions (e.g. the mask of a Masking layer: any(x != value, axis=-1)): fine over feature axes.
 _REDUCTION_OPS = frozenset({"Any", "All", "Sum", "Mean", "Max", "Min", "Prod"})
+
+
+def _get_mask(x):
+    return getattr(x, "_keras_mask", None)
+
+
+def _set_mask(x, mask):
+    try:
+        x._keras_mask = mask
+    except AttributeError:  # a tensor type that takes no attributes: the mask is lost
+        pass
 
 
 def state_name(layer_path: str, index: int) -> str:
@@ -355,10 +367,26 @@ class StepGraph:
                 "operations are supported between layers."
             )
         # Per-step: run the layer on a length-1 sequence and drop the time axis.
-        expanded = {k: (ops.expand_dims(v, 1) if t else v) for k, (v, t) in values.items()}
+        expanded = {}
+        for k, (v, t) in values.items():
+            if t:
+                e = ops.expand_dims(v, 1)
+                mask = _get_mask(v)
+                if mask is not None:
+                    _set_mask(e, ops.expand_dims(mask, 1))
+                v = e
+            expanded[k] = v
         args, kwargs = node.arguments.fill_in(expanded)
         out = self._call(op, args, kwargs)
-        return keras.tree.map_structure(lambda y: ops.squeeze(y, axis=1), out), True
+
+        def squeeze(y):
+            s = ops.squeeze(y, axis=1)
+            mask = _get_mask(y)
+            if mask is not None and len(mask.shape) >= 2:
+                _set_mask(s, ops.squeeze(mask, axis=1))
+            return s
+
+        return keras.tree.map_structure(squeeze, out), True
 
     @staticmethod
     def _call(op, args, kwargs):
@@ -381,18 +409,16 @@ class StepGraph:
                 "encoder-decoder); streaming keeps the state of every recurrent layer as an explicit input instead. "
                 "Export the encoder and the decoder as separate models."
             )
-        # A mask (from Embedding(mask_zero=True) or Masking) marks padding; a stream has no padding
-        # (feed only real steps), so it is not used here.
+        # A mask (from Embedding(mask_zero=True) or Masking) marks padding steps: as in Keras, a masked
+        # step leaves the states and the output unchanged (the previous output is one more state).
         x_t, temporal = values[id(kt_seq)]
         if not temporal:
             raise ValueError(f"recurrent layer {name!r} receives a tensor without a time axis; cannot stream it.")
+        mask_t = _get_mask(x_t)
         initial = layer.get_initial_state(ctx.batch_size)
         flat_init = keras.tree.flatten(initial)
         names = [state_name(name, i) for i in range(len(flat_init))]
         if ctx.states_in is None:
-            for i, (n, v) in enumerate(zip(names, flat_init)):
-                ctx.specs.append(StateSpec(n, name, i, tuple(v.shape[1:]), keras.backend.standardize_dtype(v.dtype)))
-                ctx.initial[n] = v
             flat_states = flat_init
         else:
             flat_states = [ctx.states_in[n] for n in names]
@@ -400,7 +426,8 @@ class StepGraph:
         kwargs = {}
         if getattr(layer.cell, "_call_has_training_arg", False):
             kwargs["training"] = False
-        output, new_states = layer.cell(x_t, states, **kwargs)
+        x_in = ops.copy(x_t) if mask_t is not None else x_t  # the cell itself takes no mask
+        output, new_states = layer.cell(x_in, states, **kwargs)
         if not keras.tree.is_nested(new_states):
             new_states = [new_states]
         flat_new = keras.tree.flatten(new_states)
@@ -409,8 +436,31 @@ class StepGraph:
                 f"recurrent layer {name!r}: its cell returned {len(flat_new)} states, expected {len(names)} "
                 "(as many as get_initial_state gives)."
             )
+        if mask_t is not None:
+            out_name = state_name(name, "output")
+            prev_out = ops.zeros_like(output) if ctx.states_in is None else ctx.states_in[out_name]
+            keep = ops.cast(mask_t, "bool")
+
+            def pick(new, old):
+                m = ops.reshape(keep, (-1,) + (1,) * (len(new.shape) - 1))
+                return ops.where(m, new, old)
+
+            flat_new = [pick(n, o) for n, o in zip(flat_new, flat_states)]
+            output = pick(output, prev_out)
+            names = names + [out_name]
+            flat_init = flat_init + [ops.zeros_like(output)]
+            flat_new = flat_new + [output]
+            if layer.return_sequences and getattr(layer, "zero_output_for_mask", False):
+                output = pick(output, ops.zeros_like(output))
+        if ctx.states_in is None:
+            for i, (n, v) in enumerate(zip(names, flat_init)):
+                ctx.specs.append(StateSpec(n, name, i, tuple(v.shape[1:]), keras.backend.standardize_dtype(v.dtype)))
+                ctx.initial[n] = v
         for n, v in zip(names, flat_new):
             ctx.states_out[n] = v
+        flat_new = flat_new[: len(keras.tree.flatten(initial))]
+        if mask_t is not None and layer.return_sequences:
+            _set_mask(output, mask_t)  # as RNN.compute_mask: the sequence output keeps the input's mask
         seq_out = bool(layer.return_sequences)
         if layer.return_state:
             return [output, *flat_new], [seq_out] + [False] * len(flat_new)
