@@ -264,6 +264,13 @@ def test_gate_activations_from_model():
     inner = model.layers[0](x)
     np.testing.assert_allclose(g["output"], model.get_layer("mem").gate_activations(np.asarray(inner))["output"], atol=1e-6)
     assert g["input_gate"].shape == (2, 6, 4)
+    # behind a Masking layer the padded steps keep the state (telemetry sees the mask)
+    masked = keras.Sequential([keras.Input((6, 2)), keras.layers.Masking(0.0), LSTM1997(3), keras.layers.Dense(1)])
+    xm = x.copy()
+    xm[1, 4:] = 0.0
+    gm = gate_activations(masked, xm)
+    np.testing.assert_allclose(gm["cell_state"][1, 4], gm["cell_state"][1, 3], atol=1e-7)
+    np.testing.assert_allclose(gm["output"][:, -1], masked.layers[1](xm, mask=np.any(xm != 0, axis=-1)), atol=1e-6)
     with pytest.raises(ValueError, match="no LSTM1997"):
         gate_activations(keras.Sequential([keras.Input((6, 2)), keras.layers.LSTM(2)]), x)
 

@@ -606,7 +606,13 @@ def gate_activations(model, inputs, layer=None) -> dict[str, np.ndarray]:
         raise ValueError(f"layer must be an LSTM1997 layer, received {type(layer).__name__} {getattr(layer, 'name', layer)!r}.")
     feeder = keras.Model(model.inputs, layer.input)
     layer_inputs = feeder.predict(inputs, verbose=0)
-    return layer.gate_activations(layer_inputs)
+    mask = None
+    if isinstance(layer_inputs, (list, tuple)):
+        # a layer fed a mask (Masking, Embedding(mask_zero=True)) records [sequences, mask]
+        layer_inputs, *rest = layer_inputs
+        masks = [np.asarray(r) for r in rest if np.asarray(r).dtype == bool and np.asarray(r).ndim == 2]
+        mask = masks[0] if masks else None
+    return layer.gate_activations(layer_inputs, mask=mask)
 
 
 def _walk_layers(model):
