@@ -131,3 +131,26 @@ def test_quick_run_on_imdb_with_faked_download(runs_dir, monkeypatch):
     config = json.loads((_only_run(runs_dir) / "config.json").read_text())
     assert config["source"] == "keras.datasets.imdb[train]" and config["n_train"] + config["n_val"] == 60
     assert metrics["val_accuracy_baseline"] == 1.0  # one word decides, the baseline sees it
+
+
+def test_quick_export_streams_the_model_from_token_ids(runs_dir):
+    import keras
+    import tensorflow as tf
+
+    from lstm_apps.export import StreamingRunner
+
+    metrics = _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--batch-size", "16", "--export"])
+    run = _only_run(runs_dir)
+    assert "export_error" not in metrics, metrics.get("export_error")
+    assert metrics["export_input"] == "token_ids"
+    assert metrics["export_parity_max_abs"] <= 1e-4
+    # on a device: tokenize with the saved vocabulary, stream one id per step
+    model = keras.models.load_model(run / "model.keras")
+    vectorizer = next(l for l in model.layers if isinstance(l, keras.layers.TextVectorization))
+    text = "the plot was not good , but the cast was superb ."
+    ids = np.asarray(vectorizer(tf.constant([[text]])))[0]
+    runner = StreamingRunner(run / "model_streaming.tflite")
+    for token in ids[ids > 0]:
+        prob = runner.step(np.array([token]))
+    expected = float(np.asarray(model(tf.constant([[text]])))[0, 0])
+    assert abs(float(np.ravel(prob)[0]) - expected) < 1e-4

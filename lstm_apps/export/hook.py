@@ -71,6 +71,7 @@ def export_run_model(run, model, sample_inputs, name: str = "model.keras") -> di
         print(f"[{run.recipe}] --export skipped: {reason}", file=sys.stderr)
         return run.save_metrics({f"{prefix}error": reason})
     xs = _as_list(sample_inputs)
+    model, xs, token_level = _past_text_vectorization(model, xs)
     save_sample_inputs(run.file(SAMPLE_FILE if stem == "model" else f"{stem}_{SAMPLE_FILE}"), xs)
     try:
         result = to_tflite(model, run.file(target), mode="streaming", representative_data=xs)
@@ -86,8 +87,32 @@ def export_run_model(run, model, sample_inputs, name: str = "model.keras") -> di
     )
     return run.save_metrics(
         {
+            f"{prefix}input": "token_ids" if token_level else "model_inputs",
             f"{prefix}parity_max_abs": result.parity_max_abs,
             f"{prefix}size_bytes": result.size_bytes,
             f"{prefix}step_latency_us": round(latency["per_step_us_median"], 2),
         }
     )
+
+
+def _past_text_vectorization(model, xs):
+    """A raw-string model streams from its token ids: ``(model, xs, True)`` past its vectorizer.
+
+    Tokenizing is not a step of the recurrence (and TFLite has no string
+    lookup tables); on a device the text is tokenized with the saved
+    vocabulary and the ids are streamed one per step. Other models are
+    returned unchanged with ``False``.
+    """
+    import keras
+    import tensorflow as tf
+
+    if not any(np.asarray(v).dtype.kind in "OSU" for v in xs):
+        return model, xs, False
+    vectorizers = [l for l in model.layers if isinstance(l, keras.layers.TextVectorization)]
+    if len(vectorizers) != 1 or len(model.inputs) != 1:
+        return model, xs, False
+    vectorizer = vectorizers[0]
+    outputs = model.outputs[0] if len(model.outputs) == 1 else model.outputs
+    token_model = keras.Model(vectorizer.output, outputs, name=f"{model.name}_from_token_ids")
+    ids = np.asarray(vectorizer(tf.constant(np.asarray(xs[0]).astype(str))))
+    return token_model, [ids], True
