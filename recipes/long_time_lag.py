@@ -556,7 +556,8 @@ def run_one(run, args, spec, figures=True):
         arch={"blocks": args.blocks, "cells_per_block": args.cells_per_block},
     )
     run.save_json(f"criterion_log_{label}.json", log)
-    run.save_model(model, f"model_{label}.keras", sample_inputs=sample_x)
+    # one task: the run's model.keras; the --all suite keeps one model per task
+    run.save_model(model, f"model_{label}.keras" if args.all else "model.keras", sample_inputs=sample_x)
     print(verdict(result), flush=True)
     return model, result
 

@@ -32,7 +32,7 @@ def test_quick_adding_run(recipe, tmp_path):
     assert metrics["test_error_count"] <= metrics["test_sequences"] == 64
     assert np.isfinite(metrics["test_max_abs_error"])
     run_dir = next((tmp_path / "long_time_lag").iterdir())
-    for name in ("metrics.json", "config.json", "input_gates.png", "vanishing_gradient.png", "model_adding_lstm1997.keras", "results.md"):
+    for name in ("metrics.json", "config.json", "input_gates.png", "vanishing_gradient.png", "model.keras", "results.md"):
         assert (run_dir / name).is_file(), name
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["sequences_to_success"] is None and saved["paper_sequences"] == 74_000
