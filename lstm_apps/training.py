@@ -272,16 +272,18 @@ class Run:
         """Save a Matplotlib figure as ``name`` (PNG) in the run folder."""
         return _io.save_figure(fig, self.file(name))
 
-    def save_model(self, model, name: str = "model.keras", sample_inputs=None) -> Path:
+    def save_model(self, model, name: str = "model.keras", sample_inputs=None, export: bool = True) -> Path:
         """Save ``model`` as a ``.keras`` file in the run folder.
 
         ``sample_inputs``: a small batch of the model's real inputs (NumPy),
         kept for ``--export`` (streaming TFLite file and its parity) and
-        for representative data when quantizing.
+        for representative data when quantizing. ``export=False`` leaves this
+        model out of ``--export`` (for a recipe that exports other parts of
+        it itself, e.g. an encoder and a one-step decoder).
         """
         self.sample_inputs = sample_inputs
         path = _io.save_keras_model(model, self.file(name))
-        if getattr(self.args, "export", False):
+        if export and getattr(self.args, "export", False):
             from lstm_apps.export.hook import export_run_model
 
             export_run_model(self, model, sample_inputs, name=name)

@@ -156,6 +156,24 @@ def score(prefix, hypotheses, references, sources):
     }, bleu_sig, chrf_sig
 
 
+def export_parts(run, parts, source_ids, target_ids) -> dict:
+    """Export the encoder and the one-step decoder as LiteRT files; their parity and size."""
+    from lstm_apps.export import to_tflite
+
+    enc = parts.encoder.predict(source_ids, verbose=0)
+    step_inputs = [target_ids[:, :1], *enc[1:]]
+    if parts.attention != "none":
+        step_inputs += [enc[0], source_ids]
+    out = {}
+    for name, model, inputs in (("encoder", parts.encoder, [source_ids]), ("decoder_step", parts.decoder_step, step_inputs)):
+        result = to_tflite(model, run.file(f"{name}.tflite"), mode="sequence", representative_data=inputs)
+        out[f"export_{name}_parity_max_abs"] = result.parity_max_abs
+        out[f"export_{name}_size_bytes"] = result.size_bytes
+        print(f"[translation] exported {name}.tflite: {result.size_bytes} bytes, parity {result.parity_max_abs:.2e}", file=sys.stderr)
+    out["export_parity_max_abs"] = max(out["export_encoder_parity_max_abs"], out["export_decoder_step_parity_max_abs"])
+    return out
+
+
 def main(argv=None) -> dict:
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -337,11 +355,18 @@ def main(argv=None) -> dict:
     `model.keras` is the teacher-forcing training model; `encoder.keras` and
     `decoder_step.keras` (one decoder step: token and states in, logits and
     states out) are what inference and export need, with the tokenizers in
-    `translator.json`.
+    `translator.json`. With `--export` those two parts become LiteRT files:
+    `encoder.tflite` (source ids in, encoder outputs and states out) and
+    `decoder_step.tflite`, the streaming form: one target token and the
+    explicit states in, logits and the new states out, called once per
+    generated token on the device. Each file's parity against Keras goes into
+    `metrics.json`.
     """
     sample = train_batches.batch(0)[0]
-    run.save_model(parts.model, sample_inputs=[sample[0][:4], sample[1][:4]])
+    run.save_model(parts.model, sample_inputs=[sample[0][:4], sample[1][:4]], export=False)
     translator.save(run.path)
+    if args.export:
+        metrics.update(export_parts(run, parts, sample[0][:4], sample[1][:4]))
     metrics = run.finish(metrics)
 
     """

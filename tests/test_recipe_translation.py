@@ -64,12 +64,18 @@ def test_data_and_test_data_files(tmp_path):
     test.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src[240:], tgt[240:])), encoding="utf-8")
     metrics = recipe.main(
         ["--quick", "--epochs", "1", "--data", str(train), "--test-data", str(test), "--runs-dir", str(tmp_path / "runs"),
-         "--tokens", "char", "--cell", "gru", "--attention", "bahdanau", "--beam-width", "1"]
+         "--tokens", "char", "--cell", "gru", "--attention", "bahdanau", "--beam-width", "1", "--export"]
     )
     assert metrics["test_pairs"] == 60 and metrics["val_pairs"] == 24
     for key in ("test_chrf", "test_bleu", "test_chrf_copy", "test_exact_match"):
         assert key in metrics
     assert 10.0 < metrics["test_chrf_copy"] < 30.0
+    # --export: the encoder and the one-step (streaming) decoder as LiteRT files, checked against Keras
+    run_dir = next((tmp_path / "runs" / "translation").iterdir())
+    for name in ("encoder", "decoder_step"):
+        assert (run_dir / f"{name}.tflite").stat().st_size == metrics[f"export_{name}_size_bytes"] > 0
+        assert metrics[f"export_{name}_parity_max_abs"] <= 1e-4
+    assert "export_error" not in metrics
 
 
 def test_anki_fra_offline_fails_clearly(tmp_path, monkeypatch):
