@@ -149,6 +149,7 @@ def _scan(fn, init, xs, unroll=UNROLL):
     k = unroll if steps is not None else 1
     rem = steps % k if steps is not None else 0
     carry = tuple(init)
+    init_shapes = [c.shape for c in carry]
     pre = []
     for t in range(rem):
         carry, y = fn(carry, tuple(x[t] for x in xs))
@@ -170,6 +171,8 @@ def _scan(fn, init, xs, unroll=UNROLL):
         for j in range(k):
             carry, y = fn(carry, tuple(col[j] for col in x_chunk))
             outs.append(y)
+        for new, old in zip(carry, init_shapes):  # the reshaped chunks lose static dims; keep the carry's
+            new.set_shape(old)
         tas = tuple(ta.write(c, tf.stack(list(col))) for ta, col in zip(tas, zip(*outs)))
         return c + 1, carry, tas
 
