@@ -51,21 +51,25 @@ def main(argv=None):
     parser.add_argument("--runs-dir", default="runs", help="parent of the run folders (default runs/)")
     parser.add_argument("--minutes", type=float, default=None, help="override every goal's time budget")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trials", type=int, default=1, help="run each goal with seeds seed..seed+trials-1 and report the success rate, as the paper's tables do (default 1)")
     args = parser.parse_args(argv)
+    if args.trials < 1:
+        parser.error(f"--trials must be >= 1, received {args.trials}")
     recipe = load_recipe()
     from lstm_apps.training import format_table
     from lstm_apps import io as _io
 
     rows = []
-    for name in args.only:
+    for name, seed in ((n, args.seed + k) for n in args.only for k in range(args.trials)):
         flags, goal = GOALS[name]
-        flags = list(flags) + ["--runs-dir", args.runs_dir, "--seed", str(args.seed), "--verbose", "2"]
+        flags = list(flags) + ["--runs-dir", args.runs_dir, "--seed", str(seed), "--verbose", "2"]
         if args.minutes is not None:
             flags += ["--max-minutes", str(args.minutes)]
         t0 = time.time()
         m = recipe.main(flags)
         rows.append({
             "goal run": name,
+            "seed": seed,
             "goal": goal,
             "solved": m["solved"],
             "sequences_to_success": m["sequences_to_success"],
@@ -76,10 +80,26 @@ def main(argv=None):
             "train_seconds": m["train_seconds"],
             "wall_seconds": round(time.time() - t0, 1),
         })
-        table = format_table(rows)
+        table = format_table(rows) + "\n\n" + format_table(success_rates(rows))
         print("\n" + table, flush=True)
         _io.write_text(Path(args.runs_dir) / "long_time_lag_goals.md", "## Long-time-lag goal runs\n\n" + table + "\n")
     return rows
+
+
+def success_rates(rows):
+    """Per goal: trials solved and the median sequences to success of the solved ones (the paper's table columns)."""
+    out = []
+    for name in dict.fromkeys(r["goal run"] for r in rows):
+        mine = [r for r in rows if r["goal run"] == name]
+        solved = sorted(r["sequences_to_success"] for r in mine if r["solved"])
+        out.append({
+            "goal run": name,
+            "trials": len(mine),
+            "solved": f"{len(solved)}/{len(mine)}",
+            "median sequences (solved trials)": solved[len(solved) // 2] if solved else None,
+            "paper_sequences": mine[0]["paper_sequences"],
+        })
+    return out
 
 
 if __name__ == "__main__":

@@ -122,6 +122,17 @@ def test_reber_acceptor(s, ok):
     assert T.is_embedded_reber(s) is ok
 
 
+def test_embedded_reber_test_strings_exclude_training_strings():
+    train = T.embedded_reber(256, seed=0)
+    test = T.embedded_reber(256, seed=1, exclude=train.info["strings"])
+    assert not set(test.info["strings"]) & set(train.info["strings"])
+    # without the rule, the short strings recur (about a third of a 256-string set)
+    plain = T.embedded_reber(256, seed=1)
+    assert len(set(plain.info["strings"]) & set(train.info["strings"])) > 20
+    with pytest.raises(ValueError, match="strings"):
+        T.embedded_reber(4, seed=0, exclude=[3])
+
+
 def test_reber_legal_next_rejects_bad_string():
     with pytest.raises(ValueError, match="BTBTXSEPE"):
         T.embedded_reber_legal_next("BTBTXSEPE")

@@ -208,7 +208,7 @@ def _one_hot(indices: np.ndarray, depth: int) -> np.ndarray:
     return np.eye(depth, dtype="float32")[indices]
 
 
-def embedded_reber(n: int, seed=None) -> TaskBatch:
+def embedded_reber(n: int, seed=None, exclude=()) -> TaskBatch:
     """Embedded Reber grammar, section 5.1: predict the next symbol.
 
     Inputs are the one-hot symbols (order :data:`REBER_SYMBOLS`) of each
@@ -219,13 +219,28 @@ def embedded_reber(n: int, seed=None) -> TaskBatch:
     ``(n, max_length, 7)`` array. The hard part is the second-to-last
     symbol, which repeats the outer T/P seen 6 to >20 steps earlier.
 
+    Args:
+        n: number of strings.
+        seed: integer seed or ``numpy.random.Generator``.
+        exclude: strings that must not be drawn (the paper's test strings
+            are drawn "but sequences already used in the training set are
+            not used for testing": pass the training strings here).
+
     Returns:
         :class:`TaskBatch` with ``info["strings"]`` (the strings) and
         ``info["legal"]``. The paper used 256 training and 256 test strings.
     """
     n = _check_n(n)
     rng = _rng(seed)
-    strings = [embedded_reber_string(rng) for _ in range(n)]
+    excluded = set(exclude)
+    bad = [s for s in excluded if not isinstance(s, str)]
+    if bad:
+        raise ValueError(f"exclude must hold strings, received {bad[0]!r}.")
+    strings = []
+    while len(strings) < n:
+        s = embedded_reber_string(rng)
+        if s not in excluded:
+            strings.append(s)
     lengths = np.array([len(s) - 1 for s in strings])
     L = int(lengths.max())
     d = len(REBER_SYMBOLS)
