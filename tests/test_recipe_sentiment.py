@@ -86,6 +86,31 @@ def test_quick_run_on_files_with_test_set_pretraining_bidirectional_lstm1997(run
     assert (run / "pretrain_forward_history.json").is_file() and (run / "explanation.png").is_file()
 
 
+def test_quick_run_with_polarity_columns_and_refit(runs_dir):
+    import keras
+
+    recipe = _recipe()
+    metrics = recipe.main(
+        [
+            "--quick", "--runs-dir", str(runs_dir), "--embedding-init", "nb", "--lexicon", "vader", "--refit",
+            "--monitor-fraction", "0.2", "--patience", "1", "--epochs", "3", "--units", "8", "--embedding-dim", "8",
+        ]
+    )  # fmt: skip
+    assert 1 <= metrics["refit_epochs"] <= 3
+    assert 0.0 < metrics["lexicon_vocabulary_coverage"] < 1.0
+    run = _only_run(runs_dir)
+    assert (run / "refit_history.json").is_file() and (run / "history.json").is_file()
+    model = keras.models.load_model(run / "model.keras")
+    vocab = model.get_layer("vectorizer").get_vocabulary()
+    lexicon = model.get_layer("lexicon").get_weights()[0][:, 0]
+    polarity = model.get_layer("polarity").get_weights()[0][:, 0]
+    # the lexicon column started at VADER's score; "superb" is in both the generator and VADER
+    assert lexicon[vocab.index("superb")] > 0.3 and lexicon[vocab.index("dull")] < -0.2
+    # the polarity column started at the naive-Bayes ratio of the training split: signs survive fine-tuning
+    assert polarity[vocab.index("superb")] > 0 > polarity[vocab.index("dull")]
+    assert model.get_layer("word_features").output.shape[-1] == 10
+
+
 def test_recipe_rejects_bad_files(runs_dir, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("sentence,label\nok,1\n")
@@ -93,6 +118,8 @@ def test_recipe_rejects_bad_files(runs_dir, tmp_path):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--data", str(bad)])
     with pytest.raises(ValueError, match="--units must be positive"):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--units", "0"])
+    with pytest.raises(ValueError, match="cannot be combined"):
+        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--pretrain-epochs", "1", "--embedding-init", "nb"])
 
 
 @pytest.mark.slow

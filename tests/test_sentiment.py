@@ -172,3 +172,46 @@ def test_movie_sentences_load(shared_data):
     assert 0.45 < data.labels.mean() < 0.55
     # real sentences are nearly all distinct as bags of 1-2-grams
     assert S.ngram_ceiling(data.texts, data.labels) > 0.99
+
+
+def test_naive_bayes_log_ratios_golden_values():
+    # texts (ids): pos [2, 3, 3], pos [2, 5], neg [2, 4]; 0 = padding; occurrences are binarised
+    ids = np.array([[2, 3, 3], [2, 5, 0], [2, 4, 0]])
+    r = S.naive_bayes_log_ratios(ids, [1, 1, 0], vocab_size=6, alpha=1.0)
+    # positive counts per id 0..5: [0, 0, 2, 1, 0, 1] + 1 -> sum 10; negative: [0, 0, 1, 0, 1, 0] + 1 -> sum 8
+    p = np.array([1, 1, 3, 2, 1, 2]) / 10
+    q = np.array([1, 1, 2, 1, 2, 1]) / 8
+    expected = np.log(p / q)
+    expected[0] = 0.0
+    np.testing.assert_allclose(r, expected, rtol=1e-6)
+    assert r[3] > 0 > r[4]
+    # the same figures from a plain per-document count, written differently
+    docs = [set(row[row > 0]) for row in ids]
+    pos = np.array([sum(w in d for d, y in zip(docs, [1, 1, 0]) if y) for w in range(6)]) + 1.0
+    assert pos[1:].tolist() == (p * 10)[1:].tolist()
+
+
+def test_naive_bayes_log_ratios_reject_bad_input():
+    with pytest.raises(ValueError, match="2-D integer"):
+        S.naive_bayes_log_ratios(np.zeros(3, int), [1, 0, 1], 4)
+    with pytest.raises(ValueError, match="labels"):
+        S.naive_bayes_log_ratios(np.ones((2, 2), int), [1, 2], 4)
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
+        S.naive_bayes_log_ratios(np.full((2, 2), 7), [1, 0], 4)
+    with pytest.raises(ValueError, match="alpha"):
+        S.naive_bayes_log_ratios(np.ones((2, 2), int), [1, 0], 4, alpha=0)
+
+
+def test_load_lexicon_vader_and_files(tmp_path):
+    vader = S.load_lexicon("vader")
+    assert len(vader) > 7000 and max(abs(v) for v in vader.values()) == pytest.approx(1.0)
+    assert vader["good"] > 0 > vader["awful"] and vader["good"] < vader["excellent"]
+    path = tmp_path / "lex.txt"
+    path.write_text("# my words\nGreat\t3\textra\nmeh\t-1.5\n\n")
+    assert S.load_lexicon(path) == {"great": 1.0, "meh": -0.5}
+    bad = tmp_path / "bad.txt"
+    bad.write_text("great\tvery\n")
+    with pytest.raises(ValueError, match=r"bad.txt:1: expected 'word<TAB>score'"):
+        S.load_lexicon(bad)
+    with pytest.raises(ValueError, match="does not exist"):
+        S.load_lexicon(tmp_path / "missing.txt")

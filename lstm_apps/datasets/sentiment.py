@@ -65,6 +65,8 @@ __all__ = [
     "load_folder",
     "load_imdb",
     "load_unlabeled",
+    "naive_bayes_log_ratios",
+    "load_lexicon",
     "POSITIVE_WORDS",
     "NEGATIVE_WORDS",
     "NEGATORS",
@@ -461,3 +463,98 @@ def load_unlabeled(path: str | os.PathLike, column: int | str | None = None) -> 
     if column is not None:
         lines = [l.split("\t")[column] for l in lines if len(l.split("\t")) > column]
     return [l for l in lines if l.strip()]
+
+
+def naive_bayes_log_ratios(token_ids, labels, vocab_size: int, alpha: float = 1.0) -> np.ndarray:
+    """Naive-Bayes log-count ratio of every token id (Wang & Manning 2012).
+
+    ``r_w = log((p_w / |p|_1) / (q_w / |q|_1))`` with ``p = alpha + sum of the
+    binarised occurrences of w in positive texts`` and ``q`` the same over the
+    negative texts: positive for words that signal the positive class, negative
+    for the other, near 0 for uninformative ones. It is the feature weighting
+    of NBSVM; here it can seed one column of a word embedding, so a recurrent
+    model starts from each word's polarity in the training split and spends
+    its few labelled examples on how order changes it.
+
+    Args:
+        token_ids: ``(n, length)`` integer ids, 0 = padding (ignored).
+        labels: ``(n,)`` labels 0/1.
+        vocab_size: number of ids (ids must lie in ``[0, vocab_size)``).
+        alpha: additive smoothing (> 0).
+
+    Returns:
+        ``(vocab_size,)`` float32 ratios; id 0 (padding) gets 0.
+
+    Example:
+
+    >>> r = naive_bayes_log_ratios([[2, 3], [2, 4]], [1, 0], vocab_size=5)
+    >>> bool(r[3] > 0 > r[4]) and abs(float(r[2])) < 1e-6
+    True
+    """
+    ids = np.asarray(token_ids)
+    y = np.asarray(labels).reshape(-1)
+    if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"token_ids must be a 2-D integer array (texts x tokens), received shape {ids.shape} of {ids.dtype}.")
+    if len(y) != len(ids) or not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be {len(ids)} values in {{0, 1}}, received {len(y)} values {np.unique(y)[:5].tolist()}.")
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(f"token ids must lie in [0, {vocab_size}), received ids from {ids.min()} to {ids.max()}.")
+    if not alpha > 0:
+        raise ValueError(f"alpha must be positive, received {alpha!r}.")
+    # each (text, id) pair once: the occurrences are binarised
+    keys = np.unique(np.repeat(np.arange(len(ids), dtype=np.int64), ids.shape[1]) * vocab_size + ids.reshape(-1))
+    text, word = np.divmod(keys, vocab_size)
+    text, word = text[word != 0], word[word != 0]
+    counts = np.stack([np.bincount(word[y[text] == cls], minlength=vocab_size) for cls in (0, 1)]).astype("float64")
+    p, q = counts[1] + alpha, counts[0] + alpha
+    r = np.log(p / p.sum()) - np.log(q / q.sum())
+    r[0] = 0.0
+    return r.astype("float32")
+
+
+def load_lexicon(path: str | os.PathLike | None = None) -> dict[str, float]:
+    """A word-polarity lexicon: ``{word: score in [-1, 1]}``.
+
+    Args:
+        path: a text file with one entry a line, ``word<TAB>score`` (further
+            tab-separated columns are ignored: the VADER layout). ``None`` or
+            ``"vader"`` reads the VADER lexicon (Hutto & Gilbert 2014, MIT
+            licence; 7,500 words, emoticons and slang rated by humans from -4 to
+            +4) shipped inside the ``vaderSentiment`` package.
+
+    Returns:
+        Lower-cased words mapped to their score divided by the largest
+        absolute score of the file.
+
+    Example:
+
+    >>> lexicon = load_lexicon()
+    >>> lexicon["good"] > 0 > lexicon["bad"]
+    True
+    """
+    if path is None or str(path) == "vader":
+        try:
+            import vaderSentiment
+        except ImportError as err:  # pragma: no cover - a declared dependency
+            raise ValueError("the VADER lexicon needs the vaderSentiment package: pip install vaderSentiment") from err
+        path = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"lexicon file {str(path)!r} does not exist (expected lines 'word<TAB>score').")
+    scores: dict[str, float] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        try:
+            value = float(parts[1])
+        except (IndexError, ValueError):
+            raise ValueError(f"{path}:{number}: expected 'word<TAB>score', received {line[:60]!r}.") from None
+        if not np.isfinite(value):
+            raise ValueError(f"{path}:{number}: the score of {parts[0]!r} is not finite ({parts[1]!r}).")
+        scores[parts[0].strip().lower()] = value
+    if not scores:
+        raise ValueError(f"lexicon file {str(path)!r} holds no entries (expected lines 'word<TAB>score').")
+    top = max(abs(v) for v in scores.values()) or 1.0
+    return {w: v / top for w, v in scores.items()}
+
