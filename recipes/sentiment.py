@@ -366,6 +366,8 @@ def main(argv=None) -> dict:
         args.learning_rate = 1e-2 if args.quick else 2e-3
     if not 0.0 <= args.monitor_fraction < 1.0:
         raise ValueError(f"--monitor-fraction must lie in [0, 1), received {args.monitor_fraction}.")
+    if args.refit and (args.monitor_fraction == 0 or args.patience <= 0):
+        raise ValueError(f"--refit needs early stopping to choose the epoch count: a positive --monitor-fraction and --patience, received {args.monitor_fraction} and {args.patience}.")
     run = start_run("sentiment", args)
     train, val, test = load_data(args)
     generated = not args.data and args.dataset == "generated"

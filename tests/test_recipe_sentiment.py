@@ -118,6 +118,8 @@ def test_recipe_rejects_bad_files(runs_dir, tmp_path):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--data", str(bad)])
     with pytest.raises(ValueError, match="--units must be positive"):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--units", "0"])
+    with pytest.raises(ValueError, match="--refit needs early stopping"):
+        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--refit"])
     with pytest.raises(ValueError, match="cannot be combined"):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--pretrain-epochs", "1", "--embedding-init", "nb"])
 
