@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -96,7 +97,7 @@ def success_rates(rows):
             "goal run": name,
             "trials": len(mine),
             "solved": f"{len(solved)}/{len(mine)}",
-            "median sequences (solved trials)": solved[len(solved) // 2] if solved else None,
+            "median sequences (solved trials)": statistics.median(solved) if solved else None,
             "paper_sequences": mine[0]["paper_sequences"],
         })
     return out

@@ -222,9 +222,9 @@ def embedded_reber(n: int, seed=None, exclude=()) -> TaskBatch:
     Args:
         n: number of strings.
         seed: integer seed or ``numpy.random.Generator``.
-        exclude: strings that must not be drawn (the paper's test strings
-            are drawn "but sequences already used in the training set are
-            not used for testing": pass the training strings here).
+        exclude: strings that must not be drawn. The paper's test strings
+            leave out the strings already in the training set: pass the
+            training strings here.
 
     Returns:
         :class:`TaskBatch` with ``info["strings"]`` (the strings) and
