@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from script_utils import load_script
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location("benchmark_long_time_lag", ROOT / "benchmarks" / "long_time_lag.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/long_time_lag.py")
 
 
 def test_success_rates_count_solved_trials_and_take_the_median_of_the_solved():

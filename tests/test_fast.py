@@ -220,13 +220,9 @@ def test_to_keras_lstm_errors():
 
 # -- benchmark ------------------------------------------------------------------------
 def test_benchmark_quick_writes_ratios(tmp_path):
-    import importlib.util
-    from pathlib import Path
+    from script_utils import load_script
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "cells.py"
-    spec = importlib.util.spec_from_file_location("bench_cells", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/cells.py")
     out = tmp_path / "cells.json"
     bench.main(["--quick", "--layers", "lstm1997", "--repeats", "1", "--phases", "infer", "--out", str(out)])
     report = json.loads(out.read_text())

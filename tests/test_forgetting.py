@@ -1,6 +1,5 @@
 """ForgettingCurveCell, forgetting data, curve/review baselines, memory metrics, the recipe."""
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from lstm_apps.baselines.curves import (
 from lstm_apps.datasets.forgetting import load_ebbinghaus, load_review_log, prepare_reviews, review_sequences, simulate_review_logs
 from lstm_apps.layers import ForgettingCurveCell, forgetting_cell_reference, recurrent
 from lstm_apps.metrics import aic_least_squares, auc, log_loss, rmse_bins
+from script_utils import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -225,10 +225,7 @@ def test_fsrs_and_hlr_baselines():
 
 
 def _load_recipe(name):
-    spec = importlib.util.spec_from_file_location(f"recipe_{name}", ROOT / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"recipes/{name}.py")
 
 
 def test_recipe_quick(runs_dir):

@@ -1,8 +1,5 @@
 """MethylationCell, the CpG simulator, the least-squares oracle and the recipe."""
 
-import importlib.util
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
@@ -11,8 +8,7 @@ from layer_test_utils import check_recurrent_layer
 from lstm_apps.baselines.methylation import fit_recursion
 from lstm_apps.datasets.methylation import corrected_fraction, simulate_methylation
 from lstm_apps.layers import MethylationCell, methylation_cell_reference, recurrent
-
-ROOT = Path(__file__).resolve().parent.parent
+from script_utils import load_script
 
 
 def test_cell_contract(tmp_path):
@@ -97,9 +93,7 @@ def test_oracle_recovers_parameters_from_noiseless_data():
 
 
 def test_recipe_quick(runs_dir):
-    spec = importlib.util.spec_from_file_location("recipe_methylation", ROOT / "recipes" / "methylation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("recipes/methylation.py")
     metrics = module.main(["--quick", "--runs-dir", str(runs_dir)])
     for key in ("mu_rel_error", "delta_rel_error", "extrapolation_rmse_graybox", "extrapolation_rmse_blackbox", "extrapolation_rmse_oracle"):
         assert key in metrics
@@ -116,9 +110,7 @@ def test_recipe_quick(runs_dir):
 @pytest.mark.slow
 def test_recipe_default_meets_goals(runs_dir):
     """The issue's goals at the default settings (30x coverage): mu, delta within 5 %, extrapolation <= 1/3 of the black box."""
-    spec = importlib.util.spec_from_file_location("recipe_methylation_full", ROOT / "recipes" / "methylation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("recipes/methylation.py")
     metrics = module.main(["--runs-dir", str(runs_dir), "--verbose", "0"])
     assert metrics["mu_rel_error"] <= 0.05 and metrics["delta_rel_error"] <= 0.05
     assert metrics["extrapolation_rmse_graybox"] <= metrics["extrapolation_rmse_blackbox"] / 3

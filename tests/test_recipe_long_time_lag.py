@@ -1,21 +1,16 @@
 """The long-time-lag recipe (recipes/long_time_lag.py): quick runs, its stop rule, flags."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from script_utils import load_script
 
 
 @pytest.fixture(scope="module")
 def recipe():
-    spec = importlib.util.spec_from_file_location("long_time_lag_recipe", ROOT / "recipes" / "long_time_lag.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("recipes/long_time_lag.py")
 
 
 REQUIRED = ("solved", "sequences_to_success", "paper_sequences", "test_max_abs_error", "test_error_count", "wall_seconds")

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from script_utils import load_script
 
 
 def _recipe():
-    spec = importlib.util.spec_from_file_location("recipe_sentiment", ROOT / "recipes" / "sentiment.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("recipes/sentiment.py")
 
 
 def _only_run(runs_dir: Path) -> Path:

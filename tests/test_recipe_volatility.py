@@ -1,22 +1,18 @@
 """The volatility recipe: quick runs with metric ceilings, NumPy-checked baselines, CSV and (faked) ticker inputs."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from script_utils import load_script
+
 MODELS = ("cell", "lstm", "garch", "gjr_garch", "ewma", "rolling22")
 
 
 def _recipe():
-    spec = importlib.util.spec_from_file_location("volatility_recipe", ROOT / "recipes" / "volatility.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("recipes/volatility.py")
 
 
 def _sp500_slice(start="2011-01-01", end="2015-06-30"):
