@@ -117,6 +117,48 @@ def test_xla_and_plain_loops_agree(jit):
         np.testing.assert_allclose(outs.numpy(), ref(x, initial_state=init, mask=m).numpy(), atol=2e-6)
 
 
+@pytest.mark.parametrize("config", [CELL_CONFIGS[0], CELL_CONFIGS[-1]], ids=["paper_default", "all_options"])
+def test_sharded_batch_matches_one_loop(config):
+    """Splitting the batch into loops run side by side changes neither outputs nor gradients
+    (uneven shards, a mask, full and truncated backward passes)."""
+    layer = LSTM1997(U, **config)
+    x, init, mask = _data(5, masked=True)
+    layer(x)
+    results = []
+    for shards in (1, 2, 3):
+        xs = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xs)
+            _, outs, states = fast_rnn.fast_lstm1997(layer.cell, xs, init, mask=mask, training=True, shards=shards)
+            weight = tf.sin(tf.reshape(tf.range(tf.size(outs), dtype="float32"), outs.shape) * 0.7)
+            loss = tf.reduce_sum(outs * weight) + tf.reduce_sum(states[1] * states[1])
+        grads = tape.gradient(loss, [xs, layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias])
+        results.append([outs.numpy(), states[0].numpy(), states[1].numpy()] + [np.asarray(g) for g in grads])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_allclose(b, a, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shards", [0, -1, 1.5, True, "two"])
+def test_bad_shards_raise_value_error(shards):
+    layer = LSTM1997(U)
+    x, init, _ = _data(0)
+    layer(x)
+    with pytest.raises(ValueError, match="shards"):
+        fast_rnn.fast_lstm1997(layer.cell, tf.constant(x), init, shards=shards)
+
+
+def test_auto_shards_one_loop_per_core_for_large_batches(monkeypatch):
+    monkeypatch.setattr(fast_rnn, "_cpu_cores", lambda: 2)
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])
+    assert fast_rnn._auto_shards(None) == 1
+    assert fast_rnn._auto_shards(fast_rnn.SHARD_MIN_BATCH - 1) == 1
+    assert fast_rnn._auto_shards(fast_rnn.SHARD_MIN_BATCH) == 2
+    assert fast_rnn._auto_shards(1024) == 2
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert fast_rnn._auto_shards(1024) == 1
+
+
 def test_unrolled_and_generic_layers_take_the_generic_path():
     fast, slow = _pair({})
     unrolled = LSTM1997(U, unroll=True)

@@ -3,10 +3,9 @@
 :class:`~lstm_apps.layers.LSTM1997` runs through :func:`fast_lstm1997` when it
 can: the inputs of every time step are projected with one matrix product
 before the loop (``LSTM1997Cell.project_inputs``), the loop itself does one
-fused recurrent product per step (compiled with XLA for small layers,
-``batch * units <= JIT_MAX_BATCH_UNITS``; TensorFlow's own kernels were faster
-for larger ones on CPU), and the backward pass is hand-written (a
-``tf.custom_gradient``). With the paper's truncated gradients
+fused recurrent product per step (compiled with XLA), a large batch on a CPU
+is split into one independent loop per core (``shards``), and the backward
+pass is hand-written (a ``tf.custom_gradient``). With the paper's truncated gradients
 (``truncate_gradients=True``) no error crosses time through ``h_{t-1}``, so
 the only recurrence left is the elementwise one of the cell state ``s`` (a
 reverse cumulative sum without forget gate; an elementwise loop with it or
@@ -126,7 +125,14 @@ def _step(spec, z, s_prev):
 
 
 #: ``jit_compile="auto"`` compiles the forward loop with XLA up to this batch * units
-JIT_MAX_BATCH_UNITS = 4096
+#: (``None``: always). On an idle 2-core CPU the compiled loop was faster at every
+#: shape of ``benchmarks/cells.py`` (units 32-256, batch 32-256).
+JIT_MAX_BATCH_UNITS = None
+
+#: ``shards="auto"`` splits a batch of at least this many sequences into one
+#: independent loop per CPU core (they run side by side on TensorFlow's inter-op
+#: threads); smaller batches run as one loop
+SHARD_MIN_BATCH = 128
 
 #: run the elementwise parts of the default (truncated, no forget gate, no mask) backward pass
 #: as two XLA fusions around TensorFlow's cumulative sum
@@ -395,12 +401,49 @@ def _truncated_backward(spec, proj, kernel, h0, s0, H, S, A, dH, dS):
     return dz, tf.einsum("tbu,tbw->uw", h_prev, dz), tf.zeros_like(h0), gs[0]
 
 
-def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit):
+def _cpu_cores():
+    import os
+
+    tf = _tf()
+    threads = tf.config.threading.get_inter_op_parallelism_threads()
+    if threads:
+        return threads
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _auto_shards(batch):
+    """Loops a batch is split into by ``shards="auto"`` (1 on a GPU or for small batches)."""
+    if batch is None or batch < SHARD_MIN_BATCH or _tf().config.list_logical_devices("GPU"):
+        return 1
+    return max(1, min(_cpu_cores(), batch // (SHARD_MIN_BATCH // 2)))
+
+
+def _sharded(fwd, shards, args, extra):
+    """``fwd`` on ``shards`` parts of the batch (axis 1 of ``proj`` and the mask, 0 of the
+    states), outputs joined again: independent loops TensorFlow runs side by side."""
+    tf = _tf()
+    batch = args[0].shape[1]
+    if shards == 1 or batch is None or batch < shards:
+        return fwd(*args, *extra)
+    sizes = [batch // shards + (1 if i < batch % shards else 0) for i in range(shards)]
+    proj, kernel, h0, s0 = args
+    pieces = [tf.split(proj, sizes, axis=1), tf.split(h0, sizes, axis=0), tf.split(s0, sizes, axis=0)]
+    pieces += [tf.split(m, sizes, axis=1) for m in extra]
+    outs = [fwd(p, kernel, h, s, *rest) for p, h, s, *rest in zip(*pieces)]
+    return [tf.concat(list(col), axis=1) for col in zip(*outs)]
+
+
+def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit, shards=1):
     """``(H, S)`` for all steps, with the hand-written gradient.
 
     ``jit`` compiles the forward loop with XLA; the backward pass always runs
     on TensorFlow's kernels (XLA's CPU cumulative sum and large products were
-    slower in our measurements).
+    slower in our measurements). ``shards`` splits the forward loop over the
+    batch; the backward pass (large products and elementwise work that use
+    every core already) runs on the whole batch.
     """
     tf = _tf()
     key = (spec, truncated, mask is not None, store)
@@ -424,7 +467,7 @@ def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit):
     def core(proj, kernel, h0, s0):
         # the loop must not be recorded by an outer tape: its gradient is ours
         args = [tf.stop_gradient(v) for v in (proj, kernel, h0, s0)]
-        out = fwd(*args, *extra)
+        out = _sharded(fwd, shards, args, extra)
         H, S = out[0], out[1]
         A = out[2] if store else None
 
@@ -448,6 +491,7 @@ def fast_lstm1997(
     zero_output_for_mask=False,
     training=False,
     jit_compile="auto",
+    shards="auto",
 ):
     """Run an :class:`LSTM1997Cell` over whole sequences, fast.
 
@@ -466,10 +510,13 @@ def fast_lstm1997(
         training: keep each step's gate activations for the backward pass
             (otherwise a gradient recomputes them with one large product).
         jit_compile: compile the forward loop with XLA: ``"auto"`` does so
-            when ``batch * units <= JIT_MAX_BATCH_UNITS`` (small steps, where
-            XLA removes the per-op overhead; larger steps ran faster on
-            TensorFlow's own kernels in ``benchmarks/cells.py``); an unknown
+            unless :data:`JIT_MAX_BATCH_UNITS` is set and
+            ``batch * units`` exceeds it; an unknown
             batch size counts as 32.
+        shards: run the batch as this many independent loops, side by side
+            (the same results: sequences do not interact). ``"auto"`` uses one
+            per CPU core for batches of at least :data:`SHARD_MIN_BATCH`
+            sequences when no GPU is visible, else 1.
 
     Returns:
         ``(last_output, outputs, [h, s])`` like ``keras.backend.rnn``
@@ -488,10 +535,14 @@ def fast_lstm1997(
     kernel = tf.cast(tf.convert_to_tensor(cell.recurrent_kernel), proj.dtype)
     h0 = tf.cast(initial_state[0], proj.dtype)
     s0 = tf.cast(initial_state[1], proj.dtype)
+    batch = sequences.shape[0]
     if jit_compile == "auto":
-        batch = sequences.shape[0] if sequences.shape[0] is not None else 32
-        jit_compile = batch * spec.units <= JIT_MAX_BATCH_UNITS
-    H, S = _core(spec, cell.truncate_gradients, proj, kernel, h0, s0, mask, bool(training), bool(jit_compile))
+        jit_compile = JIT_MAX_BATCH_UNITS is None or (batch or 32) * spec.units <= JIT_MAX_BATCH_UNITS
+    if shards == "auto":
+        shards = _auto_shards(batch)
+    if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or shards < 1:
+        raise ValueError(f"shards must be a positive integer or 'auto', received {shards!r}.")
+    H, S = _core(spec, cell.truncate_gradients, proj, kernel, h0, s0, mask, bool(training), bool(jit_compile), int(shards))
     if mask is None:
         out = H
     elif zero_output_for_mask:
