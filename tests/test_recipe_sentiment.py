@@ -107,6 +107,25 @@ def test_quick_run_with_polarity_columns_and_refit(runs_dir):
     assert model.get_layer("word_features").output.shape[-1] == 10
 
 
+def test_quick_ensemble_saves_one_model_averaging_its_members(runs_dir):
+    import keras
+
+    recipe = _recipe()
+    metrics = recipe.main(["--quick", "--runs-dir", str(runs_dir), "--ensemble", "2", "--units", "8", "--embedding-dim", "8", "--epochs", "2"])
+    run = _only_run(runs_dir)
+    assert (run / "history.json").is_file() and (run / "history_member1.json").is_file()
+    model = keras.models.load_model(run / "model.keras")
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    assert [m.name for m in members] == ["sentiment", "sentiment_member1"]
+    texts = ["a superb film , but the ending is dull", "not bad at all"]
+    each = [recipe.predict(m, texts) for m in members]
+    assert not np.allclose(each[0], each[1])  # different initialisations learned different functions
+    np.testing.assert_allclose(recipe.predict(model, texts), (each[0] + each[1]) / 2, rtol=1e-5, atol=1e-6)
+    # the reported accuracy is the averaged model's
+    config = json.loads((run / "config.json").read_text())
+    assert config["ensemble"] == 2 and 0.0 <= metrics["val_accuracy_model"] <= 1.0
+
+
 def test_recipe_rejects_bad_files(runs_dir, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("sentence,label\nok,1\n")
@@ -114,6 +133,8 @@ def test_recipe_rejects_bad_files(runs_dir, tmp_path):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--data", str(bad)])
     with pytest.raises(ValueError, match="--units must be positive"):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--units", "0"])
+    with pytest.raises(ValueError, match="--ensemble must be positive"):
+        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--ensemble", "0"])
     with pytest.raises(ValueError, match="--refit needs early stopping"):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--refit"])
     with pytest.raises(ValueError, match="cannot be combined"):
