@@ -19,7 +19,10 @@ Pieces:
   :class:`CharTokenizer`;
 * :func:`build_seq2seq`: the training model plus the separate ``encoder``
   and one-step ``decoder_step`` models that share its weights (each can be
-  saved as a ``.keras`` file and exported on its own);
+  saved as a ``.keras`` file and exported on its own), optionally with the
+  word dropout of Sennrich & Zhang (2019);
+* :class:`SmoothedSparseCategoricalCrossentropy`: the training loss with
+  label smoothing (Keras's sparse cross-entropy has none);
 * :func:`greedy_decode` and :func:`beam_search`;
 * :class:`PairBatches`: length-bucketed, padded training batches;
 * :class:`Translator`: tokenizers + encoder + decoder step, ``translate``,
@@ -67,6 +70,7 @@ __all__ = [
     "tokenizer_from_config",
     "PaddingMask",
     "LastStep",
+    "SmoothedSparseCategoricalCrossentropy",
     "Seq2SeqParts",
     "build_seq2seq",
     "attention_weights",
@@ -333,6 +337,75 @@ class LastStep(keras.layers.Layer):
         return (input_shape[0], *input_shape[2:])
 
 
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy with label smoothing (Szegedy et al. 2016).
+
+    The integer target ``y`` becomes the distribution
+    ``(1 - label_smoothing) * one_hot(y) + label_smoothing / V`` over the
+    ``V`` classes (the convention of
+    ``keras.losses.CategoricalCrossentropy(label_smoothing=...)``) and the
+    loss is its cross-entropy with the predicted distribution. Sennrich &
+    Zhang (2019), "Revisiting Low-Resource Neural Machine Translation", use
+    it (with word dropout, see :func:`build_seq2seq`) against overfitting on
+    small corpora. ``keras.losses.SparseCategoricalCrossentropy`` takes no
+    ``label_smoothing`` argument in Keras 3, hence this class; with
+    ``label_smoothing=0`` the two agree. Keras masks on ``y_pred`` (the
+    padding mask that a ``mask_zero=True`` target embedding carries to the
+    logits), sample weights and the reduction are applied by
+    ``keras.losses.Loss.__call__``, exactly as for the built-in losses.
+
+    Args:
+        from_logits: whether ``y_pred`` holds logits (``True``) or
+            probabilities.
+        label_smoothing: the probability mass spread uniformly over all
+            classes, a float in ``[0, 1)``; 0 is the plain cross-entropy.
+        reduction: as for every Keras loss (default
+            ``"sum_over_batch_size"``).
+        name: the loss's name.
+        dtype: the dtype of the computation (default ``keras.backend.floatx()``).
+
+    Example:
+
+    >>> loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    >>> round(float(loss(np.array([1]), np.log(np.array([[0.25, 0.75]])))), 4)
+    0.3975
+    """
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        reduction="sum_over_batch_size",
+        name: str = "smoothed_sparse_categorical_crossentropy",
+        dtype=None,
+    ):
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.integer, np.floating)) or not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be a float in [0, 1), received {label_smoothing!r}.")
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.convert_to_tensor(y_pred)
+        y_true = ops.convert_to_tensor(y_true)
+        if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == 1:
+            y_true = ops.squeeze(y_true, axis=-1)
+        if self.from_logits:
+            log_probs = ops.log_softmax(y_pred, axis=-1)
+        else:  # as keras.ops.categorical_crossentropy does for probabilities
+            probs = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
+            log_probs = ops.log(ops.clip(probs, keras.backend.epsilon(), 1.0 - keras.backend.epsilon()))
+        n_classes = ops.shape(y_pred)[-1]
+        target = ops.one_hot(ops.cast(y_true, "int32"), n_classes, dtype=log_probs.dtype)
+        if self.label_smoothing:
+            target = target * (1.0 - self.label_smoothing) + self.label_smoothing / ops.cast(n_classes, log_probs.dtype)
+        return -ops.sum(target * log_probs, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+
 @dataclass
 class Seq2SeqParts:
     """The three models built by :func:`build_seq2seq` (they share weights).
@@ -369,6 +442,7 @@ def build_seq2seq(
     embed_dim: int = 128,
     attention: str = "luong",
     dropout: float = 0.0,
+    word_dropout: float = 0.0,
 ) -> Seq2SeqParts:
     """Build an encoder–decoder translation model and its inference parts.
 
@@ -383,6 +457,19 @@ def build_seq2seq(
             scores) or ``"none"`` (the decoder sees the source only through
             the initial states, as in Sutskever et al.).
         dropout: dropout rate on embeddings and the decoder's output.
+        word_dropout: probability of dropping a whole token in training: its
+            embedding vector (all ``embed_dim`` entries at once) is set to
+            zero and the kept ones are scaled by ``1 / (1 - word_dropout)``:
+            the word dropout that Sennrich & Zhang (2019) use for
+            low-resource translation. Each position is drawn on its own, as
+            in Nematus' ``dropout_source`` / ``dropout_target`` (Gal &
+            Ghahramani 2016 instead drop a word type at all its positions).
+            It applies to the source embeddings and to the decoder's
+            teacher-forcing input embeddings (the previous target token), as
+            in the Edinburgh Nematus systems that paper builds on.
+            The padding mask is kept (a dropped token is a zero vector, not
+            padding), and at inference the layers are the identity, so the
+            encoder and the one-step decoder are unchanged.
 
     Returns:
         :class:`Seq2SeqParts`.
@@ -394,6 +481,8 @@ def build_seq2seq(
         raise ValueError(f"attention must be one of {ATTENTION_KINDS}, received {attention!r}.")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), received {dropout!r}.")
+    if isinstance(word_dropout, bool) or not isinstance(word_dropout, (int, float, np.integer, np.floating)) or not 0.0 <= word_dropout < 1.0:
+        raise ValueError(f"word_dropout must be a float in [0, 1), received {word_dropout!r}.")
     L = keras.layers
     source = keras.Input((None,), dtype="int32", name="source_ids")
     target_in = keras.Input((None,), dtype="int32", name="target_in_ids")
@@ -410,10 +499,15 @@ def build_seq2seq(
     combine = L.Dense(units, activation="tanh", name="attentional_state") if attend is not None else None
     drop = L.Dropout(dropout, name="output_dropout") if dropout else None
     emb_drop = L.Dropout(dropout, name="embedding_dropout") if dropout else None
+    # whole-token dropout: one keep/drop draw per (sentence, position), broadcast over the features
+    src_word_drop = L.Dropout(word_dropout, noise_shape=(None, None, 1), name="source_word_dropout") if word_dropout else None
+    tgt_word_drop = L.Dropout(word_dropout, noise_shape=(None, None, 1), name="target_word_dropout") if word_dropout else None
     project = L.Dense(target_vocab, name="logits")
 
     # encoder
     x = src_embedding(source)
+    if src_word_drop is not None:
+        x = src_word_drop(x)
     if emb_drop is not None:
         x = emb_drop(x)
     encoder_outputs, *encoder_states = encoder_rnn(x)
@@ -421,6 +515,8 @@ def build_seq2seq(
 
     def decode(tokens, states, enc_out, enc_mask):
         y = tgt_embedding(tokens)
+        if tgt_word_drop is not None:
+            y = tgt_word_drop(y)
         if emb_drop is not None:
             y = emb_drop(y)
         out, *new_states = decoder_rnn(y, initial_state=list(states))

@@ -44,6 +44,13 @@ validation split stays held out. Inference runs greedy decoding and beam
 search (`--beam-width`) with the encoder and a one-step decoder saved as
 separate `.keras` models.
 
+**Low-resource regularisation.** Two options of Sennrich & Zhang (2019),
+"Revisiting Low-Resource Neural Machine Translation", both off by default:
+`--label-smoothing EPS` trains on targets that keep `1 - EPS` on the
+reference token and spread `EPS` over the vocabulary, and `--word-dropout P`
+zeroes whole source and target-input token embeddings with probability `P`
+during training (never at inference).
+
 **Baseline and metrics.** Corpus BLEU and chrF from `sacrebleu` (with their
 signatures) against the simplest translation there is, copying the source
 sentence, which already earns chrF points for names, numbers and cognates.
@@ -70,6 +77,7 @@ from lstm_apps.seq2seq import (
     ATTENTION_KINDS,
     CharTokenizer,
     PairBatches,
+    SmoothedSparseCategoricalCrossentropy,
     SubwordTokenizer,
     Translator,
     attention_weights,
@@ -100,6 +108,14 @@ def make_parser():
     g.add_argument("--embed-dim", type=int, default=None, help="embedding size (default units // 2)")
     g.add_argument("--attention", choices=ATTENTION_KINDS, default="luong", help="attention over encoder outputs (default luong)")
     g.add_argument("--dropout", type=float, default=None, help="dropout rate (default 0 on number words, 0.3 otherwise)")
+    g.add_argument(
+        "--label-smoothing", type=float, default=0.0, metavar="EPS",
+        help="label smoothing of the training loss, in [0, 1): the target keeps 1-EPS on the reference token and EPS spread over the vocabulary (Sennrich & Zhang 2019; default 0, off)",
+    )
+    g.add_argument(
+        "--word-dropout", type=float, default=0.0, metavar="P",
+        help="in training, zero each source and target-input token's whole embedding with probability P, in [0, 1) (Sennrich & Zhang 2019; default 0, off)",
+    )
     g.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default 3e-3; 1e-2 with --quick)")
     g.add_argument("--patience", type=int, default=4, help="early-stopping patience in epochs (default 4)")
     g.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes (time budget)")
@@ -182,13 +198,28 @@ def main(argv=None) -> dict:
     for name in ("num_pairs", "max_length", "beam_width", "patience"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive, received {getattr(args, name)}")
+    for name in ("label_smoothing", "word_dropout"):
+        if not 0.0 <= getattr(args, name) < 1.0:
+            parser.error(f"--{name.replace('_', '-')} must be in [0, 1), received {getattr(args, name)}")
     numbers = args.data is None and args.dataset == "numbers"
     units = args.units or (32 if args.quick else 128 if numbers else 256)
     embed_dim = args.embed_dim or max(16, units // 2)
     vocab_size = args.vocab_size or (64 if numbers else 2000)
     dropout = args.dropout if args.dropout is not None else (0.0 if numbers else 0.3)
     learning_rate = args.learning_rate or (1e-2 if args.quick else 3e-3)
-    run = start_run(RECIPE, args, extra_config={"units": units, "embed_dim": embed_dim, "vocab_size": vocab_size, "dropout": dropout, "learning_rate": learning_rate})
+    run = start_run(
+        RECIPE,
+        args,
+        extra_config={
+            "units": units,
+            "embed_dim": embed_dim,
+            "vocab_size": vocab_size,
+            "dropout": dropout,
+            "learning_rate": learning_rate,
+            "label_smoothing": args.label_smoothing,
+            "word_dropout": args.word_dropout,
+        },
+    )
 
     """
     ## Data
@@ -235,15 +266,29 @@ def main(argv=None) -> dict:
 
     Encoder and decoder of the `--cell` kind; the decoder starts from the
     encoder's final states and, with attention, combines its output with a
-    context vector over all encoder outputs.
+    context vector over all encoder outputs. `--word-dropout` adds
+    whole-token dropout after both embeddings; `--label-smoothing` swaps the
+    cross-entropy for its smoothed form (so the reported losses are smoothed
+    too).
     """
     with run.strategy.scope():
         parts = build_seq2seq(
-            src_tok.vocab_size, tgt_tok.vocab_size, cell=args.cell, units=units, embed_dim=embed_dim, attention=args.attention, dropout=dropout
+            src_tok.vocab_size,
+            tgt_tok.vocab_size,
+            cell=args.cell,
+            units=units,
+            embed_dim=embed_dim,
+            attention=args.attention,
+            dropout=dropout,
+            word_dropout=args.word_dropout,
         )
+        if args.label_smoothing:
+            loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         parts.model.compile(
             optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            loss=loss,
             weighted_metrics=["sparse_categorical_accuracy"],
         )
 

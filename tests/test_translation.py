@@ -18,6 +18,7 @@ from lstm_apps.seq2seq import (
     UNK,
     CharTokenizer,
     PairBatches,
+    SmoothedSparseCategoricalCrossentropy,
     SubwordTokenizer,
     Translator,
     attention_weights,
@@ -337,6 +338,145 @@ def test_build_seq2seq_rejects_bad_arguments():
         build_seq2seq(10, 10, units=0)
     with pytest.raises(ValueError, match="Unknown recurrent kind"):
         build_seq2seq(10, 10, cell="transformer")
+
+
+# ---------------------------------------------------------------------------
+# Low-resource regularisation (Sennrich & Zhang 2019): label smoothing, word dropout
+# ---------------------------------------------------------------------------
+def _smoothed_ce_numpy(labels, logits, eps):
+    """Per-token smoothed cross-entropy, written out in float64."""
+    logits = np.asarray(logits, "float64")
+    logp = logits - logits.max(-1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
+    vocab = logits.shape[-1]
+    target = (1.0 - eps) * np.eye(vocab)[np.asarray(labels)] + eps / vocab
+    return -(target * logp).sum(-1)
+
+
+def test_smoothed_loss_golden_values():
+    # by hand: p = (0.25, 0.75), y = 1, eps = 0.2 -> q = (0.1, 0.9); -(0.1 ln 0.25 + 0.9 ln 0.75) = 0.397543
+    loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    assert float(loss(np.array([1]), np.log(np.array([[0.25, 0.75]])))) == pytest.approx(0.3975433, abs=1e-6)
+    probs_loss = SmoothedSparseCategoricalCrossentropy(from_logits=False, label_smoothing=0.2)
+    assert float(probs_loss(np.array([1]), np.array([[0.25, 0.75]]))) == pytest.approx(0.3975433, abs=1e-6)
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 3, 5)).astype("float32") * 3
+    labels = rng.integers(0, 5, size=(2, 3))
+    for eps in (0.0, 0.1, 0.5):
+        expected = _smoothed_ce_numpy(labels, logits, eps)
+        per_token = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=eps, reduction=None)(labels, logits)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(per_token), expected, rtol=1e-5)
+        mean = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=eps)(labels, logits)
+        assert float(mean) == pytest.approx(expected.mean(), rel=1e-5)
+        # the same convention as Keras's dense cross-entropy with label smoothing
+        dense = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=eps)(np.eye(5)[labels], logits)
+        assert float(mean) == pytest.approx(float(dense), rel=1e-5)
+    # labels given with a trailing axis of 1 are accepted, as by Keras's sparse loss
+    assert float(mean) == pytest.approx(float(SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.5)(labels[..., None], logits)), rel=1e-6)
+
+
+def _padded_teacher_forcing_batch():
+    keras.utils.set_random_seed(0)
+    parts = build_seq2seq(11, 13, cell="gru", units=8, embed_dim=6, attention="luong")
+    parts.model.get_layer("logits").bias.assign(np.eye(13, dtype="float32")[4] * 8.0)  # peaked: every token bets on id 4
+    src = np.array([[5, 6, 7, 8], [9, 5, 0, 0], [4, 0, 0, 0]], "int32")
+    tgt_in = np.array([[BOS, 4, 5, 6, 7], [BOS, 8, 0, 0, 0], [BOS, 9, 10, 0, 0]], "int32")
+    tgt_out = np.array([[4, 5, 6, 7, EOS], [8, EOS, 0, 0, 0], [9, 10, EOS, 0, 0]], "int32")
+    logits = parts.model([src, tgt_in])  # eager call: the logits carry the target padding mask
+    return logits, tgt_out
+
+
+def test_smoothed_loss_without_smoothing_equals_keras_loss_on_padded_batch():
+    logits, tgt_out = _padded_teacher_forcing_batch()
+    weights = (tgt_out != PAD).astype("float32")
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    ours = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.0)
+    for kwargs in ({}, {"sample_weight": weights}):
+        assert float(ours(tgt_out, logits, **kwargs)) == pytest.approx(float(keras_loss(tgt_out, logits, **kwargs)), rel=1e-6, abs=1e-7)
+    keras_sum = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    ours_sum = SmoothedSparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    assert float(ours_sum(tgt_out, logits)) == pytest.approx(float(keras_sum(tgt_out, logits)), rel=1e-6)
+
+
+def test_smoothed_loss_ignores_padding_through_the_mask():
+    logits, tgt_out = _padded_teacher_forcing_batch()
+    real = tgt_out != PAD
+    per_token = _smoothed_ce_numpy(tgt_out, keras.ops.convert_to_numpy(logits), 0.1)
+    expected = per_token[real].mean()  # mean over the 11 real target tokens only
+    loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+    assert float(loss(tgt_out, logits)) == pytest.approx(expected, rel=1e-5)
+    junk = np.where(real, tgt_out, 4)  # whatever sits in the padded positions does not matter ...
+    assert float(loss(junk, logits)) == pytest.approx(float(loss(tgt_out, logits)), rel=1e-6)
+    bare = keras.ops.convert_to_numpy(logits)  # ... while without the mask every position counts
+    unmasked = _smoothed_ce_numpy(junk, bare, 0.1).mean()
+    assert float(loss(junk, bare)) == pytest.approx(unmasked, rel=1e-5)
+    assert unmasked < 0.8 * expected  # the padded positions, predicted well, would pull the mean down
+
+
+def test_smoothed_loss_config_and_bad_values():
+    loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1, name="ls")
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    assert isinstance(clone, SmoothedSparseCategoricalCrossentropy)
+    assert clone.get_config() == loss.get_config() == {"name": "ls", "reduction": "sum_over_batch_size", "from_logits": True, "label_smoothing": 0.1}
+    for bad in (1.0, -0.1, 1.5, True, "0.1"):
+        with pytest.raises(ValueError, match=rf"label_smoothing must be a float in \[0, 1\), received {bad!r}"):
+            SmoothedSparseCategoricalCrossentropy(label_smoothing=bad)
+
+
+def test_word_dropout_zeroes_whole_tokens_in_training_and_is_identity_at_inference():
+    keras.utils.set_random_seed(0)
+    parts = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6, attention="luong", word_dropout=0.5)
+    names = [layer.name for layer in parts.model.layers]
+    assert "source_word_dropout" in names and "target_word_dropout" in names
+    assert "source_word_dropout" in [layer.name for layer in parts.encoder.layers]
+    rng = np.random.default_rng(0)
+    src = rng.integers(4, 11, size=(16, 12)).astype("int32")
+    src[0, 7:] = PAD
+    embedded = parts.model.get_layer("source_embedding")(src)
+    mask = parts.model.get_layer("source_embedding").compute_mask(src)
+    drop = parts.model.get_layer("source_word_dropout")
+    e = keras.ops.convert_to_numpy(embedded)
+    out = keras.ops.convert_to_numpy(drop(embedded, training=True))
+    dropped = np.all(out == 0.0, axis=-1)
+    np.testing.assert_allclose(out[~dropped], 2.0 * e[~dropped], rtol=1e-6)  # kept tokens: whole vector, scaled by 1 / (1 - 0.5)
+    assert 0.3 < dropped.mean() < 0.7  # about half of the tokens go, each one entirely
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(drop(embedded, training=False)), e)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(drop.compute_mask(embedded, mask)), src != PAD)  # the mask is untouched
+    # whole model: random in training, deterministic at inference and equal to the one-step decoder
+    tgt_in = np.concatenate([np.full((16, 1), BOS), rng.integers(4, 13, size=(16, 3))], axis=1).astype("int32")
+    infer = np.asarray(parts.model([src, tgt_in], training=False))
+    np.testing.assert_array_equal(np.asarray(parts.model([src, tgt_in], training=False)), infer)
+    assert not np.allclose(np.asarray(parts.model([src, tgt_in], training=True)), infer)
+    enc_out, *states = parts.encoder.predict_on_batch(src)
+    for t in range(tgt_in.shape[1]):
+        logits, *states = parts.decoder_step.predict_on_batch([tgt_in[:, t : t + 1], *states, enc_out, src])
+        np.testing.assert_allclose(logits, infer[:, t], atol=1e-5)
+    for bad in (1.0, -0.2, True):
+        with pytest.raises(ValueError, match=rf"word_dropout must be a float in \[0, 1\), received {bad!r}"):
+            build_seq2seq(10, 10, word_dropout=bad)
+    plain = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6)
+    assert not any("word_dropout" in layer.name for layer in plain.model.layers)  # off by default: the model is unchanged
+
+
+def test_recipe_quick_with_label_smoothing_and_word_dropout(runs_dir):
+    import json
+
+    from script_utils import load_script
+
+    recipe = load_script("recipes/translation.py")
+    base = ["--quick", "--epochs", "1", "--num-pairs", "300", "--beam-width", "1", "--samples", "1", "--runs-dir", str(runs_dir)]
+    metrics = recipe.main(base + ["--label-smoothing", "0.1", "--word-dropout", "0.2"])
+    assert 0.0 <= metrics["val_chrf"] <= 100.0
+    run_dir = next((runs_dir / "translation").iterdir())
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["label_smoothing"] == 0.1 and config["word_dropout"] == 0.2
+    model = keras.models.load_model(run_dir / "model.keras")  # compiled: the registered smoothed loss comes back
+    assert isinstance(model.loss, SmoothedSparseCategoricalCrossentropy) and model.loss.label_smoothing == 0.1
+    assert {"source_word_dropout", "target_word_dropout"} <= {layer.name for layer in model.layers}
+    assert isinstance(Translator.load(run_dir).translate("one hundred"), str)  # the saved inference parts still load
+    for flag in ("--label-smoothing", "--word-dropout"):
+        with pytest.raises(SystemExit):
+            recipe.main(base + [flag, "1.0"])
 
 
 # ---------------------------------------------------------------------------
