@@ -423,12 +423,13 @@ def main(argv=None) -> dict:
     `attention.png` shows the decoder reading the units before the tens
     ("three" before "twenty" to write "dreiundzwanzig"). On real sentence pairs (the benchmark trains on
     12,800 English–German dictionary sentences) it beats copying the source
-    (chrF 23.0 against 14.3, BLEU 4.7 against 0.2) but stays far below a
+    (chrF 24.7 against 14.3, BLEU 5.4 against 0.2, with `--dropout 0.5
+    --word-dropout 0.2 --label-smoothing 0.1`; 23.0 without the two
+    regularisers, which overfit after about 14 epochs) but stays far below a
     modern system and below the chrF 40 we aimed for: short phrases,
     frequent words and German word order come out right, rare words and
-    long sentences do not, and the dev loss stops improving after about 14
-    epochs, so it needs more data (or a stronger regulariser), not more
-    time.
+    long sentences do not. It needs more pairs (or pretrained knowledge),
+    not more time: the regularised run stopped itself after 49 minutes.
     """
     return metrics
 

@@ -107,6 +107,26 @@ def test_quick_run_with_polarity_columns_and_refit(runs_dir):
     assert model.get_layer("word_features").output.shape[-1] == 10
 
 
+def test_quick_wide_path_adds_a_linear_function_of_the_mean_polarity(runs_dir):
+    import keras
+
+    recipe = _recipe()
+    recipe.main(["--quick", "--runs-dir", str(runs_dir), "--embedding-init", "nb", "--wide", "--units", "8", "--embedding-dim", "8", "--epochs", "2"])
+    model = keras.models.load_model(_only_run(runs_dir) / "model.keras")
+    polarity = model.get_layer("polarity").get_weights()[0][:, 0]
+    w, b = model.get_layer("wide_logit").get_weights()
+    deep = keras.Model(model.inputs, model.get_layer("deep_logit").output)
+    text = "a superb film , but the ending is dull"
+    ids = np.asarray(model.get_layer("vectorizer")(recipe.as_input([text])))[0]
+    ids = ids[ids > 0]
+    assert len(ids) == 8
+    wide = float(np.mean(polarity[ids]) * w[0, 0] + b[0])  # the mean over the text's tokens only, not the padding
+    expected = 1.0 / (1.0 + np.exp(-(float(np.asarray(deep(recipe.as_input([text])))[0, 0]) + wide)))
+    # in a batch with a longer text, this one is padded: the padding must not enter the mean
+    longer = text + " and the music is good and the acting is not bad at all"
+    assert recipe.predict(model, [text, longer])[0] == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
 def test_quick_ensemble_saves_one_model_averaging_its_members(runs_dir):
     import keras
 
@@ -133,6 +153,8 @@ def test_recipe_rejects_bad_files(runs_dir, tmp_path):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--data", str(bad)])
     with pytest.raises(ValueError, match="--units must be positive"):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--units", "0"])
+    with pytest.raises(ValueError, match="--wide .* needs --embedding-init nb"):
+        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--wide"])
     with pytest.raises(ValueError, match="--ensemble must be positive"):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--ensemble", "0"])
     with pytest.raises(ValueError, match="--refit needs early stopping"):
