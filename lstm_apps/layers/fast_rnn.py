@@ -130,8 +130,10 @@ def _step(spec, z, s_prev):
 JIT_MAX_BATCH_UNITS = None
 
 #: ``shards="auto"`` splits a batch of at least this many sequences into one
-#: independent loop per CPU core (they run side by side on TensorFlow's inter-op
-#: threads); smaller batches run as one loop
+#: independent loop per CPU core, with at least half this many sequences each
+#: (the loops run side by side on TensorFlow's inter-op threads); smaller
+#: batches, and batches whose size is unknown when the function is traced,
+#: run as one loop
 SHARD_MIN_BATCH = 128
 
 #: run the elementwise parts of the default (truncated, no forget gate, no mask) backward pass
@@ -515,8 +517,11 @@ def fast_lstm1997(
             batch size counts as 32.
         shards: run the batch as this many independent loops, side by side
             (the same results: sequences do not interact). ``"auto"`` uses one
-            per CPU core for batches of at least :data:`SHARD_MIN_BATCH`
-            sequences when no GPU is visible, else 1.
+            per CPU core (at most one per ``SHARD_MIN_BATCH // 2`` sequences)
+            for batches of at least :data:`SHARD_MIN_BATCH` sequences when no
+            GPU is visible, else 1. The batch size must be known when the
+            function is traced (for example ``keras.Input(batch_size=...)``);
+            with an unknown batch size the forward pass runs as one loop.
 
     Returns:
         ``(last_output, outputs, [h, s])`` like ``keras.backend.rnn``
