@@ -364,7 +364,7 @@ def explanation_figure(model, text: str, label: int):
 """
 
 
-def train_member(args, run, train, fit_set, monitor, unlabeled, member: int, metrics: dict) -> keras.Model:
+def train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member: int, metrics: dict) -> keras.Model:
     """Build, (pretrain,) seed and train one classifier; ``metrics`` gains its notes.
 
     Each member has its own vectorizer (the same vocabulary: a Keras model
@@ -381,8 +381,8 @@ def train_member(args, run, train, fit_set, monitor, unlabeled, member: int, met
         model = build_classifier(args, vectorizer, name=f"sentiment{suffix}")
     if args.pretrain_epochs > 0:
         metrics.update({f"{k}{suffix}": v for k, v in pretrain_language_model(args, run, model, vectorizer, unlabeled, suffix).items()})
-    if args.lexicon:
-        metrics["lexicon_vocabulary_coverage"] = seed_lexicon_column(model, vectorizer, load_lexicon(args.lexicon))
+    if lexicon is not None:
+        metrics["lexicon_vocabulary_coverage"] = seed_lexicon_column(model, vectorizer, lexicon)
     start_weights = model.get_weights()  # after pretraining: the refit starts here too
     if args.embedding_init == "nb":
         seed_polarity_column(model, vectorizer, fit_set)
@@ -457,11 +457,12 @@ def main(argv=None) -> dict:
         fit_set, monitor = train_val_split(train, args.monitor_fraction, seed=args.seed + 1)
 
     metrics: dict = {}
+    lexicon = load_lexicon(args.lexicon) if args.lexicon else None  # read once, shared by the members
     members = []
     for member in range(args.ensemble):
         if member:  # a fresh initialisation and shuffling order; the split stays
             keras.utils.set_random_seed(args.seed + 7919 * member)
-        members.append(train_member(args, run, train, fit_set, monitor, unlabeled, member, metrics))
+        members.append(train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member, metrics))
     model = members[0] if len(members) == 1 else average_members(members)
 
     """
