@@ -105,6 +105,35 @@ def test_fast_path_matches_generic_outputs_and_gradients(index):
     _assert_same(fast, slow, x, init if index % 3 else None, None, training=index % 5 == 0)
 
 
+# the many-to-one layer with the paper's scissors and no forget gate takes its own path
+# (no loop in the backward pass): every combination of the options it allows
+LAST_CONFIGS = [
+    dict(squash=sq, cells_per_block=cpb, return_state=rs, go_backwards=gb)
+    for sq, cpb, rs, gb in itertools.product(("paper", "tanh"), (1, 2), (False, True), (False, True))
+]
+
+
+@pytest.mark.parametrize("index", range(len(LAST_CONFIGS)))
+def test_many_to_one_path_matches_generic_outputs_and_gradients(index, monkeypatch):
+    config = LAST_CONFIGS[index]
+    fast, slow = _pair(config)  # defaults: truncated, no forget gate, return_sequences=False
+    calls = []
+    original = fast_rnn._core_last
+    monkeypatch.setattr(fast_rnn, "_core_last", lambda *a, **k: calls.append(1) or original(*a, **k))
+    x, init, _ = _data(index + 40)
+    for training in (True, False):  # an inference call's gradient runs the storing loop again
+        _assert_same(fast, slow, x, init if index % 2 else None, None, training=training)
+    assert calls, "the many-to-one path was not taken"
+
+
+def test_many_to_one_path_is_not_taken_with_a_mask_or_sequences(monkeypatch):
+    monkeypatch.setattr(fast_rnn, "_core_last", lambda *a, **k: pytest.fail("many-to-one path taken"))
+    x, init, mask = _data(3, masked=True)
+    for kwargs, m in ((dict(return_sequences=True), None), (dict(), mask), (dict(forget_gate=True), None), (dict(truncate_gradients=False), None)):
+        fast, slow = _pair(kwargs)
+        _assert_same(fast, slow, x, init, m)
+
+
 # jit_compile="auto" picks XLA for the small layers of the other tests: check the plain loop here
 @pytest.mark.parametrize("jit", [pytest.param(True, marks=pytest.mark.slow), False])
 def test_xla_and_plain_loops_agree(jit):
@@ -134,6 +163,26 @@ def test_sharded_batch_matches_one_loop(config):
             loss = tf.reduce_sum(outs * weight) + tf.reduce_sum(states[1] * states[1])
         grads = tape.gradient(loss, [xs, layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias])
         results.append([outs.numpy(), states[0].numpy(), states[1].numpy()] + [np.asarray(g) for g in grads])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_allclose(b, a, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_sharded_many_to_one_matches_one_loop(training):
+    layer = LSTM1997(U, cells_per_block=2)
+    x, init, _ = _data(6)
+    layer(x)
+    results = []
+    for shards in (1, 2, 3):
+        xs = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xs)
+            last, outs, states = fast_rnn.fast_lstm1997(layer.cell, xs, init, return_sequences=False, training=training, shards=shards)
+            loss = tf.reduce_sum(tf.sin(last * 3.0)) + tf.reduce_sum(states[1] * states[1])
+        assert outs is None
+        grads = tape.gradient(loss, [xs, layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias])
+        results.append([last.numpy(), states[1].numpy()] + [np.asarray(g) for g in grads])
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_allclose(b, a, atol=2e-6, rtol=1e-5)

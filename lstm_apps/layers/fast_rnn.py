@@ -10,7 +10,12 @@ pass is hand-written (a ``tf.custom_gradient``). With the paper's truncated grad
 the only recurrence left is the elementwise one of the cell state ``s`` (a
 reverse cumulative sum without forget gate; an elementwise loop with it or
 with masks), and the weight gradients are one large product over all steps;
-full BPTT runs a reverse loop with one product per step.
+full BPTT runs a reverse loop with one product per step. A many-to-one layer
+(``return_sequences=False``, no mask, no forget gate) with truncated gradients
+needs no loop at all in its backward pass: the only error that crosses time
+rides the constant error carousel unchanged, so every step sees the same
+error of ``s`` (the paper's constant error flow); its forward loop keeps no
+per-step outputs in inference.
 
 The math is exactly the cell's (see :class:`~lstm_apps.layers.LSTM1997Cell`);
 ``tests/test_fast.py`` checks outputs and gradients against the generic
@@ -207,11 +212,14 @@ def _scan(fn, init, xs, unroll=UNROLL):
 # ---------------------------------------------------------------------------
 # forward loop
 # ---------------------------------------------------------------------------
-def _forward_impl(spec, proj, kernel, h0, s0, mask, store):
+def _forward_impl(spec, proj, kernel, h0, s0, mask, store, last=False):
     """Time-major loop: proj (T, B, W), mask (T, B, 1) bool or None.
 
     Returns ``H, S`` (T, B, units) and, with ``store``, the per-step
-    activations ``A`` (T, B, W) for the backward pass.
+    activations ``A`` (T, B, W) for the backward pass. With ``last`` (no
+    mask) only the final ``h_T, s_T`` (B, units) come back, followed, with
+    ``store``, by each step's incoming ``h_{t-1}`` (T, B, units) and ``A``:
+    all the truncated backward pass of a many-to-one layer reads.
     """
     tf = _tf()
 
@@ -223,11 +231,13 @@ def _forward_impl(spec, proj, kernel, h0, s0, mask, store):
             m = x[1]
             h_new = tf.where(m, h_new, h)
             s_new = tf.where(m, s_new, s)
+        if last:
+            return (h_new, s_new), ((h, act) if store else ())
         return (h_new, s_new), ((h_new, s_new, act) if store else (h_new, s_new))
 
     xs = [proj] if mask is None else [proj, mask]
-    _, ys = _scan(fn, (h0, s0), xs)
-    return tuple(ys)
+    final, ys = _scan(fn, (h0, s0), xs)
+    return (*final, *ys) if last else tuple(ys)
 
 
 _FUNCTIONS = {}
@@ -290,7 +300,7 @@ def _backward_impl(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS)
         # no error through h_{t-1} and no forget gate: ds_t is a reverse cumulative sum
         gs = tf.cumsum(dS + dH * a, axis=0, reverse=True)
         dz = local_dz(dH, gs, y_in, y_out, g, g_prime, q)
-        return dz, tf.einsum("tbu,tbw->uw", h_prev, dz), tf.zeros_like(h0), gs[0]
+        return dz, _weight_grad(h_prev, dz), tf.zeros_like(h0), gs[0]
 
     kernel_t = tf.transpose(kernel)
     zero = tf.zeros_like(h0)
@@ -338,7 +348,7 @@ def _backward_impl(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS)
         dz = local_dz(ys[0], ys[1], y_in, y_out, g, g_prime, q, *extra)
     else:
         dz = ys[0]
-    return dz, tf.einsum("tbu,tbw->uw", h_prev, dz), dh0, ds0
+    return dz, _weight_grad(h_prev, dz), dh0, ds0
 
 
 def _fused_pre(spec, A, S, dH, dS):
@@ -376,6 +386,56 @@ def _fused_post(spec, A, S, dH, gs):
     return tf.concat([d[n] for n in spec.names], axis=-1)
 
 
+def _last_fused(spec, A, sT, dhT, dsT):
+    """XLA-fused net-input gradients of a many-to-one layer (truncated, no forget gate, no mask).
+
+    Only ``h_T`` and ``s_T`` reach the loss, and with the paper's scissors
+    error crosses time only along the carousel ``s_t = s_{t-1} + y_in g``,
+    whose derivative is 1: the error of every ``s_t`` is the same,
+    ``ds_T + dh_T y_out_T q'(s_T)`` (the constant error flow of the paper),
+    so no loop over time is left. Returns ``(dz, ds)`` with ``ds`` that
+    constant error (also the gradient of ``s_0``).
+    """
+    tf = _tf()
+    p = _split(spec, A)
+    y_in, y_out = p["input"], p["output"]
+    yo_last = y_out[-1]
+    if spec.paper:
+        sig_c = p["cell"]
+        g = 4.0 * sig_c - 2.0
+        g_prime = 4.0 * sig_c * (1.0 - sig_c)
+        sig_s = tf.sigmoid(sT)
+        q = 2.0 * sig_s - 1.0
+        q_prime = 2.0 * sig_s * (1.0 - sig_s)
+    else:
+        g = p["cell"]
+        g_prime = 1.0 - g * g
+        q = tf.tanh(sT)
+        q_prime = 1.0 - q * q
+    gs = dsT + dhT * _expand(spec, yo_last) * q_prime
+    d_out_last = _reduce(spec, dhT * q) * yo_last * (1.0 - yo_last)
+    d = {
+        "output": tf.pad(d_out_last[None], [[tf.shape(A)[0] - 1, 0], [0, 0], [0, 0]]),  # only the last step's output gate
+        "input": _reduce(spec, gs * g) * y_in * (1.0 - y_in),
+        "cell": gs * _expand(spec, y_in) * g_prime,
+    }
+    return tf.concat([d[n] for n in spec.names], axis=-1), gs
+
+
+def _weight_grad(h_prev, dz):
+    """``sum_t h_{t-1}^T dz_t`` as one 2-D product (faster than an einsum on a CPU)."""
+    tf = _tf()
+    return tf.matmul(tf.reshape(h_prev, [-1, h_prev.shape[-1]]), tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)
+
+
+def _last_backward(spec, kernel, h0, H_prev, A, sT, dhT, dsT):
+    """Gradients of ``(h_T, s_T)`` of a many-to-one truncated layer: ``(dproj, dkernel, dh0, ds0)``."""
+    tf = _tf()
+    fused = _compiled("last", lambda A, sT, dhT, dsT: _last_fused(spec, A, sT, dhT, dsT), spec, True)
+    dz, gs = fused(A, sT, dhT, dsT)
+    return dz, _weight_grad(H_prev, dz), tf.zeros_like(h0), gs
+
+
 def _reverse_cumsum_impl(g):
     """``tf.cumsum(g, axis=0, reverse=True)`` as a loop (compiled: TF's CPU cumsum over
     the leading axis was the slowest part of the backward pass)."""
@@ -400,7 +460,7 @@ def _truncated_backward(spec, proj, kernel, h0, s0, H, S, A, dH, dS):
     cumsum = _compiled("cumsum", _reverse_cumsum_impl, None, True)
     gs = cumsum(pre(A, S, dH, dS))
     dz = post(A, S, dH, gs)
-    return dz, tf.einsum("tbu,tbw->uw", h_prev, dz), tf.zeros_like(h0), gs[0]
+    return dz, _weight_grad(h_prev, dz), tf.zeros_like(h0), gs[0]
 
 
 def _cpu_cores():
@@ -423,9 +483,10 @@ def _auto_shards(batch):
     return max(1, min(_cpu_cores(), batch // (SHARD_MIN_BATCH // 2)))
 
 
-def _sharded(fwd, shards, args, extra):
+def _sharded(fwd, shards, args, extra, n_states=0):
     """``fwd`` on ``shards`` parts of the batch (axis 1 of ``proj`` and the mask, 0 of the
-    states), outputs joined again: independent loops TensorFlow runs side by side."""
+    states), outputs joined again: independent loops TensorFlow runs side by side.
+    The first ``n_states`` outputs are ``(batch, units)`` states, the others time-major."""
     tf = _tf()
     batch = args[0].shape[1]
     if shards == 1 or batch is None or batch < shards:
@@ -435,7 +496,7 @@ def _sharded(fwd, shards, args, extra):
     pieces = [tf.split(proj, sizes, axis=1), tf.split(h0, sizes, axis=0), tf.split(s0, sizes, axis=0)]
     pieces += [tf.split(m, sizes, axis=1) for m in extra]
     outs = [fwd(p, kernel, h, s, *rest) for p, h, s, *rest in zip(*pieces)]
-    return [tf.concat(list(col), axis=1) for col in zip(*outs)]
+    return [tf.concat(list(col), axis=0 if i < n_states else 1) for i, col in enumerate(zip(*outs))]
 
 
 def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit, shards=1):
@@ -479,6 +540,36 @@ def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit, shards=1):
             return bwd(*args, *extra, H, S, A, dH, dS)
 
         return (H, S), grad
+
+    return core(proj, kernel, h0, s0)
+
+
+def _core_last(spec, proj, kernel, h0, s0, store, jit, shards=1):
+    """``(h_T, s_T)`` of a many-to-one layer (truncated, no forget gate, no mask), with its gradient.
+
+    The forward loop keeps no per-step outputs for inference; for training it
+    keeps each step's ``h_{t-1}`` and gate activations, and the backward pass
+    is elementwise (:func:`_last_fused`) plus one product for the recurrent
+    kernel. A gradient of an inference call runs the storing loop again.
+    """
+    tf = _tf()
+    fwd = _compiled("fwd_last", lambda p, k, h, s: _forward_impl(spec, p, k, h, s, None, store, last=True), (spec, store), jit)
+    fwd_store = _compiled("fwd_last", lambda p, k, h, s: _forward_impl(spec, p, k, h, s, None, True, last=True), (spec, True), jit)
+    bwd = _compiled("bwd_last", lambda k, h, Hp, A, sT, dh, ds: _last_backward(spec, k, h, Hp, A, sT, dh, ds), spec, False)
+
+    @tf.custom_gradient
+    def core(proj, kernel, h0, s0):
+        args = [tf.stop_gradient(v) for v in (proj, kernel, h0, s0)]
+        out = _sharded(fwd, shards, args, (), n_states=2)
+        hT, sT = out[0], out[1]
+
+        def grad(dhT, dsT):
+            dhT = tf.zeros_like(hT) if dhT is None else dhT
+            dsT = tf.zeros_like(sT) if dsT is None else dsT
+            H_prev, A = (out[2], out[3]) if store else _sharded(fwd_store, shards, args, (), n_states=2)[2:]
+            return bwd(args[1], args[2], H_prev, A, sT, dhT, dsT)
+
+        return (hT, sT), grad
 
     return core(proj, kernel, h0, s0)
 
@@ -547,6 +638,9 @@ def fast_lstm1997(
         shards = _auto_shards(batch)
     if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or shards < 1:
         raise ValueError(f"shards must be a positive integer or 'auto', received {shards!r}.")
+    if not return_sequences and mask is None and cell.truncate_gradients and not spec.forget and FUSED_BACKWARD:
+        h_last, s_last = _core_last(spec, proj, kernel, h0, s0, bool(training), bool(jit_compile), int(shards))
+        return h_last, None, [h_last, s_last]
     H, S = _core(spec, cell.truncate_gradients, proj, kernel, h0, s0, mask, bool(training), bool(jit_compile), int(shards))
     if mask is None:
         out = H
