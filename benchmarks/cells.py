@@ -1,14 +1,15 @@
 """Throughput of the recurrent layers: LSTM1997, gray-box cells, Keras LSTM, GRU, SimpleRNN.
 
 For every shape of the grid (units x timesteps x batch) each layer is put in
-a model ``Input((T, features)) -> layer -> Dense(1)`` and timed for
+a model ``Input((T, features)) -> layer -> Dense(1)`` (the layer's last output;
+with ``--return-sequences`` every step's, each through the Dense) and timed for
 
 * inference: a compiled (``tf.function``) forward pass, ``training=False``;
 * training: a compiled step (forward, gradients, SGD update of every weight).
 
 Throughput is sequences per second (batch / seconds per call). The layers'
 timings are *interleaved* (round r times every layer once before round r+1),
-and each layer's median is divided by ``keras.layers.LSTM``'s, so that the
+and each layer's fastest round is divided by ``keras.layers.LSTM``'s, so that the
 ratios stay meaningful on a shared, drifting CPU. Everything runs in one
 process; the JSON records the host, the load average before and after, and
 the device.
@@ -68,45 +69,46 @@ def graybox_factories():
     return found
 
 
-def make_layer(kind, units, graybox=None):
+def make_layer(kind, units, graybox=None, return_sequences=False):
     import keras
 
+    seq = {"return_sequences": return_sequences}
     if kind == "lstm1997":
         from lstm_apps.layers import LSTM1997
 
-        return LSTM1997(units)
+        return LSTM1997(units, **seq)
     if kind == "lstm1997_generic":
         from lstm_apps.layers import LSTM1997
 
-        return LSTM1997(units, fast_path=False)
+        return LSTM1997(units, fast_path=False, **seq)
     if kind == "lstm":
-        return keras.layers.LSTM(units)
+        return keras.layers.LSTM(units, **seq)
     if kind == "gru":
-        return keras.layers.GRU(units)
+        return keras.layers.GRU(units, **seq)
     if kind == "simple_rnn":
-        return keras.layers.SimpleRNN(units)
-    return keras.layers.RNN(graybox[kind](units))
+        return keras.layers.SimpleRNN(units, **seq)
+    return keras.layers.RNN(graybox[kind](units), **seq)
 
 
 class Bench:
     """A model around one layer with compiled inference and training steps."""
 
-    def __init__(self, kind, units, timesteps, batch, features, graybox=None, seed=0):
+    def __init__(self, kind, units, timesteps, batch, features, graybox=None, seed=0, return_sequences=False):
         import keras
         import numpy as np
         import tensorflow as tf
 
         keras.utils.set_random_seed(seed)
         inp = keras.Input((timesteps, features), batch_size=batch)
-        out = make_layer(kind, units, graybox)(inp)
+        out = make_layer(kind, units, graybox, return_sequences)(inp)
         if isinstance(out, (list, tuple)):
             out = out[0]
-        if len(out.shape) == 3:
+        if len(out.shape) == 3 and not return_sequences:
             out = out[:, -1]
         self.model = keras.Model(inp, keras.layers.Dense(1)(out))
         rng = np.random.default_rng(seed)
         self.x = tf.constant(rng.normal(size=(batch, timesteps, features)).astype("float32"))
-        self.y = tf.constant(rng.normal(size=(batch, 1)).astype("float32"))
+        self.y = tf.constant(rng.normal(size=(batch, 1, 1) if return_sequences else (batch, 1)).astype("float32"))  # a target at every step
         self.batch = batch
         model = self.model
         optimizer = keras.optimizers.SGD(1e-3)
@@ -134,11 +136,11 @@ class Bench:
         return time.perf_counter() - start, time.process_time() - cpu
 
 
-def run_shape(kinds, units, timesteps, batch, features, repeats, graybox, phases, log):
+def run_shape(kinds, units, timesteps, batch, features, repeats, graybox, phases, log, return_sequences=False):
     benches, skipped = {}, {}
     for kind in kinds:
         try:
-            b = Bench(kind, units, timesteps, batch, features, graybox)
+            b = Bench(kind, units, timesteps, batch, features, graybox, return_sequences=return_sequences)
             for _ in range(2):  # warm-up: tracing, compilation, first-run allocations
                 for phase in phases:
                     b.time(phase)
@@ -251,6 +253,11 @@ def main(argv=None):
     parser.add_argument("--layers", nargs="+", default=None, help="layer kinds (default: lstm1997, gray-box cells, lstm, gru, simple_rnn)")
     parser.add_argument("--no-graybox", action="store_true", help="leave the gray-box cells out")
     parser.add_argument("--phases", nargs="+", default=["train", "infer"], choices=["train", "infer"])
+    parser.add_argument(
+        "--return-sequences",
+        action="store_true",
+        help="layers return every step's output and the loss reads all of them (Dense(1) per step); default: the last output only",
+    )
     parser.add_argument("--out", default=None, help="write the JSON here (default: print it)")
     parser.add_argument("--merge", nargs="+", default=None, metavar="JSON", help="combine earlier runs' JSON files (one table) instead of measuring")
     args = parser.parse_args(argv)
@@ -279,7 +286,7 @@ def main(argv=None):
 
     started = time.time()
     load_before = os.getloadavg()
-    results = [run_shape(kinds, u, t, b, args.features, repeats, graybox, args.phases, log) for u, t, b in shapes]
+    results = [run_shape(kinds, u, t, b, args.features, repeats, graybox, args.phases, log, args.return_sequences) for u, t, b in shapes]
     report = {
         "benchmark": "recurrent layer throughput (sequences/s) and ratio to keras.layers.LSTM",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -296,6 +303,7 @@ def main(argv=None):
         "quick": args.quick,
         "repeats": repeats,
         "features": args.features,
+        "outputs": "every step (return_sequences=True)" if args.return_sequences else "last step",
         "wall_seconds": round(time.time() - started, 1),
         "results": results,
         "table": markdown_table(results, tuple(args.phases)),

@@ -428,14 +428,6 @@ def _weight_grad(h_prev, dz):
     return tf.matmul(tf.reshape(h_prev, [-1, h_prev.shape[-1]]), tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)
 
 
-def _last_backward(spec, kernel, h0, H_prev, A, sT, dhT, dsT):
-    """Gradients of ``(h_T, s_T)`` of a many-to-one truncated layer: ``(dproj, dkernel, dh0, ds0)``."""
-    tf = _tf()
-    fused = _compiled("last", lambda A, sT, dhT, dsT: _last_fused(spec, A, sT, dhT, dsT), spec, True)
-    dz, gs = fused(A, sT, dhT, dsT)
-    return dz, _weight_grad(H_prev, dz), tf.zeros_like(h0), gs
-
-
 def _reverse_cumsum_impl(g):
     """``tf.cumsum(g, axis=0, reverse=True)`` as a loop (compiled: TF's CPU cumsum over
     the leading axis was the slowest part of the backward pass)."""
@@ -544,34 +536,87 @@ def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit, shards=1):
     return core(proj, kernel, h0, s0)
 
 
-def _core_last(spec, proj, kernel, h0, s0, store, jit, shards=1):
+def _time_major(x, reverse):
+    """``(batch, T, F)`` -> ``(T, batch, F)``, the steps reversed with ``reverse``."""
+    tf = _tf()
+    x = tf.transpose(x, [1, 0, 2])
+    return tf.reverse(x, [0]) if reverse else x
+
+
+def _project_last(spec, x, w, b, kernel, h0, s0, store, reverse):
+    """The many-to-one forward pass from batch-major inputs: projection and loop in one function."""
+    tf = _tf()
+    xt = _time_major(x, reverse)
+    steps, batch = xt.shape[0], xt.shape[1]
+    steps = tf.shape(xt)[0] if steps is None else steps
+    batch = tf.shape(xt)[1] if batch is None else batch
+    proj = tf.reshape(tf.matmul(tf.reshape(xt, [-1, xt.shape[-1]]), w) + b, tf.stack([steps, batch, w.shape[-1]]))
+    return _forward_impl(spec, proj, kernel, h0, s0, None, store, last=True)
+
+
+def _last_backward(spec, x, H_prev, A, sT, dhT, dsT, reverse):
+    """Weight gradients of one shard of a many-to-one layer: ``(dz, dW, db, dkernel, ds0)``."""
+    tf = _tf()
+    fused = _compiled("last", lambda A, sT, dhT, dsT: _last_fused(spec, A, sT, dhT, dsT), spec, True)
+    dz, gs = fused(A, sT, dhT, dsT)
+    xt = _time_major(x, reverse)
+    dz2 = tf.reshape(dz, [-1, dz.shape[-1]])
+    dw = tf.matmul(tf.reshape(xt, [-1, xt.shape[-1]]), dz2, transpose_a=True)
+    return dz, dw, tf.reduce_sum(dz2, axis=0), _weight_grad(H_prev, dz), gs
+
+
+def _core_last(spec, x, w, b, kernel, h0, s0, store, jit, shards=1, reverse=False):
     """``(h_T, s_T)`` of a many-to-one layer (truncated, no forget gate, no mask), with its gradient.
 
-    The forward loop keeps no per-step outputs for inference; for training it
-    keeps each step's ``h_{t-1}`` and gate activations, and the backward pass
-    is elementwise (:func:`_last_fused`) plus one product for the recurrent
-    kernel. A gradient of an inference call runs the storing loop again.
+    ``x`` are the batch-major inputs: the input projection runs in the same
+    compiled function as the loop. The loop keeps no per-step outputs for
+    inference; for training it keeps each step's ``h_{t-1}`` and gate
+    activations, and the backward pass is elementwise (:func:`_last_fused`)
+    plus one product per weight. ``shards`` split the batch (axis 0 of
+    ``x``) into independent loops whose backward passes also stay apart, so
+    no per-step tensor is ever joined. A gradient of an inference call runs
+    the storing loop again.
     """
     tf = _tf()
-    fwd = _compiled("fwd_last", lambda p, k, h, s: _forward_impl(spec, p, k, h, s, None, store, last=True), (spec, store), jit)
-    fwd_store = _compiled("fwd_last", lambda p, k, h, s: _forward_impl(spec, p, k, h, s, None, True, last=True), (spec, True), jit)
-    bwd = _compiled("bwd_last", lambda k, h, Hp, A, sT, dh, ds: _last_backward(spec, k, h, Hp, A, sT, dh, ds), spec, False)
+    fwd = _compiled("fwd_last", lambda *a: _project_last(spec, *a, store, reverse), (spec, store, reverse), jit)
+    fwd_store = _compiled("fwd_last", lambda *a: _project_last(spec, *a, True, reverse), (spec, True, reverse), jit)
+    bwd = _compiled("bwd_last", lambda *a: _last_backward(spec, *a, reverse), (spec, reverse), False)
+    batch = x.shape[0]
+    if shards == 1 or batch is None or batch < shards:
+        sizes = None
+    else:
+        sizes = [batch // shards + (1 if i < batch % shards else 0) for i in range(shards)]
+
+    def split(v):
+        return [v] if sizes is None else tf.split(v, sizes, axis=0)
 
     @tf.custom_gradient
-    def core(proj, kernel, h0, s0):
-        args = [tf.stop_gradient(v) for v in (proj, kernel, h0, s0)]
-        out = _sharded(fwd, shards, args, (), n_states=2)
-        hT, sT = out[0], out[1]
+    def core(x, w, b, kernel, h0, s0):
+        args = [tf.stop_gradient(v) for v in (x, w, b, kernel, h0, s0)]
+        xs, h0s, s0s = split(args[0]), split(args[4]), split(args[5])
+        outs = [fwd(xi, args[1], args[2], args[3], hi, si) for xi, hi, si in zip(xs, h0s, s0s)]
+        hT = tf.concat([o[0] for o in outs], axis=0) if len(outs) > 1 else outs[0][0]
+        sT = tf.concat([o[1] for o in outs], axis=0) if len(outs) > 1 else outs[0][1]
 
         def grad(dhT, dsT):
             dhT = tf.zeros_like(hT) if dhT is None else dhT
             dsT = tf.zeros_like(sT) if dsT is None else dsT
-            H_prev, A = (out[2], out[3]) if store else _sharded(fwd_store, shards, args, (), n_states=2)[2:]
-            return bwd(args[1], args[2], H_prev, A, sT, dhT, dsT)
+            dw = db = dk = None
+            dxs, ds0s = [], []
+            for xi, hi, si, o, dhi, dsi in zip(xs, h0s, s0s, outs, split(dhT), split(dsT)):
+                H_prev, A = (o[2], o[3]) if store else fwd_store(xi, args[1], args[2], args[3], hi, si)[2:]
+                dz, dwi, dbi, dki, ds0 = bwd(xi, H_prev, A, o[1], dhi, dsi)
+                dw, db, dk = (dwi, dbi, dki) if dw is None else (dw + dwi, db + dbi, dk + dki)
+                # the input gradient in plain ops, so a graph that does not need it prunes it
+                dx = tf.reshape(tf.matmul(tf.reshape(dz, [-1, dz.shape[-1]]), args[1], transpose_b=True), tf.gather(tf.shape(xi), [1, 0, 2]))
+                dxs.append(tf.transpose(tf.reverse(dx, [0]) if reverse else dx, [1, 0, 2]))
+                ds0s.append(ds0)
+            cat = (lambda v: tf.concat(v, axis=0)) if len(dxs) > 1 else (lambda v: v[0])
+            return cat(dxs), dw, db, dk, tf.zeros_like(h0), cat(ds0s)
 
         return (hT, sT), grad
 
-    return core(proj, kernel, h0, s0)
+    return core(x, w, b, kernel, h0, s0)
 
 
 def fast_lstm1997(
@@ -620,6 +665,18 @@ def fast_lstm1997(
     """
     tf = _tf()
     spec = _Spec(cell)
+    if shards == "auto":
+        shards = _auto_shards(sequences.shape[0])
+    if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or shards < 1:
+        raise ValueError(f"shards must be a positive integer or 'auto', received {shards!r}.")
+    if jit_compile == "auto":
+        jit_compile = JIT_MAX_BATCH_UNITS is None or (sequences.shape[0] or 32) * spec.units <= JIT_MAX_BATCH_UNITS
+    if not return_sequences and mask is None and cell.truncate_gradients and not spec.forget and FUSED_BACKWARD:
+        x = tf.convert_to_tensor(sequences)
+        w, b, kernel = (tf.cast(tf.convert_to_tensor(v), x.dtype) for v in (cell.kernel, cell.bias, cell.recurrent_kernel))
+        h0, s0 = (tf.cast(v, x.dtype) for v in initial_state[:2])
+        h_last, s_last = _core_last(spec, x, w, b, kernel, h0, s0, bool(training), bool(jit_compile), int(shards), bool(go_backwards))
+        return h_last, None, [h_last, s_last]
     x = tf.transpose(sequences, [1, 0, 2])
     if mask is not None:
         mask = tf.cast(tf.transpose(tf.convert_to_tensor(mask)), tf.bool)[:, :, None]
@@ -631,16 +688,6 @@ def fast_lstm1997(
     kernel = tf.cast(tf.convert_to_tensor(cell.recurrent_kernel), proj.dtype)
     h0 = tf.cast(initial_state[0], proj.dtype)
     s0 = tf.cast(initial_state[1], proj.dtype)
-    batch = sequences.shape[0]
-    if jit_compile == "auto":
-        jit_compile = JIT_MAX_BATCH_UNITS is None or (batch or 32) * spec.units <= JIT_MAX_BATCH_UNITS
-    if shards == "auto":
-        shards = _auto_shards(batch)
-    if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or shards < 1:
-        raise ValueError(f"shards must be a positive integer or 'auto', received {shards!r}.")
-    if not return_sequences and mask is None and cell.truncate_gradients and not spec.forget and FUSED_BACKWARD:
-        h_last, s_last = _core_last(spec, proj, kernel, h0, s0, bool(training), bool(jit_compile), int(shards))
-        return h_last, None, [h_last, s_last]
     H, S = _core(spec, cell.truncate_gradients, proj, kernel, h0, s0, mask, bool(training), bool(jit_compile), int(shards))
     if mask is None:
         out = H
