@@ -444,15 +444,17 @@ def _reverse_cumsum_impl(g):
 def _truncated_backward(spec, proj, kernel, h0, s0, H, S, A, dH, dS):
     """Scissors, no mask, no forget gate: fused elementwise parts around one cumsum."""
     tf = _tf()
-    h_prev = tf.concat([h0[None], H[:-1]], axis=0)
     if A is None:
+        h_prev = tf.concat([h0[None], H[:-1]], axis=0)
         A, _ = _activations(spec, proj + tf.einsum("tbu,uw->tbw", h_prev, kernel))
     pre = _compiled("pre", lambda A, S, dH, dS: _fused_pre(spec, A, S, dH, dS), spec, True)
     post = _compiled("post", lambda A, S, dH, gs: _fused_post(spec, A, S, dH, gs), spec, True)
     cumsum = _compiled("cumsum", _reverse_cumsum_impl, None, True)
     gs = cumsum(pre(A, S, dH, dS))
     dz = post(A, S, dH, gs)
-    return dz, _weight_grad(h_prev, dz), tf.zeros_like(h0), gs[0]
+    # h_{t-1} is h0 then H[:-1]: two products instead of joining them into a copy
+    dkernel = _weight_grad(H[:-1], dz[1:]) + tf.matmul(h0, dz[0], transpose_a=True)
+    return dz, dkernel, tf.zeros_like(h0), gs[0]
 
 
 def _cpu_cores():
@@ -502,9 +504,10 @@ def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit, shards=1):
     """
     tf = _tf()
     key = (spec, truncated, mask is not None, store)
+    fused = mask is None and truncated and not spec.forget and FUSED_BACKWARD
     if mask is None:
         fwd = _compiled("fwd", lambda p, k, h, s: _forward_impl(spec, p, k, h, s, None, store), key, jit)
-        if truncated and not spec.forget and FUSED_BACKWARD:
+        if fused:
             bwd = _compiled("bwd", lambda p, k, h, s, H, S, A, dH, dS: _truncated_backward(spec, p, k, h, s, H, S, A, dH, dS), key, False)
         else:
             bwd = _compiled(
@@ -528,7 +531,8 @@ def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit, shards=1):
 
         def grad(dH, dS):
             dH = tf.zeros_like(H) if dH is None else dH
-            dS = tf.zeros_like(S) if dS is None else dS
+            if dS is None:  # the fused pass broadcasts a scalar zero instead of reading a (T, B, units) one
+                dS = tf.zeros([], S.dtype) if fused else tf.zeros_like(S)
             return bwd(*args, *extra, H, S, A, dH, dS)
 
         return (H, S), grad
