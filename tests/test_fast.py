@@ -126,6 +126,19 @@ def test_many_to_one_path_matches_generic_outputs_and_gradients(index, monkeypat
     assert calls, "the many-to-one path was not taken"
 
 
+def test_shared_loops_handle_relaxed_shapes():
+    """Layers of one configuration share the compiled loops; after calls with several input
+    sizes TensorFlow retraces them with unknown dimensions, which must still work."""
+    for features, steps, return_sequences in ((3, 6, False), (5, 7, False), (7, 9, False), (9, 10, True), (2, 11, True), (6, 5, True)):
+        fast = LSTM1997(U, fast_path=True, return_sequences=return_sequences)
+        slow = LSTM1997(U, fast_path=False, return_sequences=return_sequences)
+        x = np.random.default_rng(features).normal(size=(2, steps, features)).astype("float32")
+        fast.build(x.shape)
+        slow.build(x.shape)
+        slow.set_weights(fast.get_weights())
+        _assert_same(fast, slow, x)
+
+
 def test_many_to_one_path_is_not_taken_with_a_mask_or_sequences(monkeypatch):
     monkeypatch.setattr(fast_rnn, "_core_last", lambda *a, **k: pytest.fail("many-to-one path taken"))
     x, init, mask = _data(3, masked=True)

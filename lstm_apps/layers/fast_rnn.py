@@ -129,6 +129,23 @@ def _step(spec, z, s_prev):
     return h, s, act
 
 
+def _cell_input_terms(spec, act_cell):
+    """``(g, g')`` of the cell input from its stored activation (``sigmoid`` with the paper's squash)."""
+    if spec.paper:  # g = 4 sigmoid - 2
+        return 4.0 * act_cell - 2.0, 4.0 * act_cell * (1.0 - act_cell)
+    return act_cell, 1.0 - act_cell * act_cell
+
+
+def _squash_terms(spec, s):
+    """``(q, q')``: the output squash of the state ``s`` and its derivative."""
+    tf = _tf()
+    if spec.paper:  # q = 2 sigmoid - 1
+        sig = tf.sigmoid(s)
+        return 2.0 * sig - 1.0, 2.0 * sig * (1.0 - sig)
+    q = tf.tanh(s)
+    return q, 1.0 - q * q
+
+
 #: ``jit_compile="auto"`` compiles the forward loop with XLA up to this batch * units
 #: (``None``: always). On an idle 2-core CPU the compiled loop was faster at every
 #: shape of ``benchmarks/cells.py`` (units 32-256, batch 32-256).
@@ -267,18 +284,8 @@ def _backward_impl(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS)
         A, _ = _activations(spec, proj + tf.einsum("tbu,uw->tbw", h_prev, kernel))
     p = _split(spec, A)
     y_in, y_out = p["input"], p["output"]
-    if spec.paper:
-        sig_c = p["cell"]
-        g = 4.0 * sig_c - 2.0
-        g_prime = 4.0 * sig_c * (1.0 - sig_c)
-        sig_s = tf.sigmoid(S)
-        q = 2.0 * sig_s - 1.0
-        q_prime = 2.0 * sig_s * (1.0 - sig_s)
-    else:
-        g = p["cell"]
-        g_prime = 1.0 - g * g
-        q = tf.tanh(S)
-        q_prime = 1.0 - q * q
+    g, g_prime = _cell_input_terms(spec, p["cell"])
+    q, q_prime = _squash_terms(spec, S)
     a = _expand(spec, y_out) * q_prime  # error reaching s_t from h_t: dh_t * a_t
     y_f = p.get("forget")
     f = _expand(spec, y_f) if spec.forget else None
@@ -353,14 +360,8 @@ def _backward_impl(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS)
 
 def _fused_pre(spec, A, S, dH, dS):
     """XLA-fused elementwise part before the cumulative sum: dS + dH * a."""
-    tf = _tf()
     y_out = _split(spec, A)["output"]
-    if spec.paper:
-        sig_s = tf.sigmoid(S)
-        q_prime = 2.0 * sig_s * (1.0 - sig_s)
-    else:
-        q = tf.tanh(S)
-        q_prime = 1.0 - q * q
+    q_prime = _squash_terms(spec, S)[1]
     return dS + dH * _expand(spec, y_out) * q_prime
 
 
@@ -369,15 +370,8 @@ def _fused_post(spec, A, S, dH, gs):
     tf = _tf()
     p = _split(spec, A)
     y_in, y_out = p["input"], p["output"]
-    if spec.paper:
-        sig_c = p["cell"]
-        g = 4.0 * sig_c - 2.0
-        g_prime = 4.0 * sig_c * (1.0 - sig_c)
-        q = 2.0 * tf.sigmoid(S) - 1.0
-    else:
-        g = p["cell"]
-        g_prime = 1.0 - g * g
-        q = tf.tanh(S)
+    g, g_prime = _cell_input_terms(spec, p["cell"])
+    q = _squash_terms(spec, S)[0]
     d = {
         "output": _reduce(spec, dH * q) * y_out * (1.0 - y_out),
         "input": _reduce(spec, gs * g) * y_in * (1.0 - y_in),
@@ -400,18 +394,8 @@ def _last_fused(spec, A, sT, dhT, dsT):
     p = _split(spec, A)
     y_in, y_out = p["input"], p["output"]
     yo_last = y_out[-1]
-    if spec.paper:
-        sig_c = p["cell"]
-        g = 4.0 * sig_c - 2.0
-        g_prime = 4.0 * sig_c * (1.0 - sig_c)
-        sig_s = tf.sigmoid(sT)
-        q = 2.0 * sig_s - 1.0
-        q_prime = 2.0 * sig_s * (1.0 - sig_s)
-    else:
-        g = p["cell"]
-        g_prime = 1.0 - g * g
-        q = tf.tanh(sT)
-        q_prime = 1.0 - q * q
+    g, g_prime = _cell_input_terms(spec, p["cell"])
+    q, q_prime = _squash_terms(spec, sT)
     gs = dsT + dhT * _expand(spec, yo_last) * q_prime
     d_out_last = _reduce(spec, dhT * q) * yo_last * (1.0 - yo_last)
     d = {
@@ -422,10 +406,21 @@ def _last_fused(spec, A, sT, dhT, dsT):
     return tf.concat([d[n] for n in spec.names], axis=-1), gs
 
 
+def _dim(x, axis):
+    """The size of ``x`` along ``axis``: static when known, else a scalar tensor (the
+    functions are shared by layers of one configuration, so a retrace may relax shapes)."""
+    size = x.shape[axis]
+    return _tf().shape(x)[axis] if size is None else size
+
+
+def _rows(x):
+    """``x`` as a matrix: every axis but the last flattened."""
+    return _tf().reshape(x, [-1, _dim(x, -1)])
+
+
 def _weight_grad(h_prev, dz):
     """``sum_t h_{t-1}^T dz_t`` as one 2-D product (faster than an einsum on a CPU)."""
-    tf = _tf()
-    return tf.matmul(tf.reshape(h_prev, [-1, h_prev.shape[-1]]), tf.reshape(dz, [-1, dz.shape[-1]]), transpose_a=True)
+    return _tf().matmul(_rows(h_prev), _rows(dz), transpose_a=True)
 
 
 def _reverse_cumsum_impl(g):
@@ -551,10 +546,7 @@ def _project_last(spec, x, w, b, kernel, h0, s0, store, reverse):
     """The many-to-one forward pass from batch-major inputs: projection and loop in one function."""
     tf = _tf()
     xt = _time_major(x, reverse)
-    steps, batch = xt.shape[0], xt.shape[1]
-    steps = tf.shape(xt)[0] if steps is None else steps
-    batch = tf.shape(xt)[1] if batch is None else batch
-    proj = tf.reshape(tf.matmul(tf.reshape(xt, [-1, xt.shape[-1]]), w) + b, tf.stack([steps, batch, w.shape[-1]]))
+    proj = tf.reshape(tf.matmul(_rows(xt), w) + b, tf.stack([_dim(xt, 0), _dim(xt, 1), _dim(w, -1)]))
     return _forward_impl(spec, proj, kernel, h0, s0, None, store, last=True)
 
 
@@ -563,9 +555,8 @@ def _last_backward(spec, x, H_prev, A, sT, dhT, dsT, reverse):
     tf = _tf()
     fused = _compiled("last", lambda A, sT, dhT, dsT: _last_fused(spec, A, sT, dhT, dsT), spec, True)
     dz, gs = fused(A, sT, dhT, dsT)
-    xt = _time_major(x, reverse)
-    dz2 = tf.reshape(dz, [-1, dz.shape[-1]])
-    dw = tf.matmul(tf.reshape(xt, [-1, xt.shape[-1]]), dz2, transpose_a=True)
+    dz2 = _rows(dz)
+    dw = tf.matmul(_rows(_time_major(x, reverse)), dz2, transpose_a=True)
     return dz, dw, tf.reduce_sum(dz2, axis=0), _weight_grad(H_prev, dz), gs
 
 
@@ -612,7 +603,7 @@ def _core_last(spec, x, w, b, kernel, h0, s0, store, jit, shards=1, reverse=Fals
                 dz, dwi, dbi, dki, ds0 = bwd(xi, H_prev, A, o[1], dhi, dsi)
                 dw, db, dk = (dwi, dbi, dki) if dw is None else (dw + dwi, db + dbi, dk + dki)
                 # the input gradient in plain ops, so a graph that does not need it prunes it
-                dx = tf.reshape(tf.matmul(tf.reshape(dz, [-1, dz.shape[-1]]), args[1], transpose_b=True), tf.gather(tf.shape(xi), [1, 0, 2]))
+                dx = tf.reshape(tf.matmul(_rows(dz), args[1], transpose_b=True), tf.gather(tf.shape(xi), [1, 0, 2]))
                 dxs.append(tf.transpose(tf.reverse(dx, [0]) if reverse else dx, [1, 0, 2]))
                 ds0s.append(ds0)
             cat = (lambda v: tf.concat(v, axis=0)) if len(dxs) > 1 else (lambda v: v[0])
