@@ -27,7 +27,6 @@ python benchmarks/edge.py --units 32 --timesteps 40 --cells lstm gru --out /tmp/
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys

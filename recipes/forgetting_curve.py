@@ -36,7 +36,6 @@ same training reviews, on a time-ordered split.
 ## Setup
 """
 
-import math
 
 import numpy as np
 import keras

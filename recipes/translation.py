@@ -62,7 +62,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 try:
     import lstm_apps  # noqa: F401

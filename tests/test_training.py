@@ -1,7 +1,6 @@
 """The recipe harness: flags, run folders, atomic artifacts, history, resume."""
 
 import json
-import time
 
 import keras
 import numpy as np

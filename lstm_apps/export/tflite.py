@@ -38,7 +38,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -353,7 +353,6 @@ def convert(
 
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model, received {type(model).__name__}.")
-    tf = _tf()
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, received {batch_size!r}.")
     if quantize == "int8" and representative_data is None:

@@ -242,7 +242,6 @@ def forgetting_cell_reference(x, params, s0=None):
         raise ValueError(f"x must have shape (batch, time, 2 + features), received shape {x.shape!r}.")
     tau = np.asarray(params["tau"], "float64")
     k = tau.shape[0]
-    w = np.asarray(params["readout_weight"], "float64")
     kernel = np.asarray(params.get("gate_kernel", np.zeros((x.shape[-1] - 2, k))), "float64")
     s = np.zeros((x.shape[0], k)) if s0 is None else np.asarray(s0, "float64").copy()
     ps, before, after = [], [], []
