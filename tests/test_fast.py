@@ -159,43 +159,42 @@ def test_xla_and_plain_loops_agree(jit):
         np.testing.assert_allclose(outs.numpy(), ref(x, initial_state=init, mask=m).numpy(), atol=2e-6)
 
 
-@pytest.mark.parametrize("config", [CELL_CONFIGS[0], CELL_CONFIGS[-1]], ids=["paper_default", "all_options"])
-def test_sharded_batch_matches_one_loop(config):
+def _sharded_results(layer, x, init, mask, training, return_sequences):
+    """Outputs, final states and gradients of ``fast_lstm1997`` run as 1, 2 and 3 shards."""
+    results = []
+    for shards in (1, 2, 3):
+        xs = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xs)
+            last, outs, states = fast_rnn.fast_lstm1997(
+                layer.cell, xs, init, mask=mask, return_sequences=return_sequences, training=training, shards=shards
+            )
+            out = outs if return_sequences else last
+            weight = tf.sin(tf.reshape(tf.range(tf.size(out), dtype="float32"), out.shape) * 0.7)
+            loss = tf.reduce_sum(out * weight) + tf.reduce_sum(states[1] * states[1])
+        assert (outs is None) == (not return_sequences)
+        grads = tape.gradient(loss, [xs, layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias])
+        results.append([out.numpy(), states[0].numpy(), states[1].numpy()] + [np.asarray(g) for g in grads])
+    return results
+
+
+@pytest.mark.parametrize(
+    "config, masked, return_sequences, training",
+    [
+        (CELL_CONFIGS[0], True, True, True),
+        (CELL_CONFIGS[-1], True, True, True),
+        (dict(cells_per_block=2), False, False, True),  # the many-to-one path
+        (dict(cells_per_block=2), False, False, False),  # its inference loop, gradient by a rerun
+    ],
+    ids=["paper_default", "all_options", "many_to_one", "many_to_one_inference"],
+)
+def test_sharded_batch_matches_one_loop(config, masked, return_sequences, training):
     """Splitting the batch into loops run side by side changes neither outputs nor gradients
-    (uneven shards, a mask, full and truncated backward passes)."""
+    (uneven shards, a mask, full and truncated backward passes, the many-to-one path)."""
     layer = LSTM1997(U, **config)
-    x, init, mask = _data(5, masked=True)
+    x, init, mask = _data(5, masked=masked)
     layer(x)
-    results = []
-    for shards in (1, 2, 3):
-        xs = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(xs)
-            _, outs, states = fast_rnn.fast_lstm1997(layer.cell, xs, init, mask=mask, training=True, shards=shards)
-            weight = tf.sin(tf.reshape(tf.range(tf.size(outs), dtype="float32"), outs.shape) * 0.7)
-            loss = tf.reduce_sum(outs * weight) + tf.reduce_sum(states[1] * states[1])
-        grads = tape.gradient(loss, [xs, layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias])
-        results.append([outs.numpy(), states[0].numpy(), states[1].numpy()] + [np.asarray(g) for g in grads])
-    for other in results[1:]:
-        for a, b in zip(results[0], other):
-            np.testing.assert_allclose(b, a, atol=2e-6, rtol=1e-5)
-
-
-@pytest.mark.parametrize("training", [True, False])
-def test_sharded_many_to_one_matches_one_loop(training):
-    layer = LSTM1997(U, cells_per_block=2)
-    x, init, _ = _data(6)
-    layer(x)
-    results = []
-    for shards in (1, 2, 3):
-        xs = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(xs)
-            last, outs, states = fast_rnn.fast_lstm1997(layer.cell, xs, init, return_sequences=False, training=training, shards=shards)
-            loss = tf.reduce_sum(tf.sin(last * 3.0)) + tf.reduce_sum(states[1] * states[1])
-        assert outs is None
-        grads = tape.gradient(loss, [xs, layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias])
-        results.append([last.numpy(), states[1].numpy()] + [np.asarray(g) for g in grads])
+    results = _sharded_results(layer, x, init, mask, training, return_sequences)
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_allclose(b, a, atol=2e-6, rtol=1e-5)
