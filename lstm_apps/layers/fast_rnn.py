@@ -472,10 +472,9 @@ def _auto_shards(batch):
     return max(1, min(_cpu_cores(), batch // (SHARD_MIN_BATCH // 2)))
 
 
-def _sharded(fwd, shards, args, extra, n_states=0):
+def _sharded(fwd, shards, args, extra):
     """``fwd`` on ``shards`` parts of the batch (axis 1 of ``proj`` and the mask, 0 of the
-    states), outputs joined again: independent loops TensorFlow runs side by side.
-    The first ``n_states`` outputs are ``(batch, units)`` states, the others time-major."""
+    states), outputs joined again: independent loops TensorFlow runs side by side."""
     tf = _tf()
     batch = args[0].shape[1]
     if shards == 1 or batch is None or batch < shards:
@@ -485,7 +484,7 @@ def _sharded(fwd, shards, args, extra, n_states=0):
     pieces = [tf.split(proj, sizes, axis=1), tf.split(h0, sizes, axis=0), tf.split(s0, sizes, axis=0)]
     pieces += [tf.split(m, sizes, axis=1) for m in extra]
     outs = [fwd(p, kernel, h, s, *rest) for p, h, s, *rest in zip(*pieces)]
-    return [tf.concat(list(col), axis=0 if i < n_states else 1) for i, col in enumerate(zip(*outs))]
+    return [tf.concat(list(col), axis=1) for col in zip(*outs)]
 
 
 def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit, shards=1):
@@ -641,7 +640,8 @@ def fast_lstm1997(
         return_sequences: also build the ``(batch, timesteps, units)`` outputs.
         zero_output_for_mask: zeros at masked steps instead of the previous output.
         training: keep each step's gate activations for the backward pass
-            (otherwise a gradient recomputes them with one large product).
+            (otherwise a gradient recomputes them: with one large product,
+            or, on the many-to-one path, by running the loop again).
         jit_compile: compile the forward loop with XLA: ``"auto"`` does so
             unless :data:`JIT_MAX_BATCH_UNITS` is set and
             ``batch * units`` exceeds it; an unknown
