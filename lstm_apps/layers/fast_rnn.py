@@ -271,6 +271,18 @@ def _compiled(kind, impl, key, jit):
 # ---------------------------------------------------------------------------
 # backward pass
 # ---------------------------------------------------------------------------
+def _net_input_grads(spec, gh, gs, yi, yo, g, g_prime, q, yf=None, sp=None):
+    """Net-input gradients (weight layout) from the errors reaching ``h_t`` (``gh``) and ``s_t`` (``gs``)."""
+    d = {
+        "output": _reduce(spec, gh * q) * yo * (1.0 - yo),
+        "input": _reduce(spec, gs * g) * yi * (1.0 - yi),
+        "cell": gs * _expand(spec, yi) * g_prime,
+    }
+    if spec.forget:
+        d["forget"] = _reduce(spec, gs * sp) * yf * (1.0 - yf)
+    return _tf().concat([d[n] for n in spec.names], axis=-1)
+
+
 def _backward_impl(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS):
     """Gradients of ``(H, S)`` with respect to ``(proj, kernel, h0, s0)``.
 
@@ -291,22 +303,11 @@ def _backward_impl(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS)
     f = _expand(spec, y_f) if spec.forget else None
     s_prev = tf.concat([s0[None], S[:-1]], axis=0) if spec.forget else None
 
-    def local_dz(gh, gs, yi, yo, g, g_prime, q, yf=None, sp=None):
-        """Net-input gradients from the errors reaching h_t (gh) and s_t (gs)."""
-        d = {
-            "output": _reduce(spec, gh * q) * yo * (1.0 - yo),
-            "input": _reduce(spec, gs * g) * yi * (1.0 - yi),
-            "cell": gs * _expand(spec, yi) * g_prime,
-        }
-        if spec.forget:
-            d["forget"] = _reduce(spec, gs * sp) * yf * (1.0 - yf)
-        return tf.concat([d[n] for n in spec.names], axis=-1)
-
     extra = (y_f, s_prev) if spec.forget else ()
     if truncated and mask is None and f is None:
         # no error through h_{t-1} and no forget gate: ds_t is a reverse cumulative sum
         gs = tf.cumsum(dS + dH * a, axis=0, reverse=True)
-        dz = local_dz(dH, gs, y_in, y_out, g, g_prime, q)
+        dz = _net_input_grads(spec, dH, gs, y_in, y_out, g, g_prime, q)
         return dz, _weight_grad(h_prev, dz), tf.zeros_like(h0), gs[0]
 
     kernel_t = tf.transpose(kernel)
@@ -332,7 +333,7 @@ def _backward_impl(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS)
             carry_h = zero
             ys = (gh, gsn)
         else:
-            dz_t = local_dz(gh, gsn, *x[pos:])
+            dz_t = _net_input_grads(spec, gh, gsn, *x[pos:])
             carry_h = tf.matmul(dz_t, kernel_t)
         if m is not None:
             carry_h = tf.where(m, carry_h, gh)
@@ -352,7 +353,7 @@ def _backward_impl(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS)
     (dh0, ds0), ys = _scan(fn, (zero, tf.zeros_like(s0)), seq)
     ys = [tf.reverse(v, [0]) for v in ys]
     if truncated:
-        dz = local_dz(ys[0], ys[1], y_in, y_out, g, g_prime, q, *extra)
+        dz = _net_input_grads(spec, ys[0], ys[1], y_in, y_out, g, g_prime, q, *extra)
     else:
         dz = ys[0]
     return dz, _weight_grad(h_prev, dz), dh0, ds0
@@ -367,17 +368,9 @@ def _fused_pre(spec, A, S, dH, dS):
 
 def _fused_post(spec, A, S, dH, gs):
     """XLA-fused net-input gradients (truncated, no forget gate) from dH and ds."""
-    tf = _tf()
     p = _split(spec, A)
-    y_in, y_out = p["input"], p["output"]
     g, g_prime = _cell_input_terms(spec, p["cell"])
-    q = _squash_terms(spec, S)[0]
-    d = {
-        "output": _reduce(spec, dH * q) * y_out * (1.0 - y_out),
-        "input": _reduce(spec, gs * g) * y_in * (1.0 - y_in),
-        "cell": gs * _expand(spec, y_in) * g_prime,
-    }
-    return tf.concat([d[n] for n in spec.names], axis=-1)
+    return _net_input_grads(spec, dH, gs, p["input"], p["output"], g, g_prime, _squash_terms(spec, S)[0])
 
 
 def _last_fused(spec, A, sT, dhT, dsT):
