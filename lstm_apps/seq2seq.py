@@ -443,6 +443,7 @@ def build_seq2seq(
     attention: str = "luong",
     dropout: float = 0.0,
     word_dropout: float = 0.0,
+    bidirectional_encoder: bool = False,
 ) -> Seq2SeqParts:
     """Build an encoder–decoder translation model and its inference parts.
 
@@ -470,6 +471,14 @@ def build_seq2seq(
             The padding mask is kept (a dropped token is a zero vector, not
             padding), and at inference the layers are the identity, so the
             encoder and the one-step decoder are unchanged.
+        bidirectional_encoder: read the source in both directions
+            (``keras.layers.Bidirectional``) with ``units // 2`` units each,
+            as in Bahdanau et al. (2015) and the bottom layer of GNMT (Wu et
+            al. 2016). The two directions' outputs are concatenated, so the
+            attention still sees ``units`` features per source token, and so
+            are their final states (forward ``[h, c]`` beside backward
+            ``[h, c]``), which start a decoder of ``units`` units. ``units``
+            must then be even.
 
     Returns:
         :class:`Seq2SeqParts`.
@@ -483,12 +492,19 @@ def build_seq2seq(
         raise ValueError(f"dropout must be in [0, 1), received {dropout!r}.")
     if isinstance(word_dropout, bool) or not isinstance(word_dropout, (int, float, np.integer, np.floating)) or not 0.0 <= word_dropout < 1.0:
         raise ValueError(f"word_dropout must be a float in [0, 1), received {word_dropout!r}.")
+    if bidirectional_encoder and units % 2:
+        raise ValueError(f"units must be even with bidirectional_encoder=True (units // 2 per direction), received {units}.")
     L = keras.layers
     source = keras.Input((None,), dtype="int32", name="source_ids")
     target_in = keras.Input((None,), dtype="int32", name="target_in_ids")
 
     src_embedding = L.Embedding(source_vocab, embed_dim, mask_zero=True, name="source_embedding")
-    encoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="encoder")
+    if bidirectional_encoder:
+        encoder_rnn = L.Bidirectional(
+            recurrent(cell, units // 2, return_sequences=True, return_state=True, name="encoder_cell"), merge_mode="concat", name="encoder"
+        )
+    else:
+        encoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="encoder")
     tgt_embedding = L.Embedding(target_vocab, embed_dim, mask_zero=True, name="target_embedding")
     decoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="decoder")
     attend = None
@@ -511,6 +527,11 @@ def build_seq2seq(
     if emb_drop is not None:
         x = emb_drop(x)
     encoder_outputs, *encoder_states = encoder_rnn(x)
+    if bidirectional_encoder:  # [*forward states, *backward states] -> one state of `units` per kind
+        half = len(encoder_states) // 2
+        encoder_states = [
+            L.Concatenate(name=f"encoder_state_{i}")([f, b]) for i, (f, b) in enumerate(zip(encoder_states[:half], encoder_states[half:]))
+        ]
     n_states = len(encoder_states)
 
     def decode(tokens, states, enc_out, enc_mask):

@@ -36,8 +36,9 @@ split. `--translate "some sentence"` loads the latest run and translates.
 **Model.** Subword (byte-pair encoding learned on the training split) or
 character tokens (`--tokens`), an embedding, an encoder of the kind chosen
 by `--cell` (`lstm`, the default here, `lstm1997`, `gru`, `simple_rnn`;
-LSTMs hand over two states, GRU and SimpleRNN one), a decoder of the same
-kind initialised with those states, and `--attention luong` (dot-product
+LSTMs hand over two states, GRU and SimpleRNN one; `--bidirectional-encoder`
+reads the source both ways and concatenates the two directions), a decoder
+of the same kind initialised with those states, and `--attention luong` (dot-product
 scores), `bahdanau` (additive scores) or `none`. Training uses teacher
 forcing; early stopping watches a slice of the *training* pairs so the
 validation split stays held out. Inference runs greedy decoding and beam
@@ -105,6 +106,11 @@ def make_parser():
     g.add_argument("--max-length", type=int, default=60, help="training pairs with more tokens on either side are skipped (default 60)")
     g.add_argument("--units", type=int, default=None, help="recurrent units (default 128 on number words, 256 otherwise; 32 with --quick)")
     g.add_argument("--embed-dim", type=int, default=None, help="embedding size (default units // 2)")
+    g.add_argument(
+        "--bidirectional-encoder",
+        action="store_true",
+        help="read the source in both directions, units // 2 per direction, outputs and final states concatenated (units must be even)",
+    )
     g.add_argument("--attention", choices=ATTENTION_KINDS, default="luong", help="attention over encoder outputs (default luong)")
     g.add_argument("--dropout", type=float, default=None, help="dropout rate (default 0 on number words, 0.3 otherwise)")
     g.add_argument(
@@ -203,6 +209,8 @@ def main(argv=None) -> dict:
     numbers = args.data is None and args.dataset == "numbers"
     units = args.units or (32 if args.quick else 128 if numbers else 256)
     embed_dim = args.embed_dim or max(16, units // 2)
+    if args.bidirectional_encoder and units % 2:
+        parser.error(f"--units must be even with --bidirectional-encoder (units // 2 per direction), received {units}")
     vocab_size = args.vocab_size or (64 if numbers else 2000)
     dropout = args.dropout if args.dropout is not None else (0.0 if numbers else 0.3)
     learning_rate = args.learning_rate or (1e-2 if args.quick else 3e-3)
@@ -217,6 +225,7 @@ def main(argv=None) -> dict:
             "learning_rate": learning_rate,
             "label_smoothing": args.label_smoothing,
             "word_dropout": args.word_dropout,
+            "bidirectional_encoder": args.bidirectional_encoder,
         },
     )
 
@@ -263,8 +272,9 @@ def main(argv=None) -> dict:
     """
     ## Model
 
-    Encoder and decoder of the `--cell` kind; the decoder starts from the
-    encoder's final states and, with attention, combines its output with a
+    Encoder and decoder of the `--cell` kind (with `--bidirectional-encoder`
+    the encoder reads the source both ways, half the units each); the decoder
+    starts from the encoder's final states and, with attention, combines its output with a
     context vector over all encoder outputs. `--word-dropout` adds
     whole-token dropout after both embeddings; `--label-smoothing` swaps the
     cross-entropy for its smoothed form (so the reported losses are smoothed
@@ -280,6 +290,7 @@ def main(argv=None) -> dict:
             attention=args.attention,
             dropout=dropout,
             word_dropout=args.word_dropout,
+            bidirectional_encoder=args.bidirectional_encoder,
         )
         if args.label_smoothing:
             loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing)

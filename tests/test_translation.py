@@ -297,14 +297,23 @@ def test_pair_batches_teacher_forcing_layout():
 # Model: the one-step decoder equals the teacher-forced model
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "cell,attention,n_states",
-    [("lstm1997", "luong", 2), ("lstm", "bahdanau", 2), ("gru", "luong", 1), ("simple_rnn", "none", 1)],
+    "cell,attention,n_states,bidirectional",
+    [
+        ("lstm1997", "luong", 2, False),
+        ("lstm", "bahdanau", 2, False),
+        ("gru", "luong", 1, False),
+        ("simple_rnn", "none", 1, False),
+        ("lstm1997", "luong", 2, True),
+        ("lstm", "bahdanau", 2, True),
+        ("gru", "none", 1, True),
+    ],
 )
-def test_step_decoder_matches_teacher_forcing(cell, attention, n_states):
+def test_step_decoder_matches_teacher_forcing(cell, attention, n_states, bidirectional):
     keras.utils.set_random_seed(0)
-    parts = build_seq2seq(11, 13, cell=cell, units=8, embed_dim=6, attention=attention)
+    parts = build_seq2seq(11, 13, cell=cell, units=8, embed_dim=6, attention=attention, bidirectional_encoder=bidirectional)
     assert parts.n_states == n_states
     assert len(parts.encoder.outputs) == 1 + n_states
+    assert all(tuple(out.shape)[-1] == 8 for out in parts.encoder.outputs)  # both directions together: `units` features
     rng = np.random.default_rng(0)
     src = rng.integers(4, 11, size=(3, 6)).astype("int32")
     src[0, 4:] = PAD  # a padded sentence: attention and encoder must ignore the padding
@@ -337,6 +346,27 @@ def test_build_seq2seq_rejects_bad_arguments():
         build_seq2seq(10, 10, units=0)
     with pytest.raises(ValueError, match="Unknown recurrent kind"):
         build_seq2seq(10, 10, cell="transformer")
+    with pytest.raises(ValueError, match="units must be even with bidirectional_encoder=True.*received 7"):
+        build_seq2seq(10, 10, units=7, bidirectional_encoder=True)
+
+
+def test_bidirectional_encoder_reads_the_source_both_ways():
+    keras.utils.set_random_seed(0)
+    parts = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6, attention="luong", bidirectional_encoder=True)
+    bi = parts.encoder.get_layer("encoder")
+    assert isinstance(bi, keras.layers.Bidirectional) and bi.forward_layer.units == bi.backward_layer.units == 4
+    src = np.array([[5, 6, 7, 8, 0, 0]], "int32")
+    enc_out, h, c = parts.encoder.predict_on_batch(src)
+    # forward half: the first output depends only on the first token; backward half: the last real output only on the last
+    changed_last = src.copy()
+    changed_last[0, 3] = 9
+    out2, h2, c2 = parts.encoder.predict_on_batch(changed_last)
+    np.testing.assert_allclose(out2[0, 0, :4], enc_out[0, 0, :4], atol=1e-6)
+    assert not np.allclose(out2[0, 0, 4:], enc_out[0, 0, 4:])  # the backward direction saw the change at step 0
+    assert not np.allclose(h2[:, :4], h[:, :4]) and not np.allclose(h2[:, 4:], h[:, 4:])
+    # final states: forward state after the last real token, backward state after reading back to the first
+    np.testing.assert_allclose(h[:, :4], enc_out[:, 3, :4], atol=1e-6)
+    np.testing.assert_allclose(h[:, 4:], enc_out[:, 0, 4:], atol=1e-6)
 
 
 # ---------------------------------------------------------------------------
@@ -457,18 +487,19 @@ def test_word_dropout_zeroes_whole_tokens_in_training_and_is_identity_at_inferen
     assert not any("word_dropout" in layer.name for layer in plain.model.layers)  # off by default: the model is unchanged
 
 
-def test_recipe_quick_with_label_smoothing_and_word_dropout(runs_dir):
+def test_recipe_quick_with_label_smoothing_word_dropout_and_bidirectional_encoder(runs_dir):
     import json
 
     from script_utils import load_script
 
     recipe = load_script("recipes/translation.py")
     base = ["--quick", "--epochs", "1", "--num-pairs", "300", "--beam-width", "1", "--samples", "1", "--runs-dir", str(runs_dir)]
-    metrics = recipe.main(base + ["--label-smoothing", "0.1", "--word-dropout", "0.2"])
+    metrics = recipe.main(base + ["--label-smoothing", "0.1", "--word-dropout", "0.2", "--bidirectional-encoder"])
     assert 0.0 <= metrics["val_chrf"] <= 100.0
     run_dir = next((runs_dir / "translation").iterdir())
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["label_smoothing"] == 0.1 and config["word_dropout"] == 0.2
+    assert config["label_smoothing"] == 0.1 and config["word_dropout"] == 0.2 and config["bidirectional_encoder"] is True
+    assert isinstance(keras.models.load_model(run_dir / "encoder.keras").get_layer("encoder"), keras.layers.Bidirectional)
     model = keras.models.load_model(run_dir / "model.keras")  # compiled: the registered smoothed loss comes back
     assert isinstance(model.loss, SmoothedSparseCategoricalCrossentropy) and model.loss.label_smoothing == 0.1
     assert {"source_word_dropout", "target_word_dropout"} <= {layer.name for layer in model.layers}
@@ -476,6 +507,8 @@ def test_recipe_quick_with_label_smoothing_and_word_dropout(runs_dir):
     for flag in ("--label-smoothing", "--word-dropout"):
         with pytest.raises(SystemExit):
             recipe.main(base + [flag, "1.0"])
+    with pytest.raises(SystemExit):
+        recipe.main(base + ["--bidirectional-encoder", "--units", "33"])
 
 
 # ---------------------------------------------------------------------------
@@ -544,7 +577,7 @@ def test_translator_save_load_round_trip(tmp_path):
     src_texts = ["one", "two", "twenty-one", "one hundred"]
     tgt_texts = ["eins", "zwei", "einundzwanzig", "einhundert"]
     st, tt = SubwordTokenizer.train(src_texts, 30), CharTokenizer.train(tgt_texts)
-    parts = build_seq2seq(st.vocab_size, tt.vocab_size, cell="lstm1997", units=8, embed_dim=8, attention="luong")
+    parts = build_seq2seq(st.vocab_size, tt.vocab_size, cell="lstm1997", units=8, embed_dim=8, attention="luong", bidirectional_encoder=True)
     translator = Translator(parts.encoder, parts.decoder_step, st, tt, attention="luong", max_length_ratio=1.0, max_length_offset=4)
     before_greedy = translator.translate(src_texts)
     before_beam = translator.translate(src_texts, beam_width=3)
