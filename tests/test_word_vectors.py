@@ -165,6 +165,11 @@ def test_sentiment_recipe_starts_from_the_vectors_and_can_freeze_them(runs_dir, 
     assert embedding.trainable and "extra0" not in vocab
     moved = embedding.get_weights()[0][vocab.index("good")] - vectors["good"]
     assert 0.0 < np.abs(moved).max() < 0.5
+    # language-model pretraining starts from the vectors too, and a frozen embedding stays frozen through it
+    recipe.main(base + ["--freeze-embedding", "--pretrain-epochs", "1"])
+    model = keras.models.load_model(sorted((runs_dir / "sentiment").iterdir())[-1] / "model.keras")
+    vocab = model.get_layer("vectorizer").get_vocabulary()
+    np.testing.assert_allclose(model.get_layer("embedding").get_weights()[0][vocab.index("good")], vectors["good"], rtol=1e-6)
     with pytest.raises(ValueError, match=r"--embedding-dim 8 differs from the 6 dimensions of the vectors"):
         recipe.main(base + ["--embedding-dim", "8"])
     with pytest.raises(ValueError, match=r"--vectors-vocabulary and --freeze-embedding act on pretrained vectors: they need --word-vectors FILE"):
