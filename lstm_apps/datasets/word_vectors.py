@@ -166,8 +166,8 @@ def load_word_vectors(
             :func:`download_glove_100d`.
         max_words: keep only the first ``max_words`` entries of the file
             (files list the most frequent words first).
-        vocabulary: keep only these words (after ``max_words``); reading a
-            large file for one vocabulary is faster and smaller this way.
+        vocabulary: keep only these words (after ``max_words``), so a large
+            file read for one vocabulary keeps only the rows it needs.
         lowercase: lower-case the file's words (the first occurrence of a
             word wins, i.e. the most frequent casing).
 
@@ -250,8 +250,8 @@ def load_word_vectors(
             ) from None
     if dim is None:
         raise ValueError(f"word-vector file {str(path)!r} holds no vectors.")
-    vectors = np.stack(rows) if rows else np.zeros((0, dim), "float32")
-    return WordVectors(words, vectors.astype("float32"), str(path))
+    vectors = np.stack(rows) if rows else np.zeros((0, dim), "float32")  # rows are float32 already
+    return WordVectors(words, vectors, str(path))
 
 
 def embedding_matrix(
