@@ -198,6 +198,9 @@ def test_load_anki_fra_uses_get_file_and_reads_fra_txt(tmp_path, monkeypatch):
     assert calls == [("fra-eng.zip", tr.ANKI_FRA_URL, True)]
     assert (src, tgt) == (["Go.", "Hello!"], ["Va !", "Bonjour !"])
     assert tr.load_anki_fra(max_pairs=1) == (["Go."], ["Va !"])
+    cache = tmp_path / "not" / "yet"  # a missing cache folder is created, so Keras does not fall back to /tmp/.keras
+    tr.load_anki_fra(cache_dir=str(cache))
+    assert cache.is_dir()
 
 
 def test_load_anki_fra_offline_is_a_clear_value_error(monkeypatch):

@@ -245,6 +245,8 @@ def load_anki_fra(max_pairs: int | None = None, cache_dir: str | None = None) ->
     """
     import keras
 
+    if cache_dir is not None:  # Keras falls back to /tmp/.keras when the folder is missing
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
     try:
         got = keras.utils.get_file("fra-eng.zip", origin=ANKI_FRA_URL, extract=True, cache_dir=cache_dir)
     except Exception as exc:  # urllib errors are re-raised by Keras as plain Exceptions
