@@ -6,3 +6,4 @@ from lstm_apps.datasets import methylation  # noqa: F401  (simulate_methylation,
 from lstm_apps.datasets import sentiment  # noqa: F401  (generate_reviews, ngram_ceiling, load_csv, load_folder, load_imdb)
 from lstm_apps.datasets import prices  # noqa: F401  (load_returns, download_prices, read_price_csv, load_sp500, ...)
 from lstm_apps.datasets import word_vectors  # noqa: F401  (load_word_vectors, embedding_matrix, download_glove_100d)
+from lstm_apps.datasets import dictionary  # noqa: F401  (read_ding, download_ding, load_extra_pairs)
