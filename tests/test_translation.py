@@ -296,6 +296,39 @@ def test_pair_batches_teacher_forcing_layout():
         PairBatches(src, tgt[:2])
 
 
+def test_pair_batches_mix_every_sentence_with_the_next_extra_pairs():
+    src = [[5, 6, 7], [8], [9, 9, 9], [5, 5]]
+    tgt = [[4, 4], [7, 8], [6], [5, 6]]
+    extra_src = [[10 + i] for i in range(10)]
+    extra_tgt = [[20 + i, 21 + i] for i in range(10)]
+    batches = PairBatches(src, tgt, batch_size=3, seed=1, extra_source_ids=extra_src, extra_target_ids=extra_tgt, extra_per_epoch=4)
+    assert batches.extra_per_epoch == 4 and len(batches) == 3  # ceil((4 + 4) / 3), the same every epoch
+    extra_seen = []
+    for epoch in range(5):
+        pairs = [
+            (row_s[row_s > 0].tolist(), row_out[row_w > 0].tolist()[:-1])
+            for (s, _), t_out, w in batches
+            for row_s, row_out, row_w in zip(s, t_out, w)
+        ]
+        assert len(pairs) == 8
+        assert sorted(p for p in pairs if p[0][0] < 10) == sorted(zip(src, tgt))  # every sentence pair, every epoch
+        extra = [p for p in pairs if p[0][0] >= 10]
+        assert len(extra) == 4 and all(t == [20 + s[0] - 10, 21 + s[0] - 10] for s, t in extra)  # pairs stay aligned
+        extra_seen.append(sorted(s[0] for s, _ in extra))
+    # epochs walk through a shuffle: the first 10 extra pairs drawn (epochs 1, 2 and half of 3) are all different
+    first_pass = extra_seen[0] + extra_seen[1]
+    assert len(set(first_pass)) == 8
+    assert len(set(range(10, 20)) - set(first_pass) - set(extra_seen[2])) == 0
+    assert int(batches.dataset().cardinality()) == 3
+    # by default an epoch holds as many extra pairs as sentence pairs
+    assert PairBatches(src, tgt, extra_source_ids=extra_src, extra_target_ids=extra_tgt).extra_per_epoch == 4
+    assert PairBatches(src, tgt, extra_source_ids=extra_src[:2], extra_target_ids=extra_tgt[:2]).extra_per_epoch == 2
+    with pytest.raises(ValueError, match="extra_source_ids and extra_target_ids"):
+        PairBatches(src, tgt, extra_source_ids=extra_src, extra_target_ids=extra_tgt[:3])
+    with pytest.raises(ValueError, match="extra_per_epoch"):
+        PairBatches(src, tgt, extra_source_ids=extra_src, extra_target_ids=extra_tgt, extra_per_epoch=-1)
+
+
 # ---------------------------------------------------------------------------
 # Model: the one-step decoder equals the teacher-forced model
 # ---------------------------------------------------------------------------
