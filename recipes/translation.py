@@ -71,6 +71,7 @@ except ImportError:  # running from a checkout without installing
 
 import keras
 
+from lstm_apps.datasets.dictionary import load_extra_pairs
 from lstm_apps.datasets.translation import load_anki_fra, load_pairs, number_pairs, split_pairs
 from lstm_apps.metrics import corpus_bleu, corpus_chrf, exact_match
 from lstm_apps.seq2seq import (
@@ -98,6 +99,15 @@ def make_parser():
     g.add_argument("--data", default=None, help="tab-separated pairs file (source<TAB>target[<TAB>ignored]) to train on")
     g.add_argument("--dataset", choices=("numbers", "anki-fra"), default="numbers", help="bundled data when --data is not given (default numbers)")
     g.add_argument("--test-data", default=None, help="a separate pairs file scored after training (test_* metrics)")
+    g.add_argument(
+        "--extra-data", default=None, metavar="FILE",
+        help="extra training pairs: a Ding-format dictionary ('German :: English'; 'ding' downloads Debian's trans-de-en) "
+        "or a pairs file; lines holding a validation, dev or test sentence are dropped",
+    )
+    g.add_argument(
+        "--extra-per-epoch", type=int, default=None, metavar="N",
+        help="extra pairs mixed into each epoch, the next N of a shuffle (default: as many as the training pairs)",
+    )
     g.add_argument("--max-pairs", type=int, default=None, help="use only the first N pairs of --data / --dataset anki-fra")
     g.add_argument("--num-pairs", type=int, default=12000, help="number-words pairs to generate (default 12000; 1200 with --quick)")
     g.add_argument("--val-fraction", type=float, default=0.1, help="held-out validation fraction (default 0.1)")
@@ -200,6 +210,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.translate is not None:
         return translate_only(args)
+    if args.extra_per_epoch is not None and args.extra_per_epoch < 0:
+        parser.error(f"--extra-per-epoch must be non-negative, received {args.extra_per_epoch}")
     for name in ("num_pairs", "max_length", "beam_width", "patience"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive, received {getattr(args, name)}")
@@ -252,19 +264,44 @@ def main(argv=None) -> dict:
     (train_src, train_tgt), (val_src, val_tgt) = split_pairs(sources, targets, args.val_fraction, seed=args.seed)
     n_dev = min(1000, max(1, len(train_src) // 20))
     dev_src, dev_tgt, train_src, train_tgt = train_src[:n_dev], train_tgt[:n_dev], train_src[n_dev:], train_tgt[n_dev:]
+    test_src, test_tgt = load_pairs(args.test_data) if args.test_data else ([], [])
+
+    """
+    `--extra-data` adds training pairs from a dictionary (or any pairs file).
+    They never reach the dev, validation or test splits, and every dictionary
+    line that holds one of those sentences is dropped whole: the Ding
+    sentences were taken from the Ding dictionary, so without that filter
+    the held-out sentences would be trained on. Each epoch mixes all training
+    sentences with the next `--extra-per-epoch` dictionary pairs.
+    """
+    extra_src, extra_tgt = [], []
+    if args.extra_data:
+        held_out = val_src + val_tgt + dev_src + dev_tgt + test_src + test_tgt
+        extra_src, extra_tgt = load_extra_pairs(args.extra_data, exclude=held_out)
+        if args.quick:
+            extra_src, extra_tgt = extra_src[:4000], extra_tgt[:4000]
 
     if args.tokens == "char":
-        src_tok, tgt_tok = CharTokenizer.train(train_src), CharTokenizer.train(train_tgt)
+        src_tok, tgt_tok = CharTokenizer.train(train_src + extra_src), CharTokenizer.train(train_tgt + extra_tgt)
     else:
-        src_tok = SubwordTokenizer.train(train_src, vocab_size=vocab_size)
-        tgt_tok = SubwordTokenizer.train(train_tgt, vocab_size=vocab_size)
-    train_x, train_y = src_tok.encode_batch(train_src), tgt_tok.encode_batch(train_tgt)
-    keep = [i for i, (a, b) in enumerate(zip(train_x, train_y)) if 0 < len(a) <= args.max_length and len(b) <= args.max_length]
-    train_x, train_y = [train_x[i] for i in keep], [train_y[i] for i in keep]
-    train_batches = PairBatches(train_x, train_y, batch_size=args.batch_size, seed=args.seed)
+        src_tok = SubwordTokenizer.train(train_src + extra_src, vocab_size=vocab_size)
+        tgt_tok = SubwordTokenizer.train(train_tgt + extra_tgt, vocab_size=vocab_size)
+
+    def encode_kept(sources, targets):
+        xs, ys = src_tok.encode_batch(sources), tgt_tok.encode_batch(targets)
+        keep = [i for i, (a, b) in enumerate(zip(xs, ys)) if 0 < len(a) <= args.max_length and 0 < len(b) <= args.max_length]
+        return [xs[i] for i in keep], [ys[i] for i in keep]
+
+    train_x, train_y = encode_kept(train_src, train_tgt)
+    extra_x, extra_y = encode_kept(extra_src, extra_tgt)
+    train_batches = PairBatches(
+        train_x, train_y, batch_size=args.batch_size, seed=args.seed,
+        extra_source_ids=extra_x, extra_target_ids=extra_y, extra_per_epoch=args.extra_per_epoch,
+    )
     dev_batches = PairBatches(src_tok.encode_batch(dev_src), tgt_tok.encode_batch(dev_tgt), batch_size=args.batch_size, shuffle=False)
+    extra_note = f", {len(extra_x)} extra pairs ({train_batches.extra_per_epoch} an epoch)" if args.extra_data else ""
     print(
-        f"[{RECIPE}] {data_name}: {len(train_x)} training pairs ({len(train_src) - len(train_x)} longer than {args.max_length} tokens skipped), "
+        f"[{RECIPE}] {data_name}: {len(train_x)} training pairs ({len(train_src) - len(train_x)} longer than {args.max_length} tokens skipped){extra_note}, "
         f"{len(dev_src)} dev, {len(val_src)} validation; {args.tokens} vocabularies {src_tok.vocab_size} / {tgt_tok.vocab_size}",
         file=sys.stderr,
     )
@@ -341,6 +378,8 @@ def main(argv=None) -> dict:
             "chrf_signature": chrf_sig,
             "beam_width": args.beam_width,
             "train_pairs": len(train_x),
+            "extra_pairs": len(extra_x),
+            "extra_pairs_per_epoch": train_batches.extra_per_epoch,
             "val_pairs": len(val_src),
             "epochs_trained": len(history.history.get("loss", [])),
             "train_seconds": round(train_seconds, 1),
@@ -354,7 +393,6 @@ def main(argv=None) -> dict:
         {"split": "validation", "system": "copy the source (baseline)", "chrF": metrics["val_chrf_copy"], "BLEU": metrics["val_bleu_copy"], "exact match": metrics["val_exact_match_copy"]},
     ]
     if args.test_data:
-        test_src, test_tgt = load_pairs(args.test_data)
         test_hyps = translator.translate(test_src, beam_width=args.beam_width)
         test_metrics, _, _ = score("test", test_hyps, test_tgt, test_src)
         metrics.update(test_metrics)

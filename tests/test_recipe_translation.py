@@ -78,6 +78,30 @@ def test_data_and_test_data_files(tmp_path):
     assert "export_error" not in metrics
 
 
+def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
+    src, tgt, _ = number_pairs(350, seed=7)
+    train = tmp_path / "train.tsv"
+    train.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src[:240], tgt[:240])), encoding="utf-8")
+    test = tmp_path / "test.tsv"
+    test.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src[240:300], tgt[240:300])), encoding="utf-8")
+    # the extra file repeats every training and test pair and adds 50 new ones
+    extra = tmp_path / "extra.tsv"
+    extra.write_text("".join(f"{s.upper()}\t{t}!\n" for s, t in zip(src, tgt)), encoding="utf-8")
+    metrics = recipe.main(
+        ["--quick", "--epochs", "1", "--data", str(train), "--test-data", str(test), "--extra-data", str(extra),
+         "--runs-dir", str(tmp_path / "runs"), "--beam-width", "1"]
+    )
+    n_val = 24
+    n_dev = (240 - n_val) // 20
+    # the validation, dev and test pairs are dropped (case and punctuation do not hide them)
+    assert metrics["extra_pairs"] == 350 - n_val - n_dev - 60
+    assert metrics["extra_pairs_per_epoch"] == metrics["train_pairs"] == 240 - n_val - n_dev
+    run_dir = next((tmp_path / "runs" / "translation").iterdir())
+    assert json.loads((run_dir / "config.json").read_text())["extra_data"] == str(extra)
+    with pytest.raises(SystemExit):
+        recipe.main(["--quick", "--extra-data", str(extra), "--extra-per-epoch", "-1", "--runs-dir", str(tmp_path / "runs")])
+
+
 def test_anki_fra_offline_fails_clearly(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
         raise Exception("URL fetch failure: no network")
