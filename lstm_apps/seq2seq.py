@@ -44,6 +44,7 @@ translator.translate(["three hundred twenty-one"], beam_width=4)
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import re
@@ -220,26 +221,38 @@ class SubwordTokenizer(_Tokenizer):
             for p in zip(w, w[1:]):
                 pair_count[p] += f
                 where[p].add(i)
+        # A heap of (-count, pair) finds the most frequent pair (ties: the lexicographically
+        # smallest, so training is reproducible); entries whose count changed since are skipped.
+        heap = [(-c, p) for p, c in pair_count.items()]
+        heapq.heapify(heap)
         merges: list[tuple[str, str]] = []
-        while len(_SPECIALS) + len(alphabet) + len(merges) < vocab_size and pair_count:
-            # most frequent pair; ties go to the lexicographically smallest, so training is reproducible
-            best, count = min(pair_count.items(), key=lambda kv: (-kv[1], kv[0]))
-            if count < min_frequency:
+        while len(_SPECIALS) + len(alphabet) + len(merges) < vocab_size and heap:
+            negative, best = heapq.heappop(heap)
+            if pair_count.get(best) != -negative:
+                continue  # stale
+            if -negative < min_frequency:
                 break
             merges.append(best)
             joined = best[0] + best[1]
+            changed = set()
             for i in sorted(where.pop(best, ())):
                 w, f = words[i], counts[i]
                 for p in zip(w, w[1:]):
                     pair_count[p] -= f
-                    if pair_count[p] <= 0:
-                        del pair_count[p]
+                    changed.add(p)
                 new = _merge(w, best, joined)
                 for p in zip(new, new[1:]):
                     pair_count[p] += f
                     where[p].add(i)
+                    changed.add(p)
                 words[i] = new
             pair_count.pop(best, None)
+            changed.discard(best)
+            for p in changed:
+                if pair_count.get(p, 0) <= 0:
+                    pair_count.pop(p, None)
+                else:
+                    heapq.heappush(heap, (-pair_count[p], p))
         symbols = list(_SPECIALS) + alphabet + [a + b for a, b in merges]
         symbols = list(dict.fromkeys(symbols))  # a merge can recreate an existing symbol
         return cls(symbols, merges)

@@ -247,6 +247,39 @@ def test_bpe_merges_match_hand_computed_example():
     assert tok.vocab_size == 20
 
 
+def _reference_bpe_merges(texts, n_merges, min_frequency=2):
+    """Sennrich et al.'s algorithm as written in their paper: recount every pair after each merge."""
+    from collections import Counter
+
+    from lstm_apps.seq2seq import _merge, _words
+
+    vocab = Counter(tuple(w) for t in texts for w in _words(t))
+    merges = []
+    for _ in range(n_merges):
+        pairs = Counter()
+        for word, freq in vocab.items():
+            for p in zip(word, word[1:]):
+                pairs[p] += freq
+        if not pairs:
+            break
+        best, count = min(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
+        if count < min_frequency:
+            break
+        merges.append(best)
+        vocab = Counter({tuple(_merge(list(w), best, best[0] + best[1])): f for w, f in vocab.items()})
+    return merges
+
+
+def test_bpe_training_equals_the_recount_everything_reference():
+    rng = np.random.default_rng(3)
+    syllables = ["ein", "und", "zwan", "zig", "drei", "ßig", "hun", "dert", "tau", "send", "a", "e", "n"]
+    texts = [" ".join("".join(rng.choice(syllables, size=rng.integers(1, 4))) for _ in range(rng.integers(1, 6))) for _ in range(300)]
+    tok = SubwordTokenizer.train(texts, vocab_size=200)
+    reference = _reference_bpe_merges(texts, len(tok.merges) + 5)
+    assert tok.merges == reference[: len(tok.merges)]
+    assert len(tok.merges) > 100 and tok.vocab_size == 200  # stopped by the vocabulary size, not early
+
+
 def test_bpe_round_trip_punctuation_and_unknowns():
     texts = ["Der Jemen ist ein Land.", "Wie heißt dieser Ort?", "Das wäre zu wünschen!", "Ein Land, ein Ort."]
     tok = SubwordTokenizer.train(texts * 3, vocab_size=60)
