@@ -45,7 +45,7 @@ def _run(name: str, argv: list[str]) -> dict:
         "cpu_seconds": round(time.process_time() - cpu0, 1),
         **{k: metrics.get(k) for k in (
             "val_chrf", "val_bleu", "val_chrf_copy", "val_bleu_copy", "val_exact_match", "val_chrf_greedy",
-            "val_exact_match_greedy", "train_pairs", "val_pairs", "epochs_trained", "train_seconds",
+            "val_exact_match_greedy", "train_pairs", "extra_pairs", "extra_pairs_per_epoch", "val_pairs", "epochs_trained", "train_seconds",
             "stopped_by_time_budget", "chrf_signature", "bleu_signature",
         )},
     }

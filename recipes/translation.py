@@ -33,7 +33,15 @@ examples once (cached), and `--test-data FILE` scores a separate pairs file
 with the trained model and the baseline, reported apart from the validation
 split. `--translate "some sentence"` loads the latest run and translates.
 
-**Model.** Subword (byte-pair encoding learned on the training split) or
+**A dictionary as extra data.** `--extra-data FILE` adds training pairs
+that are never scored: a Ding-format German–English dictionary (`German ::
+English` lines; `--extra-data ding` downloads Debian's `trans-de-en`, about
+640,000 word and phrase pairs) or another pairs file. Each epoch mixes all
+training sentences with the next `--extra-per-epoch` dictionary pairs.
+Every dictionary line that holds a dev, validation or test sentence is
+dropped whole, so no held-out sentence is trained on.
+
+**Model.** Subword (byte-pair encoding learned on the training split and any extra pairs) or
 character tokens (`--tokens`), an embedding, an encoder of the kind chosen
 by `--cell` (`lstm`, the default here, `lstm1997`, `gru`, `simple_rnn`;
 LSTMs hand over two states, GRU and SimpleRNN one; `--bidirectional-encoder`
