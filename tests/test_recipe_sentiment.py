@@ -80,6 +80,8 @@ def test_quick_run_on_files_with_test_set_pretraining_bidirectional_lstm1997(run
     assert metrics["test_accuracy_baseline"] > 0.6
     run = _only_run(runs_dir)
     assert (run / "pretrain_forward_history.json").is_file() and (run / "explanation.png").is_file()
+    # no two validation reviews share their 1-2-gram counts: the ceiling (1) is kept in metrics.json, not printed
+    assert metrics["val_ngram_ceiling"] == 1.0 and "ceiling" not in (run / "results.md").read_text()
 
 
 def test_quick_run_with_polarity_columns_and_refit(runs_dir):
