@@ -112,26 +112,16 @@ def download_ding(cache_dir: str | os.PathLike | None = None) -> Path:
         ValueError: when the package cannot be downloaded (offline) or does
             not hold the dictionary.
     """
-    import keras
+    from lstm_apps.datasets._download import fetch_pinned
 
-    if cache_dir is not None:  # Keras falls back to /tmp/.keras when the folder is missing
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    try:
-        deb = Path(
-            keras.utils.get_file(
-                "trans-de-en_1.9-6_all.deb",
-                origin=DING_URL,
-                file_hash=DING_SHA256,
-                cache_dir=None if cache_dir is None else str(cache_dir),
-                cache_subdir="lstm_apps",
-            )
-        )
-    except Exception as exc:  # urllib errors are re-raised by Keras as plain Exceptions
-        raise ValueError(
-            f"Could not download the Ding dictionary from {DING_URL} ({exc}). Check the network connection, "
-            "or install it elsewhere (`apt-get download trans-de-en && dpkg-deb -x trans-de-en_*.deb ding`) "
-            "and pass ding/usr/share/trans/de-en."
-        ) from exc
+    deb = fetch_pinned(
+        "trans-de-en_1.9-6_all.deb",
+        DING_URL,
+        DING_SHA256,
+        cache_dir,
+        "the Ding dictionary",
+        "install it elsewhere (`apt-get download trans-de-en && dpkg-deb -x trans-de-en_*.deb ding`) and pass ding/usr/share/trans/de-en.",
+    )
     target = deb.with_name("ding-1.9-de-en.txt")
     if not target.is_file():
         data = _deb_member(deb, _DING_MEMBER)

