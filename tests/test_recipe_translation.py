@@ -89,8 +89,8 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
     extra.write_text("".join(f"{s.upper()}\t{t}!\n" for s, t in zip(src, tgt)), encoding="utf-8")
     metrics = recipe.main(
         ["--quick", "--epochs", "1", "--data", str(train), "--test-data", str(test), "--extra-data", str(extra),
-         "--runs-dir", str(tmp_path / "runs"), "--beam-width", "1"]
-    )
+         "--runs-dir", str(tmp_path / "runs"), "--beam-width", "1", "--max-length", "500"]
+    )  # (no pair is skipped for its length: upper-case letters are unknown to the sentences' subwords, one token each)
     n_val = 24
     n_dev = (240 - n_val) // 20
     # the validation, dev and test pairs are dropped (case and punctuation do not hide them)
@@ -98,6 +98,16 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
     assert metrics["extra_pairs_per_epoch"] == metrics["train_pairs"] == 240 - n_val - n_dev
     run_dir = next((tmp_path / "runs" / "translation").iterdir())
     assert json.loads((run_dir / "config.json").read_text())["extra_data"] == str(extra)
+    from lstm_apps.seq2seq import Translator
+
+    # the extra sources are upper-cased: their letters reach the vocabulary only with --subwords-from all
+    assert not any(sym.isupper() for sym in Translator.load(run_dir).source_tokenizer.symbols)
+    recipe.main(
+        ["--quick", "--epochs", "1", "--data", str(train), "--extra-data", str(extra), "--subwords-from", "all",
+         "--runs-dir", str(tmp_path / "runs2"), "--beam-width", "1", "--samples", "0"]
+    )
+    run_dir = next((tmp_path / "runs2" / "translation").iterdir())
+    assert any(sym.isupper() for sym in Translator.load(run_dir).source_tokenizer.symbols)
     with pytest.raises(SystemExit):
         recipe.main(["--quick", "--extra-data", str(extra), "--extra-per-epoch", "-1", "--runs-dir", str(tmp_path / "runs")])
 
