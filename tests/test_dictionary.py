@@ -133,6 +133,9 @@ def test_download_ding_offline_and_bad_packages(tmp_path, monkeypatch):
     monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: str(not_deb))
     with pytest.raises(ValueError, match="not a Debian package"):
         dc.download_ding()
+    not_deb.write_bytes(b"!<arch>\n" + b"debian-binary   " + b"x" * 44)  # a size field that is no number
+    with pytest.raises(ValueError, match="malformed ar member header"):
+        dc.download_ding()
     wrong = _deb(tmp_path / "trans-de-en_1.9-6_all.deb", DING, member="./usr/share/doc/README")
     monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: str(wrong))
     with pytest.raises(ValueError, match="holds no 'usr/share/trans/de-en'"):

@@ -86,7 +86,10 @@ def _deb_member(deb: Path, member: str) -> bytes:
             if len(header) < 60:
                 raise ValueError(f"{str(deb)!r} holds no data.tar archive.")
             name = header[:16].decode("ascii", "replace").strip().rstrip("/")
-            size = int(header[48:58].decode("ascii").strip())
+            try:
+                size = int(header[48:58].decode("ascii").strip())
+            except (UnicodeDecodeError, ValueError):
+                raise ValueError(f"{str(deb)!r} is not a valid Debian package (malformed ar member header {header[:16]!r}).") from None
             body = fh.read(size)
             fh.read(size % 2)  # members are 2-byte aligned
             if name.startswith("data.tar"):
