@@ -76,6 +76,11 @@ def _keys(text: str) -> tuple[str, str]:
     return _NOT_WORD.sub("", text.lower()), _NOT_WORD.sub("", _strip_annotations(text).lower())
 
 
+def _banned(exclude: Iterable[str]) -> set[str]:
+    """The match keys of the sentences that must not be trained on."""
+    return {key for sentence in exclude for key in _keys(sentence)} - {""}
+
+
 def _deb_member(deb: Path, member: str) -> bytes:
     """One file of a Debian package: an ``ar`` archive holding ``data.tar.*``."""
     with open(deb, "rb") as fh:
@@ -181,8 +186,7 @@ def read_ding(
     if not path.is_file():
         raise ValueError(f"Dictionary file {str(path)!r} does not exist (expected a Ding-format 'German :: English' file, or 'ding').")
     _check_max_words(max_words)
-    banned = {key for sentence in exclude for key in _keys(sentence)}
-    banned.discard("")
+    banned = _banned(exclude)
     seen: dict[tuple[str, str], None] = {}
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
@@ -239,8 +243,7 @@ def load_extra_pairs(path: str | os.PathLike, exclude: Iterable[str] = (), max_w
         return read_ding(path, exclude=exclude, max_words=max_words)
     _check_max_words(max_words)
     sources, targets = load_pairs(path)
-    banned = {key for sentence in exclude for key in _keys(sentence)}
-    banned.discard("")
+    banned = _banned(exclude)
     keep = [
         i
         for i, (s, t) in enumerate(zip(sources, targets))
