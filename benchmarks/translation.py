@@ -46,8 +46,9 @@ def _run(name: str, argv: list[str]) -> dict:
         **{k: metrics.get(k) for k in (
             "val_chrf", "val_bleu", "val_chrf_copy", "val_bleu_copy", "val_exact_match", "val_chrf_greedy",
             "val_exact_match_greedy", "train_pairs", "extra_pairs", "extra_pairs_per_epoch", "val_pairs", "epochs_trained", "train_seconds",
-            "stopped_by_time_budget", "chrf_signature", "bleu_signature",
+            "stopped_by_time_budget", "length_penalty", "decoding", "mbr_samples", "val_chrf_beam", "val_bleu_beam", "chrf_signature", "bleu_signature",
         )},
+        **{k: v for k, v in metrics.items() if k.startswith("dev_chrf_length_penalty_")},
     }
 
 

@@ -68,6 +68,7 @@ sentence, which already earns chrF points for names, numbers and cognates.
 ## Setup
 """
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -92,6 +93,7 @@ from lstm_apps.seq2seq import (
     Translator,
     attention_weights,
     build_seq2seq,
+    choose_length_penalty,
 )
 from lstm_apps.training import recipe_parser, start_run
 
@@ -100,6 +102,18 @@ from lstm_apps.training import recipe_parser, start_run
 """
 
 RECIPE = "translation"
+
+
+def _length_penalty_arg(text):
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a finite number >= 0, received {text!r}")
+    return value
 
 
 def make_parser():
@@ -148,6 +162,16 @@ def make_parser():
     g.add_argument("--patience", type=int, default=4, help="early-stopping patience in epochs (default 4)")
     g.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes (time budget)")
     g.add_argument("--beam-width", type=int, default=4, help="beam width for the reported translations (1 = greedy; default 4)")
+    g.add_argument(
+        "--length-penalty", type=_length_penalty_arg, default="auto", metavar="ALPHA",
+        help="beam-search length penalty ((5 + length) / 6) ** ALPHA, a number >= 0, or 'auto' (default): "
+        "the one of 0.6, 1.0, 1.5, 2.0 with the best chrF on the dev split",
+    )
+    g.add_argument(
+        "--mbr-samples", type=int, default=0, metavar="N",
+        help="minimum-Bayes-risk decoding: report the translation, among the beam output and N epsilon samples, "
+        "that agrees best (chrF) with the samples (Eikema & Aziz 2020; default 0, off)",
+    )
     g.add_argument("--samples", type=int, default=8, help="sample translations printed (default 8)")
     g.add_argument("--translate", default=None, metavar="TEXT", help="translate TEXT with the latest run (or --from-run) and exit")
     g.add_argument("--from-run", default=None, metavar="RUN_DIR", help="run folder used by --translate (default: the latest)")
@@ -166,7 +190,8 @@ def latest_translator_dir(runs_dir) -> Path:
 def translate_only(args) -> dict:
     folder = Path(args.from_run) if args.from_run else latest_translator_dir(args.runs_dir)
     translator = Translator.load(folder)
-    output = translator.translate(args.translate, beam_width=args.beam_width)
+    penalty = None if args.length_penalty == "auto" else args.length_penalty  # auto: the one the run chose
+    output = translator.translate(args.translate, beam_width=args.beam_width, length_penalty=penalty, mbr_samples=args.mbr_samples, seed=args.seed)
     print(output)
     print(f"[{RECIPE}] translated with {folder}", file=sys.stderr)
     return {"source": args.translate, "translation": output, "run": str(folder)}
@@ -225,6 +250,8 @@ def main(argv=None) -> dict:
         return translate_only(args)
     if args.extra_per_epoch is not None and args.extra_per_epoch < 0:
         parser.error(f"--extra-per-epoch must be non-negative, received {args.extra_per_epoch}")
+    if args.mbr_samples < 0:
+        parser.error(f"--mbr-samples must be non-negative, received {args.mbr_samples}")
     for name in ("num_pairs", "max_length", "beam_width", "patience"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive, received {getattr(args, name)}")
@@ -376,21 +403,42 @@ def main(argv=None) -> dict:
     ## Evaluate
 
     Translate the held-out validation split greedily and with beam search;
-    score both and the copy-the-source baseline with sacrebleu.
+    score both and the copy-the-source baseline with sacrebleu. Beam search
+    ranks finished translations by log-probability over a length penalty;
+    with `--length-penalty auto` its exponent is the one that translates the
+    dev split best (chrF), so the validation split stays untouched until it
+    is scored. The choice is saved with the translator. With
+    `--mbr-samples N` the reported translation is a minimum-Bayes-risk
+    choice: the model draws N translations by epsilon sampling, and of those
+    and the beam output the one with the highest mean chrF against the
+    drawn ones wins (the consensus of the model's own distribution, rather
+    than its single most probable string).
     """
     translator = Translator(parts.encoder, parts.decoder_step, src_tok, tgt_tok, attention=args.attention)
+    dev_penalty_chrf = {}
+    if args.length_penalty != "auto":
+        translator.length_penalty = args.length_penalty
+    elif args.beam_width > 1:
+        translator.length_penalty, dev_penalty_chrf = choose_length_penalty(translator, dev_src, dev_tgt, beam_width=args.beam_width)
+        print(f"[{RECIPE}] length penalty {translator.length_penalty} (dev chrF by penalty: {({k: round(v, 2) for k, v in dev_penalty_chrf.items()})})", file=sys.stderr)
     t0 = time.time()
     greedy = translator.translate(val_src, beam_width=1)
-    hyps = translator.translate(val_src, beam_width=args.beam_width) if args.beam_width > 1 else greedy
+    beam = translator.translate(val_src, beam_width=args.beam_width) if args.beam_width > 1 else greedy
+    hyps = translator.translate(val_src, beam_width=args.beam_width, mbr_samples=args.mbr_samples, seed=args.seed) if args.mbr_samples else beam
     decode_seconds = time.time() - t0
     metrics, bleu_sig, chrf_sig = score("val", hyps, val_tgt, val_src)
-    greedy_metrics, _, _ = score("val", greedy, val_tgt, val_src)
-    metrics.update({f"{k}_greedy": v for k, v in greedy_metrics.items() if not k.endswith("_copy")})
+    for name, outputs in (("greedy", greedy), ("beam", beam)):
+        extra, _, _ = score("val", outputs, val_tgt, val_src)
+        metrics.update({f"{k}_{name}": v for k, v in extra.items() if not k.endswith("_copy")})
     metrics.update(
         {
             "bleu_signature": bleu_sig,
             "chrf_signature": chrf_sig,
+            "decoding": "mbr" if args.mbr_samples else "beam" if args.beam_width > 1 else "greedy",
+            "mbr_samples": args.mbr_samples,
             "beam_width": args.beam_width,
+            "length_penalty": translator.length_penalty,
+            **{f"dev_chrf_length_penalty_{k:g}": v for k, v in dev_penalty_chrf.items()},
             "train_pairs": len(train_x),
             "extra_pairs": len(extra_x),
             "extra_pairs_per_epoch": train_batches.extra_per_epoch,
@@ -401,18 +449,25 @@ def main(argv=None) -> dict:
             "stopped_by_time_budget": bool(budget and budget.stopped),
         }
     )
+    beam_name = f"LSTM seq2seq, beam {args.beam_width} (length penalty {translator.length_penalty:g})" if args.beam_width > 1 else "LSTM seq2seq, greedy"
+    mbr_name = f"LSTM seq2seq, MBR over {'beam' if args.beam_width > 1 else 'greedy'} + {args.mbr_samples} samples"
+    reported_name = mbr_name if args.mbr_samples else beam_name
     rows = [
-        {"split": "validation", "system": f"LSTM seq2seq, beam {args.beam_width}", "chrF": metrics["val_chrf"], "BLEU": metrics["val_bleu"], "exact match": metrics["val_exact_match"]},
+        {"split": "validation", "system": reported_name, "chrF": metrics["val_chrf"], "BLEU": metrics["val_bleu"], "exact match": metrics["val_exact_match"]},
+    ]
+    if args.mbr_samples and args.beam_width > 1:
+        rows.append({"split": "validation", "system": beam_name, "chrF": metrics["val_chrf_beam"], "BLEU": metrics["val_bleu_beam"], "exact match": metrics["val_exact_match_beam"]})
+    rows += [
         {"split": "validation", "system": "LSTM seq2seq, greedy", "chrF": metrics["val_chrf_greedy"], "BLEU": metrics["val_bleu_greedy"], "exact match": metrics["val_exact_match_greedy"]},
         {"split": "validation", "system": "copy the source (baseline)", "chrF": metrics["val_chrf_copy"], "BLEU": metrics["val_bleu_copy"], "exact match": metrics["val_exact_match_copy"]},
     ]
     if args.test_data:
-        test_hyps = translator.translate(test_src, beam_width=args.beam_width)
+        test_hyps = translator.translate(test_src, beam_width=args.beam_width, mbr_samples=args.mbr_samples, seed=args.seed)
         test_metrics, _, _ = score("test", test_hyps, test_tgt, test_src)
         metrics.update(test_metrics)
         metrics["test_pairs"] = len(test_src)
         rows += [
-            {"split": "test", "system": f"LSTM seq2seq, beam {args.beam_width}", "chrF": metrics["test_chrf"], "BLEU": metrics["test_bleu"], "exact match": metrics["test_exact_match"]},
+            {"split": "test", "system": reported_name, "chrF": metrics["test_chrf"], "BLEU": metrics["test_bleu"], "exact match": metrics["test_exact_match"]},
             {"split": "test", "system": "copy the source (baseline)", "chrF": metrics["test_chrf_copy"], "BLEU": metrics["test_bleu_copy"], "exact match": metrics["test_exact_match_copy"]},
         ]
     run.print_table(rows, title=f"Translation quality on {data_name} (sacrebleu; higher is better)")

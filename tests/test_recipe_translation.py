@@ -44,6 +44,12 @@ def test_quick_run_beats_copying_and_learns(quick_run):
         assert (run_dir / name).is_file(), name
     assert "copy the source" in (run_dir / "results.md").read_text()
     keras.models.load_model(run_dir / "decoder_step.keras", compile=False)  # exportable on its own
+    # --length-penalty auto: chosen on the dev split from the grid, saved with the translator, named in the table
+    tried = {k: v for k, v in metrics.items() if k.startswith("dev_chrf_length_penalty_")}
+    assert set(tried) == {f"dev_chrf_length_penalty_{p}" for p in ("0.6", "1", "1.5", "2")}
+    assert tried[f"dev_chrf_length_penalty_{metrics['length_penalty']:g}"] == max(tried.values())
+    assert json.loads((run_dir / "translator.json").read_text())["length_penalty"] == metrics["length_penalty"]
+    assert f"length penalty {metrics['length_penalty']:g}" in (run_dir / "results.md").read_text()
 
 
 def test_translate_loads_the_latest_run(quick_run, capsys):
@@ -54,6 +60,11 @@ def test_translate_loads_the_latest_run(quick_run, capsys):
     assert out["translation"] in capsys.readouterr().out
     with pytest.raises(ValueError, match="no finished translation run"):
         recipe.main(["--runs-dir", str(runs / "elsewhere"), "--translate", "one"])
+    fixed = recipe.main(["--runs-dir", str(runs), "--translate", "three hundred twenty-one", "--beam-width", "2", "--length-penalty", "0"])
+    assert isinstance(fixed["translation"], str)
+    for bad in ("-1", "inf", "long"):
+        with pytest.raises(SystemExit):
+            recipe.main(["--runs-dir", str(runs), "--translate", "one", "--length-penalty", bad])
 
 
 def test_data_and_test_data_files(tmp_path):
@@ -64,8 +75,14 @@ def test_data_and_test_data_files(tmp_path):
     test.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src[240:], tgt[240:])), encoding="utf-8")
     metrics = recipe.main(
         ["--quick", "--epochs", "1", "--data", str(train), "--test-data", str(test), "--runs-dir", str(tmp_path / "runs"),
-         "--tokens", "char", "--cell", "gru", "--attention", "bahdanau", "--beam-width", "1", "--export"]
+         "--tokens", "char", "--cell", "gru", "--attention", "bahdanau", "--beam-width", "1", "--export", "--length-penalty", "2", "--mbr-samples", "3"]
     )
+    assert metrics["length_penalty"] == 2.0 and not any(k.startswith("dev_chrf_length_penalty") for k in metrics)  # a given penalty is not tuned
+    assert metrics["decoding"] == "mbr" and metrics["mbr_samples"] == 3 and "val_chrf_beam" in metrics
+    results = (tmp_path / "runs" / "translation" / next((tmp_path / "runs" / "translation").iterdir()).name / "results.md").read_text()
+    assert "MBR over greedy + 3 samples" in results and results.count("| test ") == 2
+    with pytest.raises(SystemExit):
+        recipe.main(["--quick", "--mbr-samples", "-1", "--runs-dir", str(tmp_path / "runs")])
     assert metrics["test_pairs"] == 60 and metrics["val_pairs"] == 24
     for key in ("test_chrf", "test_bleu", "test_chrf_copy", "test_exact_match"):
         assert key in metrics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import keras
@@ -23,7 +24,10 @@ from lstm_apps.seq2seq import (
     attention_weights,
     beam_search,
     build_seq2seq,
+    choose_length_penalty,
     greedy_decode,
+    mbr_select,
+    sample_decode,
     tokenizer_from_config,
 )
 
@@ -617,6 +621,45 @@ def test_greedy_and_beam_search_on_known_probabilities():
         beam_search(_FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=0)
 
 
+def test_sample_decode_draws_from_the_truncated_distribution():
+    src = np.ones((2, 3), "int32")
+    drawn = sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=2000, epsilon=0.0, seed=0, attention=False)
+    assert len(drawn) == 2 and all(len(d) == 2000 for d in drawn)
+    for samples in drawn:
+        first = np.array([s[0] for s in samples])
+        assert abs(np.mean(first == A) - 0.6) < 0.04  # p(A | <s>) = 0.6
+        after_b = [s for s in samples if s[0] == B]
+        assert abs(np.mean([len(s) == 1 for s in after_b]) - 0.9) < 0.04  # p(</s> | B) = 0.9
+        assert {t for s in samples for t in s} == {A, B}  # never a token the model gives ~e-30
+    # epsilon 0.5 keeps only tokens at least that likely (and always the most likely): greedy
+    greedy = greedy_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, attention=False)
+    truncated = sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=20, epsilon=0.5, seed=1, attention=False)
+    assert all(s == greedy[0] for d in truncated for s in d)
+    # seeded: the same seed draws the same translations
+    again = sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=30, epsilon=0.0, seed=3, attention=False)
+    assert again == sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=30, epsilon=0.0, seed=3, attention=False)
+    for bad in ({"num_samples": 0}, {"num_samples": True}, {"num_samples": 2, "epsilon": 1.0}, {"num_samples": 2, "epsilon": -0.1}):
+        with pytest.raises(ValueError):
+            sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, attention=False, **bad)
+
+
+def test_mbr_select_picks_the_consensus_by_expected_chrf():
+    refs = ["Das ist gut.", "Das ist gut.", "Das ist sehr gut.", "Es ist schlecht."]
+    assert mbr_select(["Es ist schlecht.", "Das ist gut."], refs) == "Das ist gut."
+    # the expected utility is the count-weighted sum of sentence chrF, computed by sacrebleu
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF()
+    cands = ["Das ist sehr gut.", "Das ist gut.", "Es ist gut."]
+    expected = [sum(chrf.sentence_score(c, [r]).score for r in refs) for c in cands]
+    assert mbr_select(cands, refs) == cands[int(np.argmax(expected))]
+    assert mbr_select(["eins", "eins"], ["zwei"]) == "eins"  # a tie goes to the first
+    assert mbr_select(["zwei", "eins"], ["eins", "zwei"]) == "zwei"
+    for bad in (([], ["x"]), (["x"], [])):
+        with pytest.raises(ValueError, match="mbr_select"):
+            mbr_select(*bad)
+
+
 class _CountingStep:
     """A model that wants four A's then </s> (p = 0.97 each); every step also offers junk endings."""
 
@@ -658,6 +701,54 @@ def test_translator_save_load_round_trip(tmp_path):
     assert loaded.translate(src_texts, beam_width=3) == before_beam
     with pytest.raises(ValueError, match="not a saved translator"):
         Translator.load(tmp_path / "empty")
+    # the length penalty is a saved setting; a translator saved before it existed gets the old default
+    translator.length_penalty = 1.5
+    translator.save(tmp_path)
+    assert Translator.load(tmp_path).length_penalty == 1.5
+    assert Translator.load(tmp_path).translate(src_texts, beam_width=3) == translator.translate(src_texts, beam_width=3, length_penalty=1.5)
+    meta = json.loads((tmp_path / "translator.json").read_text())
+    del meta["length_penalty"]
+    (tmp_path / "translator.json").write_text(json.dumps(meta))
+    assert Translator.load(tmp_path).length_penalty == 0.6
+    # minimum-Bayes-risk decoding: seeded, and always one of its candidates
+    mbr = translator.translate(src_texts, beam_width=3, mbr_samples=5, seed=7)
+    assert mbr == translator.translate(src_texts, beam_width=3, mbr_samples=5, seed=7)
+    one = np.array([st.encode("twenty-one")])
+    drawn = sample_decode(parts.encoder, parts.decoder_step, one, max_length=one.shape[1] + 4, num_samples=5, seed=7)  # the translator's max length
+    candidates = {translator.translate("twenty-one", beam_width=3), *(tt.decode(d) for d in drawn[0])}
+    assert translator.translate("twenty-one", beam_width=3, mbr_samples=5, seed=7) in candidates
+    with pytest.raises(ValueError, match="mbr_samples"):
+        translator.translate(src_texts, mbr_samples=-1)
+    for bad in (-0.1, float("nan"), "1", True):
+        with pytest.raises(ValueError, match="length_penalty"):
+            Translator(parts.encoder, parts.decoder_step, st, tt, length_penalty=bad)
+        with pytest.raises(ValueError, match="length_penalty"):
+            translator.translate(src_texts, beam_width=2, length_penalty=bad)
+
+
+class _PenaltyEcho:
+    """A translator whose output depends only on the length penalty it is given."""
+
+    def __init__(self, outputs):
+        self.outputs, self.calls = outputs, []
+
+    def translate(self, sources, beam_width=1, length_penalty=None):
+        self.calls.append((beam_width, length_penalty))
+        return [self.outputs[length_penalty]] * len(sources)
+
+
+def test_choose_length_penalty_keeps_the_best_chrf_and_the_smallest_on_a_tie():
+    refs = ["Das ist ein langer Satz."] * 3
+    echo = _PenaltyEcho({0.6: "Das ist", 1.0: "Das ist ein langer", 1.5: "Das ist ein langer Satz.", 2.0: "Das ist ein langer Satz."})
+    best, scores = choose_length_penalty(echo, ["x"] * 3, refs, beam_width=4)
+    assert best == 1.5 and set(scores) == {0.6, 1.0, 1.5, 2.0}
+    assert scores[0.6] < scores[1.0] < scores[1.5] == scores[2.0] == pytest.approx(100.0)
+    assert sorted(echo.calls) == [(4, 0.6), (4, 1.0), (4, 1.5), (4, 2.0)]
+    best, scores = choose_length_penalty(echo, ["x"] * 3, refs, beam_width=2, candidates=[1.0, 0.6, 1.0])
+    assert best == 1.0 and list(scores) == [0.6, 1.0]
+    for bad in ([], [-1.0]):
+        with pytest.raises(ValueError):
+            choose_length_penalty(echo, ["x"], refs[:1], beam_width=2, candidates=bad)
 
 
 # ---------------------------------------------------------------------------
