@@ -663,13 +663,18 @@ def greedy_decode(encoder, decoder_step, source_ids: np.ndarray, *, max_length: 
     """
     source_ids = np.asarray(source_ids, dtype="int32")
     enc_out, states = _encode(encoder, source_ids)
-    batch = len(source_ids)
-    tokens = np.full(batch, BOS, dtype="int32")
-    done = np.zeros(batch, dtype=bool)
-    result: list[list[int]] = [[] for _ in range(batch)]
+    return _decode_rows(decoder_step, states, enc_out, source_ids, max_length, attention, lambda logits: logits.argmax(axis=-1))
+
+
+def _decode_rows(decoder_step, states, enc_out, source_ids, max_length: int, attention: bool, choose) -> list[list[int]]:
+    """Run the one-step decoder from ``<s>``, one token per row and step, ``choose(logits)`` picking it, until ``</s>``."""
+    rows = len(source_ids)
+    tokens = np.full(rows, BOS, dtype="int32")
+    done = np.zeros(rows, dtype=bool)
+    result: list[list[int]] = [[] for _ in range(rows)]
     for _ in range(max_length):
         logits, states = _step(decoder_step, tokens, states, enc_out, source_ids, attention)
-        tokens = logits.argmax(axis=-1).astype("int32")
+        tokens = np.asarray(choose(logits)).astype("int32")
         for i in np.flatnonzero(~done):
             if tokens[i] == EOS:
                 done[i] = True
@@ -722,27 +727,17 @@ def sample_decode(
     enc_out, states = _encode(encoder, source_ids)
     enc_out, src_rep = np.repeat(enc_out, n, axis=0), np.repeat(source_ids, n, axis=0)
     states = [np.repeat(s, n, axis=0) for s in states]
-    rows = batch * n
-    tokens = np.full(rows, BOS, dtype="int32")
-    done = np.zeros(rows, dtype=bool)
-    result: list[list[int]] = [[] for _ in range(rows)]
-    for _ in range(max_length):
-        logits, states = _step(decoder_step, tokens, states, enc_out, src_rep, attention)
+    def draw(logits):
         probs = np.exp(_log_softmax(logits))
+        rows = np.arange(len(probs))
         best = probs.argmax(axis=-1)
         kept = np.where(probs >= epsilon, probs, 0.0)
-        kept[np.arange(rows), best] = probs[np.arange(rows), best]
+        kept[rows, best] = probs[rows, best]  # the most likely token always stays
         cdf = kept.cumsum(axis=-1)
-        draw = rng.random(rows) * cdf[:, -1]
-        tokens = np.minimum((cdf <= draw[:, None]).sum(axis=-1), probs.shape[-1] - 1).astype("int32")
-        for i in np.flatnonzero(~done):
-            if tokens[i] == EOS:
-                done[i] = True
-            else:
-                result[i].append(int(tokens[i]))
-        tokens[done] = EOS
-        if done.all():
-            break
+        u = rng.random(len(probs)) * cdf[:, -1]
+        return np.minimum((cdf <= u[:, None]).sum(axis=-1), probs.shape[-1] - 1)
+
+    result = _decode_rows(decoder_step, states, enc_out, src_rep, max_length, attention, draw)
     return [result[b * n : (b + 1) * n] for b in range(batch)]
 
 
