@@ -727,6 +727,7 @@ def sample_decode(
     enc_out, states = _encode(encoder, source_ids)
     enc_out, src_rep = np.repeat(enc_out, n, axis=0), np.repeat(source_ids, n, axis=0)
     states = [np.repeat(s, n, axis=0) for s in states]
+
     def draw(logits):
         probs = np.exp(_log_softmax(logits))
         rows = np.arange(len(probs))
