@@ -1046,33 +1046,65 @@ class Translator:
         Sentences are batched by length; the output keeps the input order.
         """
         length_penalty = self.length_penalty if length_penalty is None else _check_length_penalty(length_penalty)
-        if isinstance(mbr_samples, bool) or not isinstance(mbr_samples, (int, np.integer)) or mbr_samples < 0:
-            raise ValueError(f"mbr_samples must be an integer >= 0, received {mbr_samples!r}.")
+        _check_mbr_samples(mbr_samples)
         single = isinstance(sentences, str)
         texts = [sentences] if single else list(sentences)
-        ids = [self.source_tokenizer.encode(t) or [UNK] for t in texts]
-        order = np.argsort([len(s) for s in ids], kind="stable")
         out: list[str] = [""] * len(texts)
         use_attention = self.attention != "none"
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            src = _pad([ids[i] for i in chunk])
-            max_len = int(self.max_length_ratio * src.shape[1] + self.max_length_offset)
+        for _, chunk, src, max_len in self._batches(texts, batch_size):
             if beam_width > 1:
                 decoded = beam_search(self.encoder, self.decoder_step, src, max_length=max_len, beam_width=beam_width, length_penalty=length_penalty, attention=use_attention)
             else:
                 decoded = greedy_decode(self.encoder, self.decoder_step, src, max_length=max_len, attention=use_attention)
             for i, seq in zip(chunk, decoded):
                 out[i] = self.target_tokenizer.decode(seq)
-            if mbr_samples:
-                drawn = sample_decode(
-                    self.encoder, self.decoder_step, src, max_length=max_len, num_samples=int(mbr_samples),
-                    epsilon=epsilon, seed=None if seed is None else seed + start, attention=use_attention,
-                )
-                for i, samples in zip(chunk, drawn):
-                    texts_i = [self.target_tokenizer.decode(seq) for seq in samples]
-                    out[i] = mbr_select([out[i], *texts_i], texts_i)
+        if mbr_samples:
+            out = self.mbr_rerank(texts, out, mbr_samples, batch_size=batch_size, epsilon=epsilon, seed=seed)
         return out[0] if single else out
+
+    def mbr_rerank(
+        self,
+        sentences: Sequence[str],
+        translations: Sequence[str],
+        mbr_samples: int,
+        batch_size: int = 64,
+        epsilon: float = 0.02,
+        seed: int | None = 0,
+    ) -> list[str]:
+        """Minimum-Bayes-risk choice between given translations and sampled ones.
+
+        For each sentence, draws ``mbr_samples`` translations
+        (:func:`sample_decode`) and returns the one of them or of its given
+        translation (e.g. the beam output, which wins ties) that
+        :func:`mbr_select` picks against the samples. ``translate(...,
+        mbr_samples=N)`` is ``mbr_rerank`` of its own output; call this
+        directly to reuse translations already made.
+        """
+        _check_mbr_samples(mbr_samples)
+        texts, given = list(sentences), [str(t) for t in translations]
+        if len(texts) != len(given):
+            raise ValueError(f"Expected one translation per sentence, received {len(given)} for {len(texts)} sentences.")
+        out = list(given)
+        if not mbr_samples:
+            return out
+        for start, chunk, src, max_len in self._batches(texts, batch_size):
+            drawn = sample_decode(
+                self.encoder, self.decoder_step, src, max_length=max_len, num_samples=int(mbr_samples),
+                epsilon=epsilon, seed=None if seed is None else seed + start, attention=self.attention != "none",
+            )
+            for i, samples in zip(chunk, drawn):
+                pseudo = [self.target_tokenizer.decode(seq) for seq in samples]
+                out[i] = mbr_select([given[i], *pseudo], pseudo)
+        return out
+
+    def _batches(self, texts: Sequence[str], batch_size: int):
+        """``(start, indices, padded source ids, max target length)`` for batches of similar length."""
+        ids = [self.source_tokenizer.encode(t) or [UNK] for t in texts]
+        order = np.argsort([len(s) for s in ids], kind="stable")
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            src = _pad([ids[i] for i in chunk])
+            yield start, chunk, src, int(self.max_length_ratio * src.shape[1] + self.max_length_offset)
 
     def save(self, folder: str | os.PathLike) -> Path:
         """Write ``encoder.keras``, ``decoder_step.keras`` and ``translator.json`` into ``folder``."""
@@ -1113,6 +1145,11 @@ class Translator:
             max_length_offset=meta["max_length_offset"],
             length_penalty=meta.get("length_penalty", 0.6),  # saved before it was a setting: the old default
         )
+
+
+def _check_mbr_samples(value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"mbr_samples must be an integer >= 0, received {value!r}.")
 
 
 def _check_length_penalty(value) -> float:

@@ -427,7 +427,7 @@ def main(argv=None) -> dict:
     t0 = time.time()
     greedy = translator.translate(val_src, beam_width=1)
     beam = translator.translate(val_src, beam_width=args.beam_width) if args.beam_width > 1 else greedy
-    hyps = translator.translate(val_src, beam_width=args.beam_width, mbr_samples=args.mbr_samples, seed=args.seed) if args.mbr_samples else beam
+    hyps = translator.mbr_rerank(val_src, beam, args.mbr_samples, seed=args.seed)  # the beam output itself without --mbr-samples
     decode_seconds = time.time() - t0
     metrics, bleu_sig, chrf_sig = score("val", hyps, val_tgt, val_src)
     for name, outputs in (("greedy", greedy), ("beam", beam)):

@@ -719,6 +719,12 @@ def test_translator_save_load_round_trip(tmp_path):
     assert translator.translate("twenty-one", beam_width=3, mbr_samples=5, seed=7) in candidates
     with pytest.raises(ValueError, match="mbr_samples"):
         translator.translate(src_texts, mbr_samples=-1)
+    # reranking translations already made gives the same choice; 0 samples keeps them
+    beam3 = translator.translate(src_texts, beam_width=3)
+    assert translator.mbr_rerank(src_texts, beam3, 5, seed=7) == mbr
+    assert translator.mbr_rerank(src_texts, beam3, 0) == beam3
+    with pytest.raises(ValueError, match="one translation per sentence"):
+        translator.mbr_rerank(src_texts, beam3[:2], 5)
     for bad in (-0.1, float("nan"), "1", True):
         with pytest.raises(ValueError, match="length_penalty"):
             Translator(parts.encoder, parts.decoder_step, st, tt, length_penalty=bad)
