@@ -73,6 +73,7 @@ __all__ = [
     "tokenizer_from_config",
     "PaddingMask",
     "LastStep",
+    "LexicalModel",
     "SmoothedSparseCategoricalCrossentropy",
     "Seq2SeqParts",
     "build_seq2seq",
@@ -425,6 +426,73 @@ class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
 
 
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class LexicalModel(keras.layers.Layer):
+    """Lexical translation model of Nguyen & Chiang (2018), "Improving Lexical Choice in Neural Machine Translation".
+
+    The attention weights of each decoder step average the *source
+    embeddings* (not the encoder's recurrent outputs), and a one-hidden-layer
+    network maps that average straight to the target vocabulary. Its logits
+    are added to the decoder's, so a source word can pull up its usual
+    translation without going through the recurrent state, which helps with
+    rare words on small corpora (Sennrich & Zhang 2019 use it for
+    low-resource translation):
+
+        f_t = tanh(sum_s a_ts e_s)
+        h_t = tanh(W f_t) + f_t
+        logits_t = W_out h_t
+
+    Args:
+        target_vocab: size of the target vocabulary (the logits' width).
+
+    Call arguments:
+        inputs: ``[attention_weights, source_embeddings]`` with shapes
+            ``(batch, target_len, source_len)`` and ``(batch, source_len,
+            embed_dim)``; the weights are the attention distribution (rows
+            sum to 1 over unmasked source positions).
+        mask: ignored; the target positions' padding mask is carried by the
+            decoder's own logits, to which these are added.
+
+    Example:
+
+    >>> layer = LexicalModel(7)
+    >>> layer([np.full((2, 3, 4), 0.25, "float32"), np.ones((2, 4, 5), "float32")]).shape
+    (2, 3, 7)
+    """
+
+    def __init__(self, target_vocab: int, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(target_vocab, bool) or not isinstance(target_vocab, (int, np.integer)) or target_vocab <= 0:
+            raise ValueError(f"target_vocab must be a positive integer, received {target_vocab!r}.")
+        self.target_vocab = int(target_vocab)
+
+    def build(self, input_shape):
+        weights_shape, embedding_shape = input_shape
+        if len(weights_shape) != 3 or len(embedding_shape) != 3:
+            raise ValueError(
+                "LexicalModel expects [attention weights (batch, target_len, source_len), "
+                f"source embeddings (batch, source_len, embed_dim)], received shapes {weights_shape} and {embedding_shape}."
+            )
+        dim = embedding_shape[-1]
+        self.hidden_kernel = self.add_weight(shape=(dim, dim), initializer="glorot_uniform", name="hidden_kernel")
+        self.output_kernel = self.add_weight(shape=(dim, self.target_vocab), initializer="glorot_uniform", name="output_kernel")
+
+    def call(self, inputs, mask=None):
+        weights, embeddings = inputs
+        f = ops.tanh(ops.matmul(weights, ops.cast(embeddings, weights.dtype)))
+        h = ops.tanh(ops.matmul(f, self.hidden_kernel)) + f
+        return ops.matmul(h, self.output_kernel)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[0][:2], self.target_vocab)
+
+    def get_config(self):
+        return {**super().get_config(), "target_vocab": self.target_vocab}
+
+
 @dataclass
 class Seq2SeqParts:
     """The three models built by :func:`build_seq2seq` (they share weights).
@@ -463,6 +531,7 @@ def build_seq2seq(
     dropout: float = 0.0,
     word_dropout: float = 0.0,
     bidirectional_encoder: bool = False,
+    lexical_model: bool = False,
 ) -> Seq2SeqParts:
     """Build an encoder–decoder translation model and its inference parts.
 
@@ -498,6 +567,10 @@ def build_seq2seq(
             are their final states (forward ``[h, c]`` beside backward
             ``[h, c]``), which start a decoder of ``units`` units. ``units``
             must then be even.
+        lexical_model: add the logits of a :class:`LexicalModel` (Nguyen &
+            Chiang 2018): the attention weights average the source
+            embeddings, and a small network maps that average to the target
+            vocabulary beside the decoder's own projection. Needs attention.
 
     Returns:
         :class:`Seq2SeqParts`.
@@ -513,6 +586,8 @@ def build_seq2seq(
         raise ValueError(f"word_dropout must be a float in [0, 1), received {word_dropout!r}.")
     if bidirectional_encoder and units % 2:
         raise ValueError(f"units must be even with bidirectional_encoder=True (units // 2 per direction), received {units}.")
+    if lexical_model and attention == "none":
+        raise ValueError("lexical_model=True needs attention ('luong' or 'bahdanau'), received attention='none'.")
     L = keras.layers
     source = keras.Input((None,), dtype="int32", name="source_ids")
     target_in = keras.Input((None,), dtype="int32", name="target_in_ids")
@@ -538,9 +613,10 @@ def build_seq2seq(
     src_word_drop = L.Dropout(word_dropout, noise_shape=(None, None, 1), name="source_word_dropout") if word_dropout else None
     tgt_word_drop = L.Dropout(word_dropout, noise_shape=(None, None, 1), name="target_word_dropout") if word_dropout else None
     project = L.Dense(target_vocab, name="logits")
+    lexical = LexicalModel(target_vocab, name="lexical_model") if lexical_model else None
 
     # encoder
-    x = src_embedding(source)
+    x = source_embedded = src_embedding(source)
     if src_word_drop is not None:
         x = src_word_drop(x)
     if emb_drop is not None:
@@ -553,7 +629,7 @@ def build_seq2seq(
         ]
     n_states = len(encoder_states)
 
-    def decode(tokens, states, enc_out, enc_mask):
+    def decode(tokens, states, enc_out, enc_mask, src_emb):
         y = tgt_embedding(tokens)
         if tgt_word_drop is not None:
             y = tgt_word_drop(y)
@@ -561,30 +637,37 @@ def build_seq2seq(
             y = emb_drop(y)
         out, *new_states = decoder_rnn(y, initial_state=list(states))
         raw = out
+        weights = None
         if attend is not None:
-            if enc_mask is None:
-                context = attend([out, enc_out])  # masks propagate from the embeddings
+            mask = None if enc_mask is None else [None, enc_mask]  # else masks propagate from the embeddings
+            if lexical is not None:
+                context, weights = attend([out, enc_out], mask=mask, return_attention_scores=True)
             else:
-                context = attend([out, enc_out], mask=[None, enc_mask])
+                context = attend([out, enc_out], mask=mask)
             out = combine(L.Concatenate(name=None)([out, context]))
         if drop is not None:
             out = drop(out)
-        return project(out), new_states, raw
+        logits = project(out)
+        if lexical is not None:
+            logits = L.Add()([logits, lexical([weights, src_emb])])
+        return logits, new_states, raw
 
-    logits, _, decoder_outputs = decode(target_in, encoder_states, encoder_outputs, None)
+    logits, _, decoder_outputs = decode(target_in, encoder_states, encoder_outputs, None, source_embedded)
     model = keras.Model([source, target_in], logits, name="seq2seq")
     encoder = keras.Model(source, [encoder_outputs, *encoder_states], name="encoder")
 
     token = keras.Input((1,), dtype="int32", name="token")
     state_inputs = [keras.Input((int(s.shape[-1]),), name=f"state_{i}") for i, s in enumerate(encoder_states)]
     step_inputs = [token, *state_inputs]
-    enc_out_in = src_in = enc_mask = None
+    enc_out_in = src_in = enc_mask = step_src_emb = None
     if attend is not None:
         enc_out_in = keras.Input((None, units), name="encoder_outputs")
         src_in = keras.Input((None,), dtype="int32", name="step_source_ids")
         enc_mask = PaddingMask(name="source_mask")(src_in)
         step_inputs += [enc_out_in, src_in]
-    step_logits, new_states, _ = decode(token, state_inputs, enc_out_in, enc_mask)
+        if lexical is not None:
+            step_src_emb = src_embedding(src_in)
+    step_logits, new_states, _ = decode(token, state_inputs, enc_out_in, enc_mask, step_src_emb)
     step_logits = LastStep(name="step_logits")(step_logits)
     decoder_step = keras.Model(step_inputs, [step_logits, *new_states], name="decoder_step")
     attention_model = None

@@ -152,6 +152,10 @@ def make_parser():
         help="read the source in both directions, units // 2 per direction, outputs and final states concatenated (units must be even)",
     )
     g.add_argument("--attention", choices=ATTENTION_KINDS, default="luong", help="attention over encoder outputs (default luong)")
+    g.add_argument(
+        "--lexical-model", action="store_true",
+        help="add a lexical model's logits: attention-weighted source embeddings mapped to the target vocabulary (Nguyen & Chiang 2018; needs attention)",
+    )
     g.add_argument("--dropout", type=float, default=None, help="dropout rate (default 0 on number words, 0.3 otherwise)")
     g.add_argument(
         "--label-smoothing", type=float, default=0.0, metavar="EPS",
@@ -162,6 +166,11 @@ def make_parser():
         help="in training, zero each source and target-input token's whole embedding with probability P, in [0, 1) (Sennrich & Zhang 2019; default 0, off)",
     )
     g.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default 3e-3; 1e-2 with --quick)")
+    g.add_argument(
+        "--ema", type=float, default=0.0, metavar="MOMENTUM",
+        help="keep an exponential moving average of the weights with this momentum, in [0, 1) (e.g. 0.999), and evaluate, "
+        "early-stop and translate with it (Polyak averaging; default 0, off)",
+    )
     g.add_argument("--patience", type=int, default=4, help="early-stopping patience in epochs (default 4)")
     g.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes (time budget)")
     g.add_argument("--beam-width", type=int, default=4, help="beam width for the reported translations (1 = greedy; default 4)")
@@ -258,12 +267,14 @@ def main(argv=None) -> dict:
     for name in ("num_pairs", "max_length", "beam_width", "patience"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive, received {getattr(args, name)}")
-    for name in ("label_smoothing", "word_dropout"):
+    for name in ("label_smoothing", "word_dropout", "ema"):
         if not 0.0 <= getattr(args, name) < 1.0:
             parser.error(f"--{name.replace('_', '-')} must be in [0, 1), received {getattr(args, name)}")
     numbers = args.data is None and args.dataset == "numbers"
     units = args.units or (32 if args.quick else 128 if numbers else 256)
     embed_dim = args.embed_dim or max(16, units // 2)
+    if args.lexical_model and args.attention == "none":
+        parser.error("--lexical-model needs attention (--attention luong or bahdanau), received --attention none")
     if args.bidirectional_encoder and units % 2:
         parser.error(f"--units must be even with --bidirectional-encoder (units // 2 per direction), received {units}")
     vocab_size = args.vocab_size or (64 if numbers else 2000)
@@ -281,6 +292,8 @@ def main(argv=None) -> dict:
             "label_smoothing": args.label_smoothing,
             "word_dropout": args.word_dropout,
             "bidirectional_encoder": args.bidirectional_encoder,
+            "lexical_model": args.lexical_model,
+            "ema": args.ema,
         },
     )
 
@@ -372,13 +385,14 @@ def main(argv=None) -> dict:
             dropout=dropout,
             word_dropout=args.word_dropout,
             bidirectional_encoder=args.bidirectional_encoder,
+            lexical_model=args.lexical_model,
         )
         if args.label_smoothing:
             loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing)
         else:
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         parts.model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
+            optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0, use_ema=bool(args.ema), ema_momentum=args.ema or 0.99),
             loss=loss,
             weighted_metrics=["sparse_categorical_accuracy"],
         )
@@ -389,9 +403,13 @@ def main(argv=None) -> dict:
     Teacher forcing: the decoder reads the reference shifted by one token.
     Early stopping on the dev loss (improvements under 0.001 do not count)
     keeps the best weights; `--max-minutes`
-    caps the wall time.
+    caps the wall time. With `--ema` the optimizer keeps a moving average of
+    the weights; `keras.callbacks.SwapEMAWeights` puts it in place for every
+    dev evaluation and at the end of each epoch, so early stopping judges,
+    and keeps, the averaged weights.
     """
-    callbacks = [
+    callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if args.ema else []
+    callbacks += [
         keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-3, patience=args.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-5),
     ]

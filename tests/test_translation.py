@@ -17,6 +17,7 @@ from lstm_apps.seq2seq import (
     PAD,
     UNK,
     CharTokenizer,
+    LexicalModel,
     PairBatches,
     SmoothedSparseCategoricalCrossentropy,
     SubwordTokenizer,
@@ -370,20 +371,24 @@ def test_pair_batches_mix_every_sentence_with_the_next_extra_pairs():
 # Model: the one-step decoder equals the teacher-forced model
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "cell,attention,n_states,bidirectional",
+    "cell,attention,n_states,bidirectional,lexical",
     [
-        ("lstm1997", "luong", 2, False),
-        ("lstm", "bahdanau", 2, False),
-        ("gru", "luong", 1, False),
-        ("simple_rnn", "none", 1, False),
-        ("lstm1997", "luong", 2, True),
-        ("lstm", "bahdanau", 2, True),
-        ("gru", "none", 1, True),
+        ("lstm1997", "luong", 2, False, False),
+        ("lstm", "bahdanau", 2, False, False),
+        ("gru", "luong", 1, False, False),
+        ("simple_rnn", "none", 1, False, False),
+        ("lstm1997", "luong", 2, True, False),
+        ("lstm", "bahdanau", 2, True, False),
+        ("gru", "none", 1, True, False),
+        ("lstm", "luong", 2, True, True),
+        ("gru", "bahdanau", 1, False, True),
     ],
 )
-def test_step_decoder_matches_teacher_forcing(cell, attention, n_states, bidirectional):
+def test_step_decoder_matches_teacher_forcing(cell, attention, n_states, bidirectional, lexical):
     keras.utils.set_random_seed(0)
-    parts = build_seq2seq(11, 13, cell=cell, units=8, embed_dim=6, attention=attention, bidirectional_encoder=bidirectional)
+    parts = build_seq2seq(
+        11, 13, cell=cell, units=8, embed_dim=6, attention=attention, bidirectional_encoder=bidirectional, lexical_model=lexical
+    )
     assert parts.n_states == n_states
     assert len(parts.encoder.outputs) == 1 + n_states
     assert all(tuple(out.shape)[-1] == 8 for out in parts.encoder.outputs)  # both directions together: `units` features
@@ -421,6 +426,46 @@ def test_build_seq2seq_rejects_bad_arguments():
         build_seq2seq(10, 10, cell="transformer")
     with pytest.raises(ValueError, match="units must be even with bidirectional_encoder=True.*received 7"):
         build_seq2seq(10, 10, units=7, bidirectional_encoder=True)
+
+
+def test_lexical_model_golden_values_and_errors():
+    rng = np.random.default_rng(0)
+    layer = LexicalModel(5)
+    weights = rng.dirichlet(np.ones(4), size=(2, 3)).astype("float32")  # (batch, target_len, source_len)
+    emb = rng.normal(size=(2, 4, 6)).astype("float32")
+    out = np.asarray(layer([weights, emb]))
+    w_hidden, w_out = (np.asarray(v, "float64") for v in (layer.hidden_kernel, layer.output_kernel))
+    f = np.tanh(np.einsum("bts,bse->bte", weights.astype("float64"), emb))
+    expected = (np.tanh(f @ w_hidden) + f) @ w_out
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    assert layer.compute_output_shape([(2, 3, 4), (2, 4, 6)]) == (2, 3, 5)
+    clone = LexicalModel.from_config(layer.get_config())
+    assert clone.target_vocab == 5
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match=rf"target_vocab must be a positive integer, received {bad!r}"):
+            LexicalModel(bad)
+    with pytest.raises(ValueError, match="LexicalModel expects"):
+        LexicalModel(5)([weights[:, 0], emb])
+    with pytest.raises(ValueError, match="lexical_model=True needs attention"):
+        build_seq2seq(10, 10, attention="none", lexical_model=True)
+
+
+def test_lexical_model_adds_logits_from_the_attended_source_embeddings():
+    keras.utils.set_random_seed(0)
+    parts = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6, attention="luong", lexical_model=True)
+    src, tgt = [5, 6, 7], [4, 5]
+    full = np.asarray(parts.model.predict_on_batch([np.array([src], "int32"), np.array([[BOS, *tgt]], "int32")]))[0]
+    # the lexical term by hand: the model's attention weights average the model's own source embeddings
+    weights = attention_weights(parts, src, tgt)  # (3 target steps, 3 source tokens)
+    emb = np.asarray(parts.model.get_layer("source_embedding").embeddings)[src]
+    lexical = parts.model.get_layer("lexical_model")
+    f = np.tanh(weights @ emb)
+    by_hand = (np.tanh(f @ np.asarray(lexical.hidden_kernel)) + f) @ np.asarray(lexical.output_kernel)
+    # with the lexical output kernel zeroed, only the decoder's own logits remain
+    lexical.output_kernel.assign(np.zeros((6, 13), "float32"))
+    plain = np.asarray(parts.model.predict_on_batch([np.array([src], "int32"), np.array([[BOS, *tgt]], "int32")]))[0]
+    np.testing.assert_allclose(full - plain, by_hand, atol=1e-5)
+    assert np.abs(by_hand).max() > 1e-3
 
 
 def test_bidirectional_encoder_reads_the_source_both_ways():
@@ -560,19 +605,21 @@ def test_word_dropout_zeroes_whole_tokens_in_training_and_is_identity_at_inferen
     assert not any("word_dropout" in layer.name for layer in plain.model.layers)  # off by default: the model is unchanged
 
 
-def test_recipe_quick_with_label_smoothing_word_dropout_and_bidirectional_encoder(runs_dir):
+def test_recipe_quick_with_label_smoothing_word_dropout_bidirectional_encoder_and_lexical_model(runs_dir):
     import json
 
     from script_utils import load_script
 
     recipe = load_script("recipes/translation.py")
     base = ["--quick", "--epochs", "1", "--num-pairs", "300", "--beam-width", "1", "--samples", "1", "--runs-dir", str(runs_dir)]
-    metrics = recipe.main(base + ["--label-smoothing", "0.1", "--word-dropout", "0.2", "--bidirectional-encoder"])
+    metrics = recipe.main(base + ["--label-smoothing", "0.1", "--word-dropout", "0.2", "--bidirectional-encoder", "--lexical-model"])
     assert 0.0 <= metrics["val_chrf"] <= 100.0
     run_dir = next((runs_dir / "translation").iterdir())
     config = json.loads((run_dir / "config.json").read_text())
     assert config["label_smoothing"] == 0.1 and config["word_dropout"] == 0.2 and config["bidirectional_encoder"] is True
+    assert config["lexical_model"] is True
     assert isinstance(keras.models.load_model(run_dir / "encoder.keras").get_layer("encoder"), keras.layers.Bidirectional)
+    assert isinstance(keras.models.load_model(run_dir / "decoder_step.keras").get_layer("lexical_model"), LexicalModel)
     model = keras.models.load_model(run_dir / "model.keras")  # compiled: the registered smoothed loss comes back
     assert isinstance(model.loss, SmoothedSparseCategoricalCrossentropy) and model.loss.label_smoothing == 0.1
     assert {"source_word_dropout", "target_word_dropout"} <= {layer.name for layer in model.layers}
@@ -582,6 +629,30 @@ def test_recipe_quick_with_label_smoothing_word_dropout_and_bidirectional_encode
             recipe.main(base + [flag, "1.0"])
     with pytest.raises(SystemExit):
         recipe.main(base + ["--bidirectional-encoder", "--units", "33"])
+
+
+def test_recipe_quick_with_weight_averaging(tmp_path):
+    import json
+
+    from script_utils import load_script
+
+    recipe = load_script("recipes/translation.py")
+    base = ["--quick", "--epochs", "1", "--num-pairs", "300", "--beam-width", "1", "--samples", "1"]
+    recipe.main(base + ["--runs-dir", str(tmp_path / "plain")])
+    recipe.main(base + ["--runs-dir", str(tmp_path / "avg"), "--ema", "0.999"])
+    run_dir = next((tmp_path / "avg" / "translation").iterdir())
+    assert json.loads((run_dir / "config.json").read_text())["ema"] == 0.999
+    # the dev loss is the averaged weights': Keras starts the average at the weights after the first step, and
+    # with momentum 0.999 the few steps after it barely move it, so the loss stays near log(64 tokens) = 4.16
+    # while the trained weights' loss falls
+    plain_dir = next((tmp_path / "plain" / "translation").iterdir())
+    plain_loss = json.loads((plain_dir / "history.json").read_text())["val_loss"][0]
+    avg_loss = json.loads((run_dir / "history.json").read_text())["val_loss"][0]
+    assert avg_loss > plain_loss + 0.5 and avg_loss > 0.95 * np.log(64), (avg_loss, plain_loss)
+    assert isinstance(Translator.load(run_dir).translate("one hundred"), str)
+    for bad in (["--ema", "1.0"], ["--ema", "-0.1"], ["--lexical-model", "--attention", "none"]):
+        with pytest.raises(SystemExit):
+            recipe.main(base + ["--runs-dir", str(tmp_path / "bad")] + bad)
 
 
 # ---------------------------------------------------------------------------
