@@ -82,6 +82,7 @@ __all__ = [
     "beam_search",
     "sample_decode",
     "mbr_select",
+    "sentence_chrf_matrix",
     "PairBatches",
     "Translator",
     "DEFAULT_LENGTH_PENALTIES",
@@ -838,15 +839,50 @@ def mbr_select(candidates: Sequence[str], pseudo_references: Sequence[str]) -> s
     Returns:
         The chosen candidate.
     """
-    from sacrebleu.metrics import CHRF
-
     candidates, references = [str(c) for c in candidates], Counter(str(r) for r in pseudo_references)
     if not candidates or not references:
         raise ValueError(f"mbr_select needs at least one candidate and one pseudo-reference, received {len(candidates)} and {sum(references.values())}.")
-    chrf = CHRF()
     unique = list(dict.fromkeys(candidates))
-    expected = [sum(count * chrf.sentence_score(c, [r]).score for r, count in references.items()) for c in unique]
+    scores = sentence_chrf_matrix(unique, list(references))
+    expected = scores @ np.array(list(references.values()), dtype="float64")
     return unique[int(np.argmax(expected))]
+
+
+def sentence_chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
+    """Sentence chrF of every hypothesis against every reference, as sacrebleu scores it.
+
+    Equal to ``[[CHRF().sentence_score(h, [r]).score for r in references]
+    for h in hypotheses]``, but each string's character n-grams are counted
+    once rather than once per pair (sacrebleu's own n-gram extraction, match
+    counting and F-score), which is what makes minimum-Bayes-risk decoding
+    with dozens of samples affordable: the pairs grow with the square of the
+    samples. Should a sacrebleu release drop those helpers, it falls back to
+    ``sentence_score`` pair by pair.
+
+    Returns:
+        A ``(len(hypotheses), len(references))`` float array of scores in [0, 100].
+    """
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF()
+    hypotheses, references = [str(h) for h in hypotheses], [str(r) for r in references]
+    helpers = ("_preprocess_segment", "_extract_reference_info", "_get_match_statistics", "_compute_f_score")
+    if not all(hasattr(chrf, name) for name in helpers):  # pragma: no cover - depends on the sacrebleu release
+        return np.array([[chrf.sentence_score(h, [r]).score for r in references] for h in hypotheses], dtype="float64").reshape(len(hypotheses), len(references))
+
+    def ngrams(text):
+        return chrf._extract_reference_info([chrf._preprocess_segment(text)])["ref_ngrams"][0]
+
+    ref_ngrams = [ngrams(r) for r in references]
+    out = np.empty((len(hypotheses), len(references)), dtype="float64")
+    for i, hyp in enumerate(hypotheses):
+        hyp_ngrams = ngrams(hyp)
+        for j, ref in enumerate(ref_ngrams):
+            stats = []
+            for h, r in zip(hyp_ngrams, ref):
+                stats.extend(chrf._get_match_statistics(h, r))
+            out[i, j] = chrf._compute_f_score(stats)
+    return out
 
 
 def beam_search(

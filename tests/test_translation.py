@@ -29,6 +29,7 @@ from lstm_apps.seq2seq import (
     greedy_decode,
     mbr_select,
     sample_decode,
+    sentence_chrf_matrix,
     tokenizer_from_config,
 )
 
@@ -729,6 +730,22 @@ def test_mbr_select_picks_the_consensus_by_expected_chrf():
     for bad in (([], ["x"]), (["x"], [])):
         with pytest.raises(ValueError, match="mbr_select"):
             mbr_select(*bad)
+
+
+def test_sentence_chrf_matrix_equals_sacrebleu_sentence_scores():
+    from sacrebleu.metrics import CHRF
+
+    texts = [
+        "Das ist gut.", "Das ist sehr gut.", "Es ist schlecht.", "", "a", "Ihr ist übel.", "Ihr  ist übel !",
+        "Straße, Größe; Mäßigung?", "gut gut gut gut", "Er hat 3 Äpfel und 12 Birnen gekauft.", "x" * 40,
+    ]
+    chrf = CHRF()
+    expected = np.array([[chrf.sentence_score(h, [r]).score for r in texts] for h in texts])
+    got = sentence_chrf_matrix(texts, texts)
+    assert got.shape == (len(texts), len(texts))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    assert sentence_chrf_matrix(["Das ist gut."], ["Das ist gut."])[0, 0] == 100.0
+    assert sentence_chrf_matrix([], ["x"]).shape == (0, 1)
 
 
 class _CountingStep:
