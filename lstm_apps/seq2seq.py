@@ -533,6 +533,7 @@ def build_seq2seq(
     word_dropout: float = 0.0,
     bidirectional_encoder: bool = False,
     lexical_model: bool = False,
+    tie_embeddings: bool = False,
 ) -> Seq2SeqParts:
     """Build an encoder–decoder translation model and its inference parts.
 
@@ -572,6 +573,13 @@ def build_seq2seq(
             Chiang 2018): the attention weights average the source
             embeddings, and a small network maps that average to the target
             vocabulary beside the decoder's own projection. Needs attention.
+        tie_embeddings: score the output tokens with the target embedding
+            matrix (Press & Wolf 2017; Sennrich & Zhang 2019 tie them for
+            low-resource translation): the decoder's output is projected
+            linearly to ``embed_dim`` and multiplied by the transposed
+            embeddings (``keras.layers.ReversibleEmbedding``), instead of a
+            separate ``(units, target_vocab)`` output layer, so a target
+            token's input and output vectors are one and the same.
 
     Returns:
         :class:`Seq2SeqParts`.
@@ -600,7 +608,10 @@ def build_seq2seq(
         )
     else:
         encoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="encoder")
-    tgt_embedding = L.Embedding(target_vocab, embed_dim, mask_zero=True, name="target_embedding")
+    if tie_embeddings:
+        tgt_embedding = L.ReversibleEmbedding(target_vocab, embed_dim, mask_zero=True, tie_weights=True, name="target_embedding")
+    else:
+        tgt_embedding = L.Embedding(target_vocab, embed_dim, mask_zero=True, name="target_embedding")
     decoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="decoder")
     attend = None
     if attention == "luong":
@@ -613,7 +624,14 @@ def build_seq2seq(
     # whole-token dropout: one keep/drop draw per (sentence, position), broadcast over the features
     src_word_drop = L.Dropout(word_dropout, noise_shape=(None, None, 1), name="source_word_dropout") if word_dropout else None
     tgt_word_drop = L.Dropout(word_dropout, noise_shape=(None, None, 1), name="target_word_dropout") if word_dropout else None
-    project = L.Dense(target_vocab, name="logits")
+    if tie_embeddings:  # a linear map to the embedding space; the tied embedding matrix does the rest
+        to_embedding = L.Dense(embed_dim, name="output_projection")
+
+        def project(h):
+            return tgt_embedding(to_embedding(h), reverse=True)
+
+    else:
+        project = L.Dense(target_vocab, name="logits")
     lexical = LexicalModel(target_vocab, name="lexical_model") if lexical_model else None
 
     # encoder

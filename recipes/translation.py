@@ -57,12 +57,17 @@ split (`--length-penalty auto`); `--mbr-samples N` adds minimum-Bayes-risk
 decoding (Eikema & Aziz 2020), which picks, among the beam output and N
 sampled translations, the one that agrees best (in chrF) with the samples.
 
-**Low-resource regularisation.** Two options of Sennrich & Zhang (2019),
-"Revisiting Low-Resource Neural Machine Translation", both off by default:
+**Low-resource options.** From Sennrich & Zhang (2019), "Revisiting
+Low-Resource Neural Machine Translation", all off by default:
 `--label-smoothing EPS` trains on targets that keep `1 - EPS` on the
-reference token and spread `EPS` over the vocabulary, and `--word-dropout P`
+reference token and spread `EPS` over the vocabulary; `--word-dropout P`
 zeroes whole source and target-input token embeddings with probability `P`
-during training (never at inference).
+during training (never at inference); `--lexical-model` adds logits computed
+straight from the attended source embeddings (Nguyen & Chiang 2018), a short
+path from a source word to its translation; `--tie-embeddings` scores output
+tokens with the target embedding matrix (Press & Wolf 2017). `--ema M`
+trains as usual but evaluates, early-stops and translates with an
+exponential moving average of the weights (momentum `M`, e.g. 0.999).
 
 **Baseline and metrics.** Corpus BLEU and chrF from `sacrebleu` (with their
 signatures) against the simplest translation there is, copying the source
@@ -152,6 +157,10 @@ def make_parser():
         help="read the source in both directions, units // 2 per direction, outputs and final states concatenated (units must be even)",
     )
     g.add_argument("--attention", choices=ATTENTION_KINDS, default="luong", help="attention over encoder outputs (default luong)")
+    g.add_argument(
+        "--tie-embeddings", action="store_true",
+        help="score output tokens with the target embedding matrix (Press & Wolf 2017) instead of a separate output layer",
+    )
     g.add_argument(
         "--lexical-model", action="store_true",
         help="add a lexical model's logits: attention-weighted source embeddings mapped to the target vocabulary (Nguyen & Chiang 2018; needs attention)",
@@ -293,6 +302,7 @@ def main(argv=None) -> dict:
             "word_dropout": args.word_dropout,
             "bidirectional_encoder": args.bidirectional_encoder,
             "lexical_model": args.lexical_model,
+            "tie_embeddings": args.tie_embeddings,
             "ema": args.ema,
         },
     )
@@ -372,7 +382,9 @@ def main(argv=None) -> dict:
     context vector over all encoder outputs. `--word-dropout` adds
     whole-token dropout after both embeddings; `--label-smoothing` swaps the
     cross-entropy for its smoothed form (so the reported losses are smoothed
-    too).
+    too); `--lexical-model` and `--tie-embeddings` change how the output
+    tokens are scored; `--ema` makes Adam keep a moving average of the
+    weights.
     """
     with run.strategy.scope():
         parts = build_seq2seq(
@@ -386,6 +398,7 @@ def main(argv=None) -> dict:
             word_dropout=args.word_dropout,
             bidirectional_encoder=args.bidirectional_encoder,
             lexical_model=args.lexical_model,
+            tie_embeddings=args.tie_embeddings,
         )
         if args.label_smoothing:
             loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing)

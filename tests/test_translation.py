@@ -372,23 +372,25 @@ def test_pair_batches_mix_every_sentence_with_the_next_extra_pairs():
 # Model: the one-step decoder equals the teacher-forced model
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "cell,attention,n_states,bidirectional,lexical",
+    "cell,attention,n_states,bidirectional,lexical,tied",
     [
-        ("lstm1997", "luong", 2, False, False),
-        ("lstm", "bahdanau", 2, False, False),
-        ("gru", "luong", 1, False, False),
-        ("simple_rnn", "none", 1, False, False),
-        ("lstm1997", "luong", 2, True, False),
-        ("lstm", "bahdanau", 2, True, False),
-        ("gru", "none", 1, True, False),
-        ("lstm", "luong", 2, True, True),
-        ("gru", "bahdanau", 1, False, True),
+        ("lstm1997", "luong", 2, False, False, False),
+        ("lstm", "bahdanau", 2, False, False, False),
+        ("gru", "luong", 1, False, False, False),
+        ("simple_rnn", "none", 1, False, False, False),
+        ("lstm1997", "luong", 2, True, False, False),
+        ("lstm", "bahdanau", 2, True, False, False),
+        ("gru", "none", 1, True, False, False),
+        ("lstm", "luong", 2, True, True, False),
+        ("gru", "bahdanau", 1, False, True, True),
+        ("lstm", "none", 2, False, False, True),
     ],
 )
-def test_step_decoder_matches_teacher_forcing(cell, attention, n_states, bidirectional, lexical):
+def test_step_decoder_matches_teacher_forcing(cell, attention, n_states, bidirectional, lexical, tied):
     keras.utils.set_random_seed(0)
     parts = build_seq2seq(
-        11, 13, cell=cell, units=8, embed_dim=6, attention=attention, bidirectional_encoder=bidirectional, lexical_model=lexical
+        11, 13, cell=cell, units=8, embed_dim=6, attention=attention, bidirectional_encoder=bidirectional,
+        lexical_model=lexical, tie_embeddings=tied,
     )
     assert parts.n_states == n_states
     assert len(parts.encoder.outputs) == 1 + n_states
@@ -467,6 +469,26 @@ def test_lexical_model_adds_logits_from_the_attended_source_embeddings():
     plain = np.asarray(parts.model.predict_on_batch([np.array([src], "int32"), np.array([[BOS, *tgt]], "int32")]))[0]
     np.testing.assert_allclose(full - plain, by_hand, atol=1e-5)
     assert np.abs(by_hand).max() > 1e-3
+
+
+def test_tied_embeddings_score_outputs_with_the_target_embedding_matrix():
+    keras.utils.set_random_seed(0)
+    parts = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6, attention="luong", tie_embeddings=True)
+    names = {layer.name for layer in parts.model.layers}
+    assert "logits" not in names and "output_projection" in names
+    untied = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6, attention="luong")
+    # the (units, vocab) output kernel and bias give way to a (units, embed_dim) projection
+    assert untied.model.count_params() - parts.model.count_params() == (8 * 13 + 13) - (8 * 6 + 6)
+    src, tgt_in = np.array([[5, 6, 7]], "int32"), np.array([[BOS, 4]], "int32")
+    before = np.asarray(parts.model.predict_on_batch([src, tgt_in]))
+    # token 9 is read nowhere in this pair, yet its output score moves with its embedding row, and only its own
+    embedding = parts.model.get_layer("target_embedding").embeddings
+    table = np.asarray(embedding)
+    table[9] += 1.0
+    embedding.assign(table)
+    after = np.asarray(parts.model.predict_on_batch([src, tgt_in]))
+    changed = ~np.isclose(after, before, atol=1e-7).all(axis=(0, 1))
+    assert changed.tolist() == [i == 9 for i in range(13)]
 
 
 def test_bidirectional_encoder_reads_the_source_both_ways():
@@ -613,12 +635,12 @@ def test_recipe_quick_with_label_smoothing_word_dropout_bidirectional_encoder_an
 
     recipe = load_script("recipes/translation.py")
     base = ["--quick", "--epochs", "1", "--num-pairs", "300", "--beam-width", "1", "--samples", "1", "--runs-dir", str(runs_dir)]
-    metrics = recipe.main(base + ["--label-smoothing", "0.1", "--word-dropout", "0.2", "--bidirectional-encoder", "--lexical-model"])
+    metrics = recipe.main(base + ["--label-smoothing", "0.1", "--word-dropout", "0.2", "--bidirectional-encoder", "--lexical-model", "--tie-embeddings"])
     assert 0.0 <= metrics["val_chrf"] <= 100.0
     run_dir = next((runs_dir / "translation").iterdir())
     config = json.loads((run_dir / "config.json").read_text())
     assert config["label_smoothing"] == 0.1 and config["word_dropout"] == 0.2 and config["bidirectional_encoder"] is True
-    assert config["lexical_model"] is True
+    assert config["lexical_model"] is True and config["tie_embeddings"] is True
     assert isinstance(keras.models.load_model(run_dir / "encoder.keras").get_layer("encoder"), keras.layers.Bidirectional)
     assert isinstance(keras.models.load_model(run_dir / "decoder_step.keras").get_layer("lexical_model"), LexicalModel)
     model = keras.models.load_model(run_dir / "model.keras")  # compiled: the registered smoothed loss comes back
