@@ -74,6 +74,7 @@ __all__ = [
     "PaddingMask",
     "LastStep",
     "LexicalModel",
+    "TiedEmbedding",
     "SmoothedSparseCategoricalCrossentropy",
     "Seq2SeqParts",
     "build_seq2seq",
@@ -441,23 +442,24 @@ class LexicalModel(keras.layers.Layer):
 
         f_t = tanh(sum_s a_ts e_s)
         h_t = tanh(W f_t) + f_t
-        logits_t = W_out h_t
+        logits_t = decoder_logits_t + W_out h_t
 
     Args:
         target_vocab: size of the target vocabulary (the logits' width).
 
     Call arguments:
-        inputs: ``[attention_weights, source_embeddings]`` with shapes
-            ``(batch, target_len, source_len)`` and ``(batch, source_len,
-            embed_dim)``; the weights are the attention distribution (rows
-            sum to 1 over unmasked source positions).
-        mask: ignored; the target positions' padding mask is carried by the
-            decoder's own logits, to which these are added.
+        inputs: ``[decoder_logits, attention_weights, source_embeddings]``
+            with shapes ``(batch, target_len, target_vocab)``, ``(batch,
+            target_len, source_len)`` and ``(batch, source_len, embed_dim)``;
+            the weights are the attention distribution (rows sum to 1 over
+            unmasked source positions).
+        mask: the output keeps the decoder logits' mask (the target
+            padding), so a loss still averages over real tokens only.
 
     Example:
 
     >>> layer = LexicalModel(7)
-    >>> layer([np.full((2, 3, 4), 0.25, "float32"), np.ones((2, 4, 5), "float32")]).shape
+    >>> layer([np.zeros((2, 3, 7), "float32"), np.full((2, 3, 4), 0.25, "float32"), np.ones((2, 4, 5), "float32")]).shape
     (2, 3, 7)
     """
 
@@ -468,30 +470,61 @@ class LexicalModel(keras.layers.Layer):
         self.target_vocab = int(target_vocab)
 
     def build(self, input_shape):
-        weights_shape, embedding_shape = input_shape
-        if len(weights_shape) != 3 or len(embedding_shape) != 3:
+        logits_shape, weights_shape, embedding_shape = input_shape
+        if len(logits_shape) != 3 or logits_shape[-1] != self.target_vocab or len(weights_shape) != 3 or len(embedding_shape) != 3:
             raise ValueError(
-                "LexicalModel expects [attention weights (batch, target_len, source_len), "
-                f"source embeddings (batch, source_len, embed_dim)], received shapes {weights_shape} and {embedding_shape}."
+                f"LexicalModel expects [decoder logits (batch, target_len, {self.target_vocab}), attention weights (batch, target_len, source_len), "
+                f"source embeddings (batch, source_len, embed_dim)], received shapes {logits_shape}, {weights_shape} and {embedding_shape}."
             )
         dim = embedding_shape[-1]
         self.hidden_kernel = self.add_weight(shape=(dim, dim), initializer="glorot_uniform", name="hidden_kernel")
         self.output_kernel = self.add_weight(shape=(dim, self.target_vocab), initializer="glorot_uniform", name="output_kernel")
 
     def call(self, inputs, mask=None):
-        weights, embeddings = inputs
+        logits, weights, embeddings = inputs
         f = ops.tanh(ops.matmul(weights, ops.cast(embeddings, weights.dtype)))
         h = ops.tanh(ops.matmul(f, self.hidden_kernel)) + f
-        return ops.matmul(h, self.output_kernel)
+        return logits + ops.matmul(h, self.output_kernel)
 
     def compute_mask(self, inputs, mask=None):
-        return None
+        return None if mask is None else mask[0]
 
     def compute_output_shape(self, input_shape):
-        return (*input_shape[0][:2], self.target_vocab)
+        return tuple(input_shape[0])
 
     def get_config(self):
         return {**super().get_config(), "target_vocab": self.target_vocab}
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class TiedEmbedding(keras.layers.ReversibleEmbedding):
+    """``keras.layers.ReversibleEmbedding`` that keeps the padding mask when it scores outputs (Press & Wolf 2017).
+
+    Called on token ids it embeds them (and masks id 0 with
+    ``mask_zero=True``); called with ``reverse=True`` on vectors of
+    ``output_dim`` it returns their logits against every embedding row. Keras's
+    layer drops the incoming mask in that direction; here the logits keep it
+    (the target padding), so a loss averages over real tokens as with a
+    ``Dense`` output layer.
+
+    Args:
+        input_dim, output_dim, mask_zero, **kwargs: as for
+            ``keras.layers.ReversibleEmbedding`` (``tie_weights=True``).
+
+    Call arguments:
+        inputs: token ids, or ``(..., output_dim)`` vectors with ``reverse=True``.
+        reverse: score vectors against the embedding matrix.
+
+    Example:
+
+    >>> layer = TiedEmbedding(5, 3, mask_zero=True)
+    >>> tuple(layer(np.array([[4, 0]])).shape), tuple(layer(np.ones((1, 2, 3), "float32"), reverse=True).shape)
+    ((1, 2, 3), (1, 2, 5))
+    """
+
+    def compute_mask(self, inputs, mask=None):
+        # token ids: the parent's call has set the mask already; vectors (reverse=True): keep theirs
+        return mask
 
 
 @dataclass
@@ -577,7 +610,7 @@ def build_seq2seq(
             matrix (Press & Wolf 2017; Sennrich & Zhang 2019 tie them for
             low-resource translation): the decoder's output is projected
             linearly to ``embed_dim`` and multiplied by the transposed
-            embeddings (``keras.layers.ReversibleEmbedding``), instead of a
+            embeddings (:class:`TiedEmbedding`), instead of a
             separate ``(units, target_vocab)`` output layer, so a target
             token's input and output vectors are one and the same.
 
@@ -609,7 +642,7 @@ def build_seq2seq(
     else:
         encoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="encoder")
     if tie_embeddings:
-        tgt_embedding = L.ReversibleEmbedding(target_vocab, embed_dim, mask_zero=True, tie_weights=True, name="target_embedding")
+        tgt_embedding = TiedEmbedding(target_vocab, embed_dim, mask_zero=True, tie_weights=True, name="target_embedding")
     else:
         tgt_embedding = L.Embedding(target_vocab, embed_dim, mask_zero=True, name="target_embedding")
     decoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="decoder")
@@ -668,7 +701,7 @@ def build_seq2seq(
             out = drop(out)
         logits = project(out)
         if lexical is not None:
-            logits = L.Add()([logits, lexical([weights, src_emb])])
+            logits = lexical([logits, weights, src_emb])
         return logits, new_states, raw
 
     logits, _, decoder_outputs = decode(target_in, encoder_states, encoder_outputs, None, source_embedded)

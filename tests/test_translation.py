@@ -434,21 +434,24 @@ def test_build_seq2seq_rejects_bad_arguments():
 def test_lexical_model_golden_values_and_errors():
     rng = np.random.default_rng(0)
     layer = LexicalModel(5)
+    logits = rng.normal(size=(2, 3, 5)).astype("float32")
     weights = rng.dirichlet(np.ones(4), size=(2, 3)).astype("float32")  # (batch, target_len, source_len)
     emb = rng.normal(size=(2, 4, 6)).astype("float32")
-    out = np.asarray(layer([weights, emb]))
+    out = np.asarray(layer([logits, weights, emb]))
     w_hidden, w_out = (np.asarray(v, "float64") for v in (layer.hidden_kernel, layer.output_kernel))
     f = np.tanh(np.einsum("bts,bse->bte", weights.astype("float64"), emb))
-    expected = (np.tanh(f @ w_hidden) + f) @ w_out
+    expected = logits + (np.tanh(f @ w_hidden) + f) @ w_out
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
-    assert layer.compute_output_shape([(2, 3, 4), (2, 4, 6)]) == (2, 3, 5)
+    assert layer.compute_output_shape([(2, 3, 5), (2, 3, 4), (2, 4, 6)]) == (2, 3, 5)
     clone = LexicalModel.from_config(layer.get_config())
     assert clone.target_vocab == 5
     for bad in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match=rf"target_vocab must be a positive integer, received {bad!r}"):
             LexicalModel(bad)
     with pytest.raises(ValueError, match="LexicalModel expects"):
-        LexicalModel(5)([weights[:, 0], emb])
+        LexicalModel(5)([logits, weights[:, 0], emb])
+    with pytest.raises(ValueError, match="LexicalModel expects"):
+        LexicalModel(4)([logits, weights, emb])  # logits of another vocabulary
     with pytest.raises(ValueError, match="lexical_model=True needs attention"):
         build_seq2seq(10, 10, attention="none", lexical_model=True)
 
@@ -469,6 +472,21 @@ def test_lexical_model_adds_logits_from_the_attended_source_embeddings():
     plain = np.asarray(parts.model.predict_on_batch([np.array([src], "int32"), np.array([[BOS, *tgt]], "int32")]))[0]
     np.testing.assert_allclose(full - plain, by_hand, atol=1e-5)
     assert np.abs(by_hand).max() > 1e-3
+
+
+@pytest.mark.parametrize("options", [{}, {"lexical_model": True}, {"tie_embeddings": True}, {"lexical_model": True, "tie_embeddings": True}])
+def test_logits_keep_the_target_padding_mask_so_the_loss_averages_over_real_tokens(options):
+    keras.utils.set_random_seed(0)
+    parts = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6, attention="luong", **options)
+    src = np.array([[5, 6, 7, 0], [5, 6, 0, 0]], "int32")
+    tgt_in = np.array([[BOS, 4, 5, 0], [BOS, 0, 0, 0]], "int32")
+    tgt_out = np.array([[4, 5, EOS, 0], [EOS, 0, 0, 0]], "int32")
+    logits = parts.model([src, tgt_in])
+    np.testing.assert_array_equal(np.asarray(logits._keras_mask), tgt_in != PAD)
+    # Keras's loss then averages over the 4 real tokens, not all 8 positions
+    per_token = np.asarray(keras.losses.sparse_categorical_crossentropy(tgt_out, np.asarray(logits), from_logits=True))
+    loss = SmoothedSparseCategoricalCrossentropy(from_logits=True)(tgt_out, logits)
+    np.testing.assert_allclose(float(loss), per_token[tgt_in != PAD].mean(), rtol=1e-5)
 
 
 def test_tied_embeddings_score_outputs_with_the_target_embedding_matrix():
