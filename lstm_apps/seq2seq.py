@@ -899,6 +899,11 @@ def mbr_select(candidates: Sequence[str], pseudo_references: Sequence[str]) -> s
     return unique[int(np.argmax(expected))]
 
 
+def _has_chrf_helpers(chrf) -> bool:
+    """Whether this sacrebleu ``CHRF`` has the helpers :func:`sentence_chrf_matrix` reuses."""
+    return all(hasattr(chrf, name) for name in ("_preprocess_segment", "_extract_reference_info", "_get_match_statistics", "_compute_f_score"))
+
+
 def sentence_chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
     """Sentence chrF of every hypothesis against every reference, as sacrebleu scores it.
 
@@ -917,8 +922,7 @@ def sentence_chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -
 
     chrf = CHRF()
     hypotheses, references = [str(h) for h in hypotheses], [str(r) for r in references]
-    helpers = ("_preprocess_segment", "_extract_reference_info", "_get_match_statistics", "_compute_f_score")
-    if not all(hasattr(chrf, name) for name in helpers):  # pragma: no cover - depends on the sacrebleu release
+    if not _has_chrf_helpers(chrf):
         return np.array([[chrf.sentence_score(h, [r]).score for r in references] for h in hypotheses], dtype="float64").reshape(len(hypotheses), len(references))
 
     def ngrams(text):

@@ -788,6 +788,22 @@ def test_sentence_chrf_matrix_equals_sacrebleu_sentence_scores():
     assert sentence_chrf_matrix([], ["x"]).shape == (0, 1)
 
 
+def test_sentence_chrf_matrix_falls_back_to_sentence_score_without_sacrebleus_helpers(monkeypatch):
+    import lstm_apps.seq2seq as seq2seq
+
+    texts = ["Das ist gut.", "Es ist schlecht.", ""]
+    fast = sentence_chrf_matrix(texts, texts[:2])
+    from sacrebleu.metrics import CHRF
+
+    calls = []
+    original = CHRF.sentence_score
+    monkeypatch.setattr(CHRF, "sentence_score", lambda self, h, refs: calls.append(h) or original(self, h, refs))
+    monkeypatch.setattr(seq2seq, "_has_chrf_helpers", lambda chrf: False)
+    np.testing.assert_allclose(sentence_chrf_matrix(texts, texts[:2]), fast, rtol=0, atol=1e-9)
+    assert len(calls) == 6  # one sentence_score per pair
+    assert sentence_chrf_matrix([], ["x"]).shape == (0, 1)
+
+
 class _CountingStep:
     """A model that wants four A's then </s> (p = 0.97 each); every step also offers junk endings."""
 
