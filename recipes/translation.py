@@ -585,8 +585,8 @@ def main(argv=None) -> dict:
     frequent words and German word order come out right, rare words and long
     sentences do not. Tied embeddings (`--tie-embeddings`) and weight
     averaging (`--ema`) did not help. It needs more pairs (or pretrained
-    knowledge), not more time: the best run stopped itself after 12 minutes
-    of training. A dictionary is not that knowledge:
+    knowledge), not more time: the best runs stopped themselves after 12 and
+    23 minutes of training. A dictionary is not that knowledge:
     `--extra-data ding` (638,000 word and phrase pairs of the Ding
     dictionary) left chrF where it was with a quarter as many dictionary
     pairs as sentences per epoch (24.2 against 24.3 after 40 epochs) and
