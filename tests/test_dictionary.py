@@ -80,6 +80,25 @@ def test_read_ding_errors(tmp_path, ding_file):
         dc.read_ding(ding_file, exclude=[line.split("::")[1].split("|")[0] for line in DING.splitlines() if "::" in line and not line.startswith("#")])
     with pytest.raises(ValueError, match="max_words"):
         dc.read_ding(ding_file, max_words=0)
+    with pytest.raises(ValueError, match=r"min_words must be a positive integer or None, received 2\.5"):
+        dc.read_ding(ding_file, min_words=2.5)
+    with pytest.raises(ValueError, match=r"min_words \(3\) must not exceed max_words \(2\)"):
+        dc.read_ding(ding_file, min_words=3, max_words=2)
+
+
+def test_read_ding_keeps_phrases_or_sentences_on_request(ding_file):
+    with open(ding_file, "a", encoding="utf-8") as fh:
+        fh.write("jdm. gute Nacht sagen :: to say good night to sb.\n")
+    sentences = [
+        ("Yemen is a country with diverse ethnicities.", "Der Jemen ist ein Land mit verschiedensten Ethnien."),
+        ("I nearly fell off my chair.", "Ich bin fast vom Stängel gefallen."),
+        ("Here you are!", "Hier, bitte!"),
+    ]
+    phrase = ("to say good night to sb.", "jdm. gute Nacht sagen")  # ends in an abbreviation's '.' on one side only
+    assert list(zip(*dc.read_ding(ding_file, min_words=2))) == sentences + [phrase]
+    assert list(zip(*dc.read_ding(ding_file, min_words=3))) == sentences[:2] + [phrase]
+    assert list(zip(*dc.read_ding(ding_file, sentences_only=True))) == sentences
+    assert list(zip(*dc.read_ding(ding_file, sentences_only=True, max_words=3))) == sentences[2:]
 
 
 def _deb(path, member_text: str, compression: str = "xz", member: str = "./usr/share/trans/de-en"):
@@ -154,3 +173,21 @@ def test_load_extra_pairs_reads_both_formats_and_drops_held_out(tmp_path, ding_f
         dc.load_extra_pairs(tsv, exclude=["Good morning.", "Here you are!", "Thank you."])
     with pytest.raises(ValueError, match="max_words"):
         dc.load_extra_pairs(tsv, max_words=-1)
+    quoted = tmp_path / "quoted.tsv"
+    quoted.write_text('He said "No."\tEr sagte: „Nein.“\nsay no\tnein sagen\nNo!\tNein!\n', encoding="utf-8")
+    assert dc.load_extra_pairs(quoted, sentences_only=True) == (['He said "No."', "No!"], ["Er sagte: „Nein.“", "Nein!"])
+    assert dc.load_extra_pairs(quoted, min_words=2) == (['He said "No."', "say no"], ["Er sagte: „Nein.“", "nein sagen"])
+    with pytest.raises(ValueError, match="holds no pairs.*filters"):
+        dc.load_extra_pairs(quoted, min_words=5)
+
+
+def test_load_extra_pairs_drops_pairs_already_trained_on(tmp_path, ding_file):
+    tsv = tmp_path / "extra.tsv"
+    tsv.write_text("Good morning.\tGuten Morgen.\nGood morning.\tMoin!\nThank you.\tDanke.\n", encoding="utf-8")
+    # both sides must match (ignoring case, punctuation and annotations): another translation stays
+    known = [("good morning", "Guten  Morgen!"), ("Thanks.", "Danke.")]
+    assert dc.load_extra_pairs(tsv, known=known) == (["Good morning.", "Thank you."], ["Moin!", "Danke."])
+    en, de = dc.load_extra_pairs(ding_file, known=[("I nearly fell off my chair.", "Ich bin fast vom Stängel (Stengel [alt]) gefallen.")])
+    assert "I nearly fell off my chair." not in en and ("eel", "Aal") in zip(en, de)
+    with pytest.raises(ValueError, match="already among the 3 known training pairs"):
+        dc.load_extra_pairs(tsv, known=[("Good morning.", "Guten Morgen."), ("Good morning.", "Moin!"), ("Thank you.", "Danke.")])

@@ -146,15 +146,33 @@ def download_ding(cache_dir: str | os.PathLike | None = None) -> Path:
     return target
 
 
-def _check_max_words(max_words) -> None:
-    if max_words is not None and (isinstance(max_words, bool) or not isinstance(max_words, int) or max_words <= 0):
-        raise ValueError(f"max_words must be a positive integer or None, received {max_words!r}.")
+def _check_word_limits(min_words, max_words) -> None:
+    for name, value in (("min_words", min_words), ("max_words", max_words)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise ValueError(f"{name} must be a positive integer or None, received {value!r}.")
+    if min_words is not None and max_words is not None and min_words > max_words:
+        raise ValueError(f"min_words ({min_words}) must not exceed max_words ({max_words}): no pair could be kept.")
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'“”‘’»«)]*$")  # closing quotes and brackets may follow
+
+
+def _keep_pair(english: str, german: str, min_words, max_words, sentences_only: bool) -> bool:
+    """Whether a pair passes the length and sentence filters (words counted on each side)."""
+    lengths = (len(english.split()), len(german.split()))
+    if max_words is not None and max(lengths) > max_words:
+        return False
+    if min_words is not None and min(lengths) < min_words:
+        return False
+    return not sentences_only or bool(_SENTENCE_END.search(english.strip()) and _SENTENCE_END.search(german.strip()))
 
 
 def read_ding(
     path: str | os.PathLike,
     exclude: Iterable[str] = (),
     max_words: int | None = None,
+    min_words: int | None = None,
+    sentences_only: bool = False,
 ) -> tuple[list[str], list[str]]:
     """English→German pairs from a Ding-format dictionary.
 
@@ -172,6 +190,11 @@ def read_ding(
             spacing and annotations ("Here you are!" also drops a line
             holding "here you are [coll.]").
         max_words: keep only pairs with at most this many words on each side.
+        min_words: keep only pairs with at least this many words on each side
+            (phrases and sentences rather than single words).
+        sentences_only: keep only pairs whose both sides end like a sentence
+            (``.``, ``!`` or ``?``, closing quotes allowed): the dictionary's
+            example sentences, the extra data closest to sentence pairs.
 
     Returns:
         ``(english, german)``, two lists of equal length.
@@ -185,7 +208,7 @@ def read_ding(
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"Dictionary file {str(path)!r} does not exist (expected a Ding-format 'German :: English' file, or 'ding').")
-    _check_max_words(max_words)
+    _check_word_limits(min_words, max_words)
     banned = _banned(exclude)
     seen: dict[tuple[str, str], None] = {}
     with open(path, encoding="utf-8") as fh:
@@ -207,11 +230,11 @@ def read_ding(
                 en = [w for w in (_strip_annotations(s) for s in en_sub.split(";")) if w]
                 for i in range(min(len(de), len(en)) and max(len(de), len(en))):
                     pair = (en[i] if i < len(en) else en[0], de[i] if i < len(de) else de[0])
-                    if max_words is not None and max(len(pair[0].split()), len(pair[1].split())) > max_words:
+                    if not _keep_pair(*pair, min_words, max_words, sentences_only):
                         continue
                     seen.setdefault(pair, None)
     if not seen:
-        raise ValueError(f"Dictionary file {str(path)!r} holds no pairs (after excluding held-out sentences).")
+        raise ValueError(f"Dictionary file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters).")
     english_side = [e for e, _ in seen]
     german_side = [d for _, d in seen]
     return english_side, german_side
@@ -225,14 +248,28 @@ def _is_ding(path: Path) -> bool:
     return False
 
 
-def load_extra_pairs(path: str | os.PathLike, exclude: Iterable[str] = (), max_words: int | None = None) -> tuple[list[str], list[str]]:
+def load_extra_pairs(
+    path: str | os.PathLike,
+    exclude: Iterable[str] = (),
+    max_words: int | None = None,
+    min_words: int | None = None,
+    sentences_only: bool = False,
+    known: Iterable[tuple[str, str]] = (),
+) -> tuple[list[str], list[str]]:
     """Extra English→German training pairs from a dictionary or a pairs file.
 
     ``"ding"`` or a file whose first entry line holds ``::`` and no tab is
     read with :func:`read_ding`; anything else as tab-separated pairs
     (:func:`lstm_apps.datasets.translation.load_pairs`), dropping every pair
     whose source or target is one of ``exclude`` (compared ignoring case,
-    punctuation and spacing).
+    punctuation and spacing). ``max_words``, ``min_words`` and
+    ``sentences_only`` filter the pairs as in :func:`read_ding`.
+
+    ``known`` are ``(source, target)`` pairs already trained on (the
+    training sentences; the Ding sentences file repeats about 10,000 of the
+    dictionary's example sentences). An extra pair matching one of them on
+    both sides, compared like ``exclude``, is dropped, so the extra data adds
+    pairs instead of weighting training sentences twice.
 
     Returns:
         ``(sources, targets)``.
@@ -240,16 +277,23 @@ def load_extra_pairs(path: str | os.PathLike, exclude: Iterable[str] = (), max_w
     from lstm_apps.datasets.translation import load_pairs
 
     if str(path) == "ding" or (Path(path).is_file() and _is_ding(Path(path))):
-        return read_ding(path, exclude=exclude, max_words=max_words)
-    _check_max_words(max_words)
-    sources, targets = load_pairs(path)
-    banned = _banned(exclude)
-    keep = [
-        i
-        for i, (s, t) in enumerate(zip(sources, targets))
-        if not (banned & {*_keys(s), *_keys(t)})
-        and (max_words is None or max(len(s.split()), len(t.split())) <= max_words)
-    ]
-    if not keep:
-        raise ValueError(f"Pairs file {str(path)!r} holds no pairs (after excluding held-out sentences).")
-    return [sources[i] for i in keep], [targets[i] for i in keep]
+        sources, targets = read_ding(path, exclude=exclude, max_words=max_words, min_words=min_words, sentences_only=sentences_only)
+    else:
+        _check_word_limits(min_words, max_words)
+        sources, targets = load_pairs(path)
+        banned = _banned(exclude)
+        keep = [
+            i
+            for i, (s, t) in enumerate(zip(sources, targets))
+            if not (banned & {*_keys(s), *_keys(t)}) and _keep_pair(s, t, min_words, max_words, sentences_only)
+        ]
+        if not keep:
+            raise ValueError(f"Pairs file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters).")
+        sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
+    seen = {(_keys(s)[1], _keys(t)[1]) for s, t in known}
+    if seen:
+        keep = [i for i, (s, t) in enumerate(zip(sources, targets)) if (_keys(s)[1], _keys(t)[1]) not in seen]
+        if not keep:
+            raise ValueError(f"Every pair of {str(path)!r} is already among the {len(seen)} known training pairs: there is nothing extra to add.")
+        sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
+    return sources, targets
