@@ -22,6 +22,7 @@ __all__ = [
     "to_jsonable",
     "save_figure",
     "save_keras_model",
+    "save_keras_weights",
 ]
 
 
@@ -107,4 +108,22 @@ def save_keras_model(model, path: str | os.PathLike) -> Path:
         raise ValueError(f"Model path must end in '.keras', received {str(path)!r}.")
     with atomic_path(path) as tmp:
         model.save(tmp)
+    return path
+
+
+def save_keras_weights(model, path: str | os.PathLike) -> Path:
+    """Save a Keras model's weights to a ``.weights.h5`` file atomically."""
+    path = Path(path)
+    if not path.name.endswith(".weights.h5"):
+        raise ValueError(f"Weights path must end in '.weights.h5', received {str(path)!r}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[: -len('.weights.h5')]}.", suffix=".tmp.weights.h5", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save_weights(tmp, overwrite=True)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return path

@@ -86,6 +86,9 @@ __all__ = [
     "sentence_chrf_matrix",
     "PairBatches",
     "Translator",
+    "EnsembleLogProbs",
+    "FeatureSlice",
+    "ensemble_models",
     "DEFAULT_LENGTH_PENALTIES",
     "choose_length_penalty",
 ]
@@ -1034,6 +1037,153 @@ def beam_search(
 
 
 # ---------------------------------------------------------------------------
+# Ensembles
+# ---------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class EnsembleLogProbs(keras.layers.Layer):
+    """Ensemble of next-token distributions: the log of the members' mean probability.
+
+    The usual way to decode with several translation models at once
+    (Sutskever et al. 2014 ensembled five LSTMs; fairseq's ``EnsembleModel``
+    does the same): every member scores the next token, and the ensemble's
+    distribution is the average of the members' softmax probabilities,
+    returned as log-probabilities (``logsumexp_i log p_i - log n``), which
+    greedy decoding, beam search and sampling accept like logits.
+
+    Call arguments:
+        inputs: a list of logit tensors of the same shape ``(..., vocab)``.
+
+    Example:
+
+    >>> a, b = np.log([[0.5, 0.5]]), np.log([[0.9, 0.1]])
+    >>> np.exp(EnsembleLogProbs()([a, b])).round(2).tolist()
+    [[0.7, 0.3]]
+    """
+
+    def call(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or not inputs:
+            raise ValueError(f"EnsembleLogProbs expects a non-empty list of logit tensors, received {type(inputs).__name__}.")
+        log_probs = ops.stack([ops.log_softmax(ops.cast(x, "float32"), axis=-1) for x in inputs], axis=0)
+        return ops.logsumexp(log_probs, axis=0) - float(np.log(len(inputs)))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class FeatureSlice(keras.layers.Layer):
+    """Features ``start:stop`` of the last axis (one member's part of concatenated encoder outputs).
+
+    Args:
+        start, stop: the slice of the last axis, ``0 <= start < stop``.
+
+    Call arguments:
+        inputs: a tensor ``(..., features)`` with ``features >= stop``.
+        mask: passed through (the time steps keep their padding mask).
+
+    Example:
+
+    >>> FeatureSlice(1, 3)(np.arange(8.0).reshape(1, 2, 4)).numpy().tolist()
+    [[[1.0, 2.0], [5.0, 6.0]]]
+    """
+
+    def __init__(self, start: int, stop: int, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(start, bool) or isinstance(stop, bool) or not (0 <= int(start) < int(stop)):
+            raise ValueError(f"FeatureSlice needs 0 <= start < stop, received start={start!r}, stop={stop!r}.")
+        self.start, self.stop = int(start), int(stop)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return inputs[..., self.start : self.stop]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.stop - self.start)
+
+    def get_config(self):
+        return {**super().get_config(), "start": self.start, "stop": self.stop}
+
+
+def ensemble_models(encoders: Sequence[keras.Model], decoder_steps: Sequence[keras.Model], attention: str = "luong") -> tuple[keras.Model, keras.Model]:
+    """One encoder and one one-step decoder that run several trained models as an ensemble.
+
+    The members must share the source and target vocabularies (train them
+    on the same split with the same tokenizers, from different seeds); their
+    sizes and cells may differ. The ensemble encoder concatenates the
+    members' encoder outputs on the feature axis and returns every member's
+    states; the ensemble step gives each member its slice and its states
+    and returns :class:`EnsembleLogProbs` of their logits with every new
+    state. The pair has the interface of :class:`Seq2SeqParts`'
+    ``encoder`` and ``decoder_step``, so :func:`greedy_decode`,
+    :func:`beam_search`, :func:`sample_decode` and :class:`Translator`
+    decode with it unchanged, and it saves as two ``.keras`` files.
+
+    Args:
+        encoders, decoder_steps: the members' inference models, in the same
+            order.
+        attention: the members' attention kind (all the same).
+
+    Returns:
+        ``(encoder, decoder_step)``.
+
+    Raises:
+        ValueError: no members, unequal counts, an unknown attention kind,
+            or members whose vocabularies or step inputs do not match.
+    """
+    if attention not in ATTENTION_KINDS:
+        raise ValueError(f"attention must be one of {ATTENTION_KINDS}, received {attention!r}.")
+    encoders, decoder_steps = list(encoders), list(decoder_steps)
+    if not encoders or len(encoders) != len(decoder_steps):
+        raise ValueError(f"Expected one decoder step per encoder and at least one of each, received {len(encoders)} encoders and {len(decoder_steps)} decoder steps.")
+    extra_inputs = 2 if attention != "none" else 0
+    vocabs = {int(step.outputs[0].shape[-1]) for step in decoder_steps}
+    if len(vocabs) != 1:
+        raise ValueError(f"Ensemble members must share the target vocabulary, received vocabulary sizes {sorted(vocabs)}.")
+    n_states = []
+    for i, (encoder, step) in enumerate(zip(encoders, decoder_steps)):
+        n = len(step.inputs) - 1 - extra_inputs
+        if n <= 0 or len(encoder.outputs) != 1 + n or len(step.outputs) != 1 + n:
+            raise ValueError(
+                f"Member {i} does not fit attention={attention!r}: its encoder returns {len(encoder.outputs)} tensors "
+                f"and its decoder step takes {len(step.inputs)} inputs and returns {len(step.outputs)}."
+            )
+        n_states.append(n)
+
+    # the members share their layers with the given models but get names of their own ("encoder" would clash)
+    encoders = [keras.Model(m.inputs, m.outputs, name=f"member_{i}_encoder") for i, m in enumerate(encoders)]
+    decoder_steps = [keras.Model(m.inputs, m.outputs, name=f"member_{i}_decoder_step") for i, m in enumerate(decoder_steps)]
+    source = keras.Input((None,), dtype="int32", name="source_ids")
+    member_outputs = [list(encoder(source)) for encoder in encoders]
+    widths = [int(outs[0].shape[-1]) for outs in member_outputs]
+    enc_out = member_outputs[0][0] if len(encoders) == 1 else keras.layers.Concatenate(axis=-1, name="encoder_outputs")([o[0] for o in member_outputs])
+    encoder = keras.Model(source, [enc_out, *[s for outs in member_outputs for s in outs[1:]]], name="ensemble_encoder")
+
+    token = keras.Input((1,), dtype="int32", name="token")
+    state_inputs = [
+        keras.Input((int(state.shape[-1]),), name=f"member_{i}_state_{j}")
+        for i, outs in enumerate(member_outputs)
+        for j, state in enumerate(outs[1:])
+    ]
+    step_inputs = [token, *state_inputs]
+    if attention != "none":
+        enc_out_in = keras.Input((None, sum(widths)), name="encoder_outputs")
+        src_in = keras.Input((None,), dtype="int32", name="step_source_ids")
+        step_inputs += [enc_out_in, src_in]
+    logits, new_states, at, start = [], [], 1, 0
+    for i, (step, n, width) in enumerate(zip(decoder_steps, n_states, widths)):
+        inputs = [token, *step_inputs[at : at + n]]
+        if attention != "none":
+            inputs += [FeatureSlice(start, start + width, name=f"member_{i}_encoder_outputs")(enc_out_in), src_in]
+        outs = step(inputs)
+        logits.append(outs[0])
+        new_states += list(outs[1:])
+        at, start = at + n, start + width
+    log_probs = EnsembleLogProbs(name="ensemble_log_probs")(logits)
+    decoder_step = keras.Model(step_inputs, [log_probs, *new_states], name="ensemble_decoder_step")
+    return encoder, decoder_step
+
+
+# ---------------------------------------------------------------------------
 # Training batches
 # ---------------------------------------------------------------------------
 class PairBatches:
@@ -1270,6 +1420,46 @@ class Translator:
                 pseudo = [self.target_tokenizer.decode(seq) for seq in samples]
                 out[i] = mbr_select([given[i], *pseudo], pseudo)
         return out
+
+    @classmethod
+    def ensemble(cls, translators: Sequence["Translator"], length_penalty: float | None = None) -> "Translator":
+        """A translator that decodes with several trained translators at once (:func:`ensemble_models`).
+
+        The members must have the same tokenizers (the same training split
+        and vocabulary settings; different seeds) and attention kind. The
+        ensemble averages their next-token probabilities; greedy, beam,
+        sampling and minimum-Bayes-risk decoding work as for one model, at
+        about the members' summed cost, and :meth:`save` writes it like one.
+
+        Args:
+            translators: the members.
+            length_penalty: beam search's default penalty (default: the first
+                member's; choose it anew with :func:`choose_length_penalty`).
+
+        Raises:
+            ValueError: for no members or members that do not fit together.
+        """
+        members = list(translators)
+        if not members:
+            raise ValueError("An ensemble needs at least one translator, received none.")
+        first = members[0]
+        for i, other in enumerate(members[1:], start=1):
+            for name in ("source_tokenizer", "target_tokenizer"):
+                if getattr(other, name).get_config() != getattr(first, name).get_config():
+                    raise ValueError(f"Ensemble member {i} has a different {name.replace('_', ' ')} from member 0; members must be trained on the same split with the same tokenizers.")
+            if other.attention != first.attention:
+                raise ValueError(f"Ensemble member {i} uses attention {other.attention!r}, member 0 {first.attention!r}; members must share the attention kind.")
+        encoder, decoder_step = ensemble_models([m.encoder for m in members], [m.decoder_step for m in members], first.attention)
+        return cls(
+            encoder,
+            decoder_step,
+            first.source_tokenizer,
+            first.target_tokenizer,
+            attention=first.attention,
+            max_length_ratio=first.max_length_ratio,
+            max_length_offset=first.max_length_offset,
+            length_penalty=first.length_penalty if length_penalty is None else length_penalty,
+        )
 
     def _batches(self, texts: Sequence[str], batch_size: int):
         """``(start, indices, padded source ids, max target length)`` for batches of similar length."""

@@ -39,7 +39,10 @@ English` lines; `--extra-data ding` downloads Debian's `trans-de-en`, about
 640,000 word and phrase pairs) or another pairs file. Each epoch mixes all
 training sentences with the next `--extra-per-epoch` dictionary pairs.
 Every dictionary line that holds a dev, validation or test sentence is
-dropped whole, so no held-out sentence is trained on. Subwords are learned
+dropped whole, so no held-out sentence is trained on.
+`--extra-sentences-only` keeps the dictionary's example sentences (about
+8,000 beyond the Ding sentences file) and `--extra-min-words N` its
+phrases of at least N words a side. Subwords are learned
 from the training sentences unless `--subwords-from all`.
 
 **Model.** Subword (byte-pair encoding learned on the training sentences) or
@@ -56,6 +59,10 @@ separate `.keras` models. Beam search's length penalty is chosen on the dev
 split (`--length-penalty auto`); `--mbr-samples N` adds minimum-Bayes-risk
 decoding (Eikema & Aziz 2020), which picks, among the beam output and N
 sampled translations, the one that agrees best (in chrF) with the samples.
+`--ensemble N` trains N models on the same split from different seeds and
+decodes with all of them at once, averaging their next-token
+probabilities (`Translator.ensemble`); the saved encoder and one-step
+decoder are then the ensemble's.
 
 **Low-resource options.** From Sennrich & Zhang (2019), "Revisiting
 Low-Resource Neural Machine Translation", all off by default:
@@ -77,6 +84,7 @@ sentence, which already earns chrF points for names, numbers and cognates.
 """
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -90,6 +98,7 @@ except ImportError:  # running from a checkout without installing
 import keras
 
 from lstm_apps.datasets.dictionary import load_extra_pairs
+from lstm_apps.io import read_json, save_keras_weights
 from lstm_apps.datasets.translation import load_anki_fra, load_pairs, number_pairs, split_pairs
 from lstm_apps.metrics import corpus_bleu, corpus_chrf, exact_match
 from lstm_apps.seq2seq import (
@@ -140,6 +149,14 @@ def make_parser():
         help="learn the subword vocabularies from the training sentences only (default) or from all training pairs, extra ones included",
     )
     g.add_argument(
+        "--extra-min-words", type=int, default=None, metavar="N",
+        help="keep only extra pairs with at least N words on each side (phrases and sentences rather than single words)",
+    )
+    g.add_argument(
+        "--extra-sentences-only", action="store_true",
+        help="keep only extra pairs whose both sides end in '.', '!' or '?': the dictionary's own example sentences",
+    )
+    g.add_argument(
         "--extra-per-epoch", type=int, default=None, metavar="N",
         help="extra pairs mixed into each epoch, the next N of a shuffle (default: as many as the training pairs)",
     )
@@ -179,6 +196,11 @@ def make_parser():
         "--ema", type=float, default=0.0, metavar="MOMENTUM",
         help="keep an exponential moving average of the weights with this momentum, in [0, 1) (e.g. 0.999), and evaluate, "
         "early-stop and translate with it (Polyak averaging; default 0, off)",
+    )
+    g.add_argument(
+        "--ensemble", type=int, default=1, metavar="N",
+        help="train N models on the same split from seeds SEED..SEED+N-1 and translate with all of them, "
+        "their next-token probabilities averaged (default 1: one model)",
     )
     g.add_argument("--patience", type=int, default=4, help="early-stopping patience in epochs (default 4)")
     g.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes (time budget)")
@@ -246,16 +268,16 @@ def score(prefix, hypotheses, references, sources):
     }, bleu_sig, chrf_sig
 
 
-def export_parts(run, parts, source_ids, target_ids) -> dict:
-    """Export the encoder and the one-step decoder as LiteRT files; their parity and size."""
+def export_parts(run, translator, source_ids, target_ids) -> dict:
+    """Export the translator's encoder and one-step decoder (an ensemble's too) as LiteRT files; their parity and size."""
     from lstm_apps.export import to_tflite
 
-    enc = parts.encoder.predict(source_ids, verbose=0)
+    enc = translator.encoder.predict(source_ids, verbose=0)
     step_inputs = [target_ids[:, :1], *enc[1:]]
-    if parts.attention != "none":
+    if translator.attention != "none":
         step_inputs += [enc[0], source_ids]
     out = {}
-    for name, model, inputs in (("encoder", parts.encoder, [source_ids]), ("decoder_step", parts.decoder_step, step_inputs)):
+    for name, model, inputs in (("encoder", translator.encoder, [source_ids]), ("decoder_step", translator.decoder_step, step_inputs)):
         result = to_tflite(model, run.file(f"{name}.tflite"), mode="sequence", representative_data=inputs)
         out[f"export_{name}_parity_max_abs"] = result.parity_max_abs
         out[f"export_{name}_size_bytes"] = result.size_bytes
@@ -271,9 +293,11 @@ def main(argv=None) -> dict:
         return translate_only(args)
     if args.extra_per_epoch is not None and args.extra_per_epoch < 0:
         parser.error(f"--extra-per-epoch must be non-negative, received {args.extra_per_epoch}")
+    if args.extra_min_words is not None and args.extra_min_words <= 0:
+        parser.error(f"--extra-min-words must be positive, received {args.extra_min_words}")
     if args.mbr_samples < 0:
         parser.error(f"--mbr-samples must be non-negative, received {args.mbr_samples}")
-    for name in ("num_pairs", "max_length", "beam_width", "patience"):
+    for name in ("num_pairs", "max_length", "beam_width", "patience", "ensemble"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive, received {getattr(args, name)}")
     for name in ("label_smoothing", "word_dropout", "ema"):
@@ -343,7 +367,10 @@ def main(argv=None) -> dict:
     extra_src, extra_tgt = [], []
     if args.extra_data:
         held_out = val_src + val_tgt + dev_src + dev_tgt + test_src + test_tgt
-        extra_src, extra_tgt = load_extra_pairs(args.extra_data, exclude=held_out)
+        extra_src, extra_tgt = load_extra_pairs(
+            args.extra_data, exclude=held_out, min_words=args.extra_min_words, sentences_only=args.extra_sentences_only,
+            known=zip(train_src, train_tgt),
+        )
         if args.quick:
             extra_src, extra_tgt = extra_src[:4000], extra_tgt[:4000]
 
@@ -386,29 +413,31 @@ def main(argv=None) -> dict:
     tokens are scored; `--ema` makes Adam keep a moving average of the
     weights.
     """
-    with run.strategy.scope():
-        parts = build_seq2seq(
-            src_tok.vocab_size,
-            tgt_tok.vocab_size,
-            cell=args.cell,
-            units=units,
-            embed_dim=embed_dim,
-            attention=args.attention,
-            dropout=dropout,
-            word_dropout=args.word_dropout,
-            bidirectional_encoder=args.bidirectional_encoder,
-            lexical_model=args.lexical_model,
-            tie_embeddings=args.tie_embeddings,
-        )
-        if args.label_smoothing:
-            loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing)
-        else:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        parts.model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0, use_ema=bool(args.ema), ema_momentum=args.ema or 0.99),
-            loss=loss,
-            weighted_metrics=["sparse_categorical_accuracy"],
-        )
+    def build_member():
+        with run.strategy.scope():
+            parts = build_seq2seq(
+                src_tok.vocab_size,
+                tgt_tok.vocab_size,
+                cell=args.cell,
+                units=units,
+                embed_dim=embed_dim,
+                attention=args.attention,
+                dropout=dropout,
+                word_dropout=args.word_dropout,
+                bidirectional_encoder=args.bidirectional_encoder,
+                lexical_model=args.lexical_model,
+                tie_embeddings=args.tie_embeddings,
+            )
+            if args.label_smoothing:
+                loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing)
+            else:
+                loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            parts.model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0, use_ema=bool(args.ema), ema_momentum=args.ema or 0.99),
+                loss=loss,
+                weighted_metrics=["sparse_categorical_accuracy"],
+            )
+        return parts
 
     """
     ## Train
@@ -420,17 +449,50 @@ def main(argv=None) -> dict:
     the weights; `keras.callbacks.SwapEMAWeights` puts it in place for every
     dev evaluation and at the end of each epoch, so early stopping judges,
     and keeps, the averaged weights.
+
+    `--ensemble N` trains N models on the same split and vocabularies, each
+    from its own seed (initial weights, dropout and batch order), and
+    translates with all of them at once: `Translator.ensemble` averages
+    their next-token probabilities. Each member gets an equal share of what
+    is left of `--max-minutes` when it starts; a finished member's weights
+    are kept in `backup_members/` so `--resume` does not train it again.
     """
-    callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if args.ema else []
-    callbacks += [
-        keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-3, patience=args.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-5),
-    ]
-    budget = TimeBudget(args.max_minutes) if args.max_minutes else None
-    if budget is not None:
-        callbacks.append(budget)
+    members, histories, stopped_by_budget = [], [], False
     t0 = time.time()
-    history = run.fit(parts.model, train_batches.dataset(), validation_data=dev_batches.dataset(), callbacks=callbacks, shuffle=False)
+    for k in range(args.ensemble):
+        if k:  # member 0 keeps the run's seed, so a one-model run is unchanged
+            keras.utils.set_random_seed(args.seed + k)
+            member_batches = PairBatches(
+                train_x, train_y, batch_size=args.batch_size, seed=args.seed + k,
+                extra_source_ids=extra_x, extra_target_ids=extra_y, extra_per_epoch=args.extra_per_epoch,
+            )
+        else:
+            member_batches = train_batches
+        parts = build_member()
+        history_name = "history" if k == 0 else f"history_member_{k}"
+        finished = run.file("backup_members") / f"member_{k}.weights.h5"
+        if finished.is_file():  # trained before an interruption (--resume)
+            parts.model.load_weights(finished)
+            histories.append(read_json(run.file(f"{history_name}.json")) if run.file(f"{history_name}.json").is_file() else {})
+            members.append(parts)
+            continue
+        callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if args.ema else []
+        callbacks += [
+            keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-3, patience=args.patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-5),
+        ]
+        budget = None
+        if args.max_minutes:
+            left = args.max_minutes - (time.time() - t0) / 60.0
+            budget = TimeBudget(max(left, 0.0) / (args.ensemble - k))
+            callbacks.append(budget)
+        history = run.fit(parts.model, member_batches.dataset(), validation_data=dev_batches.dataset(), callbacks=callbacks, shuffle=False, history_name=history_name)
+        stopped_by_budget |= bool(budget and budget.stopped)
+        histories.append(history.history)
+        members.append(parts)
+        if args.ensemble > 1:
+            save_keras_weights(parts.model, finished)
+    parts = members[0]
     train_seconds = time.time() - t0
 
     """
@@ -448,7 +510,8 @@ def main(argv=None) -> dict:
     drawn ones wins (the consensus of the model's own distribution, rather
     than its single most probable string).
     """
-    translator = Translator(parts.encoder, parts.decoder_step, src_tok, tgt_tok, attention=args.attention)
+    singles = [Translator(m.encoder, m.decoder_step, src_tok, tgt_tok, attention=args.attention) for m in members]
+    translator = Translator.ensemble(singles) if len(singles) > 1 else singles[0]
     dev_penalty_chrf = {}
     if args.length_penalty != "auto":
         translator.length_penalty = args.length_penalty
@@ -461,7 +524,10 @@ def main(argv=None) -> dict:
     hyps = translator.mbr_rerank(val_src, beam, args.mbr_samples, seed=args.seed)  # the beam output itself without --mbr-samples
     decode_seconds = time.time() - t0
     metrics, bleu_sig, chrf_sig = score("val", hyps, val_tgt, val_src)
-    for name, outputs in (("greedy", greedy), ("beam", beam)):
+    compared = [("greedy", greedy), ("beam", beam)]
+    if len(singles) > 1:  # what the ensemble adds: its first member alone, beam search with the same penalty
+        compared.append(("member_0", singles[0].translate(val_src, beam_width=args.beam_width, length_penalty=translator.length_penalty)))
+    for name, outputs in compared:
         extra, _, _ = score("val", outputs, val_tgt, val_src)
         metrics.update({f"{k}_{name}": v for k, v in extra.items() if not k.endswith("_copy")})
     metrics.update(
@@ -477,14 +543,17 @@ def main(argv=None) -> dict:
             "extra_pairs": len(extra_x),
             "extra_pairs_per_epoch": train_batches.extra_per_epoch,
             "val_pairs": len(val_src),
-            "epochs_trained": len(history.history.get("loss", [])),
+            "ensemble": args.ensemble,
+            "epochs_trained": len(histories[0].get("loss", [])),
+            **({f"epochs_trained_member_{k}": len(h.get("loss", [])) for k, h in enumerate(histories)} if args.ensemble > 1 else {}),
             "train_seconds": round(train_seconds, 1),
             "decode_seconds": round(decode_seconds, 1),
-            "stopped_by_time_budget": bool(budget and budget.stopped),
+            "stopped_by_time_budget": stopped_by_budget,
         }
     )
-    beam_name = f"LSTM seq2seq, beam {args.beam_width} (length penalty {translator.length_penalty:g})" if args.beam_width > 1 else "LSTM seq2seq, greedy"
-    mbr_name = f"LSTM seq2seq, MBR over {'beam' if args.beam_width > 1 else 'greedy'} + {args.mbr_samples} samples"
+    system = "LSTM seq2seq" if args.ensemble == 1 else f"LSTM seq2seq, ensemble of {args.ensemble}"
+    beam_name = f"{system}, beam {args.beam_width} (length penalty {translator.length_penalty:g})" if args.beam_width > 1 else f"{system}, greedy"
+    mbr_name = f"{system}, MBR over {'beam' if args.beam_width > 1 else 'greedy'} + {args.mbr_samples} samples"
     reported_name = mbr_name if args.mbr_samples else beam_name
     rows = [
         {"split": "validation", "system": reported_name, "chrF": metrics["val_chrf"], "BLEU": metrics["val_bleu"], "exact match": metrics["val_exact_match"]},
@@ -492,7 +561,12 @@ def main(argv=None) -> dict:
     if args.mbr_samples and args.beam_width > 1:
         rows.append({"split": "validation", "system": beam_name, "chrF": metrics["val_chrf_beam"], "BLEU": metrics["val_bleu_beam"], "exact match": metrics["val_exact_match_beam"]})
     rows += [
-        {"split": "validation", "system": "LSTM seq2seq, greedy", "chrF": metrics["val_chrf_greedy"], "BLEU": metrics["val_bleu_greedy"], "exact match": metrics["val_exact_match_greedy"]},
+        {"split": "validation", "system": f"{system}, greedy", "chrF": metrics["val_chrf_greedy"], "BLEU": metrics["val_bleu_greedy"], "exact match": metrics["val_exact_match_greedy"]},
+    ]
+    if len(singles) > 1:
+        member_name = f"its first member alone, {'beam ' + str(args.beam_width) if args.beam_width > 1 else 'greedy'}"
+        rows.append({"split": "validation", "system": member_name, "chrF": metrics["val_chrf_member_0"], "BLEU": metrics["val_bleu_member_0"], "exact match": metrics["val_exact_match_member_0"]})
+    rows += [
         {"split": "validation", "system": "copy the source (baseline)", "chrF": metrics["val_chrf_copy"], "BLEU": metrics["val_bleu_copy"], "exact match": metrics["val_exact_match_copy"]},
     ]
     if args.test_data:
@@ -561,8 +635,9 @@ def main(argv=None) -> dict:
     sample = train_batches.batch(0)[0]
     run.save_model(parts.model, sample_inputs=[sample[0][:4], sample[1][:4]], export=False)
     translator.save(run.path)
+    shutil.rmtree(run.file("backup_members"), ignore_errors=True)  # the members are inside encoder.keras / decoder_step.keras now
     if args.export:
-        metrics.update(export_parts(run, parts, sample[0][:4], sample[1][:4]))
+        metrics.update(export_parts(run, translator, sample[0][:4], sample[1][:4]))
     metrics = run.finish(metrics)
 
     """

@@ -110,9 +110,10 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
     )  # (no pair is skipped for its length: upper-case letters are unknown to the sentences' subwords, one token each)
     n_val = 24
     n_dev = (240 - n_val) // 20
-    # the validation, dev and test pairs are dropped (case and punctuation do not hide them)
-    assert metrics["extra_pairs"] == 350 - n_val - n_dev - 60
-    assert metrics["extra_pairs_per_epoch"] == metrics["train_pairs"] == 240 - n_val - n_dev
+    # the validation, dev and test pairs are dropped (case and punctuation do not hide them), and so are
+    # the training pairs themselves: what is left is the 50 new pairs, all of them in every epoch
+    assert metrics["train_pairs"] == 240 - n_val - n_dev
+    assert metrics["extra_pairs"] == metrics["extra_pairs_per_epoch"] == 50
     run_dir = next((tmp_path / "runs" / "translation").iterdir())
     assert json.loads((run_dir / "config.json").read_text())["extra_data"] == str(extra)
     from lstm_apps.seq2seq import Translator
@@ -127,6 +128,20 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
     assert any(sym.isupper() for sym in Translator.load(run_dir).source_tokenizer.symbols)
     with pytest.raises(SystemExit):
         recipe.main(["--quick", "--extra-data", str(extra), "--extra-per-epoch", "-1", "--runs-dir", str(tmp_path / "runs")])
+    with pytest.raises(SystemExit):
+        recipe.main(["--quick", "--extra-data", str(extra), "--extra-min-words", "0", "--runs-dir", str(tmp_path / "runs")])
+    # the word filter: of the 50 new numbers, those spelled with at least 4 words on each side (German has one)
+    with pytest.raises(ValueError, match="holds no pairs.*filters"):
+        recipe.main(["--quick", "--data", str(train), "--extra-data", str(extra), "--extra-min-words", "4", "--runs-dir", str(tmp_path / "runs3")])
+    # sentences only: the sources end in no '.', '!' or '?', so only pairs added with both ends punctuated stay
+    extra.write_text(extra.read_text(encoding="utf-8") + "Good night.\tGute Nacht!\nsay hello\tHallo sagen.\n", encoding="utf-8")
+    metrics = recipe.main(
+        ["--quick", "--epochs", "1", "--data", str(train), "--extra-data", str(extra), "--extra-sentences-only",
+         "--runs-dir", str(tmp_path / "runs4"), "--beam-width", "1", "--samples", "0"]
+    )
+    assert metrics["extra_pairs"] == 1
+    run_dir = next((tmp_path / "runs4" / "translation").iterdir())
+    assert json.loads((run_dir / "config.json").read_text())["extra_sentences_only"] is True
 
 
 def test_anki_fra_offline_fails_clearly(tmp_path, monkeypatch):
@@ -144,3 +159,38 @@ def test_number_words_goal_99_percent_exact(tmp_path):
     metrics = recipe.main(["--runs-dir", str(tmp_path), "--verbose", "0"])
     assert metrics["val_exact_match"] >= 0.99, metrics
     assert metrics["val_chrf"] > metrics["val_chrf_copy"] + 50.0
+
+
+def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_them(tmp_path, monkeypatch):
+    base = ["--quick", "--epochs", "2", "--num-pairs", "300", "--beam-width", "2", "--samples", "1", "--runs-dir", str(tmp_path), "--ensemble", "2"]
+    fits = []
+    real_fit = keras.Model.fit
+
+    def interrupted_fit(self, *args, **kwargs):
+        fits.append(self.name)
+        if len(fits) == 2:
+            raise KeyboardInterrupt("the second member is interrupted")
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", interrupted_fit)
+    with pytest.raises(KeyboardInterrupt):
+        recipe.main(base)
+    run_dir = next((tmp_path / "translation").iterdir())
+    assert (run_dir / "backup_members" / "member_0.weights.h5").is_file()  # the finished member is kept
+    fits.clear()
+    monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: (fits.append(self.name), real_fit(self, *a, **k))[1])
+    metrics = recipe.main(base + ["--resume", str(run_dir)])
+    assert len(fits) == 1  # only the interrupted member trains again
+    assert metrics["ensemble"] == 2 and metrics["epochs_trained_member_0"] == metrics["epochs_trained"] == 2
+    assert metrics["epochs_trained_member_1"] == 2 and (run_dir / "history_member_1.json").is_file()
+    for key in ("val_chrf", "val_chrf_beam", "val_chrf_greedy", "val_chrf_member_0"):
+        assert 0.0 <= metrics[key] <= 100.0
+    assert not (run_dir / "backup_members").exists()
+    # the saved translator is the ensemble: two members' states pass through its one-step decoder
+    from lstm_apps.seq2seq import Translator
+
+    translator = Translator.load(run_dir)
+    assert len(translator.decoder_step.outputs) == 1 + 2 * 2
+    assert "ensemble of 2" in (run_dir / "results.md").read_text()
+    with pytest.raises(SystemExit):
+        recipe.main(base[:-1] + ["0"])

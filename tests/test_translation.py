@@ -21,8 +21,11 @@ from lstm_apps.seq2seq import (
     PairBatches,
     SmoothedSparseCategoricalCrossentropy,
     SubwordTokenizer,
+    EnsembleLogProbs,
+    FeatureSlice,
     Translator,
     attention_weights,
+    ensemble_models,
     beam_search,
     build_seq2seq,
     choose_length_penalty,
@@ -32,6 +35,7 @@ from lstm_apps.seq2seq import (
     sentence_chrf_matrix,
     tokenizer_from_config,
 )
+from lstm_apps.seq2seq import _log_softmax, _pad  # noqa: E402  (the decoders' own helpers, for hand-made batches)
 
 # ---------------------------------------------------------------------------
 # Number words: hand-checked against German and American spelling rules
@@ -874,6 +878,89 @@ def test_translator_save_load_round_trip(tmp_path):
             Translator(parts.encoder, parts.decoder_step, st, tt, length_penalty=bad)
         with pytest.raises(ValueError, match="length_penalty"):
             translator.translate(src_texts, beam_width=2, length_penalty=bad)
+
+
+def _members(st, tt, attention="luong"):
+    """Three translators of different sizes and cells over the same vocabularies."""
+    members = []
+    for seed, options in ((0, {"units": 16}), (1, {"units": 8, "bidirectional_encoder": True, "lexical_model": attention != "none"}), (2, {"units": 12, "cell": "gru"})):
+        keras.utils.set_random_seed(seed)
+        parts = build_seq2seq(st.vocab_size, tt.vocab_size, embed_dim=8, attention=attention, **options)
+        members.append(Translator(parts.encoder, parts.decoder_step, st, tt, attention=attention, max_length_ratio=1.0, max_length_offset=4))
+    return members
+
+
+@pytest.mark.parametrize("attention", ["luong", "none"])
+def test_ensemble_averages_the_members_next_token_probabilities(tmp_path, attention):
+    src_texts = ["one", "two", "twenty-one", "one hundred"]
+    tgt_texts = ["eins", "zwei", "einundzwanzig", "einhundert"]
+    st, tt = SubwordTokenizer.train(src_texts, 30), CharTokenizer.train(tgt_texts)
+    members = _members(st, tt, attention)
+    ensemble = Translator.ensemble(members)
+    src = _pad([st.encode(t) for t in src_texts])
+    outs = [m.encoder.predict_on_batch(src) for m in members]
+    enc = ensemble.encoder.predict_on_batch(src)
+    # the ensemble encoder: the members' encoder outputs side by side, then every member's states in order
+    np.testing.assert_allclose(enc[0], np.concatenate([o[0] for o in outs], axis=-1), atol=1e-6)
+    assert [e.shape for e in enc[1:]] == [s.shape for o in outs for s in o[1:]]
+    tokens = np.array([[BOS], [5], [6], [BOS]], dtype="int32")
+    extra = (lambda o: [o[0], src]) if attention != "none" else (lambda o: [])
+    member_logits, member_states = [], []
+    for m, o in zip(members, outs):
+        logits, *states = m.decoder_step.predict_on_batch([tokens, *o[1:], *extra(o)])
+        member_logits.append(logits)
+        member_states += states
+    log_probs, *states = ensemble.decoder_step.predict_on_batch([tokens, *enc[1:], *extra(enc)])
+    probs = [np.exp(_log_softmax(x)) for x in member_logits]
+    np.testing.assert_allclose(np.exp(log_probs), np.mean(probs, axis=0), atol=1e-5)  # the mean probability, by NumPy
+    np.testing.assert_allclose(np.exp(log_probs).sum(axis=-1), 1.0, atol=1e-5)
+    for got, want in zip(states, member_states):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    # decoding works unchanged; greedy decoding picks the argmax of the mean probability at every step
+    greedy = ensemble.translate(src_texts)
+    assert len(greedy) == 4 and isinstance(ensemble.translate("one", beam_width=3, mbr_samples=3), str)
+    ensemble.save(tmp_path)
+    loaded = Translator.load(tmp_path)
+    assert loaded.translate(src_texts) == greedy
+    assert loaded.translate(src_texts, beam_width=3) == ensemble.translate(src_texts, beam_width=3)
+    # a one-member ensemble translates like its member
+    assert Translator.ensemble(members[:1]).translate(src_texts, beam_width=3) == members[0].translate(src_texts, beam_width=3)
+
+
+def test_ensemble_rejects_members_that_do_not_fit():
+    st, tt = SubwordTokenizer.train(["one", "two"], 20), CharTokenizer.train(["eins", "zwei"])
+    members = _members(st, tt)
+    with pytest.raises(ValueError, match="at least one translator"):
+        Translator.ensemble([])
+    other = Translator(members[1].encoder, members[1].decoder_step, st, CharTokenizer.train(["drei"]))
+    with pytest.raises(ValueError, match="member 1 has a different target tokenizer"):
+        Translator.ensemble([members[0], other])
+    plain = _members(st, tt, attention="none")
+    with pytest.raises(ValueError, match="uses attention 'none', member 0 'luong'"):
+        Translator.ensemble([members[0], plain[0]])
+    with pytest.raises(ValueError, match="one decoder step per encoder"):
+        ensemble_models([m.encoder for m in members], [members[0].decoder_step])
+    with pytest.raises(ValueError, match="does not fit attention='none'"):
+        ensemble_models([members[0].encoder], [members[0].decoder_step], attention="none")
+    bigger = build_seq2seq(st.vocab_size, tt.vocab_size + 1, units=8, embed_dim=8)
+    with pytest.raises(ValueError, match=r"share the target vocabulary, received vocabulary sizes \[\d+, \d+\]"):
+        ensemble_models([members[0].encoder, bigger.encoder], [members[0].decoder_step, bigger.decoder_step])
+    with pytest.raises(ValueError, match="attention must be one of"):
+        ensemble_models([members[0].encoder], [members[0].decoder_step], attention="dot")
+
+
+def test_ensemble_layers_golden_values_and_config():
+    a, b = np.log([[0.5, 0.5]]), np.log([[0.9, 0.1]]) + 3.0  # logits: a constant shift does not change a softmax
+    np.testing.assert_allclose(np.exp(np.asarray(EnsembleLogProbs()([a, b]))), [[0.7, 0.3]], atol=1e-6)
+    with pytest.raises(ValueError, match="non-empty list"):
+        EnsembleLogProbs()(a)
+    x = np.arange(8.0).reshape(1, 2, 4)
+    assert np.asarray(FeatureSlice(1, 3)(x)).tolist() == [[[1.0, 2.0], [5.0, 6.0]]]
+    layer = FeatureSlice.from_config(FeatureSlice(2, 4, name="s").get_config())
+    assert (layer.start, layer.stop, layer.name) == (2, 4, "s")
+    for start, stop in ((2, 2), (-1, 3), (True, 3)):
+        with pytest.raises(ValueError, match="0 <= start < stop"):
+            FeatureSlice(start, stop)
 
 
 class _PenaltyEcho:
