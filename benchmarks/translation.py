@@ -48,7 +48,7 @@ def _run(name: str, argv: list[str]) -> dict:
             "val_exact_match_greedy", "train_pairs", "extra_pairs", "extra_pairs_per_epoch", "val_pairs", "epochs_trained", "train_seconds",
             "stopped_by_time_budget", "length_penalty", "decoding", "mbr_samples", "val_chrf_beam", "val_bleu_beam", "chrf_signature", "bleu_signature",
         )},
-        **{k: v for k, v in metrics.items() if k.startswith("dev_chrf_length_penalty_")},
+        **{k: v for k, v in metrics.items() if k.startswith(("dev_chrf_length_penalty_", "epochs_trained_member_", "val_chrf_member_", "val_bleu_member_", "ensemble"))},
     }
 
 
