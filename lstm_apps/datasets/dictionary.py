@@ -7,9 +7,11 @@ dictionary lists those words, and adding its entries to the training pairs
 is a common way to give a low-resource neural translator a vocabulary
 (e.g. Kothur, Knowles & Koehn 2018, "Document-level adaptation for neural
 machine translation", train on dictionary entries of novel words). On the
-Ding sentences it did not raise chrF (see the README's translation
-section): word pairs teach neither sentence structure nor a rare word's use
-in context.
+Ding sentences the whole dictionary did not raise chrF (see the README's
+translation section): most entries are one or two words, and word pairs
+teach neither sentence structure nor a rare word's use in context. Its
+phrases and sentences of at least three words a side (``min_words=3``)
+raised it by 2.3 points.
 
 * :func:`read_ding` reads a dictionary in the Ding format (Frank Richter's
   *Ding* program; the TU Chemnitz German–English dictionary): one entry a
