@@ -40,9 +40,10 @@ English` lines; `--extra-data ding` downloads Debian's `trans-de-en`, about
 training sentences with the next `--extra-per-epoch` dictionary pairs.
 Every dictionary line that holds a dev, validation or test sentence is
 dropped whole, so no held-out sentence is trained on.
-`--extra-sentences-only` keeps the dictionary's example sentences (about
-8,000 beyond the Ding sentences file) and `--extra-min-words N` its
-phrases of at least N words a side. Subwords are learned
+`--extra-sentences-only` keeps the dictionary's other example sentences
+(7,123 on the Ding sentences' seed-0 split) and `--extra-min-words N` its
+phrases and sentences of at least N words a side; extra pairs that repeat
+a training pair are dropped. Subwords are learned
 from the training sentences unless `--subwords-from all`.
 
 **Model.** Subword (byte-pair encoding learned on the training sentences) or
@@ -98,8 +99,8 @@ except ImportError:  # running from a checkout without installing
 import keras
 
 from lstm_apps.datasets.dictionary import load_extra_pairs
-from lstm_apps.io import read_json, save_keras_weights
 from lstm_apps.datasets.translation import load_anki_fra, load_pairs, number_pairs, split_pairs
+from lstm_apps.io import read_json, save_keras_weights
 from lstm_apps.metrics import corpus_bleu, corpus_chrf, exact_match
 from lstm_apps.seq2seq import (
     ATTENTION_KINDS,
@@ -630,7 +631,9 @@ def main(argv=None) -> dict:
     `decoder_step.tflite`, the streaming form: one target token and the
     explicit states in, logits and the new states out, called once per
     generated token on the device. Each file's parity against Keras goes into
-    `metrics.json`.
+    `metrics.json`. With `--ensemble N`, `model.keras` is the first member's
+    training model, while the encoder, the one-step decoder and their LiteRT
+    files are the whole ensemble's.
     """
     sample = train_batches.batch(0)[0]
     run.save_model(parts.model, sample_inputs=[sample[0][:4], sample[1][:4]], export=False)
