@@ -31,12 +31,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
     The temporary name keeps the destination's suffix (Keras insists that a
-    model file ends in ``.keras``). On an exception the temporary file is
+    model file ends in ``.keras`` and a weights file in ``.weights.h5``). On an exception the temporary file is
     removed and ``path`` is left untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    suffix = ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix  # Keras insists on the whole of it
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[: len(path.name) - len(suffix)]}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -116,14 +117,6 @@ def save_keras_weights(model, path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.name.endswith(".weights.h5"):
         raise ValueError(f"Weights path must end in '.weights.h5', received {str(path)!r}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[: -len('.weights.h5')]}.", suffix=".tmp.weights.h5", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return path

@@ -70,6 +70,18 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         lio.save_keras_model(None, tmp_path / "model.h5")
 
 
+def test_save_keras_weights_is_atomic_and_round_trips(tmp_path):
+    model = _model()
+    path = lio.save_keras_weights(model, tmp_path / "member_0.weights.h5")
+    assert [p.name for p in tmp_path.iterdir()] == ["member_0.weights.h5"]  # the temporary file was renamed
+    other = _model()
+    other.load_weights(path)
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"must end in '\.weights\.h5', received '.*member\.h5'"):
+        lio.save_keras_weights(model, tmp_path / "member.h5")
+
+
 def _model():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
