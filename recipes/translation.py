@@ -162,6 +162,10 @@ def make_parser():
         help="extra pairs mixed into each epoch, the next N of a shuffle (default: as many as the training pairs)",
     )
     g.add_argument("--max-pairs", type=int, default=None, help="use only the first N pairs of --data / --dataset anki-fra")
+    g.add_argument(
+        "--train-pairs", type=int, default=None, metavar="N",
+        help="train on only the first N training pairs; the validation and dev splits stay the same (for learning curves)",
+    )
     g.add_argument("--num-pairs", type=int, default=12000, help="number-words pairs to generate (default 12000; 1200 with --quick)")
     g.add_argument("--val-fraction", type=float, default=0.1, help="held-out validation fraction (default 0.1)")
     g.add_argument("--tokens", choices=("subword", "char"), default="subword", help="subword (byte-pair encoding) or character tokens")
@@ -301,6 +305,8 @@ def main(argv=None) -> dict:
     for name in ("num_pairs", "max_length", "beam_width", "patience", "ensemble"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive, received {getattr(args, name)}")
+    if args.train_pairs is not None and args.train_pairs <= 0:
+        parser.error(f"--train-pairs must be positive, received {args.train_pairs}")
     for name in ("label_smoothing", "word_dropout", "ema"):
         if not 0.0 <= getattr(args, name) < 1.0:
             parser.error(f"--{name.replace('_', '-')} must be in [0, 1), received {getattr(args, name)}")
@@ -355,6 +361,8 @@ def main(argv=None) -> dict:
     (train_src, train_tgt), (val_src, val_tgt) = split_pairs(sources, targets, args.val_fraction, seed=args.seed)
     n_dev = min(1000, max(1, len(train_src) // 20))
     dev_src, dev_tgt, train_src, train_tgt = train_src[:n_dev], train_tgt[:n_dev], train_src[n_dev:], train_tgt[n_dev:]
+    if args.train_pairs is not None:  # after the splits, so a learning curve keeps its dev and validation pairs
+        train_src, train_tgt = train_src[: args.train_pairs], train_tgt[: args.train_pairs]
     test_src, test_tgt = load_pairs(args.test_data) if args.test_data else ([], [])
 
     """

@@ -95,6 +95,21 @@ def test_data_and_test_data_files(tmp_path):
     assert "export_error" not in metrics
 
 
+def test_train_pairs_subsets_training_but_keeps_the_held_out_splits(tmp_path):
+    src, tgt, _ = number_pairs(240, seed=5)
+    train = tmp_path / "train.tsv"
+    train.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src, tgt)), encoding="utf-8")
+    common = ["--quick", "--epochs", "1", "--data", str(train), "--tokens", "char", "--beam-width", "1", "--length-penalty", "1", "--max-length", "200"]
+    metrics = recipe.main([*common, "--train-pairs", "50", "--runs-dir", str(tmp_path / "runs")])
+    # 240 pairs: 24 validation, 10 dev, 206 training of which the first 50 are kept (--max-pairs 50 would leave 5 validation)
+    assert metrics["train_pairs"] == 50 and metrics["val_pairs"] == 24
+    config = json.loads((next((tmp_path / "runs" / "translation").iterdir()) / "config.json").read_text())
+    assert config["train_pairs"] == 50
+    for bad in ("0", "-3"):
+        with pytest.raises(SystemExit):
+            recipe.main([*common, "--train-pairs", bad, "--runs-dir", str(tmp_path / "runs")])
+
+
 def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
     src, tgt, _ = number_pairs(350, seed=7)
     train = tmp_path / "train.tsv"
