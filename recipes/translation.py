@@ -100,7 +100,7 @@ import keras
 
 from lstm_apps.datasets.dictionary import load_extra_pairs
 from lstm_apps.datasets.translation import load_anki_fra, load_pairs, number_pairs, split_pairs
-from lstm_apps.io import read_json, save_keras_weights
+from lstm_apps.io import read_json, save_keras_weights, write_json
 from lstm_apps.metrics import corpus_bleu, corpus_chrf, exact_match
 from lstm_apps.seq2seq import (
     ATTENTION_KINDS,
@@ -257,6 +257,31 @@ class TimeBudget(keras.callbacks.Callback):
         if time.time() > self.deadline:
             self.model.stop_training = True
             self.stopped = True
+
+
+class TrainClock(keras.callbacks.Callback):
+    """Training seconds spent in this run, kept across ``--resume``.
+
+    After every epoch the total goes to ``path`` (JSON); a resumed run
+    starts from it, so an interruption does not restart `--max-minutes`.
+    Time spent in an epoch that was interrupted is not counted (the backup
+    repeats that epoch).
+    """
+
+    def __init__(self, path, resumed=False):
+        super().__init__()
+        self.path = Path(path)
+        spent = read_json(self.path)["seconds"] if resumed and self.path.is_file() else 0.0
+        self.start = time.time() - float(spent)
+
+    def seconds(self) -> float:
+        return time.time() - self.start
+
+    def save(self):
+        write_json(self.path, {"seconds": round(self.seconds(), 3)})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save()
 
 
 def score(prefix, hypotheses, references, sources):
@@ -454,7 +479,7 @@ def main(argv=None) -> dict:
     Teacher forcing: the decoder reads the reference shifted by one token.
     Early stopping on the dev loss (improvements under 0.001 do not count)
     keeps the best weights; `--max-minutes`
-    caps the wall time. With `--ema` the optimizer keeps a moving average of
+    caps the wall time spent training, counted across `--resume`. With `--ema` the optimizer keeps a moving average of
     the weights; `keras.callbacks.SwapEMAWeights` puts it in place for every
     dev evaluation and at the end of each epoch, so early stopping judges,
     and keeps, the averaged weights.
@@ -467,7 +492,7 @@ def main(argv=None) -> dict:
     are kept in `backup_members/` so `--resume` does not train it again.
     """
     members, histories, stopped_by_budget = [], [], False
-    t0 = time.time()
+    clock = TrainClock(run.file("train_seconds.json"), resumed=run.resumed)
     for k in range(args.ensemble):
         if k:  # member 0 keeps the run's seed, so a one-model run is unchanged
             keras.utils.set_random_seed(args.seed + k)
@@ -487,12 +512,13 @@ def main(argv=None) -> dict:
             continue
         callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if args.ema else []
         callbacks += [
+            clock,
             keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-3, patience=args.patience, restore_best_weights=True),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-5),
         ]
         budget = None
         if args.max_minutes:
-            left = args.max_minutes - (time.time() - t0) / 60.0
+            left = args.max_minutes - clock.seconds() / 60.0
             budget = TimeBudget(max(left, 0.0) / (args.ensemble - k))
             callbacks.append(budget)
         history = run.fit(parts.model, member_batches.dataset(), validation_data=dev_batches.dataset(), callbacks=callbacks, shuffle=False, history_name=history_name)
@@ -501,8 +527,9 @@ def main(argv=None) -> dict:
         members.append(parts)
         if args.ensemble > 1:
             save_keras_weights(parts.model, finished)
+            clock.save()
     parts = members[0]
-    train_seconds = time.time() - t0
+    train_seconds = clock.seconds()
 
     """
     ## Evaluate
@@ -646,6 +673,7 @@ def main(argv=None) -> dict:
     sample = train_batches.batch(0)[0]
     run.save_model(parts.model, sample_inputs=[sample[0][:4], sample[1][:4]], export=False)
     translator.save(run.path)
+    run.file("train_seconds.json").unlink(missing_ok=True)  # in metrics.json now
     shutil.rmtree(run.file("backup_members"), ignore_errors=True)  # the members are inside encoder.keras / decoder_step.keras now
     if args.export:
         metrics.update(export_parts(run, translator, sample[0][:4], sample[1][:4]))

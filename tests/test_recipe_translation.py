@@ -177,7 +177,8 @@ def test_number_words_goal_99_percent_exact(tmp_path):
 
 
 def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_them(tmp_path, monkeypatch):
-    base = ["--quick", "--epochs", "2", "--num-pairs", "300", "--beam-width", "2", "--samples", "1", "--runs-dir", str(tmp_path), "--ensemble", "2"]
+    base = ["--quick", "--epochs", "2", "--num-pairs", "300", "--beam-width", "2", "--samples", "1", "--runs-dir", str(tmp_path), "--ensemble", "2",
+            "--max-minutes", "60"]
     fits = []
     real_fit = keras.Model.fit
 
@@ -192,12 +193,17 @@ def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_the
         recipe.main(base)
     run_dir = next((tmp_path / "translation").iterdir())
     assert (run_dir / "backup_members" / "member_0.weights.h5").is_file()  # the finished member is kept
+    ledger = run_dir / "train_seconds.json"
+    assert json.loads(ledger.read_text())["seconds"] > 0.0  # the training time spent so far
+    # pretend the first member took all but a second of the hour: the resumed member gets what is left
+    ledger.write_text(json.dumps({"seconds": 3599.0}))
     fits.clear()
     monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: (fits.append(self.name), real_fit(self, *a, **k))[1])
     metrics = recipe.main(base + ["--resume", str(run_dir)])
     assert len(fits) == 1  # only the interrupted member trains again
     assert metrics["ensemble"] == 2 and metrics["epochs_trained_member_0"] == metrics["epochs_trained"] == 2
-    assert metrics["epochs_trained_member_1"] == 2 and (run_dir / "history_member_1.json").is_file()
+    assert metrics["epochs_trained_member_1"] == 1 and (run_dir / "history_member_1.json").is_file()  # stopped by the budget
+    assert metrics["stopped_by_time_budget"] and metrics["train_seconds"] >= 3599.0 and not ledger.exists()
     for key in ("val_chrf", "val_chrf_beam", "val_chrf_greedy", "val_chrf_member_0"):
         assert 0.0 <= metrics[key] <= 100.0
     assert not (run_dir / "backup_members").exists()
@@ -208,4 +214,4 @@ def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_the
     assert len(translator.decoder_step.outputs) == 1 + 2 * 2
     assert "ensemble of 2" in (run_dir / "results.md").read_text()
     with pytest.raises(SystemExit):
-        recipe.main(base[:-1] + ["0"])
+        recipe.main(base[:-3] + ["0"])
