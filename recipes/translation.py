@@ -506,6 +506,7 @@ def main(argv=None) -> dict:
         history_name = "history" if k == 0 else f"history_member_{k}"
         finished = run.file("backup_members") / f"member_{k}.weights.h5"
         if finished.is_file():  # trained before an interruption (--resume)
+            parts.model.optimizer.build(parts.model.trainable_variables)  # so its saved state loads too, without a warning
             parts.model.load_weights(finished)
             histories.append(read_json(run.file(f"{history_name}.json")) if run.file(f"{history_name}.json").is_file() else {})
             members.append(parts)

@@ -176,6 +176,7 @@ def test_number_words_goal_99_percent_exact(tmp_path):
     assert metrics["val_chrf"] > metrics["val_chrf_copy"] + 50.0
 
 
+@pytest.mark.filterwarnings("error:Skipping variable loading:UserWarning")  # a kept member loads whole, optimizer included
 def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_them(tmp_path, monkeypatch):
     base = ["--quick", "--epochs", "2", "--num-pairs", "300", "--beam-width", "2", "--samples", "1", "--runs-dir", str(tmp_path), "--ensemble", "2",
             "--max-minutes", "60"]
