@@ -478,9 +478,9 @@ def main(argv=None) -> dict:
 
     Teacher forcing: the decoder reads the reference shifted by one token.
     Early stopping on the dev loss (improvements under 0.001 do not count)
-    keeps the best weights; `--max-minutes`
-    caps the wall time spent training, counted across `--resume`. With `--ema` the optimizer keeps a moving average of
-    the weights; `keras.callbacks.SwapEMAWeights` puts it in place for every
+    keeps the best weights; `--max-minutes` caps the wall time spent
+    training, counted across `--resume`. With `--ema` the optimizer keeps a
+    moving average of the weights; `keras.callbacks.SwapEMAWeights` puts it in place for every
     dev evaluation and at the end of each epoch, so early stopping judges,
     and keeps, the averaged weights.
 
