@@ -196,15 +196,15 @@ def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_the
     assert (run_dir / "backup_members" / "member_0.weights.h5").is_file()  # the finished member is kept
     ledger = run_dir / "train_seconds.json"
     assert json.loads(ledger.read_text())["seconds"] > 0.0  # the training time spent so far
-    # pretend the first member took all but a second of the hour: the resumed member gets what is left
-    ledger.write_text(json.dumps({"seconds": 3599.0}))
+    # pretend the first member took the whole hour: the resumed member stops after its first batch
+    ledger.write_text(json.dumps({"seconds": 3600.0}))
     fits.clear()
     monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: (fits.append(self.name), real_fit(self, *a, **k))[1])
     metrics = recipe.main(base + ["--resume", str(run_dir)])
     assert len(fits) == 1  # only the interrupted member trains again
     assert metrics["ensemble"] == 2 and metrics["epochs_trained_member_0"] == metrics["epochs_trained"] == 2
     assert metrics["epochs_trained_member_1"] == 1 and (run_dir / "history_member_1.json").is_file()  # stopped by the budget
-    assert metrics["stopped_by_time_budget"] and metrics["train_seconds"] >= 3599.0 and not ledger.exists()
+    assert metrics["stopped_by_time_budget"] and metrics["train_seconds"] >= 3600.0 and not ledger.exists()
     for key in ("val_chrf", "val_chrf_beam", "val_chrf_greedy", "val_chrf_member_0"):
         assert 0.0 <= metrics[key] <= 100.0
     assert not (run_dir / "backup_members").exists()
