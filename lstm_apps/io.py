@@ -31,8 +31,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
     The temporary name keeps the destination's suffix (Keras insists that a
-    model file ends in ``.keras`` and a weights file in ``.weights.h5``). On an exception the temporary file is
-    removed and ``path`` is left untouched.
+    model file ends in ``.keras`` and a weights file in ``.weights.h5``). On
+    an exception the temporary file is removed and ``path`` is left
+    untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
