@@ -108,7 +108,9 @@ class Bench:
         self.model = keras.Model(inp, keras.layers.Dense(1)(out))
         rng = np.random.default_rng(seed)
         self.x = tf.constant(rng.normal(size=(batch, timesteps, features)).astype("float32"))
-        self.y = tf.constant(rng.normal(size=(batch, 1, 1) if return_sequences else (batch, 1)).astype("float32"))  # a target at every step
+        self.y = tf.constant(
+            rng.normal(size=(batch, 1, 1) if return_sequences else (batch, 1)).astype("float32")
+        )  # a target at every step
         self.batch = batch
         model = self.model
         optimizer = keras.optimizers.SGD(1e-3)
@@ -136,7 +138,9 @@ class Bench:
         return time.perf_counter() - start, time.process_time() - cpu
 
 
-def run_shape(kinds, units, timesteps, batch, features, repeats, graybox, phases, log, return_sequences=False):
+def run_shape(
+    kinds, units, timesteps, batch, features, repeats, graybox, phases, log, return_sequences=False
+):
     benches, skipped = {}, {}
     for kind in kinds:
         try:
@@ -171,7 +175,9 @@ def run_shape(kinds, units, timesteps, batch, features, repeats, graybox, phases
         for kind, row in rows.items():
             for phase in phases:
                 row[f"{phase}_ratio_to_lstm"] = ref[f"{phase}_seconds"] / row[f"{phase}_seconds"]
-                row[f"{phase}_cpu_ratio_to_lstm"] = ref[f"{phase}_cpu_seconds"] / max(row[f"{phase}_cpu_seconds"], 1e-9)
+                row[f"{phase}_cpu_ratio_to_lstm"] = ref[f"{phase}_cpu_seconds"] / max(
+                    row[f"{phase}_cpu_seconds"], 1e-9
+                )
     log(
         f"units={units} T={timesteps} batch={batch} (train/infer wall|cpu): "
         + ", ".join(
@@ -183,7 +189,14 @@ def run_shape(kinds, units, timesteps, batch, features, repeats, graybox, phases
         )
         + (f" (skipped {sorted(skipped)})" if skipped else "")
     )
-    return {"units": units, "timesteps": timesteps, "batch": batch, "features": features, "layers": rows, "skipped": skipped}
+    return {
+        "units": units,
+        "timesteps": timesteps,
+        "batch": batch,
+        "features": features,
+        "layers": rows,
+        "skipped": skipped,
+    }
 
 
 def device_name():
@@ -192,7 +205,9 @@ def device_name():
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         try:
-            return "GPU: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+            return "GPU: " + tf.config.experimental.get_device_details(gpus[0]).get(
+                "device_name", gpus[0].name
+            )
         except Exception:  # noqa: BLE001
             return "GPU: " + gpus[0].name
     return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores"
@@ -243,14 +258,23 @@ def merge(paths, out=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="one small shape, few repeats (seconds)")
     parser.add_argument("--units", type=int, nargs="+", default=[32, 64, 256])
     parser.add_argument("--timesteps", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--batch", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--features", type=int, default=32, help="input features per step (default 32)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls per layer and phase (median kept)")
-    parser.add_argument("--layers", nargs="+", default=None, help="layer kinds (default: lstm1997, gray-box cells, lstm, gru, simple_rnn)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed calls per layer and phase (median kept)"
+    )
+    parser.add_argument(
+        "--layers",
+        nargs="+",
+        default=None,
+        help="layer kinds (default: lstm1997, gray-box cells, lstm, gru, simple_rnn)",
+    )
     parser.add_argument("--no-graybox", action="store_true", help="leave the gray-box cells out")
     parser.add_argument("--phases", nargs="+", default=["train", "infer"], choices=["train", "infer"])
     parser.add_argument(
@@ -259,7 +283,13 @@ def main(argv=None):
         help="layers return every step's output and the loss reads all of them (Dense(1) per step); default: the last output only",
     )
     parser.add_argument("--out", default=None, help="write the JSON here (default: print it)")
-    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON", help="combine earlier runs' JSON files (one table) instead of measuring")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="combine earlier runs' JSON files (one table) instead of measuring",
+    )
     args = parser.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out)
@@ -270,7 +300,9 @@ def main(argv=None):
         kinds.append("lstm")  # the reference of every ratio
     unknown = [k for k in kinds if k not in (*BUILTIN, "lstm1997_generic", *graybox)]
     if unknown:
-        raise ValueError(f"unknown layer kinds {unknown}; expected some of {[*BUILTIN, 'lstm1997_generic', *graybox]}.")
+        raise ValueError(
+            f"unknown layer kinds {unknown}; expected some of {[*BUILTIN, 'lstm1997_generic', *graybox]}."
+        )
     if args.quick:
         shapes = [(32, 20, 16)]
         repeats = min(args.repeats, 2)
@@ -286,7 +318,10 @@ def main(argv=None):
 
     started = time.time()
     load_before = os.getloadavg()
-    results = [run_shape(kinds, u, t, b, args.features, repeats, graybox, args.phases, log, args.return_sequences) for u, t, b in shapes]
+    results = [
+        run_shape(kinds, u, t, b, args.features, repeats, graybox, args.phases, log, args.return_sequences)
+        for u, t, b in shapes
+    ]
     report = {
         "benchmark": "recurrent layer throughput (sequences/s) and ratio to keras.layers.LSTM",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

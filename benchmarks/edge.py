@@ -49,7 +49,9 @@ def seasonal_windows(n: int, steps: int, seed: int = 0):
     """Standardised windows (value, daily phase) of a noisy seasonal series, and next-step targets."""
     rng = np.random.default_rng(seed)
     t = np.arange(n * 5 + steps + 1, dtype="float64")
-    series = np.sin(2 * np.pi * t / 24.0) + 0.5 * np.sin(2 * np.pi * t / 168.0) + 0.2 * rng.normal(size=t.size)
+    series = (
+        np.sin(2 * np.pi * t / 24.0) + 0.5 * np.sin(2 * np.pi * t / 168.0) + 0.2 * rng.normal(size=t.size)
+    )
     series = (series - series.mean()) / series.std()
     starts = np.arange(n) * 5
     x = np.stack([series[s : s + steps] for s in starts])
@@ -65,16 +67,21 @@ def build_model(cell: str, units: int, steps: int):
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
-        [keras.Input((steps, 2)), recurrent(cell, units, return_sequences=True), keras.layers.Dense(1)], name=cell
+        [keras.Input((steps, 2)), recurrent(cell, units, return_sequences=True), keras.layers.Dense(1)],
+        name=cell,
     )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     return model
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cells", nargs="+", default=["lstm1997", "lstm", "gru"])
-    parser.add_argument("--modes", nargs="+", default=["sequence", "streaming"], choices=["sequence", "streaming"])
+    parser.add_argument(
+        "--modes", nargs="+", default=["sequence", "streaming"], choices=["sequence", "streaming"]
+    )
     parser.add_argument("--quantize", nargs="+", default=["none", "dynamic", "int8"], choices=QUANT_CHOICES)
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--timesteps", type=int, default=20)
@@ -100,11 +107,22 @@ def main(argv=None) -> dict:
                 for q in args.quantize:
                     quantize = None if q == "none" else q
                     path = Path(tmp) / f"{cell}_{mode}_{q}.tflite"
-                    row = {"cell": cell, "mode": mode, "quantize": q, "units": args.units, "timesteps": args.timesteps}
+                    row = {
+                        "cell": cell,
+                        "mode": mode,
+                        "quantize": q,
+                        "units": args.units,
+                        "timesteps": args.timesteps,
+                    }
                     t0 = time.time()
                     try:
                         result = to_tflite(
-                            model, path, mode=mode, quantize=quantize, representative_data=x_train[:32], parity_inputs=x_test
+                            model,
+                            path,
+                            mode=mode,
+                            quantize=quantize,
+                            representative_data=x_train[:32],
+                            parity_inputs=x_test,
                         )
                     except ValueError as exc:
                         row["error"] = str(exc)[:300]
@@ -155,7 +173,9 @@ def markdown_table(rows) -> str:
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['cell']} | {r['mode']} | {r['quantize']} | — | — | error: {r['error'][:60]} |")
+            lines.append(
+                f"| {r['cell']} | {r['mode']} | {r['quantize']} | — | — | error: {r['error'][:60]} |"
+            )
             continue
         lines.append(
             f"| {r['cell']} | {r['mode']} | {r['quantize']} | {r['size_bytes'] / 1024:.1f} | {r['per_step_us']:.1f} | {r['parity_max_abs']:.2g} |"

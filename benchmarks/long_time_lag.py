@@ -30,35 +30,56 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 GOALS = {
-    "adding100": (["--task", "adding", "--max-sequences", "30000", "--max-minutes", "10"], "solved with <= 30,000 sequences in <= 10 min"),
-    "temporal_order_2": (["--task", "temporal_order_2", "--max-sequences", "31390", "--max-minutes", "20"], "solved with < 31,390 sequences"),
+    "adding100": (
+        ["--task", "adding", "--max-sequences", "30000", "--max-minutes", "10"],
+        "solved with <= 30,000 sequences in <= 10 min",
+    ),
+    "temporal_order_2": (
+        ["--task", "temporal_order_2", "--max-sequences", "31390", "--max-minutes", "20"],
+        "solved with < 31,390 sequences",
+    ),
     "reber": (["--task", "reber", "--max-minutes", "20"], "every test string predicted correctly"),
-    "adding100_simple_rnn": (["--task", "adding", "--cell", "simple_rnn", "--max-sequences", "30000", "--max-minutes", "10"], "fails where LSTM1997 succeeds"),
-    "adding1000": (["--task", "adding", "--length", "1000", "--max-sequences", "853000"], "long run: the figure it reached"),
+    "adding100_simple_rnn": (
+        ["--task", "adding", "--cell", "simple_rnn", "--max-sequences", "30000", "--max-minutes", "10"],
+        "fails where LSTM1997 succeeds",
+    ),
+    "adding1000": (
+        ["--task", "adding", "--length", "1000", "--max-sequences", "853000"],
+        "long run: the figure it reached",
+    ),
 }
 DEFAULT = ["adding100", "temporal_order_2", "reber", "adding100_simple_rnn"]
 
 
 def load_recipe():
-    spec = importlib.util.spec_from_file_location("long_time_lag_recipe", ROOT / "recipes" / "long_time_lag.py")
+    spec = importlib.util.spec_from_file_location(
+        "long_time_lag_recipe", ROOT / "recipes" / "long_time_lag.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", nargs="+", choices=list(GOALS), default=DEFAULT, help="goals to run")
     parser.add_argument("--runs-dir", default="runs", help="parent of the run folders (default runs/)")
     parser.add_argument("--minutes", type=float, default=None, help="override every goal's time budget")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--trials", type=int, default=1, help="run each goal with seeds seed..seed+trials-1 and report the success rate, as the paper's tables do (default 1)")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=1,
+        help="run each goal with seeds seed..seed+trials-1 and report the success rate, as the paper's tables do (default 1)",
+    )
     args = parser.parse_args(argv)
     if args.trials < 1:
         parser.error(f"--trials must be >= 1, received {args.trials}")
     recipe = load_recipe()
-    from lstm_apps.training import format_table
     from lstm_apps import io as _io
+    from lstm_apps.training import format_table
 
     rows = []
     for name, seed in ((n, args.seed + k) for n in args.only for k in range(args.trials)):
@@ -68,22 +89,26 @@ def main(argv=None):
             flags += ["--max-minutes", str(args.minutes)]
         t0 = time.time()
         m = recipe.main(flags)
-        rows.append({
-            "goal run": name,
-            "seed": seed,
-            "goal": goal,
-            "solved": m["solved"],
-            "sequences_to_success": m["sequences_to_success"],
-            "sequences_trained": m["sequences_trained"],
-            "paper_sequences": m["paper_sequences"],
-            "test wrong": f"{m['test_error_count']}/{m['test_sequences']}",
-            "test_max_abs_error": m["test_max_abs_error"],
-            "train_seconds": m["train_seconds"],
-            "wall_seconds": round(time.time() - t0, 1),
-        })
+        rows.append(
+            {
+                "goal run": name,
+                "seed": seed,
+                "goal": goal,
+                "solved": m["solved"],
+                "sequences_to_success": m["sequences_to_success"],
+                "sequences_trained": m["sequences_trained"],
+                "paper_sequences": m["paper_sequences"],
+                "test wrong": f"{m['test_error_count']}/{m['test_sequences']}",
+                "test_max_abs_error": m["test_max_abs_error"],
+                "train_seconds": m["train_seconds"],
+                "wall_seconds": round(time.time() - t0, 1),
+            }
+        )
         table = format_table(rows) + "\n\n" + format_table(success_rates(rows))
         print("\n" + table, flush=True)
-        _io.write_text(Path(args.runs_dir) / "long_time_lag_goals.md", "## Long-time-lag goal runs\n\n" + table + "\n")
+        _io.write_text(
+            Path(args.runs_dir) / "long_time_lag_goals.md", "## Long-time-lag goal runs\n\n" + table + "\n"
+        )
     return rows
 
 
@@ -93,13 +118,15 @@ def success_rates(rows):
     for name in dict.fromkeys(r["goal run"] for r in rows):
         mine = [r for r in rows if r["goal run"] == name]
         solved = sorted(r["sequences_to_success"] for r in mine if r["solved"])
-        out.append({
-            "goal run": name,
-            "trials": len(mine),
-            "solved": f"{len(solved)}/{len(mine)}",
-            "median sequences (solved trials)": statistics.median(solved) if solved else None,
-            "paper_sequences": mine[0]["paper_sequences"],
-        })
+        out.append(
+            {
+                "goal run": name,
+                "trials": len(mine),
+                "solved": f"{len(solved)}/{len(mine)}",
+                "median sequences (solved trials)": statistics.median(solved) if solved else None,
+                "paper_sequences": mine[0]["paper_sequences"],
+            }
+        )
     return out
 
 

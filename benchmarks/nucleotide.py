@@ -32,19 +32,44 @@ sys.path.insert(0, str(ROOT / "recipes"))
 
 #: The configuration benchmarked (recipe flags).
 SETTINGS = [
-    "--cell", "lstm", "--units", "128", "--layers", "1", "--window", "128", "--batch-size", "128",
-    "--learning-rate", "3e-3", "--epochs", "1000", "--steps-per-epoch", "150", "--patience", "6",
-    "--verbose", "2",
+    "--cell",
+    "lstm",
+    "--units",
+    "128",
+    "--layers",
+    "1",
+    "--window",
+    "128",
+    "--batch-size",
+    "128",
+    "--learning-rate",
+    "3e-3",
+    "--epochs",
+    "1000",
+    "--steps-per-epoch",
+    "150",
+    "--patience",
+    "6",
+    "--verbose",
+    "2",
 ]
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cpu-minutes", type=float, default=30.0, help="training budget in process CPU minutes (default 30)")
-    parser.add_argument("--max-minutes", type=float, default=80.0, help="wall-clock cap on training (default 80)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--cpu-minutes", type=float, default=30.0, help="training budget in process CPU minutes (default 30)"
+    )
+    parser.add_argument(
+        "--max-minutes", type=float, default=80.0, help="wall-clock cap on training (default 80)"
+    )
     parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "nucleotide.json"))
-    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags (override the defaults)")
+    parser.add_argument(
+        "--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags (override the defaults)"
+    )
     args = parser.parse_args(argv)
 
     import nucleotide  # recipes/nucleotide.py
@@ -52,8 +77,13 @@ def main(argv=None) -> dict:
     from lstm_apps import io
 
     recipe_argv = SETTINGS + [
-        "--train-cpu-minutes", str(args.cpu_minutes), "--train-minutes", str(args.max_minutes),
-        "--runs-dir", args.runs_dir, *args.extra,
+        "--train-cpu-minutes",
+        str(args.cpu_minutes),
+        "--train-minutes",
+        str(args.max_minutes),
+        "--runs-dir",
+        args.runs_dir,
+        *args.extra,
     ]
     cpu0, t0 = time.process_time(), time.time()
     metrics = nucleotide.main(recipe_argv)
@@ -68,10 +98,23 @@ def main(argv=None) -> dict:
         **metrics,
     }
     io.write_json(args.out, result)
-    print(json.dumps({k: result[k] for k in (
-        "test_bits_per_base_lstm", "test_bits_per_base_markov", "markov_order", "train_seconds",
-        "train_cpu_seconds", "epochs_trained", "goal_met",
-    )}, indent=2))
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in (
+                    "test_bits_per_base_lstm",
+                    "test_bits_per_base_markov",
+                    "markov_order",
+                    "train_seconds",
+                    "train_cpu_seconds",
+                    "epochs_trained",
+                    "goal_met",
+                )
+            },
+            indent=2,
+        )
+    )
     return result
 
 

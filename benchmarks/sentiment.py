@@ -52,7 +52,12 @@ def _recipe():
 
 def summarize(values) -> dict:
     v = np.asarray(values, dtype=float)
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "min": float(v.min()), "max": float(v.max())}
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+        "min": float(v.min()),
+        "max": float(v.max()),
+    }
 
 
 def paired_tests(model, base) -> dict:
@@ -67,7 +72,13 @@ def paired_tests(model, base) -> dict:
     wins, losses = int(np.sum(diff > 0)), int(np.sum(diff < 0))
     t_p = float(stats.ttest_rel(model, base).pvalue) if len(diff) > 1 and np.ptp(diff) > 0 else float("nan")
     sign_p = float(stats.binomtest(wins, wins + losses).pvalue) if wins + losses else float("nan")
-    return {"paired_t_test_p": t_p, "sign_test_p": sign_p, "wins": wins, "losses": losses, "ties": len(diff) - wins - losses}
+    return {
+        "paired_t_test_p": t_p,
+        "sign_test_p": sign_p,
+        "wins": wins,
+        "losses": losses,
+        "ties": len(diff) - wins - losses,
+    }
 
 
 def summarize_runs(per_seed: list[dict]) -> dict:
@@ -97,17 +108,29 @@ def main(argv=None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     recipe_args = argv[argv.index("--") + 1 :] if "--" in argv else []
     own = argv[: argv.index("--")] if "--" in argv else argv
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--name", default="lstm", help="name of this configuration in the results file")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--data", default=str(DATA), help="labelled CSV (default ../shared/data/sentiment/movie_sentences.csv)")
+    parser.add_argument(
+        "--data",
+        default=str(DATA),
+        help="labelled CSV (default ../shared/data/sentiment/movie_sentences.csv)",
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sentiment.json"))
-    parser.add_argument("--rescore", action="store_true", help="only recompute the summaries of --out from its per-seed rows, then exit")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="only recompute the summaries of --out from its per-seed rows, then exit",
+    )
     args = parser.parse_args(own)
     if args.rescore:
         return rescore(Path(args.out))
     if not Path(args.data).is_file():
-        print(f"benchmark skipped: {args.data} is absent (shared data lives in ../shared/data beside the project).")
+        print(
+            f"benchmark skipped: {args.data} is absent (shared data lives in ../shared/data beside the project)."
+        )
         return {}
     recipe = _recipe()
     per_seed = []
@@ -115,7 +138,9 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as runs:
         for seed in args.seeds:
             t0 = time.time()
-            m = recipe.main(["--data", args.data, "--seed", str(seed), "--runs-dir", runs, "--verbose", "0", *recipe_args])
+            m = recipe.main(
+                ["--data", args.data, "--seed", str(seed), "--runs-dir", runs, "--verbose", "0", *recipe_args]
+            )
             row = {
                 "seed": seed,
                 "accuracy_model": m["val_accuracy_model"],
@@ -132,7 +157,7 @@ def main(argv=None) -> dict:
         "per_seed": per_seed,
         **summarize_runs(per_seed),
         "wall_seconds": round(time.time() - started, 1),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs shared with other jobs (wall times are not comparable)",
     }
     out = Path(args.out)

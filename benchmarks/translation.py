@@ -43,24 +43,75 @@ def _run(name: str, argv: list[str]) -> dict:
         "argv": argv,
         "wall_seconds": round(time.time() - t0, 1),
         "cpu_seconds": round(time.process_time() - cpu0, 1),
-        **{k: metrics.get(k) for k in (
-            "val_chrf", "val_bleu", "val_chrf_copy", "val_bleu_copy", "val_exact_match", "val_chrf_greedy",
-            "val_exact_match_greedy", "train_pairs", "extra_pairs", "extra_pairs_per_epoch", "val_pairs", "epochs_trained", "train_seconds",
-            "stopped_by_time_budget", "length_penalty", "decoding", "mbr_samples", "val_chrf_beam", "val_bleu_beam", "chrf_signature", "bleu_signature",
-        )},
-        **{k: v for k, v in metrics.items() if k.startswith(("dev_chrf_length_penalty_", "epochs_trained_member_", "val_chrf_member_", "val_bleu_member_", "ensemble"))},
+        **{
+            k: metrics.get(k)
+            for k in (
+                "val_chrf",
+                "val_bleu",
+                "val_chrf_copy",
+                "val_bleu_copy",
+                "val_exact_match",
+                "val_chrf_greedy",
+                "val_exact_match_greedy",
+                "train_pairs",
+                "extra_pairs",
+                "extra_pairs_per_epoch",
+                "val_pairs",
+                "epochs_trained",
+                "train_seconds",
+                "stopped_by_time_budget",
+                "length_penalty",
+                "decoding",
+                "mbr_samples",
+                "val_chrf_beam",
+                "val_bleu_beam",
+                "chrf_signature",
+                "bleu_signature",
+            )
+        },
+        **{
+            k: v
+            for k, v in metrics.items()
+            if k.startswith(
+                (
+                    "dev_chrf_length_penalty_",
+                    "epochs_trained_member_",
+                    "val_chrf_member_",
+                    "val_bleu_member_",
+                    "ensemble",
+                )
+            )
+        },
     }
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=("numbers", "ding"), default=None)
-    parser.add_argument("--max-minutes", type=float, default=50.0, help="training time cap of each run (default 50)")
+    parser.add_argument(
+        "--max-minutes", type=float, default=50.0, help="training time cap of each run (default 50)"
+    )
     parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
-    parser.add_argument("--out", default=None, help="results file (default benchmarks/results/translation.json, translation_<only>.json with --only)")
-    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags for every run")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="results file (default benchmarks/results/translation.json, translation_<only>.json with --only)",
+    )
+    parser.add_argument(
+        "--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags for every run"
+    )
     args = parser.parse_args(argv)
-    common = ["--runs-dir", args.runs_dir, "--verbose", "2", "--max-minutes", str(args.max_minutes), *args.extra]
+    common = [
+        "--runs-dir",
+        args.runs_dir,
+        "--verbose",
+        "2",
+        "--max-minutes",
+        str(args.max_minutes),
+        *args.extra,
+    ]
     results = []
     if args.only in (None, "numbers"):
         r = _run("number words", common)
@@ -75,13 +126,33 @@ def main(argv=None) -> dict:
             r["goal"] = "val_chrf >= 40 within 60 min on 2 cores"
             r["met"] = bool(r["val_chrf"] is not None and r["val_chrf"] >= 40 and r["cpu_seconds"] / 2 < 3600)
             results.append(r)
-    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / (f"translation_{args.only}.json" if args.only else "translation.json")
+    out = (
+        Path(args.out)
+        if args.out
+        else ROOT
+        / "benchmarks"
+        / "results"
+        / (f"translation_{args.only}.json" if args.only else "translation.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     from lstm_apps.io import write_json
     from lstm_apps.training import format_table
 
-    write_json(out, {"machine": f"{os.cpu_count()} cores, load average {os.getloadavg()}", "results": results})
-    cols = ["name", "val_chrf", "val_chrf_copy", "val_bleu", "val_exact_match", "epochs_trained", "wall_seconds", "cpu_seconds", "goal", "met"]
+    write_json(
+        out, {"machine": f"{os.cpu_count()} cores, load average {os.getloadavg()}", "results": results}
+    )
+    cols = [
+        "name",
+        "val_chrf",
+        "val_chrf_copy",
+        "val_bleu",
+        "val_exact_match",
+        "epochs_trained",
+        "wall_seconds",
+        "cpu_seconds",
+        "goal",
+        "met",
+    ]
     print(format_table(results, cols))
     return {"results": results}
 

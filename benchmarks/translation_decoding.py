@@ -37,7 +37,9 @@ def validation_split(config: dict) -> tuple[list[str], list[str]]:
     from lstm_apps.datasets.translation import load_pairs, split_pairs
 
     if not config.get("data"):
-        raise ValueError(f"the decoding benchmark needs a run trained with --data FILE; this run used --dataset {config.get('dataset')!r}.")
+        raise ValueError(
+            f"the decoding benchmark needs a run trained with --data FILE; this run used --dataset {config.get('dataset')!r}."
+        )
     sources, targets = load_pairs(config["data"], max_pairs=config.get("max_pairs"))
     if config.get("quick"):
         sources, targets = sources[:2000], targets[:2000]
@@ -46,11 +48,25 @@ def validation_split(config: dict) -> tuple[list[str], list[str]]:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="a finished translation run folder (holds translator.json and config.json)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--run",
+        required=True,
+        help="a finished translation run folder (holds translator.json and config.json)",
+    )
     parser.add_argument("--beam-width", type=int, default=4)
-    parser.add_argument("--penalties", type=float, nargs="+", default=[0.6, 1.0, 1.5, 2.0], help="beam-search length penalties to score")
-    parser.add_argument("--mbr-samples", type=int, nargs="+", default=[8, 16, 32], help="sample counts of MBR decoding")
+    parser.add_argument(
+        "--penalties",
+        type=float,
+        nargs="+",
+        default=[0.6, 1.0, 1.5, 2.0],
+        help="beam-search length penalties to score",
+    )
+    parser.add_argument(
+        "--mbr-samples", type=int, nargs="+", default=[8, 16, 32], help="sample counts of MBR decoding"
+    )
     parser.add_argument("--max-pairs", type=int, default=None, help="score only the first N validation pairs")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "translation_decoding.json"))
     args = parser.parse_args(argv)
@@ -62,7 +78,9 @@ def main(argv=None) -> dict:
     run = Path(args.run)
     config_file = run / "config.json"
     if not config_file.is_file():
-        raise ValueError(f"{str(run)!r} holds no config.json: pass a folder written by recipes/translation.py.")
+        raise ValueError(
+            f"{str(run)!r} holds no config.json: pass a folder written by recipes/translation.py."
+        )
     config = json.loads(config_file.read_text(encoding="utf-8"))
     translator = Translator.load(run)
     val_src, val_tgt = validation_split(config)
@@ -82,12 +100,18 @@ def main(argv=None) -> dict:
             "length_ratio": sum(len(h) for h in hyps) / ref_chars,
             "decode_seconds": round(seconds, 2),
         }
-        print(f"{name:<6} {kwargs}: chrF {row['val_chrf']:.2f}  BLEU {row['val_bleu']:.2f}  length {row['length_ratio']:.3f}  {seconds:.1f} s", flush=True)
+        print(
+            f"{name:<6} {kwargs}: chrF {row['val_chrf']:.2f}  BLEU {row['val_bleu']:.2f}  length {row['length_ratio']:.3f}  {seconds:.1f} s",
+            flush=True,
+        )
         return row
 
     rows = [measure("greedy", beam_width=1)]
     rows += [measure("beam", beam_width=args.beam_width, length_penalty=p) for p in args.penalties]
-    rows += [measure("mbr", beam_width=args.beam_width, mbr_samples=n, seed=config["seed"]) for n in args.mbr_samples]
+    rows += [
+        measure("mbr", beam_width=args.beam_width, mbr_samples=n, seed=config["seed"])
+        for n in args.mbr_samples
+    ]
     greedy = rows[0]
     for row in rows:
         row["decode_time_vs_greedy"] = round(row["decode_seconds"] / max(greedy["decode_seconds"], 1e-9), 2)

@@ -31,12 +31,26 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-KEYS = ("qlike_cell", "qlike_lstm", "qlike_garch", "qlike_gjr_garch", "mse_cell", "mse_garch",
-        "dm_stat_cell_vs_garch", "dm_pvalue_cell_vs_garch", "a", "b", "half_life_calm_days", "half_life_shock_days")
+KEYS = (
+    "qlike_cell",
+    "qlike_lstm",
+    "qlike_garch",
+    "qlike_gjr_garch",
+    "mse_cell",
+    "mse_garch",
+    "dm_stat_cell_vs_garch",
+    "dm_pvalue_cell_vs_garch",
+    "a",
+    "b",
+    "half_life_calm_days",
+    "half_life_shock_days",
+)
 
 
 def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs-dir", default="runs")
     parser.add_argument("--quick", action="store_true")
@@ -48,7 +62,11 @@ def main(argv=None) -> list[dict]:
     extra = [a for a in args.extra if a != "--"]
     rows = []
     for seed in args.seeds:
-        flags = ["--seed", str(seed), "--runs-dir", args.runs_dir, "--verbose", "0"] + (["--quick"] if args.quick else []) + extra
+        flags = (
+            ["--seed", str(seed), "--runs-dir", args.runs_dir, "--verbose", "0"]
+            + (["--quick"] if args.quick else [])
+            + extra
+        )
         m = recipe.main(flags)
         row = {"seed": seed, **{k: m.get(k) for k in KEYS}}
         row["goal_met"] = bool(m["qlike_cell"] < m["qlike_garch"])

@@ -89,7 +89,16 @@ def main(argv=None) -> int:
             module = load_recipe(args.name)
             result = module.main(args.recipe_args)
             if isinstance(result, dict):
-                print(json.dumps({k: v for k, v in result.items() if isinstance(v, (int, float, str, bool, type(None)))}, indent=2))
+                print(
+                    json.dumps(
+                        {
+                            k: v
+                            for k, v in result.items()
+                            if isinstance(v, (int, float, str, bool, type(None)))
+                        },
+                        indent=2,
+                    )
+                )
             return 0
         return _EXTRA_COMMANDS[args.command][1](args) or 0
     except ValueError as exc:

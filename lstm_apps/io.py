@@ -9,8 +9,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix  # Keras insists on the whole of it
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[: len(path.name) - len(suffix)]}.", suffix=f".tmp{suffix}", dir=path.parent)
+    suffix = (
+        ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix
+    )  # Keras insists on the whole of it
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name[: len(path.name) - len(suffix)]}.", suffix=f".tmp{suffix}", dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # ---------------------------------------------------------------------------
 # Genomics
 # ---------------------------------------------------------------------------
@@ -42,7 +41,9 @@ def bits_per_base(y_true, y_prob, sample_weight=None) -> float:
     if y_prob.shape != y_true.shape + (y_prob.shape[-1],):
         raise ValueError(f"y_prob must have shape {y_true.shape + ('n_classes',)}, received {y_prob.shape}.")
     if y_true.size and (y_true.min() < 0 or y_true.max() >= y_prob.shape[-1]):
-        raise ValueError(f"y_true must hold class codes 0..{y_prob.shape[-1] - 1}, received {y_true.min()}..{y_true.max()}.")
+        raise ValueError(
+            f"y_true must hold class codes 0..{y_prob.shape[-1] - 1}, received {y_true.min()}..{y_true.max()}."
+        )
     p = np.take_along_axis(y_prob, y_true[..., None].astype(np.int64), axis=-1)[..., 0]
     bits = -np.log2(np.clip(p, 1e-12, 1.0))
     w = np.ones_like(bits) if sample_weight is None else np.asarray(sample_weight, dtype="float64")
@@ -60,7 +61,9 @@ def _variance_pair(y, h):
     y = np.asarray(y, dtype="float64").reshape(-1)
     h = np.asarray(h, dtype="float64").reshape(-1)
     if y.shape != h.shape:
-        raise ValueError(f"proxy and forecast must have the same length, received {y.shape[0]} and {h.shape[0]}.")
+        raise ValueError(
+            f"proxy and forecast must have the same length, received {y.shape[0]} and {h.shape[0]}."
+        )
     if y.size == 0:
         raise ValueError("received empty proxy and forecast arrays; expected at least one day.")
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(h))):
@@ -154,7 +157,9 @@ def diebold_mariano(losses_a, losses_b, hac_lags: int | None = None) -> dict[str
     a = np.asarray(losses_a, dtype="float64").reshape(-1)
     b = np.asarray(losses_b, dtype="float64").reshape(-1)
     if a.shape != b.shape or a.size < 3:
-        raise ValueError(f"losses must be two equal-length arrays of at least 3 days, received lengths {a.size} and {b.size}.")
+        raise ValueError(
+            f"losses must be two equal-length arrays of at least 3 days, received lengths {a.size} and {b.size}."
+        )
     d = a - b
     if np.allclose(d, 0.0):
         return {"stat": 0.0, "pvalue": 1.0, "mean_diff": 0.0}
@@ -180,7 +185,9 @@ def log_loss(y_true, p_pred, eps: float = 1e-7) -> float:
     y = np.asarray(y_true, dtype="float64").ravel()
     p = np.clip(np.asarray(p_pred, dtype="float64").ravel(), eps, 1 - eps)
     if y.shape != p.shape or y.size == 0:
-        raise ValueError(f"y_true and p_pred must be non-empty and of equal size, received sizes {y.size} and {p.size}.")
+        raise ValueError(
+            f"y_true and p_pred must be non-empty and of equal size, received sizes {y.size} and {p.size}."
+        )
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
 
 
@@ -217,13 +224,19 @@ def rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses) -> float:
     i = np.asarray(review_index, dtype="float64").ravel()
     lapse = np.asarray(lapses, dtype="float64").ravel()
     if not (y.size == p.size == dt.size == i.size == lapse.size) or y.size == 0:
-        raise ValueError(f"all arguments must be non-empty and of equal size, received sizes {[a.size for a in (y, p, dt, i, lapse)]}.")
+        raise ValueError(
+            f"all arguments must be non-empty and of equal size, received sizes {[a.size for a in (y, p, dt, i, lapse)]}."
+        )
     if np.any(i < 1):
         raise ValueError(f"review_index must be >= 1, received minimum {i.min()}.")
     b_dt = np.round(2.48 * np.power(3.62, np.floor(np.log(np.maximum(dt, 1e-6)) / np.log(3.62))), 2)
     b_i = np.round(1.99 * np.power(1.89, np.floor(np.log(i) / np.log(1.89))), 0)
     with np.errstate(divide="ignore"):
-        b_l = np.where(lapse > 0, np.round(1.65 * np.power(1.73, np.floor(np.log(np.maximum(lapse, 1)) / np.log(1.73))), 0), 0.0)
+        b_l = np.where(
+            lapse > 0,
+            np.round(1.65 * np.power(1.73, np.floor(np.log(np.maximum(lapse, 1)) / np.log(1.73))), 0),
+            0.0,
+        )
     keys = np.stack([b_dt, b_i, b_l], axis=1)
     _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()

@@ -51,9 +51,9 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import keras
 import numpy as np
@@ -160,7 +160,7 @@ class CharTokenizer(_Tokenizer):
     kind = "char"
 
     @classmethod
-    def train(cls, texts: Iterable[str]) -> "CharTokenizer":
+    def train(cls, texts: Iterable[str]) -> CharTokenizer:
         chars = sorted({c for t in texts for c in t})
         return cls(list(_SPECIALS) + chars)
 
@@ -218,8 +218,14 @@ class SubwordTokenizer(_Tokenizer):
         self._cache: dict[str, list[str]] = {}
 
     @classmethod
-    def train(cls, texts: Iterable[str], vocab_size: int = 2000, min_frequency: int = 2) -> "SubwordTokenizer":
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size <= len(_SPECIALS):
+    def train(
+        cls, texts: Iterable[str], vocab_size: int = 2000, min_frequency: int = 2
+    ) -> SubwordTokenizer:
+        if (
+            isinstance(vocab_size, bool)
+            or not isinstance(vocab_size, (int, np.integer))
+            or vocab_size <= len(_SPECIALS)
+        ):
             raise ValueError(f"vocab_size must be an integer > {len(_SPECIALS)}, received {vocab_size!r}.")
         freq = Counter(w for t in texts for w in _words(t))
         if not freq:
@@ -405,7 +411,11 @@ class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
         name: str = "smoothed_sparse_categorical_crossentropy",
         dtype=None,
     ):
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.integer, np.floating)) or not 0.0 <= label_smoothing < 1.0:
+        if (
+            isinstance(label_smoothing, bool)
+            or not isinstance(label_smoothing, (int, float, np.integer, np.floating))
+            or not 0.0 <= label_smoothing < 1.0
+        ):
             raise ValueError(f"label_smoothing must be a float in [0, 1), received {label_smoothing!r}.")
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.from_logits = bool(from_logits)
@@ -424,11 +434,17 @@ class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
         n_classes = ops.shape(y_pred)[-1]
         target = ops.one_hot(ops.cast(y_true, "int32"), n_classes, dtype=log_probs.dtype)
         if self.label_smoothing:
-            target = target * (1.0 - self.label_smoothing) + self.label_smoothing / ops.cast(n_classes, log_probs.dtype)
+            target = target * (1.0 - self.label_smoothing) + self.label_smoothing / ops.cast(
+                n_classes, log_probs.dtype
+            )
         return -ops.sum(target * log_probs, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+        }
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -468,20 +484,33 @@ class LexicalModel(keras.layers.Layer):
 
     def __init__(self, target_vocab: int, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(target_vocab, bool) or not isinstance(target_vocab, (int, np.integer)) or target_vocab <= 0:
+        if (
+            isinstance(target_vocab, bool)
+            or not isinstance(target_vocab, (int, np.integer))
+            or target_vocab <= 0
+        ):
             raise ValueError(f"target_vocab must be a positive integer, received {target_vocab!r}.")
         self.target_vocab = int(target_vocab)
 
     def build(self, input_shape):
         logits_shape, weights_shape, embedding_shape = input_shape
-        if len(logits_shape) != 3 or logits_shape[-1] != self.target_vocab or len(weights_shape) != 3 or len(embedding_shape) != 3:
+        if (
+            len(logits_shape) != 3
+            or logits_shape[-1] != self.target_vocab
+            or len(weights_shape) != 3
+            or len(embedding_shape) != 3
+        ):
             raise ValueError(
                 f"LexicalModel expects [decoder logits (batch, target_len, {self.target_vocab}), attention weights (batch, target_len, source_len), "
                 f"source embeddings (batch, source_len, embed_dim)], received shapes {logits_shape}, {weights_shape} and {embedding_shape}."
             )
         dim = embedding_shape[-1]
-        self.hidden_kernel = self.add_weight(shape=(dim, dim), initializer="glorot_uniform", name="hidden_kernel")
-        self.output_kernel = self.add_weight(shape=(dim, self.target_vocab), initializer="glorot_uniform", name="output_kernel")
+        self.hidden_kernel = self.add_weight(
+            shape=(dim, dim), initializer="glorot_uniform", name="hidden_kernel"
+        )
+        self.output_kernel = self.add_weight(
+            shape=(dim, self.target_vocab), initializer="glorot_uniform", name="output_kernel"
+        )
 
     def call(self, inputs, mask=None):
         logits, weights, embeddings = inputs
@@ -620,19 +649,32 @@ def build_seq2seq(
     Returns:
         :class:`Seq2SeqParts`.
     """
-    for name, value in (("source_vocab", source_vocab), ("target_vocab", target_vocab), ("units", units), ("embed_dim", embed_dim)):
+    for name, value in (
+        ("source_vocab", source_vocab),
+        ("target_vocab", target_vocab),
+        ("units", units),
+        ("embed_dim", embed_dim),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, received {value!r}.")
     if attention not in ATTENTION_KINDS:
         raise ValueError(f"attention must be one of {ATTENTION_KINDS}, received {attention!r}.")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), received {dropout!r}.")
-    if isinstance(word_dropout, bool) or not isinstance(word_dropout, (int, float, np.integer, np.floating)) or not 0.0 <= word_dropout < 1.0:
+    if (
+        isinstance(word_dropout, bool)
+        or not isinstance(word_dropout, (int, float, np.integer, np.floating))
+        or not 0.0 <= word_dropout < 1.0
+    ):
         raise ValueError(f"word_dropout must be a float in [0, 1), received {word_dropout!r}.")
     if bidirectional_encoder and units % 2:
-        raise ValueError(f"units must be even with bidirectional_encoder=True (units // 2 per direction), received {units}.")
+        raise ValueError(
+            f"units must be even with bidirectional_encoder=True (units // 2 per direction), received {units}."
+        )
     if lexical_model and attention == "none":
-        raise ValueError("lexical_model=True needs attention ('luong' or 'bahdanau'), received attention='none'.")
+        raise ValueError(
+            "lexical_model=True needs attention ('luong' or 'bahdanau'), received attention='none'."
+        )
     L = keras.layers
     source = keras.Input((None,), dtype="int32", name="source_ids")
     target_in = keras.Input((None,), dtype="int32", name="target_in_ids")
@@ -640,12 +682,16 @@ def build_seq2seq(
     src_embedding = L.Embedding(source_vocab, embed_dim, mask_zero=True, name="source_embedding")
     if bidirectional_encoder:
         encoder_rnn = L.Bidirectional(
-            recurrent(cell, units // 2, return_sequences=True, return_state=True, name="encoder_cell"), merge_mode="concat", name="encoder"
+            recurrent(cell, units // 2, return_sequences=True, return_state=True, name="encoder_cell"),
+            merge_mode="concat",
+            name="encoder",
         )
     else:
         encoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="encoder")
     if tie_embeddings:
-        tgt_embedding = TiedEmbedding(target_vocab, embed_dim, mask_zero=True, tie_weights=True, name="target_embedding")
+        tgt_embedding = TiedEmbedding(
+            target_vocab, embed_dim, mask_zero=True, tie_weights=True, name="target_embedding"
+        )
     else:
         tgt_embedding = L.Embedding(target_vocab, embed_dim, mask_zero=True, name="target_embedding")
     decoder_rnn = recurrent(cell, units, return_sequences=True, return_state=True, name="decoder")
@@ -658,8 +704,16 @@ def build_seq2seq(
     drop = L.Dropout(dropout, name="output_dropout") if dropout else None
     emb_drop = L.Dropout(dropout, name="embedding_dropout") if dropout else None
     # whole-token dropout: one keep/drop draw per (sentence, position), broadcast over the features
-    src_word_drop = L.Dropout(word_dropout, noise_shape=(None, None, 1), name="source_word_dropout") if word_dropout else None
-    tgt_word_drop = L.Dropout(word_dropout, noise_shape=(None, None, 1), name="target_word_dropout") if word_dropout else None
+    src_word_drop = (
+        L.Dropout(word_dropout, noise_shape=(None, None, 1), name="source_word_dropout")
+        if word_dropout
+        else None
+    )
+    tgt_word_drop = (
+        L.Dropout(word_dropout, noise_shape=(None, None, 1), name="target_word_dropout")
+        if word_dropout
+        else None
+    )
     if tie_embeddings:  # a linear map to the embedding space; the tied embedding matrix does the rest
         to_embedding = L.Dense(embed_dim, name="output_projection")
 
@@ -680,7 +734,8 @@ def build_seq2seq(
     if bidirectional_encoder:  # [*forward states, *backward states] -> one state of `units` per kind
         half = len(encoder_states) // 2
         encoder_states = [
-            L.Concatenate(name=f"encoder_state_{i}")([f, b]) for i, (f, b) in enumerate(zip(encoder_states[:half], encoder_states[half:]))
+            L.Concatenate(name=f"encoder_state_{i}")([f, b])
+            for i, (f, b) in enumerate(zip(encoder_states[:half], encoder_states[half:]))
         ]
     n_states = len(encoder_states)
 
@@ -727,11 +782,15 @@ def build_seq2seq(
     decoder_step = keras.Model(step_inputs, [step_logits, *new_states], name="decoder_step")
     attention_model = None
     if attend is not None:
-        attention_model = keras.Model([source, target_in], [decoder_outputs, encoder_outputs], name="attention_inputs")
+        attention_model = keras.Model(
+            [source, target_in], [decoder_outputs, encoder_outputs], name="attention_inputs"
+        )
     return Seq2SeqParts(model, encoder, decoder_step, n_states, attention, attention_model)
 
 
-def attention_weights(parts: Seq2SeqParts, source_ids: Sequence[int], target_ids: Sequence[int]) -> np.ndarray:
+def attention_weights(
+    parts: Seq2SeqParts, source_ids: Sequence[int], target_ids: Sequence[int]
+) -> np.ndarray:
     """Attention of each decoder step over the source tokens for one pair.
 
     Args:
@@ -745,14 +804,20 @@ def attention_weights(parts: Seq2SeqParts, source_ids: Sequence[int], target_ids
         1; the last row is the step that writes ``</s>``.
     """
     if parts.attention_model is None:
-        raise ValueError("attention_weights needs a model built with attention='luong' or 'bahdanau', received attention='none'.")
+        raise ValueError(
+            "attention_weights needs a model built with attention='luong' or 'bahdanau', received attention='none'."
+        )
     if not len(source_ids):
         raise ValueError("source_ids is empty; expected at least one token.")
     src = np.asarray([list(source_ids)], dtype="int32")
     tgt = np.asarray([[BOS, *target_ids]], dtype="int32")
     query, value = parts.attention_model.predict_on_batch([src, tgt])
     layer = parts.model.get_layer("attention")
-    _, weights = layer([ops.convert_to_tensor(query), ops.convert_to_tensor(value)], mask=[None, ops.convert_to_tensor(src != PAD)], return_attention_scores=True)
+    _, weights = layer(
+        [ops.convert_to_tensor(query), ops.convert_to_tensor(value)],
+        mask=[None, ops.convert_to_tensor(src != PAD)],
+        return_attention_scores=True,
+    )
     return ops.convert_to_numpy(weights)[0]
 
 
@@ -787,7 +852,9 @@ def _step(decoder_step, tokens, states, enc_out, source_ids, attention: bool):
     return np.asarray(outs[0]), [np.asarray(s) for s in outs[1:]]
 
 
-def greedy_decode(encoder, decoder_step, source_ids: np.ndarray, *, max_length: int, attention: bool = True) -> list[list[int]]:
+def greedy_decode(
+    encoder, decoder_step, source_ids: np.ndarray, *, max_length: int, attention: bool = True
+) -> list[list[int]]:
     """Decode a padded batch of source ids by taking the most likely token each step.
 
     Args:
@@ -801,10 +868,20 @@ def greedy_decode(encoder, decoder_step, source_ids: np.ndarray, *, max_length: 
     """
     source_ids = np.asarray(source_ids, dtype="int32")
     enc_out, states = _encode(encoder, source_ids)
-    return _decode_rows(decoder_step, states, enc_out, source_ids, max_length, attention, lambda logits: logits.argmax(axis=-1))
+    return _decode_rows(
+        decoder_step,
+        states,
+        enc_out,
+        source_ids,
+        max_length,
+        attention,
+        lambda logits: logits.argmax(axis=-1),
+    )
 
 
-def _decode_rows(decoder_step, states, enc_out, source_ids, max_length: int, attention: bool, choose) -> list[list[int]]:
+def _decode_rows(
+    decoder_step, states, enc_out, source_ids, max_length: int, attention: bool, choose
+) -> list[list[int]]:
     """Run the one-step decoder from ``<s>``, one token per row and step, ``choose(logits)`` picking it, until ``</s>``."""
     rows = len(source_ids)
     tokens = np.full(rows, BOS, dtype="int32")
@@ -857,7 +934,11 @@ def sample_decode(
     """
     if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
         raise ValueError(f"num_samples must be a positive integer, received {num_samples!r}.")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating)) or not 0.0 <= epsilon < 1.0:
+    if (
+        isinstance(epsilon, bool)
+        or not isinstance(epsilon, (int, float, np.floating))
+        or not 0.0 <= epsilon < 1.0
+    ):
         raise ValueError(f"epsilon must be a number in [0, 1), received {epsilon!r}.")
     rng = np.random.default_rng(seed)
     source_ids = np.asarray(source_ids, dtype="int32")
@@ -895,7 +976,9 @@ def mbr_select(candidates: Sequence[str], pseudo_references: Sequence[str]) -> s
     """
     candidates, references = [str(c) for c in candidates], Counter(str(r) for r in pseudo_references)
     if not candidates or not references:
-        raise ValueError(f"mbr_select needs at least one candidate and one pseudo-reference, received {len(candidates)} and {sum(references.values())}.")
+        raise ValueError(
+            f"mbr_select needs at least one candidate and one pseudo-reference, received {len(candidates)} and {sum(references.values())}."
+        )
     unique = list(dict.fromkeys(candidates))
     scores = sentence_chrf_matrix(unique, list(references))
     expected = scores @ np.array(list(references.values()), dtype="float64")
@@ -904,7 +987,15 @@ def mbr_select(candidates: Sequence[str], pseudo_references: Sequence[str]) -> s
 
 def _has_chrf_helpers(chrf) -> bool:
     """Whether this sacrebleu ``CHRF`` has the helpers :func:`sentence_chrf_matrix` reuses."""
-    return all(hasattr(chrf, name) for name in ("_preprocess_segment", "_extract_reference_info", "_get_match_statistics", "_compute_f_score"))
+    return all(
+        hasattr(chrf, name)
+        for name in (
+            "_preprocess_segment",
+            "_extract_reference_info",
+            "_get_match_statistics",
+            "_compute_f_score",
+        )
+    )
 
 
 def sentence_chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
@@ -926,7 +1017,9 @@ def sentence_chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -
     chrf = CHRF()
     hypotheses, references = [str(h) for h in hypotheses], [str(r) for r in references]
     if not _has_chrf_helpers(chrf):
-        return np.array([[chrf.sentence_score(h, [r]).score for r in references] for h in hypotheses], dtype="float64").reshape(len(hypotheses), len(references))
+        return np.array(
+            [[chrf.sentence_score(h, [r]).score for r in references] for h in hypotheses], dtype="float64"
+        ).reshape(len(hypotheses), len(references))
 
     def ngrams(text):
         return chrf._extract_reference_info([chrf._preprocess_segment(text)])["ref_ngrams"][0]
@@ -1031,7 +1124,11 @@ def beam_search(
     for b in range(batch):
         pool = list(finished[b])
         if not pool:  # ran out of length: fall back to the live beams
-            pool = [(scores[b, j] / penalty(history.shape[2]), history[b, j].tolist()) for j in range(k) if np.isfinite(scores[b, j])]
+            pool = [
+                (scores[b, j] / penalty(history.shape[2]), history[b, j].tolist())
+                for j in range(k)
+                if np.isfinite(scores[b, j])
+            ]
         best.append(max(pool, key=lambda item: item[0])[1] if pool else [])
     return best
 
@@ -1062,7 +1159,9 @@ class EnsembleLogProbs(keras.layers.Layer):
 
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)) or not inputs:
-            raise ValueError(f"EnsembleLogProbs expects a non-empty list of logit tensors, received {type(inputs).__name__}.")
+            raise ValueError(
+                f"EnsembleLogProbs expects a non-empty list of logit tensors, received {type(inputs).__name__}."
+            )
         log_probs = ops.stack([ops.log_softmax(ops.cast(x, "float32"), axis=-1) for x in inputs], axis=0)
         return ops.logsumexp(log_probs, axis=0) - float(np.log(len(inputs)))
 
@@ -1090,7 +1189,9 @@ class FeatureSlice(keras.layers.Layer):
     def __init__(self, start: int, stop: int, **kwargs):
         super().__init__(**kwargs)
         if isinstance(start, bool) or isinstance(stop, bool) or not (0 <= int(start) < int(stop)):
-            raise ValueError(f"FeatureSlice needs 0 <= start < stop, received start={start!r}, stop={stop!r}.")
+            raise ValueError(
+                f"FeatureSlice needs 0 <= start < stop, received start={start!r}, stop={stop!r}."
+            )
         self.start, self.stop = int(start), int(stop)
         self.supports_masking = True
 
@@ -1104,7 +1205,9 @@ class FeatureSlice(keras.layers.Layer):
         return {**super().get_config(), "start": self.start, "stop": self.stop}
 
 
-def ensemble_models(encoders: Sequence[keras.Model], decoder_steps: Sequence[keras.Model], attention: str = "luong") -> tuple[keras.Model, keras.Model]:
+def ensemble_models(
+    encoders: Sequence[keras.Model], decoder_steps: Sequence[keras.Model], attention: str = "luong"
+) -> tuple[keras.Model, keras.Model]:
     """One encoder and one one-step decoder that run several trained models as an ensemble.
 
     The members must share the source and target vocabularies (train them
@@ -1134,11 +1237,15 @@ def ensemble_models(encoders: Sequence[keras.Model], decoder_steps: Sequence[ker
         raise ValueError(f"attention must be one of {ATTENTION_KINDS}, received {attention!r}.")
     encoders, decoder_steps = list(encoders), list(decoder_steps)
     if not encoders or len(encoders) != len(decoder_steps):
-        raise ValueError(f"Expected one decoder step per encoder and at least one of each, received {len(encoders)} encoders and {len(decoder_steps)} decoder steps.")
+        raise ValueError(
+            f"Expected one decoder step per encoder and at least one of each, received {len(encoders)} encoders and {len(decoder_steps)} decoder steps."
+        )
     extra_inputs = 2 if attention != "none" else 0
     vocabs = {int(step.outputs[0].shape[-1]) for step in decoder_steps}
     if len(vocabs) != 1:
-        raise ValueError(f"Ensemble members must share the target vocabulary, received vocabulary sizes {sorted(vocabs)}.")
+        raise ValueError(
+            f"Ensemble members must share the target vocabulary, received vocabulary sizes {sorted(vocabs)}."
+        )
     n_states = []
     for i, (encoder, step) in enumerate(zip(encoders, decoder_steps)):
         n = len(step.inputs) - 1 - extra_inputs
@@ -1151,12 +1258,20 @@ def ensemble_models(encoders: Sequence[keras.Model], decoder_steps: Sequence[ker
 
     # the members share their layers with the given models but get names of their own ("encoder" would clash)
     encoders = [keras.Model(m.inputs, m.outputs, name=f"member_{i}_encoder") for i, m in enumerate(encoders)]
-    decoder_steps = [keras.Model(m.inputs, m.outputs, name=f"member_{i}_decoder_step") for i, m in enumerate(decoder_steps)]
+    decoder_steps = [
+        keras.Model(m.inputs, m.outputs, name=f"member_{i}_decoder_step") for i, m in enumerate(decoder_steps)
+    ]
     source = keras.Input((None,), dtype="int32", name="source_ids")
     member_outputs = [list(encoder(source)) for encoder in encoders]
     widths = [int(outs[0].shape[-1]) for outs in member_outputs]
-    enc_out = member_outputs[0][0] if len(encoders) == 1 else keras.layers.Concatenate(axis=-1, name="encoder_outputs")([o[0] for o in member_outputs])
-    encoder = keras.Model(source, [enc_out, *[s for outs in member_outputs for s in outs[1:]]], name="ensemble_encoder")
+    enc_out = (
+        member_outputs[0][0]
+        if len(encoders) == 1
+        else keras.layers.Concatenate(axis=-1, name="encoder_outputs")([o[0] for o in member_outputs])
+    )
+    encoder = keras.Model(
+        source, [enc_out, *[s for outs in member_outputs for s in outs[1:]]], name="ensemble_encoder"
+    )
 
     token = keras.Input((1,), dtype="int32", name="token")
     state_inputs = [
@@ -1173,7 +1288,10 @@ def ensemble_models(encoders: Sequence[keras.Model], decoder_steps: Sequence[ker
     for i, (step, n, width) in enumerate(zip(decoder_steps, n_states, widths)):
         inputs = [token, *step_inputs[at : at + n]]
         if attention != "none":
-            inputs += [FeatureSlice(start, start + width, name=f"member_{i}_encoder_outputs")(enc_out_in), src_in]
+            inputs += [
+                FeatureSlice(start, start + width, name=f"member_{i}_encoder_outputs")(enc_out_in),
+                src_in,
+            ]
         outs = step(inputs)
         logits.append(outs[0])
         new_states += list(outs[1:])
@@ -1230,7 +1348,9 @@ class PairBatches:
         extra_per_epoch: int | None = None,
     ):
         if len(source_ids) != len(target_ids):
-            raise ValueError(f"source_ids and target_ids must have equal length, received {len(source_ids)} and {len(target_ids)}.")
+            raise ValueError(
+                f"source_ids and target_ids must have equal length, received {len(source_ids)} and {len(target_ids)}."
+            )
         if not len(source_ids):
             raise ValueError("PairBatches needs at least one pair, received none.")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
@@ -1239,8 +1359,14 @@ class PairBatches:
             raise ValueError(
                 f"extra_source_ids and extra_target_ids must have equal length, received {len(extra_source_ids)} and {len(extra_target_ids)}."
             )
-        if extra_per_epoch is not None and (isinstance(extra_per_epoch, bool) or not isinstance(extra_per_epoch, (int, np.integer)) or extra_per_epoch < 0):
-            raise ValueError(f"extra_per_epoch must be a non-negative integer or None, received {extra_per_epoch!r}.")
+        if extra_per_epoch is not None and (
+            isinstance(extra_per_epoch, bool)
+            or not isinstance(extra_per_epoch, (int, np.integer))
+            or extra_per_epoch < 0
+        ):
+            raise ValueError(
+                f"extra_per_epoch must be a non-negative integer or None, received {extra_per_epoch!r}."
+            )
         self.batch_size = int(batch_size)
         self.source_ids = [list(s) for s in source_ids]
         self.target_ids = [list(t) for t in target_ids]
@@ -1252,7 +1378,9 @@ class PairBatches:
         self.shuffle = shuffle
         self.pad_multiple = pad_multiple
         self.rng = np.random.default_rng(seed)
-        self.lengths = np.array([len(s) + len(t) for s, t in zip(self.source_ids, self.target_ids)], dtype="float64")
+        self.lengths = np.array(
+            [len(s) + len(t) for s, t in zip(self.source_ids, self.target_ids)], dtype="float64"
+        )
         self._extra_order = self.n_main + self.rng.permutation(n_extra) if n_extra else np.arange(0)
         self._extra_next = 0
         self._epochs_started = 0
@@ -1271,7 +1399,9 @@ class PairBatches:
             if self._extra_next == len(self._extra_order):
                 self.rng.shuffle(self._extra_order)
                 self._extra_next = 0
-            take = self._extra_order[self._extra_next : self._extra_next + need].copy()  # the shuffle below is in place
+            take = self._extra_order[
+                self._extra_next : self._extra_next + need
+            ].copy()  # the shuffle below is in place
             self._extra_next += len(take)
             need -= len(take)
             picked.append(take)
@@ -1369,7 +1499,9 @@ class Translator:
         ``epsilon`` and ``seed``), the samples serving as pseudo-references.
         Sentences are batched by length; the output keeps the input order.
         """
-        length_penalty = self.length_penalty if length_penalty is None else _check_length_penalty(length_penalty)
+        length_penalty = (
+            self.length_penalty if length_penalty is None else _check_length_penalty(length_penalty)
+        )
         _check_mbr_samples(mbr_samples)
         single = isinstance(sentences, str)
         texts = [sentences] if single else list(sentences)
@@ -1377,9 +1509,19 @@ class Translator:
         use_attention = self.attention != "none"
         for _, chunk, src, max_len in self._batches(texts, batch_size):
             if beam_width > 1:
-                decoded = beam_search(self.encoder, self.decoder_step, src, max_length=max_len, beam_width=beam_width, length_penalty=length_penalty, attention=use_attention)
+                decoded = beam_search(
+                    self.encoder,
+                    self.decoder_step,
+                    src,
+                    max_length=max_len,
+                    beam_width=beam_width,
+                    length_penalty=length_penalty,
+                    attention=use_attention,
+                )
             else:
-                decoded = greedy_decode(self.encoder, self.decoder_step, src, max_length=max_len, attention=use_attention)
+                decoded = greedy_decode(
+                    self.encoder, self.decoder_step, src, max_length=max_len, attention=use_attention
+                )
             for i, seq in zip(chunk, decoded):
                 out[i] = self.target_tokenizer.decode(seq)
         if mbr_samples:
@@ -1407,14 +1549,22 @@ class Translator:
         _check_mbr_samples(mbr_samples)
         texts, given = list(sentences), [str(t) for t in translations]
         if len(texts) != len(given):
-            raise ValueError(f"Expected one translation per sentence, received {len(given)} for {len(texts)} sentences.")
+            raise ValueError(
+                f"Expected one translation per sentence, received {len(given)} for {len(texts)} sentences."
+            )
         out = list(given)
         if not mbr_samples:
             return out
         for start, chunk, src, max_len in self._batches(texts, batch_size):
             drawn = sample_decode(
-                self.encoder, self.decoder_step, src, max_length=max_len, num_samples=int(mbr_samples),
-                epsilon=epsilon, seed=None if seed is None else seed + start, attention=self.attention != "none",
+                self.encoder,
+                self.decoder_step,
+                src,
+                max_length=max_len,
+                num_samples=int(mbr_samples),
+                epsilon=epsilon,
+                seed=None if seed is None else seed + start,
+                attention=self.attention != "none",
             )
             for i, samples in zip(chunk, drawn):
                 pseudo = [self.target_tokenizer.decode(seq) for seq in samples]
@@ -1422,7 +1572,9 @@ class Translator:
         return out
 
     @classmethod
-    def ensemble(cls, translators: Sequence["Translator"], length_penalty: float | None = None) -> "Translator":
+    def ensemble(
+        cls, translators: Sequence[Translator], length_penalty: float | None = None
+    ) -> Translator:
         """A translator that decodes with several trained translators at once (:func:`ensemble_models`).
 
         The members must have the same tokenizers (the same training split
@@ -1446,10 +1598,16 @@ class Translator:
         for i, other in enumerate(members[1:], start=1):
             for name in ("source_tokenizer", "target_tokenizer"):
                 if getattr(other, name).get_config() != getattr(first, name).get_config():
-                    raise ValueError(f"Ensemble member {i} has a different {name.replace('_', ' ')} from member 0; members must be trained on the same split with the same tokenizers.")
+                    raise ValueError(
+                        f"Ensemble member {i} has a different {name.replace('_', ' ')} from member 0; members must be trained on the same split with the same tokenizers."
+                    )
             if other.attention != first.attention:
-                raise ValueError(f"Ensemble member {i} uses attention {other.attention!r}, member 0 {first.attention!r}; members must share the attention kind.")
-        encoder, decoder_step = ensemble_models([m.encoder for m in members], [m.decoder_step for m in members], first.attention)
+                raise ValueError(
+                    f"Ensemble member {i} uses attention {other.attention!r}, member 0 {first.attention!r}; members must share the attention kind."
+                )
+        encoder, decoder_step = ensemble_models(
+            [m.encoder for m in members], [m.decoder_step for m in members], first.attention
+        )
         return cls(
             encoder,
             decoder_step,
@@ -1489,10 +1647,14 @@ class Translator:
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "Translator":
+    def load(cls, folder: str | os.PathLike) -> Translator:
         """Load a translator written by :meth:`save`."""
         folder = Path(folder)
-        missing = [n for n in ("encoder.keras", "decoder_step.keras", "translator.json") if not (folder / n).is_file()]
+        missing = [
+            n
+            for n in ("encoder.keras", "decoder_step.keras", "translator.json")
+            if not (folder / n).is_file()
+        ]
         if missing:
             raise ValueError(f"{str(folder)!r} is not a saved translator: missing {missing}.")
         with open(folder / "translator.json", encoding="utf-8") as fh:
@@ -1517,7 +1679,12 @@ def _check_mbr_samples(value) -> None:
 
 
 def _check_length_penalty(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not np.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"length_penalty must be a finite number >= 0, received {value!r}.")
     return float(value)
 
@@ -1551,6 +1718,11 @@ def choose_length_penalty(
     grid = sorted({_check_length_penalty(c) for c in candidates})
     if not grid:
         raise ValueError("candidates must hold at least one length penalty.")
-    scores = {lp: corpus_chrf(translator.translate(sources, beam_width=beam_width, length_penalty=lp), references)[0] for lp in grid}
+    scores = {
+        lp: corpus_chrf(translator.translate(sources, beam_width=beam_width, length_penalty=lp), references)[
+            0
+        ]
+        for lp in grid
+    }
     best = max(grid, key=lambda lp: (scores[lp], -lp))
     return best, scores

@@ -36,8 +36,9 @@ import datetime as _dt
 import os
 import sys
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -89,9 +90,18 @@ def recipe_parser(
     )
     parser.set_defaults(recipe=recipe, _default_epochs=epochs, _quick_epochs=quick_epochs)
     g = parser.add_argument_group("common recipe options")
-    g.add_argument("--quick", action="store_true", help="a seconds-long run on a small slice (for tests and smoke checks)")
+    g.add_argument(
+        "--quick",
+        action="store_true",
+        help="a seconds-long run on a small slice (for tests and smoke checks)",
+    )
     g.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
-    g.add_argument("--epochs", type=int, default=None, help=f"training epochs (default {epochs}; {quick_epochs} with --quick)")
+    g.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"training epochs (default {epochs}; {quick_epochs} with --quick)",
+    )
     g.add_argument("--batch-size", type=int, default=batch_size, help=f"batch size (default {batch_size})")
     g.add_argument("--cell", choices=list(cells), default=cell, help=f"recurrent cell (default {cell})")
     g.add_argument("--runs-dir", default="runs", help="parent folder of the run folders (default runs/)")
@@ -103,7 +113,13 @@ def recipe_parser(
         metavar="RUN_DIR",
         help="continue an interrupted run (its folder, or the latest unfinished one of this recipe)",
     )
-    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras verbosity (default 1, 0 with --quick)")
+    g.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="Keras verbosity (default 1, 0 with --quick)",
+    )
     g.add_argument(
         "--distribute",
         choices=DISTRIBUTE_CHOICES,
@@ -148,15 +164,19 @@ def make_strategy(kind: str):
         if not os.environ.get("TF_CONFIG"):
             raise ValueError(
                 "--distribute multiworker needs the TF_CONFIG environment variable describing the cluster "
-                "(e.g. '{\"cluster\": {\"worker\": [\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}'); "
+                '(e.g. \'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\'); '
                 "received TF_CONFIG unset."
             )
         try:
             config = json.loads(os.environ["TF_CONFIG"])
         except json.JSONDecodeError as exc:
-            raise ValueError(f"--distribute multiworker: TF_CONFIG must be JSON, received {os.environ['TF_CONFIG']!r} ({exc}).") from None
+            raise ValueError(
+                f"--distribute multiworker: TF_CONFIG must be JSON, received {os.environ['TF_CONFIG']!r} ({exc})."
+            ) from None
         if not isinstance(config, dict) or "cluster" not in config or "task" not in config:
-            raise ValueError(f"--distribute multiworker: TF_CONFIG needs 'cluster' and 'task' entries, received {os.environ['TF_CONFIG']!r}.")
+            raise ValueError(
+                f"--distribute multiworker: TF_CONFIG needs 'cluster' and 'task' entries, received {os.environ['TF_CONFIG']!r}."
+            )
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"distribute must be one of {DISTRIBUTE_CHOICES}, received {kind!r}.")
 
@@ -182,7 +202,9 @@ def _latest_unfinished(parent: Path) -> Path | None:
     if not parent.is_dir():
         return None
     candidates = sorted(
-        p for p in parent.iterdir() if p.is_dir() and any(p.glob("backup*")) and not (p / "metrics.json").exists()
+        p
+        for p in parent.iterdir()
+        if p.is_dir() and any(p.glob("backup*")) and not (p / "metrics.json").exists()
     )
     return candidates[-1] if candidates else None
 
@@ -199,7 +221,9 @@ def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, A
     return flat
 
 
-def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, floatfmt: str = ".4g") -> str:
+def format_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, floatfmt: str = ".4g"
+) -> str:
     """Format rows as a Markdown table (also readable in a terminal)."""
     if not rows:
         return ""
@@ -236,7 +260,9 @@ class Run:
         self.started = time.time()
         default_epochs = getattr(args, "_default_epochs", 10)
         quick_epochs = getattr(args, "_quick_epochs", 1)
-        self.epochs = args.epochs if args.epochs is not None else (quick_epochs if args.quick else default_epochs)
+        self.epochs = (
+            args.epochs if args.epochs is not None else (quick_epochs if args.quick else default_epochs)
+        )
         self.verbose = args.verbose if args.verbose is not None else (0 if args.quick else 1)
         self.config = {k: v for k, v in vars(args).items() if not k.startswith("_")}
         self.config["epochs"] = self.epochs
@@ -302,7 +328,9 @@ class Run:
             self._metrics = dict(flat)
         if "wall_seconds" in flat:
             self._wall_given = True
-        if not getattr(self, "_wall_given", False):  # refreshed at every save (e.g. after an early --export save)
+        if not getattr(
+            self, "_wall_given", False
+        ):  # refreshed at every save (e.g. after an early --export save)
             self._metrics["wall_seconds"] = round(time.time() - self.started, 3)
         _io.write_json(self.file("metrics.json"), self._metrics)
         return dict(self._metrics)
@@ -311,7 +339,13 @@ class Run:
     def metrics(self) -> dict[str, Any]:
         return dict(self._metrics)
 
-    def print_table(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, title: str | None = None, save_as: str | None = "results.md") -> str:
+    def print_table(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        columns: Sequence[str] | None = None,
+        title: str | None = None,
+        save_as: str | None = "results.md",
+    ) -> str:
         """Print a results table and (by default) save it as ``results.md``."""
         table = format_table(rows, columns)
         text = (f"## {title}\n\n" if title else "") + table + "\n"
@@ -400,7 +434,9 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
         if args.resume == "latest":
             path = _latest_unfinished(parent)
             if path is None:
-                raise ValueError(f"--resume: no unfinished run of {recipe!r} under {parent} (one with a backup/ folder and no metrics.json).")
+                raise ValueError(
+                    f"--resume: no unfinished run of {recipe!r} under {parent} (one with a backup/ folder and no metrics.json)."
+                )
         else:
             path = Path(args.resume)
             if not path.is_dir():

@@ -37,8 +37,8 @@ same training reviews, on a time-ordered split.
 """
 
 
-import numpy as np
 import keras
+import numpy as np
 
 from lstm_apps.baselines.curves import (
     RETENTION_CURVES,
@@ -48,7 +48,13 @@ from lstm_apps.baselines.curves import (
     fit_retention_curve,
     next_review_interval,
 )
-from lstm_apps.datasets.forgetting import load_ebbinghaus, load_review_log, prepare_reviews, review_sequences, simulate_review_logs
+from lstm_apps.datasets.forgetting import (
+    load_ebbinghaus,
+    load_review_log,
+    prepare_reviews,
+    review_sequences,
+    simulate_review_logs,
+)
 from lstm_apps.layers import ForgettingCurveCell, forgetting_cell_recall, forgetting_cell_reference
 from lstm_apps.metrics import auc, log_loss, rmse_bins
 from lstm_apps.training import recipe_parser, start_run
@@ -59,25 +65,69 @@ from lstm_apps.training import recipe_parser, start_run
 
 
 def build_parser():
-    parser = recipe_parser("forgetting_curve", __doc__, epochs=150, quick_epochs=15, cell="forgetting_curve", cells=("forgetting_curve",), batch_size=128)
+    parser = recipe_parser(
+        "forgetting_curve",
+        __doc__,
+        epochs=150,
+        quick_epochs=15,
+        cell="forgetting_curve",
+        cells=("forgetting_curve",),
+        batch_size=128,
+    )
     g = parser.add_argument_group("forgetting_curve options")
-    g.add_argument("--units", type=int, default=4, help="memory cells (time constants) of the review-log model (default 4)")
-    g.add_argument("--max-cell-units", type=int, default=3, help="fit the 1885 curve with 1..N time constants (default 3)")
-    g.add_argument("--log", default=None, help="a real review log CSV (card_id, review_time, rating 1-4); default: simulate")
-    g.add_argument("--time-unit", default="auto", help="unit of a numeric review_time column (days, hours, seconds, milliseconds, datetime, auto)")
+    g.add_argument(
+        "--units",
+        type=int,
+        default=4,
+        help="memory cells (time constants) of the review-log model (default 4)",
+    )
+    g.add_argument(
+        "--max-cell-units",
+        type=int,
+        default=3,
+        help="fit the 1885 curve with 1..N time constants (default 3)",
+    )
+    g.add_argument(
+        "--log",
+        default=None,
+        help="a real review log CSV (card_id, review_time, rating 1-4); default: simulate",
+    )
+    g.add_argument(
+        "--time-unit",
+        default="auto",
+        help="unit of a numeric review_time column (days, hours, seconds, milliseconds, datetime, auto)",
+    )
     g.add_argument("--learners", type=int, default=20, help="simulated learners (default 20; 3 with --quick)")
-    g.add_argument("--cards", type=int, default=50, help="cards per simulated learner (default 50; 30 with --quick)")
-    g.add_argument("--test-fraction", type=float, default=0.2, help="latest share of reviews held out (default 0.2)")
-    g.add_argument("--readout", default="activation", choices=("activation", "linear"), help="recall read out from log activation (ACT-R-like, default) or from summed strength")
+    g.add_argument(
+        "--cards", type=int, default=50, help="cards per simulated learner (default 50; 30 with --quick)"
+    )
+    g.add_argument(
+        "--test-fraction", type=float, default=0.2, help="latest share of reviews held out (default 0.2)"
+    )
+    g.add_argument(
+        "--readout",
+        default="activation",
+        choices=("activation", "linear"),
+        help="recall read out from log activation (ACT-R-like, default) or from summed strength",
+    )
     g.add_argument("--lr", type=float, default=0.03, help="Adam learning rate of the cell (default 0.03)")
-    g.add_argument("--fsrs-maxiter", type=int, default=80, help="L-BFGS iterations of the FSRS fit (default 80; 10 with --quick)")
+    g.add_argument(
+        "--fsrs-maxiter",
+        type=int,
+        default=80,
+        help="L-BFGS iterations of the FSRS fit (default 80; 10 with --quick)",
+    )
     return parser
 
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
     if args.quick:
-        args.learners, args.cards, args.fsrs_maxiter = min(args.learners, 3), min(args.cards, 30), min(args.fsrs_maxiter, 10)
+        args.learners, args.cards, args.fsrs_maxiter = (
+            min(args.learners, 3),
+            min(args.cards, 30),
+            min(args.fsrs_maxiter, 10),
+        )
     run = start_run("forgetting_curve", args)
     import matplotlib.pyplot as plt
 
@@ -101,7 +151,9 @@ def main(argv=None) -> dict:
     """
     fits = {}
     for k in range(1, args.max_cell_units + 1):
-        fits[f"cell_{k}"] = fit_cell_curve(t_days, savings, k, n_starts=12 if args.quick else 40, seed=args.seed)
+        fits[f"cell_{k}"] = fit_cell_curve(
+            t_days, savings, k, n_starts=12 if args.quick else 40, seed=args.seed
+        )
     for name in RETENTION_CURVES:
         fits[name] = fit_retention_curve(name, t_days, savings)
     rows = []
@@ -116,7 +168,11 @@ def main(argv=None) -> dict:
     print(
         f"Best cell by AIC: {best_cell} (RMSE {fits[best_cell].rmse:.2f} pp, AIC {fits[best_cell].aic:.2f}) vs Ebbinghaus's formula "
         f"(RMSE {ebb.rmse:.2f} pp, AIC {ebb.aic:.2f}): {'the cell wins on both' if beats else 'the cell does NOT beat his formula on both'}."
-        + (" With n = 7, AICc (small-sample AIC) is undefined for 5 or more parameters, so this is a weak win." if beats else "")
+        + (
+            " With n = 7, AICc (small-sample AIC) is undefined for 5 or more parameters, so this is a weak win."
+            if beats
+            else ""
+        )
     )
     print(f"{best_cell} time constants (days): {np.round(fits[best_cell].params['tau'], 4).tolist()}")
     metrics["cell_beats_ebbinghaus"] = int(beats)
@@ -126,7 +182,13 @@ def main(argv=None) -> dict:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter(t_days * 1440, savings, color="k", zorder=5, label="Ebbinghaus 1885")
     for name, fit in fits.items():
-        ax.plot(grid * 1440, fit.predict(grid), lw=2 if name.startswith("cell") else 1, ls="-" if name.startswith("cell") else "--", label=f"{name} (RMSE {fit.rmse:.2f})")
+        ax.plot(
+            grid * 1440,
+            fit.predict(grid),
+            lw=2 if name.startswith("cell") else 1,
+            ls="-" if name.startswith("cell") else "--",
+            label=f"{name} (RMSE {fit.rmse:.2f})",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("delay (minutes, log scale)")
     ax.set_ylabel("savings (%)")
@@ -154,7 +216,9 @@ def main(argv=None) -> dict:
     reviews = prepare_reviews(log)
     seq = review_sequences(reviews, test_fraction=args.test_fraction)
     train, test = seq.train_weight > 0, seq.test_weight > 0
-    print(f"Review log: {source}: {len(reviews)} reviews of {seq.x.shape[0]} cards; {int(train.sum())} train / {int(test.sum())} test reviews (split at day {seq.cutoff:.1f}).")
+    print(
+        f"Review log: {source}: {len(reviews)} reviews of {seq.x.shape[0]} cards; {int(train.sum())} train / {int(test.sum())} test reviews (split at day {seq.cutoff:.1f})."
+    )
     test_rows = reviews.iloc[seq.row[test]]
     train_rows = reviews.iloc[seq.row[train]]
 
@@ -166,16 +230,32 @@ def main(argv=None) -> dict:
             args.units, tau_init=np.geomspace(0.5, 300.0, args.units), gate_bias_init=0.0, target_bias_init=1.0,
             readout_bias_init=1.0 if args.readout == "activation" else -1.0, readout=args.readout,
         )  # fmt: skip
-        model = keras.Sequential([keras.Input((None, seq.x.shape[-1])), keras.layers.RNN(cell, return_sequences=True, name="memory")])
-        model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="binary_crossentropy", weighted_metrics=[])
+        model = keras.Sequential(
+            [
+                keras.Input((None, seq.x.shape[-1])),
+                keras.layers.RNN(cell, return_sequences=True, name="memory"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.lr), loss="binary_crossentropy", weighted_metrics=[]
+        )
 
     """
     ## Train
     """
-    run.fit(model, seq.x, seq.y[..., None], sample_weight=seq.train_weight, batch_size=args.batch_size, shuffle=True)
+    run.fit(
+        model,
+        seq.x,
+        seq.y[..., None],
+        sample_weight=seq.train_weight,
+        batch_size=args.batch_size,
+        shuffle=True,
+    )
     p_cell = np.asarray(model.predict(seq.x, verbose=0))[..., 0]
 
-    hlr = HalfLifeRegression().fit(train_rows["elapsed_days"], train_rows["n_correct"], train_rows["n_wrong"], train_rows["y"])
+    hlr = HalfLifeRegression().fit(
+        train_rows["elapsed_days"], train_rows["n_correct"], train_rows["n_wrong"], train_rows["y"]
+    )
     p_hlr = hlr.predict(test_rows["elapsed_days"], test_rows["n_correct"], test_rows["n_wrong"])
     fsrs = FSRSModel(maxiter=args.fsrs_maxiter).fit(seq.elapsed, seq.rating, seq.y, seq.train_weight)
     p_fsrs = fsrs.predict(seq.elapsed, seq.rating)[test]
@@ -193,7 +273,9 @@ def main(argv=None) -> dict:
             "model": name,
             "log loss": log_loss(y_test, p),
             "AUC": auc(y_test, p),
-            "RMSE(bins)": rmse_bins(y_test, p, test_rows["elapsed_days"], test_rows["review_index"], test_rows["lapses"]),
+            "RMSE(bins)": rmse_bins(
+                y_test, p, test_rows["elapsed_days"], test_rows["review_index"], test_rows["lapses"]
+            ),
         }
         rows.append(row)
         metrics[f"logloss_{name}"] = row["log loss"]
@@ -201,13 +283,31 @@ def main(argv=None) -> dict:
         metrics[f"rmse_bins_{name}"] = row["RMSE(bins)"]
     metrics["recall_rate_test"] = float(y_test.mean())
     metrics["logloss_constant"] = log_loss(y_test, np.full_like(y_test, seq.y[train].mean()))
-    rows.append({"model": "constant (train recall rate)", "log loss": metrics["logloss_constant"], "AUC": 0.5, "RMSE(bins)": None})
-    run.print_table(rows, title="Review logs, time-ordered test split (lower log loss / RMSE(bins), higher AUC is better)", save_as="reviews.md")
+    rows.append(
+        {
+            "model": "constant (train recall rate)",
+            "log loss": metrics["logloss_constant"],
+            "AUC": 0.5,
+            "RMSE(bins)": None,
+        }
+    )
+    run.print_table(
+        rows,
+        title="Review logs, time-ordered test split (lower log loss / RMSE(bins), higher AUC is better)",
+        save_as="reviews.md",
+    )
     best_base = min(("hlr", "fsrs"), key=lambda n: metrics[f"logloss_{n}"])
     verdict = "wins" if metrics["logloss_cell"] < metrics[f"logloss_{best_base}"] else "loses"
-    print(f"The cell {verdict} on log loss against the stronger baseline ({best_base}): {metrics['logloss_cell']:.4f} vs {metrics[f'logloss_{best_base}']:.4f}.")
+    print(
+        f"The cell {verdict} on log loss against the stronger baseline ({best_base}): {metrics['logloss_cell']:.4f} vs {metrics[f'logloss_{best_base}']:.4f}."
+    )
     params = cell.physical_parameters()
-    print("Learned time constants (days):", np.round(params["tau"], 3).tolist(), " readout weights:", np.round(params["readout_weight"], 3).tolist())
+    print(
+        "Learned time constants (days):",
+        np.round(params["tau"], 3).tolist(),
+        " readout weights:",
+        np.round(params["readout_weight"], 3).tolist(),
+    )
     for k, v in enumerate(params["tau"]):
         metrics[f"review_tau_{k + 1}_days"] = float(v)
 
@@ -226,7 +326,9 @@ def main(argv=None) -> dict:
 
     def recall_after_last(dt):
         dt = np.asarray(dt, "float64")
-        return forgetting_cell_recall(s_after[0, -1][None, :] * np.exp(-dt[:, None] / tau[None, :]), np_params)
+        return forgetting_cell_recall(
+            s_after[0, -1][None, :] * np.exp(-dt[:, None] / tau[None, :]), np_params
+        )
 
     interval = next_review_interval(recall_after_last, 0.9)
     metrics["next_review_days_example_card"] = interval
@@ -245,7 +347,12 @@ def main(argv=None) -> dict:
     for t, r in zip(times, ratings):
         ax2.axvline(t, color="tab:red" if r == 1 else "tab:green", lw=0.8, alpha=0.7)
     if np.isfinite(interval):
-        ax2.axvline(times[-1] + interval, color="tab:blue", ls="--", label=f"next review: +{interval:.1f} d (recall 90 %)")
+        ax2.axvline(
+            times[-1] + interval,
+            color="tab:blue",
+            ls="--",
+            label=f"next review: +{interval:.1f} d (recall 90 %)",
+        )
     ax2.axhline(0.9, color="gray", ls=":")
     ax1.set_ylabel("memory strength s_k")
     ax1.legend(fontsize=7)
@@ -254,7 +361,9 @@ def main(argv=None) -> dict:
     ax2.legend(fontsize=7)
     ax1.set_title("One card's memory through its reviews")
     run.save_figure(fig, "card_memory.png")
-    print(f"Example card: {n} reviews; next review when predicted recall falls to 90 %: {interval:.2f} days after the last one.")
+    print(
+        f"Example card: {n} reviews; next review when predicted recall falls to 90 %: {interval:.2f} days after the last one."
+    )
 
     """
     ## Export

@@ -65,9 +65,8 @@ import math
 import time
 from collections import deque
 
-import numpy as np
-
 import keras
+import numpy as np
 
 from lstm_apps.datasets import tasks as T_
 from lstm_apps.layers import recurrent
@@ -89,12 +88,72 @@ how often the criterion is checked.
 
 TASK_CONFIG = {
     # blocks x cells_per_block memory cells; input-gate bias of block k: input_bias + k * bias_step
-    "reber": dict(blocks=8, cells_per_block=2, input_bias=-1.0, bias_step=-0.5, lr=0.03, batch=16, budget=60_000, check_every=512, init="glorot"),
-    "long_lag": dict(blocks=1, cells_per_block=1, input_bias=-1.0, bias_step=0.0, lr=0.03, batch=16, budget=30_000, check_every=256, init="glorot"),
-    "adding": dict(blocks=4, cells_per_block=2, input_bias=-1.0, bias_step=-1.0, lr=0.03, batch=16, budget=100_000, check_every=1000, init="uniform"),
-    "multiplication": dict(blocks=4, cells_per_block=2, input_bias=-1.0, bias_step=-1.0, lr=0.03, batch=16, budget=150_000, check_every=1000, init="uniform"),
-    "temporal_order_2": dict(blocks=2, cells_per_block=2, input_bias=-1.0, bias_step=-1.0, lr=0.03, batch=16, budget=60_000, check_every=1000, init="glorot"),
-    "temporal_order_3": dict(blocks=3, cells_per_block=2, input_bias=-1.0, bias_step=-1.0, lr=0.03, batch=16, budget=200_000, check_every=1000, init="glorot"),
+    "reber": dict(
+        blocks=8,
+        cells_per_block=2,
+        input_bias=-1.0,
+        bias_step=-0.5,
+        lr=0.03,
+        batch=16,
+        budget=60_000,
+        check_every=512,
+        init="glorot",
+    ),
+    "long_lag": dict(
+        blocks=1,
+        cells_per_block=1,
+        input_bias=-1.0,
+        bias_step=0.0,
+        lr=0.03,
+        batch=16,
+        budget=30_000,
+        check_every=256,
+        init="glorot",
+    ),
+    "adding": dict(
+        blocks=4,
+        cells_per_block=2,
+        input_bias=-1.0,
+        bias_step=-1.0,
+        lr=0.03,
+        batch=16,
+        budget=100_000,
+        check_every=1000,
+        init="uniform",
+    ),
+    "multiplication": dict(
+        blocks=4,
+        cells_per_block=2,
+        input_bias=-1.0,
+        bias_step=-1.0,
+        lr=0.03,
+        batch=16,
+        budget=150_000,
+        check_every=1000,
+        init="uniform",
+    ),
+    "temporal_order_2": dict(
+        blocks=2,
+        cells_per_block=2,
+        input_bias=-1.0,
+        bias_step=-1.0,
+        lr=0.03,
+        batch=16,
+        budget=60_000,
+        check_every=1000,
+        init="glorot",
+    ),
+    "temporal_order_3": dict(
+        blocks=3,
+        cells_per_block=2,
+        input_bias=-1.0,
+        bias_step=-1.0,
+        lr=0.03,
+        batch=16,
+        budget=200_000,
+        check_every=1000,
+        init="glorot",
+    ),
 }
 #: --cell lstm|gru|simple_rnn get as many units as the task's LSTM1997 has memory cells.
 TEST_SEQUENCES = 2560
@@ -111,22 +170,72 @@ def build_parser():
             action.help = "batch size (default per task, 16)"
     g = parser.add_argument_group("long-time-lag options")
     g.add_argument("--task", choices=T_.TASKS, default="adding", help="the paper's task (default adding)")
-    g.add_argument("--length", type=int, default=None, help="T for adding/multiplication (100, 500, 1000), p for long_lag (default 100)")
-    g.add_argument("--no-truncate", action="store_true", help="LSTM1997 with full BPTT instead of the paper's truncated gradients")
-    g.add_argument("--max-sequences", type=int, default=None, help="training budget in sequences (default per task)")
-    g.add_argument("--max-minutes", type=float, default=10.0, help="wall-clock budget per training run (default 10)")
+    g.add_argument(
+        "--length",
+        type=int,
+        default=None,
+        help="T for adding/multiplication (100, 500, 1000), p for long_lag (default 100)",
+    )
+    g.add_argument(
+        "--no-truncate",
+        action="store_true",
+        help="LSTM1997 with full BPTT instead of the paper's truncated gradients",
+    )
+    g.add_argument(
+        "--max-sequences", type=int, default=None, help="training budget in sequences (default per task)"
+    )
+    g.add_argument(
+        "--max-minutes", type=float, default=10.0, help="wall-clock budget per training run (default 10)"
+    )
     g.add_argument("--lr", type=float, default=None, help="Adam's starting learning rate (default per task)")
-    g.add_argument("--lr-half-life", type=int, default=15000, help="sequences after which the learning rate halves (default 15000)")
-    g.add_argument("--check-every", type=int, default=None, help="sequences between success checks (default per task)")
-    g.add_argument("--window", type=int, default=2000, help="most recent training sequences the criterion is checked on (paper: 2000)")
-    g.add_argument("--n-seq", type=int, default=140, help="multiplication: wrong sequences allowed in the window (paper: 140 or 13)")
-    g.add_argument("--test-sequences", type=int, default=TEST_SEQUENCES, help="fresh test sequences (paper: 2560)")
-    g.add_argument("--blocks", type=int, default=None, help="LSTM1997 memory cell blocks (default per task, the paper's)")
+    g.add_argument(
+        "--lr-half-life",
+        type=int,
+        default=15000,
+        help="sequences after which the learning rate halves (default 15000)",
+    )
+    g.add_argument(
+        "--check-every", type=int, default=None, help="sequences between success checks (default per task)"
+    )
+    g.add_argument(
+        "--window",
+        type=int,
+        default=2000,
+        help="most recent training sequences the criterion is checked on (paper: 2000)",
+    )
+    g.add_argument(
+        "--n-seq",
+        type=int,
+        default=140,
+        help="multiplication: wrong sequences allowed in the window (paper: 140 or 13)",
+    )
+    g.add_argument(
+        "--test-sequences", type=int, default=TEST_SEQUENCES, help="fresh test sequences (paper: 2560)"
+    )
+    g.add_argument(
+        "--blocks", type=int, default=None, help="LSTM1997 memory cell blocks (default per task, the paper's)"
+    )
     g.add_argument("--cells-per-block", type=int, default=None, help="cells per block (default per task)")
-    g.add_argument("--input-gate-bias", type=float, default=None, help="input-gate bias of the first block (default per task, -1)")
-    g.add_argument("--bias-step", type=float, default=None, help="added to the input-gate bias from one block to the next (default per task)")
-    g.add_argument("--output-gate-bias", type=float, default=None, help="output-gate bias of every block (default -2)")
-    g.add_argument("--all", action="store_true", help="run the whole suite (plus a simple RNN on adding) and write results.md")
+    g.add_argument(
+        "--input-gate-bias",
+        type=float,
+        default=None,
+        help="input-gate bias of the first block (default per task, -1)",
+    )
+    g.add_argument(
+        "--bias-step",
+        type=float,
+        default=None,
+        help="added to the input-gate bias from one block to the next (default per task)",
+    )
+    g.add_argument(
+        "--output-gate-bias", type=float, default=None, help="output-gate bias of every block (default -2)"
+    )
+    g.add_argument(
+        "--all",
+        action="store_true",
+        help="run the whole suite (plus a simple RNN on adding) and write results.md",
+    )
     return parser
 
 
@@ -213,7 +322,9 @@ class Stream:
         if self.train_set is not None:
             idx = self.rng.integers(len(self.train_set), size=self.batch_size)
             b = T_.TaskBatch(
-                self.train_set.x[idx], self.train_set.y[idx], self.train_set.lengths[idx],
+                self.train_set.x[idx],
+                self.train_set.y[idx],
+                self.train_set.lengths[idx],
                 {"legal": self.train_set.info["legal"][idx]},
             )
         else:
@@ -293,7 +404,10 @@ def criterion(task, model, batch, n_seq=140):
         return T_.adding_success(pred, batch.y), {"error": r["mse"], "wrong": r["error_count"]}
     if task == "multiplication":
         r = T_.regression_errors(pred, batch.y)
-        return T_.multiplication_success(pred, batch.y, n_seq=n_seq), {"error": r["mse"], "wrong": r["error_count"]}
+        return T_.multiplication_success(pred, batch.y, n_seq=n_seq), {
+            "error": r["mse"],
+            "wrong": r["error_count"],
+        }
     if task.startswith("temporal_order"):
         r = T_.classification_errors(pred, batch.y)
         return T_.temporal_order_success(pred, batch.y), {"error": r["mse"], "wrong": r["error_count"]}
@@ -331,9 +445,28 @@ class SuccessCheck(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def train_task(run, task, cell, length=None, truncate=True, max_sequences=None, max_minutes=10.0, lr=None,
-               lr_half_life=15000, check_every=None, window=2000, n_seq=140, test_sequences=TEST_SEQUENCES,
-               batch_size=None, quick=False, seed=0, label=None, verbose=0, epochs=None, arch=None):
+def train_task(
+    run,
+    task,
+    cell,
+    length=None,
+    truncate=True,
+    max_sequences=None,
+    max_minutes=10.0,
+    lr=None,
+    lr_half_life=15000,
+    check_every=None,
+    window=2000,
+    n_seq=140,
+    test_sequences=TEST_SEQUENCES,
+    batch_size=None,
+    quick=False,
+    seed=0,
+    label=None,
+    verbose=0,
+    epochs=None,
+    arch=None,
+):
     """Train one task until the paper's criterion holds or the budget is spent; evaluate on fresh sequences."""
     cfg = dict(TASK_CONFIG[task])
     cfg.update({k: v for k, v in (arch or {}).items() if v is not None})
@@ -376,16 +509,31 @@ def train_task(run, task, cell, length=None, truncate=True, max_sequences=None, 
 
     with run.strategy.scope():
         model = build_model(
-            task, cell, sample.x.shape[-1], sample.y.shape[-1], steps, cfg, truncate=truncate,
-            lr=lr or cfg["lr"], half_life_batches=lr_half_life // batch_size,
+            task,
+            cell,
+            sample.x.shape[-1],
+            sample.y.shape[-1],
+            steps,
+            cfg,
+            truncate=truncate,
+            lr=lr or cfg["lr"],
+            half_life_batches=lr_half_life // batch_size,
         )
     check = SuccessCheck(task, check_set, per_epoch, time.time() + 60 * max_minutes, n_seq, verbose)
-    print(f"[{label}] training on up to {epochs * per_epoch:,} sequences / {max_minutes:g} min "
-          f"({model.count_params()} weights)", flush=True)
+    print(
+        f"[{label}] training on up to {epochs * per_epoch:,} sequences / {max_minutes:g} min "
+        f"({model.count_params()} weights)",
+        flush=True,
+    )
     t0 = time.time()
     history = run.fit(
-        model, iter(stream), steps_per_epoch=steps_per_epoch, epochs=epochs, callbacks=[check],
-        history_name=f"history_{label}", verbose=verbose,
+        model,
+        iter(stream),
+        steps_per_epoch=steps_per_epoch,
+        epochs=epochs,
+        callbacks=[check],
+        history_name=f"history_{label}",
+        verbose=verbose,
     )
     train_seconds = time.time() - t0
     trained = len(history.history.get("loss", [])) * per_epoch
@@ -396,7 +544,10 @@ def train_task(run, task, cell, length=None, truncate=True, max_sequences=None, 
     elif task == "long_lag":
         test = T_.long_lag_sequences(length or 100)
     else:
-        test = pad(T_.make_task(task, test_sequences, seed=np.random.default_rng(seed + 10_000), length=length), steps)
+        test = pad(
+            T_.make_task(task, test_sequences, seed=np.random.default_rng(seed + 10_000), length=length),
+            steps,
+        )
     pred = model.predict(test.x, batch_size=256, verbose=0)
     if task in ("adding", "multiplication"):
         r = T_.regression_errors(pred, test.y)
@@ -485,7 +636,12 @@ def plot_vanishing_gradient(T=100, seed=0, trained=None):
         kw = {}
         if kind == "lstm1997":
             u = keras.initializers.RandomUniform(-0.1, 0.1)
-            kw = dict(cells_per_block=2, input_gate_bias=[-3.0, -6.0, -9.0, -12.0], kernel_initializer=u, recurrent_initializer=u)
+            kw = dict(
+                cells_per_block=2,
+                input_gate_bias=[-3.0, -6.0, -9.0, -12.0],
+                kernel_initializer=u,
+                recurrent_initializer=u,
+            )
         out = keras.layers.Dense(1)(recurrent(kind, 8, **kw)(inp))
         models[f"{kind} (initial weights)"] = keras.Model(inp, out)
     if trained is not None:
@@ -510,12 +666,22 @@ def comparison_rows(result):
     paper = result["paper_sequences"]
     got = result["sequences_to_success"]
     rows = [
-        {"model": f"{result['cell']} + Adam (this run)", "solved": "yes" if result["solved"] else "NO (budget spent)",
-         "sequences": got if got is not None else f"> {result['sequences_trained']:,}",
-         "test wrong": f"{result['test_error_count']}/{result['test_sequences']}",
-         "test max |err|": result["test_max_abs_error"], "train s": result["train_seconds"]},
-        {"model": "LSTM 1997 paper (SGD), baseline", "solved": "yes", "sequences": paper,
-         "test wrong": "—", "test max |err|": None, "train s": None},
+        {
+            "model": f"{result['cell']} + Adam (this run)",
+            "solved": "yes" if result["solved"] else "NO (budget spent)",
+            "sequences": got if got is not None else f"> {result['sequences_trained']:,}",
+            "test wrong": f"{result['test_error_count']}/{result['test_sequences']}",
+            "test max |err|": result["test_max_abs_error"],
+            "train s": result["train_seconds"],
+        },
+        {
+            "model": "LSTM 1997 paper (SGD), baseline",
+            "solved": "yes",
+            "sequences": paper,
+            "test wrong": "—",
+            "test max |err|": None,
+            "train s": None,
+        },
     ]
     return rows
 
@@ -523,8 +689,10 @@ def comparison_rows(result):
 def verdict(result):
     paper, got = result["paper_sequences"], result["sequences_to_success"]
     if got is None:
-        return (f"NOT solved: {result['task']} with {result['cell']} did not reach the paper's criterion within "
-                f"{result['sequences_trained']:,} sequences / the time budget (paper: {paper:,}).")
+        return (
+            f"NOT solved: {result['task']} with {result['cell']} did not reach the paper's criterion within "
+            f"{result['sequences_trained']:,} sequences / the time budget (paper: {paper:,})."
+        )
     if paper and got <= paper:
         return f"Solved after {got:,} sequences: {paper / got:.1f}x fewer than the paper's {paper:,} (Adam vs. 1997 SGD)."
     return f"Solved after {got:,} sequences: MORE than the paper's {paper:,}; the paper's LSTM wins here."
@@ -555,14 +723,32 @@ def run_one(run, args, spec, figures=True):
         length = None
     label = f"{task}{'' if length is None else length}_{cell}"
     model, result, log, sample_x = train_task(
-        run, task, cell, length=length, truncate=not args.no_truncate,
+        run,
+        task,
+        cell,
+        length=length,
+        truncate=not args.no_truncate,
         max_sequences=spec.get("max_sequences", args.max_sequences),
-        max_minutes=args.max_minutes * spec.get("minutes_factor", 1.0), lr=args.lr,
-        lr_half_life=args.lr_half_life, check_every=args.check_every, window=args.window, n_seq=args.n_seq,
-        test_sequences=args.test_sequences, batch_size=args.batch_size or None, quick=args.quick,
-        seed=args.seed, label=label, verbose=run.verbose, epochs=args.epochs,
-        arch={"blocks": args.blocks, "cells_per_block": args.cells_per_block, "input_bias": args.input_gate_bias,
-              "bias_step": args.bias_step, "output_bias": args.output_gate_bias},
+        max_minutes=args.max_minutes * spec.get("minutes_factor", 1.0),
+        lr=args.lr,
+        lr_half_life=args.lr_half_life,
+        check_every=args.check_every,
+        window=args.window,
+        n_seq=args.n_seq,
+        test_sequences=args.test_sequences,
+        batch_size=args.batch_size or None,
+        quick=args.quick,
+        seed=args.seed,
+        label=label,
+        verbose=run.verbose,
+        epochs=args.epochs,
+        arch={
+            "blocks": args.blocks,
+            "cells_per_block": args.cells_per_block,
+            "input_bias": args.input_gate_bias,
+            "bias_step": args.bias_step,
+            "output_bias": args.output_gate_bias,
+        },
     )
     run.save_json(f"criterion_log_{label}.json", log)
     # one task: the run's model.keras; the --all suite keeps one model per task
@@ -587,8 +773,23 @@ def main(argv=None) -> dict:
                 spec.pop("max_sequences", None)
             model, result = run_one(run, args, spec)
             results[f"{spec['task']}{spec.get('length') or ''}_{spec['cell']}"] = result
-            rows.append({k: result[k] for k in ("task", "length", "cell", "solved", "sequences_to_success", "paper_sequences",
-                                                 "test_error_count", "test_sequences", "test_max_abs_error", "train_seconds")})
+            rows.append(
+                {
+                    k: result[k]
+                    for k in (
+                        "task",
+                        "length",
+                        "cell",
+                        "solved",
+                        "sequences_to_success",
+                        "paper_sequences",
+                        "test_error_count",
+                        "test_sequences",
+                        "test_max_abs_error",
+                        "train_seconds",
+                    )
+                }
+            )
         table = run.print_table(rows, title="Long-time-lag suite (Hochreiter & Schmidhuber 1997)")
         lstm_rows = [r for r in results.values() if r["cell"].startswith("lstm1997")]
         metrics = {
@@ -601,9 +802,18 @@ def main(argv=None) -> dict:
             "tasks": len(lstm_rows),
         }
         for name, r in results.items():
-            for k in ("solved", "sequences_to_success", "paper_sequences", "test_error_count", "test_max_abs_error", "train_seconds"):
+            for k in (
+                "solved",
+                "sequences_to_success",
+                "paper_sequences",
+                "test_error_count",
+                "test_max_abs_error",
+                "train_seconds",
+            ):
                 metrics[f"{name}_{k}"] = r[k]
-        run.save_text("results.md", "## Long-time-lag suite (Hochreiter & Schmidhuber 1997)\n\n" + table + "\n")
+        run.save_text(
+            "results.md", "## Long-time-lag suite (Hochreiter & Schmidhuber 1997)\n\n" + table + "\n"
+        )
     else:
         model, result = run_one(run, args, {"task": args.task, "cell": args.cell, "length": args.length})
         run.print_table(comparison_rows(result), title=f"{args.task}: this run vs. the 1997 paper")
@@ -616,12 +826,15 @@ def main(argv=None) -> dict:
             best = int(np.argmax(at_marks - elsewhere))
             metrics["input_gate_at_marks"] = float(at_marks[best])
             metrics["input_gate_elsewhere"] = float(elsewhere[best])
-            print(f"Most selective input gate (cell {best}): {at_marks[best]:.3f} at the marked pairs, "
-                  f"{elsewhere[best]:.3f} elsewhere.")
+            print(
+                f"Most selective input gate (cell {best}): {at_marks[best]:.3f} at the marked pairs, "
+                f"{elsewhere[best]:.3f} elsewhere."
+            )
         if args.task == "adding":
             T = args.length or 100
-            fig, norms = plot_vanishing_gradient(T=min(T, 200), seed=args.seed,
-                                                 trained=model if args.cell == "lstm1997" and T <= 200 else None)
+            fig, norms = plot_vanishing_gradient(
+                T=min(T, 200), seed=args.seed, trained=model if args.cell == "lstm1997" and T <= 200 else None
+            )
             run.save_figure(fig, "vanishing_gradient.png")
             for name, g in norms.items():
                 key = name.split(" ")[0] + ("_trained" if "trained" in name else "_init")
@@ -630,12 +843,19 @@ def main(argv=None) -> dict:
     metrics["wall_seconds"] = round(time.time() - started, 1)
     metrics = run.finish(metrics)
     if args.all:
-        won = [r for r in results.values() if r["solved"] and r["sequences_to_success"] <= (r["paper_sequences"] or 0)]
+        won = [
+            r
+            for r in results.values()
+            if r["solved"] and r["sequences_to_success"] <= (r["paper_sequences"] or 0)
+        ]
         lost = [r for r in results.values() if not r["solved"]]
-        print("\nConclusion: fewer sequences than the 1997 paper on "
-              + (", ".join(f"{r['task']} ({r['cell']})" for r in won) or "no task")
-              + "; NOT solved within the budget: "
-              + (", ".join(f"{r['task']} ({r['cell']})" for r in lost) or "none") + ".")
+        print(
+            "\nConclusion: fewer sequences than the 1997 paper on "
+            + (", ".join(f"{r['task']} ({r['cell']})" for r in won) or "no task")
+            + "; NOT solved within the budget: "
+            + (", ".join(f"{r['task']} ({r['cell']})" for r in lost) or "none")
+            + "."
+        )
     else:
         print("\nConclusion: " + verdict(result))
     return metrics

@@ -34,8 +34,8 @@ model when extrapolating to twice as many divisions as it was trained on.
 ## Setup
 """
 
-import numpy as np
 import keras
+import numpy as np
 
 from lstm_apps.baselines.methylation import fit_recursion
 from lstm_apps.datasets.methylation import simulate_methylation
@@ -48,17 +48,46 @@ from lstm_apps.training import recipe_parser, start_run
 
 
 def build_parser():
-    parser = recipe_parser("methylation", __doc__, epochs=400, quick_epochs=80, cell="lstm", cells=("lstm", "gru", "lstm1997", "simple_rnn"), batch_size=64)
+    parser = recipe_parser(
+        "methylation",
+        __doc__,
+        epochs=400,
+        quick_epochs=80,
+        cell="lstm",
+        cells=("lstm", "gru", "lstm1997", "simple_rnn"),
+        batch_size=64,
+    )
     g = parser.add_argument_group("methylation options (--cell picks the black-box model)")
     g.add_argument("--sites", type=int, default=40, help="CpG sites (default 40; 8 with --quick)")
     g.add_argument("--cultures", type=int, default=8, help="treated cultures (default 8; 4 with --quick)")
-    g.add_argument("--train-divisions", type=int, default=30, help="divisions trained on; extrapolation runs to twice as many (default 30)")
-    g.add_argument("--coverage", type=float, default=30.0, help="mean bisulfite reads per site and division (default 30)")
-    g.add_argument("--conversion-error", type=float, default=0.005, help="bisulfite non-conversion rate (default 0.005)")
-    g.add_argument("--scenario", default="retreatment", choices=("recovery", "retreatment", "cycles"), help="drug schedule (default retreatment)")
+    g.add_argument(
+        "--train-divisions",
+        type=int,
+        default=30,
+        help="divisions trained on; extrapolation runs to twice as many (default 30)",
+    )
+    g.add_argument(
+        "--coverage", type=float, default=30.0, help="mean bisulfite reads per site and division (default 30)"
+    )
+    g.add_argument(
+        "--conversion-error", type=float, default=0.005, help="bisulfite non-conversion rate (default 0.005)"
+    )
+    g.add_argument(
+        "--scenario",
+        default="retreatment",
+        choices=("recovery", "retreatment", "cycles"),
+        help="drug schedule (default retreatment)",
+    )
     g.add_argument("--units", type=int, default=32, help="black-box LSTM units (default 32)")
-    g.add_argument("--lr", type=float, default=0.01, help="Adam learning rate of the black box (default 0.01)")
-    g.add_argument("--graybox-lr", type=float, default=0.05, help="Adam learning rate of the gray-box cell (default 0.05)")
+    g.add_argument(
+        "--lr", type=float, default=0.01, help="Adam learning rate of the black box (default 0.01)"
+    )
+    g.add_argument(
+        "--graybox-lr",
+        type=float,
+        default=0.05,
+        help="Adam learning rate of the gray-box cell (default 0.05)",
+    )
     return parser
 
 
@@ -85,7 +114,9 @@ def main(argv=None) -> dict:
     y_obs = np.nan_to_num(data.observed, nan=0.0).astype("float32")
     w_obs = (data.total_reads > 0).astype("float32")
     x_train, y_train = x_all[:, :T], y_obs[:, :T]
-    print(f"{args.cultures} cultures x {2 * T} divisions x {args.sites} sites at {args.coverage:g}x coverage ({args.scenario}); training on divisions 1-{T}.")
+    print(
+        f"{args.cultures} cultures x {2 * T} divisions x {args.sites} sites at {args.coverage:g}x coverage ({args.scenario}); training on divisions 1-{T}."
+    )
 
     """
     ## Model
@@ -96,10 +127,18 @@ def main(argv=None) -> dict:
     """
     with run.strategy.scope():
         cell = MethylationCell(args.sites, mu_init=0.975, delta_init=0.08, inhibition_init=0.5)
-        gray = keras.Sequential([keras.Input((None, 1)), keras.layers.RNN(cell, return_sequences=True, name="methylation")], name="graybox")
+        gray = keras.Sequential(
+            [keras.Input((None, 1)), keras.layers.RNN(cell, return_sequences=True, name="methylation")],
+            name="graybox",
+        )
         gray.compile(optimizer=keras.optimizers.Adam(args.graybox_lr), loss="mse")
         black = keras.Sequential(
-            [keras.Input((None, 1)), recurrent(args.cell, args.units, return_sequences=True), keras.layers.Dense(args.sites, activation="sigmoid")], name="blackbox"
+            [
+                keras.Input((None, 1)),
+                recurrent(args.cell, args.units, return_sequences=True),
+                keras.layers.Dense(args.sites, activation="sigmoid"),
+            ],
+            name="blackbox",
         )
         black.compile(optimizer=keras.optimizers.Adam(args.lr), loss="mse")
 
@@ -109,7 +148,9 @@ def main(argv=None) -> dict:
     bs = args.cultures  # one full batch per step: the data set is tiny
     run.fit(gray, x_train, y_train, batch_size=bs, history_name="history_graybox")
     run.fit(black, x_train, y_train, batch_size=bs, history_name="history_blackbox")
-    oracle = fit_recursion(x_train, np.where(w_obs[:, :T] > 0, y_obs[:, :T], np.nan), weights=data.total_reads[:, :T])
+    oracle = fit_recursion(
+        x_train, np.where(w_obs[:, :T] > 0, y_obs[:, :T], np.nan), weights=data.total_reads[:, :T]
+    )
 
     """
     ## Evaluate
@@ -142,18 +183,39 @@ def main(argv=None) -> dict:
         ext_rmse = float(np.sqrt(np.mean((p[:, T:] - data.p_true[:, T:]) ** 2)))
         metrics[f"extrapolation_rmse_{name}"] = ext_rmse
         metrics[f"train_window_rmse_{name}"] = fit_rmse
-        n_params = {"graybox": gray.count_params(), "blackbox": black.count_params(), "oracle": 3 * args.sites}[name]
-        rows.append({"model": name, "parameters": n_params, "RMSE divisions 1-T": fit_rmse, "RMSE divisions T+1-2T (extrapolation)": ext_rmse})
+        n_params = {
+            "graybox": gray.count_params(),
+            "blackbox": black.count_params(),
+            "oracle": 3 * args.sites,
+        }[name]
+        rows.append(
+            {
+                "model": name,
+                "parameters": n_params,
+                "RMSE divisions 1-T": fit_rmse,
+                "RMSE divisions T+1-2T (extrapolation)": ext_rmse,
+            }
+        )
     obs_noise = float(np.sqrt(np.nanmean((data.observed[:, T:] - data.p_true[:, T:]) ** 2)))
-    rows.append({"model": "(sequencing noise of one measurement)", "RMSE divisions T+1-2T (extrapolation)": obs_noise})
+    rows.append(
+        {"model": "(sequencing noise of one measurement)", "RMSE divisions T+1-2T (extrapolation)": obs_noise}
+    )
     metrics["measurement_noise_rmse"] = obs_noise
     ratio = metrics["extrapolation_rmse_graybox"] / metrics["extrapolation_rmse_blackbox"]
     metrics["graybox_over_blackbox_extrapolation"] = ratio
     run.print_table(rows, title="Methylation fraction vs truth", save_as="results.md")
     run.print_table(
         [
-            {"parameter": "μ (maintenance)", "gray-box rel. error": metrics["mu_rel_error"], "oracle rel. error": metrics["mu_rel_error_oracle"]},
-            {"parameter": "δ (de novo)", "gray-box rel. error": metrics["delta_rel_error"], "oracle rel. error": metrics["delta_rel_error_oracle"]},
+            {
+                "parameter": "μ (maintenance)",
+                "gray-box rel. error": metrics["mu_rel_error"],
+                "oracle rel. error": metrics["mu_rel_error_oracle"],
+            },
+            {
+                "parameter": "δ (de novo)",
+                "gray-box rel. error": metrics["delta_rel_error"],
+                "oracle rel. error": metrics["delta_rel_error_oracle"],
+            },
         ],
         title="Recovered rates, mean relative error over sites",
         save_as="parameters.md",
@@ -165,7 +227,14 @@ def main(argv=None) -> dict:
     )
     run.save_json(
         "site_parameters.json",
-        {"mu_true": data.mu, "mu_graybox": params["mu"], "mu_oracle": oracle.mu, "delta_true": data.delta, "delta_graybox": params["delta"], "delta_oracle": oracle.delta},
+        {
+            "mu_true": data.mu,
+            "mu_graybox": params["mu"],
+            "mu_oracle": oracle.mu,
+            "delta_true": data.delta,
+            "delta_graybox": params["delta"],
+            "delta_oracle": oracle.delta,
+        },
     )
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))

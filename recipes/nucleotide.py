@@ -68,24 +68,75 @@ from lstm_apps.training import recipe_parser, start_run
 def build_parser() -> argparse.ArgumentParser:
     parser = recipe_parser("nucleotide", __doc__, epochs=60, quick_epochs=2, cell="lstm", batch_size=128)
     g = parser.add_argument_group("nucleotide options")
-    g.add_argument("--genome", default=None, help="FASTA/GenBank file, plain or gzip (default: bundled E. coli K-12)")
-    g.add_argument("--evaluate", default=None, metavar="FILE", help="also score this FASTA/GenBank file with the trained models")
-    g.add_argument("--test-fraction", type=float, default=0.1, help="held-out tail of the sequence (default 0.1)")
-    g.add_argument("--val-fraction", type=float, default=0.02, help="validation slice just before the test tail (default 0.02)")
+    g.add_argument(
+        "--genome", default=None, help="FASTA/GenBank file, plain or gzip (default: bundled E. coli K-12)"
+    )
+    g.add_argument(
+        "--evaluate",
+        default=None,
+        metavar="FILE",
+        help="also score this FASTA/GenBank file with the trained models",
+    )
+    g.add_argument(
+        "--test-fraction", type=float, default=0.1, help="held-out tail of the sequence (default 0.1)"
+    )
+    g.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.02,
+        help="validation slice just before the test tail (default 0.02)",
+    )
     g.add_argument("--window", type=int, default=128, help="training window length (default 128)")
     g.add_argument("--units", type=int, default=128, help="recurrent units per layer (default 128)")
     g.add_argument("--layers", type=int, default=1, help="stacked recurrent layers (default 1)")
     g.add_argument("--embed", type=int, default=16, help="base embedding size (default 16)")
     g.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
-    g.add_argument("--no-reverse-complement", dest="reverse_complement", action="store_false", help="train on the given strand only")
-    g.add_argument("--train-minutes", type=float, default=None, help="stop training after this many wall-clock minutes (checked after every batch)")
-    g.add_argument("--train-cpu-minutes", type=float, default=None, help="stop training after this many minutes of process CPU time (all threads)")
-    g.add_argument("--patience", type=int, default=6, help="epochs without validation progress before stopping; the best weights are kept (default 6)")
-    g.add_argument("--steps-per-epoch", type=int, default=150, help="batches per epoch, 0 for one pass over all windows (default 150, about 2.5 Mb)")
-    g.add_argument("--eval-block", type=int, default=1024, help="bases scored per evaluation block (default 1024)")
-    g.add_argument("--eval-warmup", type=int, default=256, help="bases of context fed before each scored block (default 256)")
+    g.add_argument(
+        "--no-reverse-complement",
+        dest="reverse_complement",
+        action="store_false",
+        help="train on the given strand only",
+    )
+    g.add_argument(
+        "--train-minutes",
+        type=float,
+        default=None,
+        help="stop training after this many wall-clock minutes (checked after every batch)",
+    )
+    g.add_argument(
+        "--train-cpu-minutes",
+        type=float,
+        default=None,
+        help="stop training after this many minutes of process CPU time (all threads)",
+    )
+    g.add_argument(
+        "--patience",
+        type=int,
+        default=6,
+        help="epochs without validation progress before stopping; the best weights are kept (default 6)",
+    )
+    g.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=150,
+        help="batches per epoch, 0 for one pass over all windows (default 150, about 2.5 Mb)",
+    )
+    g.add_argument(
+        "--eval-block", type=int, default=1024, help="bases scored per evaluation block (default 1024)"
+    )
+    g.add_argument(
+        "--eval-warmup",
+        type=int,
+        default=256,
+        help="bases of context fed before each scored block (default 256)",
+    )
     g.add_argument("--max-order", type=int, default=12, help="highest Markov order tried (default 12)")
-    g.add_argument("--quick-bases", type=int, default=60_000, help="--quick uses only the first this-many bases (default 60000)")
+    g.add_argument(
+        "--quick-bases",
+        type=int,
+        default=60_000,
+        help="--quick uses only the first this-many bases (default 60000)",
+    )
     return parser
 
 
@@ -252,7 +303,13 @@ def main(argv=None) -> dict:
     t0 = time.time()
     candidates = []
     for both in (False, True):
-        model_m, table = select_order(codes[:val_start], codes[val_start:test_start], range(0, args.max_order + 1), both_strands=both, context=codes[:val_start])
+        model_m, table = select_order(
+            codes[:val_start],
+            codes[val_start:test_start],
+            range(0, args.max_order + 1),
+            both_strands=both,
+            context=codes[:val_start],
+        )
         candidates.append((min(r["valid_bits_per_base"] for r in table), both, model_m, table))
     best_val, markov_both, markov, markov_table = min(candidates, key=lambda c: c[0])
     markov.fit(codes[:test_start])
@@ -264,9 +321,16 @@ def main(argv=None) -> dict:
     )
 
     train_ds = window_dataset(
-        codes[:val_start], args.window, shift=args.window // 2, batch_size=args.batch_size, shuffle=True,
-        seed=args.seed, reverse_complement=args.reverse_complement, random_offset=True,
-        repeat=bool(args.steps_per_epoch), drop_remainder=True,
+        codes[:val_start],
+        args.window,
+        shift=args.window // 2,
+        batch_size=args.batch_size,
+        shuffle=True,
+        seed=args.seed,
+        reverse_complement=args.reverse_complement,
+        random_offset=True,
+        repeat=bool(args.steps_per_epoch),
+        drop_remainder=True,
     )
     val_ds = window_dataset(codes[val_start - 1 : test_start], args.window, batch_size=args.batch_size)
 
@@ -276,10 +340,16 @@ def main(argv=None) -> dict:
     budget = TimeBudget(args.train_minutes, args.train_cpu_minutes)
     t0 = time.time()
     history = run.fit(
-        model, train_ds, validation_data=val_ds, steps_per_epoch=args.steps_per_epoch or None, shuffle=False,
+        model,
+        train_ds,
+        validation_data=val_ds,
+        steps_per_epoch=args.steps_per_epoch or None,
+        shuffle=False,
         callbacks=[
             budget,
-            keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-4, verbose=0),
+            keras.callbacks.ReduceLROnPlateau(
+                "val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-4, verbose=0
+            ),
             keras.callbacks.EarlyStopping("val_loss", patience=args.patience, restore_best_weights=True),
         ],
     )
@@ -311,7 +381,10 @@ def main(argv=None) -> dict:
     }
     rows = [
         {"model": "uniform guess", "test bits/base": 2.0},
-        {"model": f"Markov order {markov.order}" + (" (both strands)" if markov_both else ""), "test bits/base": markov_bpb},
+        {
+            "model": f"Markov order {markov.order}" + (" (both strands)" if markov_both else ""),
+            "test bits/base": markov_bpb,
+        },
         {"model": f"{args.cell} {args.layers}x{args.units}", "test bits/base": lstm_bpb},
     ]
 
@@ -326,7 +399,15 @@ def main(argv=None) -> dict:
         smooth = pd.Series(bits).rolling(win, center=True, min_periods=max(1, win // 2)).mean()
         ax.plot(pos, smooth.to_numpy(), lw=0.8, label=label)
     if coding is not None:
-        ax.fill_between(pos, 0, 1, where=coding[test_start:n], transform=ax.get_xaxis_transform(), color="0.9", label="CDS")
+        ax.fill_between(
+            pos,
+            0,
+            1,
+            where=coding[test_start:n],
+            transform=ax.get_xaxis_transform(),
+            color="0.9",
+            label="CDS",
+        )
     ax.set_xlabel("position (bp)")
     ax.set_ylabel(f"bits/base ({win}-bp mean)")
     ax.set_title("Loss along the held-out region")
@@ -342,14 +423,32 @@ def main(argv=None) -> dict:
         near_stop = near_mask(m, in_test(gstops), radius, offset=test_start)
         elsewhere = ~(near_start | near_stop)
         for name, mask in (("gene_start", near_start), ("gene_stop", near_stop), ("elsewhere", elsewhere)):
-            metrics[f"test_bits_near_{name}_lstm" if name != "elsewhere" else "test_bits_elsewhere_lstm"] = float(np.nanmean(lstm_test_bits[mask])) if mask.any() else float("nan")
-            metrics[f"test_bits_near_{name}_markov" if name != "elsewhere" else "test_bits_elsewhere_markov"] = float(np.nanmean(markov_test_bits[mask])) if mask.any() else float("nan")
-        fig = gene_start_profile(genome, lstm_test_bits, markov_test_bits, test_start, n, args.cell, markov.order)
+            metrics[f"test_bits_near_{name}_lstm" if name != "elsewhere" else "test_bits_elsewhere_lstm"] = (
+                float(np.nanmean(lstm_test_bits[mask])) if mask.any() else float("nan")
+            )
+            metrics[
+                f"test_bits_near_{name}_markov" if name != "elsewhere" else "test_bits_elsewhere_markov"
+            ] = float(np.nanmean(markov_test_bits[mask])) if mask.any() else float("nan")
+        fig = gene_start_profile(
+            genome, lstm_test_bits, markov_test_bits, test_start, n, args.cell, markov.order
+        )
         if fig is not None:
             run.save_figure(fig, "loss_around_gene_starts.png")
         metrics.update(coding_probe(model, codes, coding, val_start, test_start, n, args))
-        rows.append({"model": f"probe 'inside CDS' ({args.cell} states)", "test bits/base": None, "accuracy": metrics["probe_accuracy"]})
-        rows.append({"model": "probe majority baseline", "test bits/base": None, "accuracy": metrics["probe_majority_accuracy"]})
+        rows.append(
+            {
+                "model": f"probe 'inside CDS' ({args.cell} states)",
+                "test bits/base": None,
+                "accuracy": metrics["probe_accuracy"],
+            }
+        )
+        rows.append(
+            {
+                "model": "probe majority baseline",
+                "test bits/base": None,
+                "accuracy": metrics["probe_majority_accuracy"],
+            }
+        )
         print(
             f"Mean LSTM loss ±{radius} bp of CDS starts {metrics['test_bits_near_gene_start_lstm']:.3f}, "
             f"stops {metrics['test_bits_near_gene_stop_lstm']:.3f}, elsewhere {metrics['test_bits_elsewhere_lstm']:.3f} bits/base"
@@ -358,15 +457,30 @@ def main(argv=None) -> dict:
     if args.evaluate:
         oc = other.codes
         o_lstm = per_base_bits_lstm(model, oc, 1, oc.size, args.eval_block, args.eval_warmup)
-        o_markov = markov.per_base_bits(np.concatenate([np.full(markov.order, MASK, np.int8), oc]), start=markov.order)[1:]
+        o_markov = markov.per_base_bits(
+            np.concatenate([np.full(markov.order, MASK, np.int8), oc]), start=markov.order
+        )[1:]
         metrics["evaluate_bits_per_base_lstm"] = float(np.nanmean(o_lstm))
         metrics["evaluate_bits_per_base_markov"] = float(np.nanmean(o_markov))
         metrics["evaluate_markov_order"] = markov.order
         metrics["evaluate_bases"] = int(np.isfinite(o_lstm).sum())
-        rows.append({"model": f"{Path(args.evaluate).name}: Markov", "test bits/base": metrics["evaluate_bits_per_base_markov"]})
-        rows.append({"model": f"{Path(args.evaluate).name}: {args.cell}", "test bits/base": metrics["evaluate_bits_per_base_lstm"]})
+        rows.append(
+            {
+                "model": f"{Path(args.evaluate).name}: Markov",
+                "test bits/base": metrics["evaluate_bits_per_base_markov"],
+            }
+        )
+        rows.append(
+            {
+                "model": f"{Path(args.evaluate).name}: {args.cell}",
+                "test bits/base": metrics["evaluate_bits_per_base_lstm"],
+            }
+        )
 
-    run.print_table(rows, title=f"Bits per base on the last {args.test_fraction:.0%} of {Path(genome.path).name} (lower is better)")
+    run.print_table(
+        rows,
+        title=f"Bits per base on the last {args.test_fraction:.0%} of {Path(genome.path).name} (lower is better)",
+    )
     diff = lstm_bpb - markov_bpb
     verdict = (
         f"The {args.cell} WINS: {lstm_bpb:.4f} vs {markov_bpb:.4f} bits/base ({-diff:.4f} better than the Markov model)."
@@ -379,7 +493,12 @@ def main(argv=None) -> dict:
     """
     ## Export
     """
-    run.save_model(model, sample_inputs=blocks(codes, test_start, test_start + 2 * args.eval_block, args.eval_block, args.eval_warmup)[0][:2])
+    run.save_model(
+        model,
+        sample_inputs=blocks(
+            codes, test_start, test_start + 2 * args.eval_block, args.eval_block, args.eval_warmup
+        )[0][:2],
+    )
     return run.finish(metrics)
 
 
@@ -423,8 +542,12 @@ def coding_probe(model, codes, coding, val_start, test_start, n, args, max_sampl
 
     rng = np.random.default_rng(args.seed)
     lo = max(0, val_start - 20 * max_samples)
-    train_pos = np.sort(rng.choice(np.arange(lo, val_start), size=min(max_samples, val_start - lo), replace=False))
-    test_pos = np.sort(rng.choice(np.arange(test_start, n), size=min(max_samples, n - test_start), replace=False))
+    train_pos = np.sort(
+        rng.choice(np.arange(lo, val_start), size=min(max_samples, val_start - lo), replace=False)
+    )
+    test_pos = np.sort(
+        rng.choice(np.arange(test_start, n), size=min(max_samples, n - test_start), replace=False)
+    )
     # contiguous spans keep hidden_states cheap: evaluate in chunks around the samples
     h_train = _states_at(model, codes, train_pos, args)
     h_test = _states_at(model, codes, test_pos, args)

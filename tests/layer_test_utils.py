@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import keras
+import numpy as np
 
 
 def check_recurrent_layer(

@@ -14,7 +14,9 @@ def sigmoid(x):
 
 
 class Reference:
-    def __init__(self, kernel, recurrent_kernel, bias, units, cells_per_block=1, forget_gate=False, squash="paper"):
+    def __init__(
+        self, kernel, recurrent_kernel, bias, units, cells_per_block=1, forget_gate=False, squash="paper"
+    ):
         self.K = np.asarray(kernel, dtype="float64")
         self.R = np.asarray(recurrent_kernel, dtype="float64")
         self.b = np.asarray(bias, dtype="float64")
@@ -76,7 +78,16 @@ class Reference:
                 yf = None
                 s_new = s + self.rep(yi) * g
             h_new = self.rep(yo) * self.hsq(s_new)
-            for k, v in (("h_prev", h), ("s_prev", s), ("z", z), ("yi", yi), ("yo", yo), ("yf", yf), ("s", s_new), ("h", h_new)):
+            for k, v in (
+                ("h_prev", h),
+                ("s_prev", s),
+                ("z", z),
+                ("yi", yi),
+                ("yo", yo),
+                ("yf", yf),
+                ("s", s_new),
+                ("h", h_new),
+            ):
                 cache[k].append(v)
             h, s = h_new, s_new
         self.cache = cache

@@ -43,10 +43,14 @@ def _randomise(cell, seed=1):
         v.assign(rng.normal(0, 0.4, v.shape).astype("float32"))
 
 
-@pytest.mark.parametrize("shared,recurrent_forget,features,ret_idx", [(True, True, 1, 0), (False, True, 3, 1), (True, False, 2, 1)])
+@pytest.mark.parametrize(
+    "shared,recurrent_forget,features,ret_idx", [(True, True, 1, 0), (False, True, 3, 1), (True, False, 2, 1)]
+)
 def test_golden_values_against_numpy(shared, recurrent_forget, features, ret_idx):
     x = np.random.default_rng(0).normal(0, 1.5, (2, 9, features)).astype("float32")
-    cell = AdaptiveForgetCell(3, return_index=ret_idx, shared_forget=shared, recurrent_forget=recurrent_forget)
+    cell = AdaptiveForgetCell(
+        3, return_index=ret_idx, shared_forget=shared, recurrent_forget=recurrent_forget
+    )
     layer = keras.layers.RNN(cell, return_sequences=True)
     layer(x)
     _randomise(cell)
@@ -60,7 +64,9 @@ def test_golden_values_against_numpy(shared, recurrent_forget, features, ret_idx
 
 def test_keras_contract(tmp_path):
     units, features = 4, 2
-    expected = (features + 1) * 3 * units + units * 3 * units + 3 * units + features * units + units * units + 1 + 1
+    expected = (
+        (features + 1) * 3 * units + units * 3 * units + 3 * units + features * units + units * units + 1 + 1
+    )
     check_recurrent_layer(
         lambda: AdaptiveForgetCell(units),
         input_shape=(3, 7, features),
@@ -68,8 +74,19 @@ def test_keras_contract(tmp_path):
         expected_weight_count=expected,
         tmp_path=tmp_path,
     )
-    per_unit = (features + 1) * 3 * units + units * 3 * units + 3 * units + features * units + units * units + 2 * units
-    check_recurrent_layer(lambda: AdaptiveForgetCell(units, shared_forget=False), input_shape=(3, 7, features), expected_weight_count=per_unit)
+    per_unit = (
+        (features + 1) * 3 * units
+        + units * 3 * units
+        + 3 * units
+        + features * units
+        + units * units
+        + 2 * units
+    )
+    check_recurrent_layer(
+        lambda: AdaptiveForgetCell(units, shared_forget=False),
+        input_shape=(3, 7, features),
+        expected_weight_count=per_unit,
+    )
 
 
 def test_untrained_gate_is_a_minus_b_abs_return_and_shuts_on_shocks():
@@ -93,9 +110,15 @@ def test_per_unit_time_scales(tmp_path):
     f = forget_gate_trace(layer, r)["forget_gate"][0]
     np.testing.assert_allclose(f[0], _sigmoid(np.array(a0)), rtol=1e-5)
     np.testing.assert_allclose(f[1], _sigmoid(np.array(a0) - 2.0 * np.array([0.2, 0.5, 1.0])), rtol=1e-5)
-    np.testing.assert_allclose(cell.physical_parameters()["half_life_calm"], memory_half_life(np.array(a0)), rtol=1e-4)
+    np.testing.assert_allclose(
+        cell.physical_parameters()["half_life_calm"], memory_half_life(np.array(a0)), rtol=1e-4
+    )
     assert AdaptiveForgetCell.from_config(cell.get_config()).a_init == a0
-    check_recurrent_layer(lambda: AdaptiveForgetCell(3, shared_forget=False, a_init=a0), input_shape=(2, 5, 1), tmp_path=tmp_path)
+    check_recurrent_layer(
+        lambda: AdaptiveForgetCell(3, shared_forget=False, a_init=a0),
+        input_shape=(2, 5, 1),
+        tmp_path=tmp_path,
+    )
 
 
 def test_extra_channels_are_fused():
@@ -118,7 +141,9 @@ def test_gate_is_learned_parameters_move():
     y = (x[:, :, :1] ** 2 + 0.1).astype("float32")
     inp = keras.Input((None, 1))
     cell = AdaptiveForgetCell(2)
-    out = keras.layers.Activation("exponential")(keras.layers.Dense(1)(keras.layers.RNN(cell, return_sequences=True)(inp)))
+    out = keras.layers.Activation("exponential")(
+        keras.layers.Dense(1)(keras.layers.RNN(cell, return_sequences=True)(inp))
+    )
     model = keras.Model(inp, out)
     model.compile(keras.optimizers.Adam(0.05), loss=variance_nll)
     model.fit(x, y, epochs=3, verbose=0)

@@ -17,5 +17,11 @@ def test_success_rates_count_solved_trials_and_take_the_median_of_the_solved():
         {"goal run": "adding100", "solved": False, "sequences_to_success": None, "paper_sequences": 74000},
     ]
     reber, adding = _benchmark().success_rates(rows)
-    assert reber == {"goal run": "reber", "trials": 3, "solved": "2/3", "median sequences (solved trials)": 5120, "paper_sequences": 8440}
+    assert reber == {
+        "goal run": "reber",
+        "trials": 3,
+        "solved": "2/3",
+        "median sequences (solved trials)": 5120,
+        "paper_sequences": 8440,
+    }
     assert adding["solved"] == "0/1" and adding["median sequences (solved trials)"] is None

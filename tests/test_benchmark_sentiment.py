@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 from scipy import stats
-
 from script_utils import load_script
 
 
@@ -25,11 +24,16 @@ def test_paired_tests_match_scipy_and_count_ties():
 
 def test_rescore_recomputes_summaries_from_the_per_seed_rows(tmp_path):
     bench = load_script("benchmarks/sentiment.py")
-    rows = [{"seed": s, "accuracy_model": m, "accuracy_baseline": b} for s, (m, b) in enumerate([(0.8, 0.7), (0.6, 0.7), (0.9, 0.7)])]
+    rows = [
+        {"seed": s, "accuracy_model": m, "accuracy_baseline": b}
+        for s, (m, b) in enumerate([(0.8, 0.7), (0.6, 0.7), (0.9, 0.7)])
+    ]
     path = tmp_path / "results.json"
     path.write_text(json.dumps({"old": {"recipe_args": ["--x"], "per_seed": rows, "model": {"mean": 0.0}}}))
     bench.main(["--rescore", "--out", str(path)])
     entry = json.loads(path.read_text())["old"]
     assert entry["recipe_args"] == ["--x"] and entry["seeds"] == 3 and entry["model_wins"] == 2
-    assert entry["model"]["mean"] == pytest.approx(0.7667, abs=1e-4) and entry["difference"]["mean"] == pytest.approx(0.0667, abs=1e-4)
+    assert entry["model"]["mean"] == pytest.approx(0.7667, abs=1e-4) and entry["difference"][
+        "mean"
+    ] == pytest.approx(0.0667, abs=1e-4)
     assert entry["tests"]["sign_test_p"] == pytest.approx(1.0) and entry["tests"]["wins"] == 2

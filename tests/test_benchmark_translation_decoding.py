@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from script_utils import load_script
 
 from lstm_apps.datasets.translation import number_pairs
@@ -17,13 +16,40 @@ def test_decoding_benchmark_reproduces_the_recipe_scores(tmp_path):
     data.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src, tgt)), encoding="utf-8")
     recipe = load_script("recipes/translation.py")
     metrics = recipe.main(
-        ["--quick", "--epochs", "2", "--data", str(data), "--runs-dir", str(tmp_path / "runs"), "--beam-width", "2", "--mbr-samples", "3", "--samples", "1"]
+        [
+            "--quick",
+            "--epochs",
+            "2",
+            "--data",
+            str(data),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--beam-width",
+            "2",
+            "--mbr-samples",
+            "3",
+            "--samples",
+            "1",
+        ]
     )
     run_dir = next((tmp_path / "runs" / "translation").iterdir())
     bench = load_script("benchmarks/translation_decoding.py")
     out = tmp_path / "decoding.json"
     lp = metrics["length_penalty"]
-    result = bench.main(["--run", str(run_dir), "--beam-width", "2", "--penalties", str(lp), "--mbr-samples", "3", "--out", str(out)])
+    result = bench.main(
+        [
+            "--run",
+            str(run_dir),
+            "--beam-width",
+            "2",
+            "--penalties",
+            str(lp),
+            "--mbr-samples",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert result["val_pairs"] == metrics["val_pairs"] and result["saved_length_penalty"] == lp
     greedy, beam, mbr = result["results"]

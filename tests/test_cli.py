@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
+
 from lstm_apps import cli
 
 TOY = '''"""
@@ -40,7 +41,11 @@ def test_missing_recipes_folder_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
 def test_checkout_recipes_are_listed_by_the_installed_command():
     out = subprocess.run(
-        [sys.executable, "-m", "lstm_apps.cli", "recipes"], capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-m", "lstm_apps.cli", "recipes"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
     ).stdout
     names = {line.split()[0] for line in out.splitlines() if line.strip()}
     assert names == {p.stem for p in (ROOT / "recipes").glob("*.py") if not p.name.startswith("_")}

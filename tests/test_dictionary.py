@@ -43,10 +43,20 @@ def test_read_ding_pairs_sub_entries_and_synonyms(ding_file):
         ("myocardial infarction", "Myokardinfarkt"),
         ("heart attacks", "Herzinfarkte"),
     ]
-    assert ("Yemen is a country with diverse ethnicities.", "Der Jemen ist ein Land mit verschiedensten Ethnien.") in pairs
-    assert ("I nearly fell off my chair.", "Ich bin fast vom Stängel gefallen.") in pairs  # nested brackets go too
+    assert (
+        "Yemen is a country with diverse ethnicities.",
+        "Der Jemen ist ein Land mit verschiedensten Ethnien.",
+    ) in pairs
+    assert (
+        "I nearly fell off my chair.",
+        "Ich bin fast vom Stängel gefallen.",
+    ) in pairs  # nested brackets go too
     # i-th synonym with i-th; the side with fewer repeats its first
-    assert [p for p in pairs if p[1] in ("hier", "da")] == [("here", "hier"), ("there", "da"), ("over here", "hier")]
+    assert [p for p in pairs if p[1] in ("hier", "da")] == [
+        ("here", "hier"),
+        ("there", "da"),
+        ("over here", "hier"),
+    ]
     assert not any("Wissenschaft" in d for d in de)  # 2 German sub-entries, 1 English: misaligned, skipped
     assert pairs.count(("eel", "Aal")) == 1  # duplicates kept once
     assert not any(ch in s for s in en + de for ch in "{}[]()<>/")
@@ -77,7 +87,14 @@ def test_read_ding_errors(tmp_path, ding_file):
     with pytest.raises(ValueError, match=r"bad:2: expected a 'German :: English'"):
         dc.read_ding(bad)
     with pytest.raises(ValueError, match="holds no pairs"):
-        dc.read_ding(ding_file, exclude=[line.split("::")[1].split("|")[0] for line in DING.splitlines() if "::" in line and not line.startswith("#")])
+        dc.read_ding(
+            ding_file,
+            exclude=[
+                line.split("::")[1].split("|")[0]
+                for line in DING.splitlines()
+                if "::" in line and not line.startswith("#")
+            ],
+        )
     with pytest.raises(ValueError, match="max_words"):
         dc.read_ding(ding_file, max_words=0)
     with pytest.raises(ValueError, match=r"min_words must be a positive integer or None, received 2\.5"):
@@ -90,11 +107,17 @@ def test_read_ding_keeps_phrases_or_sentences_on_request(ding_file):
     with open(ding_file, "a", encoding="utf-8") as fh:
         fh.write("jdm. gute Nacht sagen :: to say good night to sb.\n")
     sentences = [
-        ("Yemen is a country with diverse ethnicities.", "Der Jemen ist ein Land mit verschiedensten Ethnien."),
+        (
+            "Yemen is a country with diverse ethnicities.",
+            "Der Jemen ist ein Land mit verschiedensten Ethnien.",
+        ),
         ("I nearly fell off my chair.", "Ich bin fast vom Stängel gefallen."),
         ("Here you are!", "Hier, bitte!"),
     ]
-    phrase = ("to say good night to sb.", "jdm. gute Nacht sagen")  # ends in an abbreviation's '.' on one side only
+    phrase = (
+        "to say good night to sb.",
+        "jdm. gute Nacht sagen",
+    )  # ends in an abbreviation's '.' on one side only
     assert list(zip(*dc.read_ding(ding_file, min_words=2))) == sentences + [phrase]
     assert list(zip(*dc.read_ding(ding_file, min_words=3))) == sentences[:2] + [phrase]
     assert list(zip(*dc.read_ding(ding_file, sentences_only=True))) == sentences
@@ -109,7 +132,11 @@ def _deb(path, member_text: str, compression: str = "xz", member: str = "./usr/s
         info = tarfile.TarInfo(member)
         info.size = len(blob)
         tar.addfile(info, io.BytesIO(blob))
-    members = [("debian-binary", b"2.0\n"), ("control.tar.xz", b"x" * 7), (f"data.tar.{compression}", data.getvalue())]
+    members = [
+        ("debian-binary", b"2.0\n"),
+        ("control.tar.xz", b"x" * 7),
+        (f"data.tar.{compression}", data.getvalue()),
+    ]
     with open(path, "wb") as fh:
         fh.write(b"!<arch>\n")
         for name, body in members:
@@ -141,10 +168,14 @@ def test_download_ding_fetches_checks_and_unpacks_once(tmp_path, monkeypatch, co
 
 def test_download_ding_offline_and_bad_packages(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
-        raise Exception("URL fetch failure on http://deb.debian.org/...: None -- [Errno -3] Temporary failure in name resolution")
+        raise Exception(
+            "URL fetch failure on http://deb.debian.org/...: None -- [Errno -3] Temporary failure in name resolution"
+        )
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
-    with pytest.raises(ValueError, match="Could not download the Ding dictionary.*apt-get download trans-de-en"):
+    with pytest.raises(
+        ValueError, match="Could not download the Ding dictionary.*apt-get download trans-de-en"
+    ):
         dc.download_ding()
     not_deb = tmp_path / "a" / "trans-de-en_1.9-6_all.deb"
     not_deb.parent.mkdir()
@@ -163,31 +194,59 @@ def test_download_ding_offline_and_bad_packages(tmp_path, monkeypatch):
 
 def test_load_extra_pairs_reads_both_formats_and_drops_held_out(tmp_path, ding_file):
     tsv = tmp_path / "extra.tsv"
-    tsv.write_text("Good morning.\tGuten Morgen.\nHere you are!\tBitte schön!\nThank you.\tDanke.\tCC-BY\n", encoding="utf-8")
-    assert dc.load_extra_pairs(tsv) == (["Good morning.", "Here you are!", "Thank you."], ["Guten Morgen.", "Bitte schön!", "Danke."])
+    tsv.write_text(
+        "Good morning.\tGuten Morgen.\nHere you are!\tBitte schön!\nThank you.\tDanke.\tCC-BY\n",
+        encoding="utf-8",
+    )
+    assert dc.load_extra_pairs(tsv) == (
+        ["Good morning.", "Here you are!", "Thank you."],
+        ["Guten Morgen.", "Bitte schön!", "Danke."],
+    )
     # a held-out source or target, compared ignoring case and punctuation, drops the pair
-    assert dc.load_extra_pairs(tsv, exclude=["here you are", "Danke"]) == (["Good morning."], ["Guten Morgen."])
-    assert dc.load_extra_pairs(tsv, max_words=2) == (["Good morning.", "Thank you."], ["Guten Morgen.", "Danke."])
-    assert dc.load_extra_pairs(ding_file) == dc.read_ding(ding_file)  # the Ding format is recognised by its '::'
+    assert dc.load_extra_pairs(tsv, exclude=["here you are", "Danke"]) == (
+        ["Good morning."],
+        ["Guten Morgen."],
+    )
+    assert dc.load_extra_pairs(tsv, max_words=2) == (
+        ["Good morning.", "Thank you."],
+        ["Guten Morgen.", "Danke."],
+    )
+    assert dc.load_extra_pairs(ding_file) == dc.read_ding(
+        ding_file
+    )  # the Ding format is recognised by its '::'
     with pytest.raises(ValueError, match="holds no pairs"):
         dc.load_extra_pairs(tsv, exclude=["Good morning.", "Here you are!", "Thank you."])
     with pytest.raises(ValueError, match="max_words"):
         dc.load_extra_pairs(tsv, max_words=-1)
     quoted = tmp_path / "quoted.tsv"
     quoted.write_text('He said "No."\tEr sagte: „Nein.“\nsay no\tnein sagen\nNo!\tNein!\n', encoding="utf-8")
-    assert dc.load_extra_pairs(quoted, sentences_only=True) == (['He said "No."', "No!"], ["Er sagte: „Nein.“", "Nein!"])
-    assert dc.load_extra_pairs(quoted, min_words=2) == (['He said "No."', "say no"], ["Er sagte: „Nein.“", "nein sagen"])
+    assert dc.load_extra_pairs(quoted, sentences_only=True) == (
+        ['He said "No."', "No!"],
+        ["Er sagte: „Nein.“", "Nein!"],
+    )
+    assert dc.load_extra_pairs(quoted, min_words=2) == (
+        ['He said "No."', "say no"],
+        ["Er sagte: „Nein.“", "nein sagen"],
+    )
     with pytest.raises(ValueError, match="holds no pairs.*filters"):
         dc.load_extra_pairs(quoted, min_words=5)
 
 
 def test_load_extra_pairs_drops_pairs_already_trained_on(tmp_path, ding_file):
     tsv = tmp_path / "extra.tsv"
-    tsv.write_text("Good morning.\tGuten Morgen.\nGood morning.\tMoin!\nThank you.\tDanke.\n", encoding="utf-8")
+    tsv.write_text(
+        "Good morning.\tGuten Morgen.\nGood morning.\tMoin!\nThank you.\tDanke.\n", encoding="utf-8"
+    )
     # both sides must match (ignoring case, punctuation and annotations): another translation stays
     known = [("good morning", "Guten  Morgen!"), ("Thanks.", "Danke.")]
     assert dc.load_extra_pairs(tsv, known=known) == (["Good morning.", "Thank you."], ["Moin!", "Danke."])
-    en, de = dc.load_extra_pairs(ding_file, known=[("I nearly fell off my chair.", "Ich bin fast vom Stängel (Stengel [alt]) gefallen.")])
+    en, de = dc.load_extra_pairs(
+        ding_file,
+        known=[("I nearly fell off my chair.", "Ich bin fast vom Stängel (Stengel [alt]) gefallen.")],
+    )
     assert "I nearly fell off my chair." not in en and ("eel", "Aal") in zip(en, de)
     with pytest.raises(ValueError, match="already among the 3 known training pairs"):
-        dc.load_extra_pairs(tsv, known=[("Good morning.", "Guten Morgen."), ("Good morning.", "Moin!"), ("Thank you.", "Danke.")])
+        dc.load_extra_pairs(
+            tsv,
+            known=[("Good morning.", "Guten Morgen."), ("Good morning.", "Moin!"), ("Thank you.", "Danke.")],
+        )

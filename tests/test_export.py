@@ -161,7 +161,9 @@ def _per_output_diffs_streaming(model, path, xs):
 def test_zoo_covers_every_package_cell():
     # Nothing exported by lstm_apps.layers is left out silently: every Layer class except the abstract base.
     layer_classes = {
-        n for n in L.__all__ if inspect.isclass(getattr(L, n)) and issubclass(getattr(L, n), keras.layers.Layer)
+        n
+        for n in L.__all__
+        if inspect.isclass(getattr(L, n)) and issubclass(getattr(L, n), keras.layers.Layer)
     }
     assert layer_classes - ABSTRACT <= set(BRANCHES)
     assert {"LSTM1997", "LSTM1997Cell"} <= set(BRANCHES)
@@ -171,7 +173,9 @@ def test_zoo_covers_every_package_cell():
 
 @pytest.mark.parametrize("branch", BRANCHES)
 def test_streaming_float32_parity_every_cell(zoo, branch):
-    diffs = zoo.setdefault("diffs", None) or _per_output_diffs_streaming(zoo["model"], zoo["stream"].path, zoo["xs"])
+    diffs = zoo.setdefault("diffs", None) or _per_output_diffs_streaming(
+        zoo["model"], zoo["stream"].path, zoo["xs"]
+    )
     zoo["diffs"] = diffs
     assert diffs[branch] <= FLOAT_TOL, (branch, diffs[branch])
 
@@ -200,7 +204,12 @@ def _seasonal_windows(n, steps, seed=0):
     """Standardised windows of a noisy seasonal series with a slow trend (a forecasting recipe's inputs)."""
     rng = np.random.default_rng(seed)
     t = np.arange(n * 7 + steps + 1, dtype="float64")
-    series = np.sin(2 * np.pi * t / 24.0) + 0.5 * np.sin(2 * np.pi * t / 168.0) + 0.002 * t + 0.2 * rng.normal(size=t.size)
+    series = (
+        np.sin(2 * np.pi * t / 24.0)
+        + 0.5 * np.sin(2 * np.pi * t / 168.0)
+        + 0.002 * t
+        + 0.2 * rng.normal(size=t.size)
+    )
     series = (series - series.mean()) / series.std()
     starts = np.arange(n) * 7
     x = np.stack([series[s : s + steps] for s in starts])[..., None]
@@ -264,8 +273,10 @@ def test_quantized_streaming_within_documented_bound(stacked, quantize):
     # the bounds are stated on outputs that vary (not on a model that outputs ~0)
     assert np.std(ref) > 0.1, np.std(ref)
     err = np.abs(StreamingRunner(result.path).run(x) - ref).max(axis=(0, 2))  # max error at each step
-    print(f"[{quantize}] max abs error: first {T_SHORT} steps {err[:T_SHORT].max():.3g}, 200 steps {err.max():.3g}; "
-          f"export-time parity {result.parity_max_abs:.3g}; output std {np.std(ref):.3g}")
+    print(
+        f"[{quantize}] max abs error: first {T_SHORT} steps {err[:T_SHORT].max():.3g}, 200 steps {err.max():.3g}; "
+        f"export-time parity {result.parity_max_abs:.3g}; output std {np.std(ref):.3g}"
+    )
     assert err[0] <= (INT8_FIRST_STEP_TOL if quantize == "int8" else TOLERANCES[quantize])  # before any drift
     assert err[:T_SHORT].max() <= TOLERANCES_SHORT[quantize]
     assert err.max() <= TOLERANCES[quantize]
@@ -346,7 +357,9 @@ def test_sequence_quantized(tmp_path, quantize):
     x, _ = _seasonal_windows(24, T_LONG, seed=2)
     short = keras.Sequential([keras.Input((24, 2)), *model.layers])
     xs = x[:, :24]
-    result = to_tflite(short, tmp_path / "q.tflite", mode="sequence", quantize=quantize, representative_data=xs[:16])
+    result = to_tflite(
+        short, tmp_path / "q.tflite", mode="sequence", quantize=quantize, representative_data=xs[:16]
+    )
     assert result.parity_max_abs <= TOLERANCES[quantize]
     if quantize == "int8":
         assert result.sequence_loop == "unrolled"
@@ -356,29 +369,53 @@ def test_sequence_quantized(tmp_path, quantize):
 # what cannot stream, and the parity guard
 # --------------------------------------------------------------------------
 def test_bidirectional_cannot_stream(tmp_path):
-    model = keras.Sequential([keras.Input((10, 3)), keras.layers.Bidirectional(keras.layers.LSTM(4)), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match=r"cannot stream layer 'bidirectional.*'.*Bidirectional.*reads each sequence backwards"):
+    model = keras.Sequential(
+        [keras.Input((10, 3)), keras.layers.Bidirectional(keras.layers.LSTM(4)), keras.layers.Dense(1)]
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"cannot stream layer 'bidirectional.*'.*Bidirectional.*reads each sequence backwards",
+    ):
         to_tflite(model, tmp_path / "b.tflite", mode="streaming")
     assert not (tmp_path / "b.tflite").exists()
 
 
 def test_unsupported_layer_is_named(tmp_path):
     model = keras.Sequential(
-        [keras.Input((10, 3)), keras.layers.Conv1D(4, 3, padding="causal", name="my_conv"), L.LSTM1997(4), keras.layers.Dense(1)]
+        [
+            keras.Input((10, 3)),
+            keras.layers.Conv1D(4, 3, padding="causal", name="my_conv"),
+            L.LSTM1997(4),
+            keras.layers.Dense(1),
+        ]
     )
     with pytest.raises(ValueError, match=r"cannot stream layer 'my_conv' \(Conv1D\)"):
         to_tflite(model, tmp_path / "c.tflite", mode="streaming")
     with pytest.raises(ValueError, match="go_backwards"):
         StepGraph(keras.Sequential([keras.Input((5, 2)), keras.layers.GRU(3, go_backwards=True)]))
     with pytest.raises(ValueError, match=r"time axis"):
-        StepGraph(keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(3, return_sequences=True), keras.layers.Softmax(axis=1)]))
+        StepGraph(
+            keras.Sequential(
+                [
+                    keras.Input((5, 2)),
+                    keras.layers.LSTM(3, return_sequences=True),
+                    keras.layers.Softmax(axis=1),
+                ]
+            )
+        )
 
 
 def test_layers_after_the_last_step_run_unchanged():
     # Flatten / Reshape are fine once the time axis is gone (after return_sequences=False)
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
-        [keras.Input((12, 3)), keras.layers.GRU(6), keras.layers.Reshape((2, 3)), keras.layers.Flatten(), keras.layers.Dense(2)]
+        [
+            keras.Input((12, 3)),
+            keras.layers.GRU(6),
+            keras.layers.Reshape((2, 3)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2),
+        ]
     )
     x = np.random.default_rng(0).normal(size=(2, 12, 3)).astype("float32")
     got = StepGraph(model).run(x)[0]
@@ -394,9 +431,13 @@ class _ShiftedLSTM(keras.layers.LSTM):
 
 
 def test_export_refuses_float_file_with_bad_parity(tmp_path):
-    model = keras.Sequential([keras.Input((8, 2)), _ShiftedLSTM(4, return_sequences=True)])  # every output off by 0.01
+    model = keras.Sequential(
+        [keras.Input((8, 2)), _ShiftedLSTM(4, return_sequences=True)]
+    )  # every output off by 0.01
     target = tmp_path / "bad.tflite"
-    with pytest.raises(ValueError, match=rf"refusing to write .*bad.tflite.*above the {FLOAT_PARITY_LIMIT:g} limit"):
+    with pytest.raises(
+        ValueError, match=rf"refusing to write .*bad.tflite.*above the {FLOAT_PARITY_LIMIT:g} limit"
+    ):
         to_tflite(model, target, mode="streaming")
     assert not target.exists()
 
@@ -421,7 +462,9 @@ def test_recipe_export_flag_and_cli(tmp_path, capsys):
     args = recipe_parser("demo", "d").parse_args(["--quick", "--export", "--runs-dir", str(tmp_path)])
     run = start_run("demo", args)
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((30, 2)), L.LSTM1997(8, return_sequences=True), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((30, 2)), L.LSTM1997(8, return_sequences=True), keras.layers.Dense(1)]
+    )
     x, _ = _seasonal_windows(8, 30)
     run.save_model(model, sample_inputs=x)
     metrics = json.loads(run.file("metrics.json").read_text())
@@ -434,7 +477,9 @@ def test_recipe_export_flag_and_cli(tmp_path, capsys):
 
     capsys.readouterr()
     out = tmp_path / "cli_int8.tflite"
-    code = cli.main(["export", str(run.path), "--mode", "streaming", "--quantize", "int8", "-o", str(out), "--json"])
+    code = cli.main(
+        ["export", str(run.path), "--mode", "streaming", "--quantize", "int8", "-o", str(out), "--json"]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert out.is_file() and report["size_bytes"] == out.stat().st_size
@@ -472,7 +517,14 @@ def test_matrix(tmp_path, branch, mode, quantize):
     model = keras.Sequential([keras.Input((24, f)), _branch_layer(branch), keras.layers.Dense(2)])
     rng = np.random.default_rng(0)
     x = np.cumsum(rng.normal(scale=0.3, size=(12, 24, f)), axis=1).astype("float32")  # random-walk sequences
-    result = to_tflite(model, tmp_path / "m.tflite", mode=mode, quantize=quantize, representative_data=x[:8], parity_inputs=x[8:])
+    result = to_tflite(
+        model,
+        tmp_path / "m.tflite",
+        mode=mode,
+        quantize=quantize,
+        representative_data=x[:8],
+        parity_inputs=x[8:],
+    )
     assert result.parity_max_abs <= TOLERANCES[quantize], (branch, mode, quantize, result.parity_max_abs)
 
 
@@ -506,14 +558,18 @@ def test_string_inputs_and_encoder_decoder_get_clear_errors():
     enc_in, dec_in = keras.Input((5, 2)), keras.Input((4, 2))
     _, h, c = keras.layers.LSTM(3, return_state=True)(enc_in)
     dec = keras.layers.LSTM(3, name="decoder")(dec_in, initial_state=[h, c])
-    with pytest.raises(ValueError, match="'decoder'.*initial_state.*encoder and the decoder as separate models"):
+    with pytest.raises(
+        ValueError, match="'decoder'.*initial_state.*encoder and the decoder as separate models"
+    ):
         StepGraph(keras.Model([enc_in, dec_in], dec))
 
 
 def test_masking_layer_streams():
     # Masking adds any(x != 0, axis=-1) to the graph: a reduction over features, fine per step
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((9, 2)), keras.layers.Masking(0.0), L.LSTM1997(4), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((9, 2)), keras.layers.Masking(0.0), L.LSTM1997(4), keras.layers.Dense(1)]
+    )
     x = np.random.default_rng(1).normal(size=(2, 9, 2)).astype("float32")
     x[0, 6:] = 0.0  # padding at the end
     x[1, 2] = 0.0  # a masked step inside: states pass through unchanged

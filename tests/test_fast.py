@@ -8,10 +8,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from lstm_apps.layers import LSTM1997, LSTM1997Cell
-from lstm_apps.layers import fast_rnn
 from layer_test_utils import check_recurrent_layer
+
+from lstm_apps.layers import LSTM1997, LSTM1997Cell, fast_rnn
 
 B, T, F, U = 3, 11, 4, 4  # T = 3 steps before the loop + one chunk of UNROLL=8
 
@@ -86,7 +85,11 @@ DEFAULT_INDICES = (0, 1, 6, 15)
 
 
 @pytest.mark.parametrize(
-    "index", [i if i in DEFAULT_INDICES else pytest.param(i, marks=pytest.mark.slow) for i in range(len(CELL_CONFIGS))]
+    "index",
+    [
+        i if i in DEFAULT_INDICES else pytest.param(i, marks=pytest.mark.slow)
+        for i in range(len(CELL_CONFIGS))
+    ],
 )
 def test_fast_path_matches_generic_outputs_and_gradients(index):
     """Every cell option, each with a different mix of the RNN options."""
@@ -129,7 +132,14 @@ def test_many_to_one_path_matches_generic_outputs_and_gradients(index, monkeypat
 def test_shared_loops_handle_relaxed_shapes():
     """Layers of one configuration share the compiled loops; after calls with several input
     sizes TensorFlow retraces them with unknown dimensions, which must still work."""
-    for features, steps, return_sequences in ((3, 6, False), (5, 7, False), (7, 9, False), (9, 10, True), (2, 11, True), (6, 5, True)):
+    for features, steps, return_sequences in (
+        (3, 6, False),
+        (5, 7, False),
+        (7, 9, False),
+        (9, 10, True),
+        (2, 11, True),
+        (6, 5, True),
+    ):
         fast = LSTM1997(U, fast_path=True, return_sequences=return_sequences)
         slow = LSTM1997(U, fast_path=False, return_sequences=return_sequences)
         x = np.random.default_rng(features).normal(size=(2, steps, features)).astype("float32")
@@ -142,7 +152,12 @@ def test_shared_loops_handle_relaxed_shapes():
 def test_many_to_one_path_is_not_taken_with_a_mask_or_sequences(monkeypatch):
     monkeypatch.setattr(fast_rnn, "_core_last", lambda *a, **k: pytest.fail("many-to-one path taken"))
     x, init, mask = _data(3, masked=True)
-    for kwargs, m in ((dict(return_sequences=True), None), (dict(), mask), (dict(forget_gate=True), None), (dict(truncate_gradients=False), None)):
+    for kwargs, m in (
+        (dict(return_sequences=True), None),
+        (dict(), mask),
+        (dict(forget_gate=True), None),
+        (dict(truncate_gradients=False), None),
+    ):
         fast, slow = _pair(kwargs)
         _assert_same(fast, slow, x, init, m)
 
@@ -167,7 +182,13 @@ def _sharded_results(layer, x, init, mask, training, return_sequences):
         with tf.GradientTape() as tape:
             tape.watch(xs)
             last, outs, states = fast_rnn.fast_lstm1997(
-                layer.cell, xs, init, mask=mask, return_sequences=return_sequences, training=training, shards=shards
+                layer.cell,
+                xs,
+                init,
+                mask=mask,
+                return_sequences=return_sequences,
+                training=training,
+                shards=shards,
             )
             out = outs if return_sequences else last
             weight = tf.sin(tf.reshape(tf.range(tf.size(out), dtype="float32"), out.shape) * 0.7)
@@ -216,7 +237,9 @@ def test_auto_shards_one_loop_per_core_for_large_batches(monkeypatch):
     assert fast_rnn._auto_shards(fast_rnn.SHARD_MIN_BATCH - 1) == 1
     assert fast_rnn._auto_shards(fast_rnn.SHARD_MIN_BATCH) == 2
     assert fast_rnn._auto_shards(1024) == 2
-    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    monkeypatch.setattr(
+        tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else []
+    )
     assert fast_rnn._auto_shards(1024) == 1
 
 
@@ -262,7 +285,9 @@ def test_fast_path_trains_a_model_like_the_generic_one():
     finals = []
     for fast_path in (True, False):
         keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((T, F)), LSTM1997(U, fast_path=fast_path), keras.layers.Dense(1)])
+        model = keras.Sequential(
+            [keras.Input((T, F)), LSTM1997(U, fast_path=fast_path), keras.layers.Dense(1)]
+        )
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
         model.fit(x, y, epochs=3, batch_size=B, verbose=0, shuffle=False)
         finals.append(model.get_weights())
@@ -284,7 +309,9 @@ def test_fast_path_trains_a_model_like_the_generic_one():
 def test_to_keras_lstm_parity(config):
     rng = np.random.default_rng(2)
     x = rng.normal(size=(B, 30, F)).astype("float32") * 2.0
-    layer = LSTM1997(U, return_sequences=True, kernel_initializer=keras.initializers.RandomUniform(-1.0, 1.0), **config)
+    layer = LSTM1997(
+        U, return_sequences=True, kernel_initializer=keras.initializers.RandomUniform(-1.0, 1.0), **config
+    )
     y = layer(x).numpy()
     lstm = layer.to_keras_lstm()
     assert type(lstm) is keras.layers.LSTM

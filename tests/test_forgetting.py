@@ -7,8 +7,9 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-
 from layer_test_utils import check_recurrent_layer
+from script_utils import load_script
+
 from lstm_apps.baselines.curves import (
     FSRS6_DEFAULT_PARAMETERS,
     FSRSModel,
@@ -18,10 +19,15 @@ from lstm_apps.baselines.curves import (
     fsrs6_curve,
     next_review_interval,
 )
-from lstm_apps.datasets.forgetting import load_ebbinghaus, load_review_log, prepare_reviews, review_sequences, simulate_review_logs
+from lstm_apps.datasets.forgetting import (
+    load_ebbinghaus,
+    load_review_log,
+    prepare_reviews,
+    review_sequences,
+    simulate_review_logs,
+)
 from lstm_apps.layers import ForgettingCurveCell, forgetting_cell_reference, recurrent
 from lstm_apps.metrics import aic_least_squares, auc, log_loss, rmse_bins
-from script_utils import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +41,11 @@ def test_cell_contract(tmp_path, readout):
     n = k + k + 1 + k + (feats - 2) * k + k + (feats - 2) * k + k  # tau, w, b, u, W, c, V, a
     n += readout == "activation"  # the readout slope
     check_recurrent_layer(
-        lambda: ForgettingCurveCell(k, readout=readout), input_shape=(3, 7, feats), expected_output_shape=(3, 1), expected_weight_count=n, tmp_path=tmp_path
+        lambda: ForgettingCurveCell(k, readout=readout),
+        input_shape=(3, 7, feats),
+        expected_output_shape=(3, 1),
+        expected_weight_count=n,
+        tmp_path=tmp_path,
     )
 
 
@@ -56,7 +66,9 @@ def test_cell_matches_numpy_reference(readout):
 
 def test_cell_equations_by_hand():
     """Study at 0, test after Δt: p = σ(w·i·g·exp(−Δt/τ) + b)."""
-    cell = ForgettingCurveCell(1, tau_init=2.0, gate_bias_init=1.0, target_bias_init=2.0, readout_bias_init=-1.0)
+    cell = ForgettingCurveCell(
+        1, tau_init=2.0, gate_bias_init=1.0, target_bias_init=2.0, readout_bias_init=-1.0
+    )
     layer = keras.layers.RNN(cell, return_sequences=True)
     x = np.array([[[0.0, 1.0], [3.0, 0.0]]], "float32")
     p = np.asarray(layer(x))[0, :, 0]
@@ -74,7 +86,9 @@ def test_irregular_intervals_are_inputs_not_steps():
     cell = ForgettingCurveCell(3)
     layer = keras.layers.RNN(cell, return_sequences=True)
     one = np.array([[[0, 1, 0, 0, 1, 0], [0.7, 1, 0, 1, 0, 0], [5.0, 0, 0, 0, 0, 0]]], "float32")
-    two = np.array([[[0, 1, 0, 0, 1, 0], [0.7, 1, 0, 1, 0, 0], [2.0, 0, 0, 0, 0, 0], [3.0, 0, 0, 0, 0, 0]]], "float32")
+    two = np.array(
+        [[[0, 1, 0, 0, 1, 0], [0.7, 1, 0, 1, 0, 0], [2.0, 0, 0, 0, 0, 0], [3.0, 0, 0, 0, 0, 0]]], "float32"
+    )
     p1, p2 = np.asarray(layer(one))[0, -1, 0], np.asarray(layer(two))[0, -1, 0]
     assert p1 == pytest.approx(p2, abs=1e-6)
     # and memory decays: a longer wait gives lower recall
@@ -171,7 +185,9 @@ def test_simulator_is_seeded_and_plausible():
 
 
 def test_prepare_reviews_history_features():
-    log = pd.DataFrame({"card_id": [7, 7, 7, 7, 9], "review_time": [0.0, 1.0, 3.0, 10.0, 2.0], "rating": [3, 1, 3, 4, 2]})
+    log = pd.DataFrame(
+        {"card_id": [7, 7, 7, 7, 9], "review_time": [0.0, 1.0, 3.0, 10.0, 2.0], "rating": [3, 1, 3, 4, 2]}
+    )
     df = prepare_reviews(log)
     c7 = df[df.card_id == 7]
     assert c7.review_index.tolist() == [1, 2, 3, 4]
@@ -211,7 +227,9 @@ def test_fsrs_and_hlr_baselines():
     p = fs.predict(elapsed, rating)
     assert p[0, 1] == pytest.approx(0.9)  # first 'good' gives S = w2 days
     assert fs.stability(elapsed, rating)[0, 1] > FSRS6_DEFAULT_PARAMETERS[2]  # a success raises stability
-    assert next_review_interval(lambda t: np.exp(-np.asarray(t) / 10.0), 0.9) == pytest.approx(-10 * math.log(0.9), rel=1e-6)
+    assert next_review_interval(lambda t: np.exp(-np.asarray(t) / 10.0), 0.9) == pytest.approx(
+        -10 * math.log(0.9), rel=1e-6
+    )
     hlr = HalfLifeRegression()
     hlr.theta = np.array([1.0, 0.0, 0.0])
     assert hlr.predict(2.0, 0, 0) == pytest.approx(0.5)  # half-life 2 days
@@ -229,7 +247,9 @@ def _load_recipe(name):
 
 
 def test_recipe_quick(runs_dir):
-    metrics = _load_recipe("forgetting_curve").main(["--quick", "--runs-dir", str(runs_dir), "--max-cell-units", "2"])
+    metrics = _load_recipe("forgetting_curve").main(
+        ["--quick", "--runs-dir", str(runs_dir), "--max-cell-units", "2"]
+    )
     for name in ("cell_1", "cell_2", "exponential", "power_law", "ebbinghaus", "fsrs6"):
         assert f"rmse_{name}" in metrics and f"aic_{name}" in metrics
     for name in ("cell", "hlr", "fsrs"):
@@ -239,7 +259,14 @@ def test_recipe_quick(runs_dir):
     assert metrics["logloss_cell"] < 0.6  # a constant 0.5 scores 0.69
     assert metrics["logloss_fsrs"] < 0.6
     run_dir = next((runs_dir / "forgetting_curve").iterdir())
-    for f in ("metrics.json", "model.keras", "ebbinghaus_fits.png", "card_memory.png", "curves.md", "reviews.md"):
+    for f in (
+        "metrics.json",
+        "model.keras",
+        "ebbinghaus_fits.png",
+        "card_memory.png",
+        "curves.md",
+        "reviews.md",
+    ):
         assert (run_dir / f).exists(), f
 
 

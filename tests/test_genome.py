@@ -87,7 +87,10 @@ def test_read_genbank_features(tmp_path):
     rec.features = [
         SeqFeature(FeatureLocation(0, 66, strand=1), type="CDS", qualifiers={"gene": ["geneA"]}),
         SeqFeature(FeatureLocation(96, 132, strand=-1), type="CDS", qualifiers={"gene": ["geneB"]}),
-        SeqFeature(CompoundLocation([FeatureLocation(134, 137, strand=1), FeatureLocation(138, 141, strand=1)]), type="CDS"),
+        SeqFeature(
+            CompoundLocation([FeatureLocation(134, 137, strand=1), FeatureLocation(138, 141, strand=1)]),
+            type="CDS",
+        ),
     ]
     path = tmp_path / "toy.gb"
     seqio_write(rec, path, "genbank")
@@ -169,7 +172,9 @@ def test_windows_reverse_complement_shuffle_and_random_offset():
     rc = reverse_complement(codes)
     fwd = {tuple(codes[i : i + 9]) for i in range(len(codes) - 9)}
     rev = {tuple(rc[i : i + 9]) for i in range(len(rc) - 9)}
-    ds = window_dataset(codes, 8, batch_size=1000, shuffle=True, reverse_complement=True, random_offset=True, seed=3)
+    ds = window_dataset(
+        codes, 8, batch_size=1000, shuffle=True, reverse_complement=True, random_offset=True, seed=3
+    )
     epochs = []
     for _ in range(2):
         x, y, _ = (t.numpy() for t in next(iter(ds)))

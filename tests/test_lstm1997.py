@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from layer_test_utils import check_recurrent_layer
-from lstm_apps.layers import LSTM1997, LSTM1997Cell, gate_activations, memory_half_life, recurrent
 from reference_lstm1997 import Reference
+
+from lstm_apps.layers import LSTM1997, LSTM1997Cell, gate_activations, memory_half_life, recurrent
 
 OPTIONS = list(
     itertools.product(
@@ -37,7 +37,9 @@ def _ref(layer):
 
 @pytest.mark.parametrize("cells_per_block,forget_gate,squash,truncate", OPTIONS)
 def test_forward_and_telemetry_match_numpy_reference(cells_per_block, forget_gate, squash, truncate):
-    layer = _layer(cells_per_block=cells_per_block, forget_gate=forget_gate, squash=squash, truncate_gradients=truncate)
+    layer = _layer(
+        cells_per_block=cells_per_block, forget_gate=forget_gate, squash=squash, truncate_gradients=truncate
+    )
     x = np.random.default_rng(1).normal(size=(3, 9, 3))
     ref_h, ref_gates = _ref(layer).forward(x)
     np.testing.assert_allclose(np.asarray(layer(x)), ref_h, rtol=1e-10, atol=1e-12)
@@ -78,14 +80,22 @@ def _tf_gradients(layer, x, dh, h0, s0):
         loss = tf.reduce_sum(out * dh)
     cell = layer.cell
     grads = tape.gradient(
-        loss, [x_t, cell.kernel, cell.recurrent_kernel, cell.bias, h0_t, s0_t], unconnected_gradients=tf.UnconnectedGradients.ZERO
+        loss,
+        [x_t, cell.kernel, cell.recurrent_kernel, cell.bias, h0_t, s0_t],
+        unconnected_gradients=tf.UnconnectedGradients.ZERO,
     )
     return dict(zip(["x", "kernel", "recurrent_kernel", "bias", "h0", "s0"], [np.asarray(g) for g in grads]))
 
 
 @pytest.mark.parametrize("cells_per_block,forget_gate,squash,truncate", OPTIONS)
 def test_gradients_match_reference_bptt(cells_per_block, forget_gate, squash, truncate):
-    layer = _layer(cells_per_block=cells_per_block, forget_gate=forget_gate, squash=squash, truncate_gradients=truncate, seed=5)
+    layer = _layer(
+        cells_per_block=cells_per_block,
+        forget_gate=forget_gate,
+        squash=squash,
+        truncate_gradients=truncate,
+        seed=5,
+    )
     rng = np.random.default_rng(6)
     x = rng.normal(size=(2, 7, 3))
     h0, s0 = rng.normal(size=(2, 4)) * 0.5, rng.normal(size=(2, 4))
@@ -183,12 +193,19 @@ def test_layer_contract(kwargs, tmp_path):
 
 
 def test_cell_in_plain_rnn_and_save_load(tmp_path):
-    check_recurrent_layer(lambda: LSTM1997Cell(4, cells_per_block=2), input_shape=(2, 6, 3), expected_output_shape=(2, 4), tmp_path=tmp_path)
+    check_recurrent_layer(
+        lambda: LSTM1997Cell(4, cells_per_block=2),
+        input_shape=(2, 6, 3),
+        expected_output_shape=(2, 4),
+        tmp_path=tmp_path,
+    )
 
 
 def test_sequential_and_functional_and_return_state(tmp_path):
     x = np.random.default_rng(0).normal(size=(4, 10, 3)).astype("float32")
-    seq = keras.Sequential([keras.Input((10, 3)), LSTM1997(5, return_sequences=True), LSTM1997(3), keras.layers.Dense(1)])
+    seq = keras.Sequential(
+        [keras.Input((10, 3)), LSTM1997(5, return_sequences=True), LSTM1997(3), keras.layers.Dense(1)]
+    )
     assert seq.predict(x, verbose=0).shape == (4, 1)
     inp = keras.Input((None, 3))
     out, h, s = LSTM1997(5, return_state=True)(inp)
@@ -214,9 +231,13 @@ def test_masking_skips_padded_steps():
     np.testing.assert_allclose(masked[1], np.asarray(last(x[1:2, :5]))[0], atol=1e-6)
     # through an Embedding(mask_zero=True) in a model
     tokens = np.array([[3, 4, 5, 0, 0], [1, 2, 3, 4, 5]])
-    model = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(6, 3, mask_zero=True), LSTM1997(4)])
+    model = keras.Sequential(
+        [keras.Input((5,), dtype="int32"), keras.layers.Embedding(6, 3, mask_zero=True), LSTM1997(4)]
+    )
     short = keras.Sequential([keras.Input((3,), dtype="int32"), model.layers[0], model.layers[1]])
-    np.testing.assert_allclose(model.predict(tokens, verbose=0)[0], short.predict(tokens[:1, :3], verbose=0)[0], atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(tokens, verbose=0)[0], short.predict(tokens[:1, :3], verbose=0)[0], atol=1e-6
+    )
 
 
 def test_stateful_across_batches_equals_one_long_sequence():
@@ -245,7 +266,11 @@ def test_go_backwards_and_bidirectional(tmp_path):
     assert model.predict(x, verbose=0).shape == (2, 1)
     assert bi.backward_layer.go_backwards and isinstance(bi.backward_layer, LSTM1997)
     model.save(tmp_path / "bi.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "bi.keras").predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        keras.models.load_model(tmp_path / "bi.keras").predict(x, verbose=0),
+        model.predict(x, verbose=0),
+        atol=1e-6,
+    )
 
 
 def test_unroll_matches_loop():
@@ -258,19 +283,27 @@ def test_unroll_matches_loop():
 
 
 def test_gate_activations_from_model():
-    model = keras.Sequential([keras.Input((6, 2)), keras.layers.Dense(3), LSTM1997(4, name="mem"), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((6, 2)), keras.layers.Dense(3), LSTM1997(4, name="mem"), keras.layers.Dense(1)]
+    )
     x = np.random.default_rng(19).normal(size=(2, 6, 2)).astype("float32")
     g = gate_activations(model, x)
     inner = model.layers[0](x)
-    np.testing.assert_allclose(g["output"], model.get_layer("mem").gate_activations(np.asarray(inner))["output"], atol=1e-6)
+    np.testing.assert_allclose(
+        g["output"], model.get_layer("mem").gate_activations(np.asarray(inner))["output"], atol=1e-6
+    )
     assert g["input_gate"].shape == (2, 6, 4)
     # behind a Masking layer the padded steps keep the state (telemetry sees the mask)
-    masked = keras.Sequential([keras.Input((6, 2)), keras.layers.Masking(0.0), LSTM1997(3), keras.layers.Dense(1)])
+    masked = keras.Sequential(
+        [keras.Input((6, 2)), keras.layers.Masking(0.0), LSTM1997(3), keras.layers.Dense(1)]
+    )
     xm = x.copy()
     xm[1, 4:] = 0.0
     gm = gate_activations(masked, xm)
     np.testing.assert_allclose(gm["cell_state"][1, 4], gm["cell_state"][1, 3], atol=1e-7)
-    np.testing.assert_allclose(gm["output"][:, -1], masked.layers[1](xm, mask=np.any(xm != 0, axis=-1)), atol=1e-6)
+    np.testing.assert_allclose(
+        gm["output"][:, -1], masked.layers[1](xm, mask=np.any(xm != 0, axis=-1)), atol=1e-6
+    )
     with pytest.raises(ValueError, match="no LSTM1997"):
         gate_activations(keras.Sequential([keras.Input((6, 2)), keras.layers.LSTM(2)]), x)
 

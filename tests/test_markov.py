@@ -68,7 +68,9 @@ def test_both_strands_counts_reverse_complement():
     seq = rng.integers(0, 4, 500).astype(np.int8)
     test = rng.integers(0, 4, 300).astype(np.int8)
     both = MarkovModel(2, both_strands=True).fit(seq)
-    manual = reference_bits(np.concatenate([seq, [4], reverse_complement(seq)]).tolist(), test.tolist(), 2, 1.0)
+    manual = reference_bits(
+        np.concatenate([seq, [4], reverse_complement(seq)]).tolist(), test.tolist(), 2, 1.0
+    )
     np.testing.assert_allclose(both.per_base_bits(test), manual)
 
 

@@ -3,16 +3,22 @@
 import keras
 import numpy as np
 import pytest
-
 from layer_test_utils import check_recurrent_layer
+from script_utils import load_script
+
 from lstm_apps.baselines.methylation import fit_recursion
 from lstm_apps.datasets.methylation import corrected_fraction, simulate_methylation
 from lstm_apps.layers import MethylationCell, methylation_cell_reference, recurrent
-from script_utils import load_script
 
 
 def test_cell_contract(tmp_path):
-    check_recurrent_layer(lambda: MethylationCell(5), input_shape=(3, 7, 1), expected_output_shape=(3, 5), expected_weight_count=15, tmp_path=tmp_path)
+    check_recurrent_layer(
+        lambda: MethylationCell(5),
+        input_shape=(3, 7, 1),
+        expected_output_shape=(3, 5),
+        expected_weight_count=15,
+        tmp_path=tmp_path,
+    )
 
 
 def test_cell_matches_reference_and_physics():
@@ -32,9 +38,13 @@ def test_cell_matches_reference_and_physics():
     np.testing.assert_allclose(params["forget"], mu - delta, rtol=1e-5)
     np.testing.assert_allclose(params["equilibrium"], delta / (1 - mu + delta), rtol=1e-5)
     # without the drug, the equilibrium is a fixed point
-    np.testing.assert_allclose(np.asarray(layer(np.zeros((1, 40, 1), "float32")))[0], np.tile(p0, (40, 1)), atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(layer(np.zeros((1, 40, 1), "float32")))[0], np.tile(p0, (40, 1)), atol=1e-5
+    )
     # from zero, the distance to equilibrium shrinks by f = mu - delta per division
-    zero = keras.layers.RNN(MethylationCell(3, mu_init=mu, delta_init=delta, initial_state="zeros"), return_sequences=True)
+    zero = keras.layers.RNN(
+        MethylationCell(3, mu_init=mu, delta_init=delta, initial_state="zeros"), return_sequences=True
+    )
     traj = np.asarray(zero(np.zeros((1, 10, 1), "float32")))[0]
     np.testing.assert_allclose(traj[9] - p0, (mu - delta) ** 10 * (0 - p0), atol=1e-5)
     # a state in [0, 1] whatever the doses and the raw weights
@@ -55,7 +65,9 @@ def test_cell_bad_arguments():
         MethylationCell(2, initial_state="random")
     with pytest.raises(ValueError, match="one input feature"):
         keras.layers.RNN(MethylationCell(2))(np.zeros((1, 3, 2), "float32"))
-    assert np.asarray(recurrent("methylation", 2, return_sequences=True)(np.zeros((1, 4, 1), "float32"))).shape == (1, 4, 2)
+    assert np.asarray(
+        recurrent("methylation", 2, return_sequences=True)(np.zeros((1, 4, 1), "float32"))
+    ).shape == (1, 4, 2)
 
 
 def test_simulator():
@@ -67,9 +79,13 @@ def test_simulator():
     np.testing.assert_allclose(a.p_true, methylation_cell_reference(a.dose, a.mu, a.delta, a.inhibition))
     assert a.dose[:, :3].max() > 0 and a.p_true.min() < a.p0.min()  # the drug demethylates
     # coverage and conversion error: corrected fractions are unbiased at high coverage
-    deep = simulate_methylation(n_sites=20, n_cultures=4, n_divisions=20, coverage=5000, conversion_error=0.02, seed=2)
+    deep = simulate_methylation(
+        n_sites=20, n_cultures=4, n_divisions=20, coverage=5000, conversion_error=0.02, seed=2
+    )
     assert abs(np.mean(deep.observed - deep.p_true)) < 2e-3
-    assert np.mean(deep.methylated_reads / deep.total_reads - deep.p_true) > 0.005  # uncorrected reads are biased up
+    assert (
+        np.mean(deep.methylated_reads / deep.total_reads - deep.p_true) > 0.005
+    )  # uncorrected reads are biased up
     assert abs(deep.total_reads.mean() - 5000) < 20
     steady = simulate_methylation(n_sites=3, n_cultures=2, n_divisions=10, scenario="steady")
     np.testing.assert_allclose(steady.p_true[:, -1], np.tile(steady.equilibrium, (2, 1)))
@@ -95,7 +111,13 @@ def test_oracle_recovers_parameters_from_noiseless_data():
 def test_recipe_quick(runs_dir):
     module = load_script("recipes/methylation.py")
     metrics = module.main(["--quick", "--runs-dir", str(runs_dir)])
-    for key in ("mu_rel_error", "delta_rel_error", "extrapolation_rmse_graybox", "extrapolation_rmse_blackbox", "extrapolation_rmse_oracle"):
+    for key in (
+        "mu_rel_error",
+        "delta_rel_error",
+        "extrapolation_rmse_graybox",
+        "extrapolation_rmse_blackbox",
+        "extrapolation_rmse_oracle",
+    ):
         assert key in metrics
     assert metrics["mu_rel_error"] < 0.02
     assert metrics["delta_rel_error"] < 0.3  # 8 sites, 4 cultures, 80 epochs: rough but on its way

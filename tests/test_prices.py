@@ -90,7 +90,11 @@ def test_returns_golden_values():
 
 def test_sp500_from_arch():
     p = prices.load_sp500()
-    assert len(p) == 5031 and p.index[0] == pd.Timestamp("1999-01-04") and p.index[-1] == pd.Timestamp("2018-12-31")
+    assert (
+        len(p) == 5031
+        and p.index[0] == pd.Timestamp("1999-01-04")
+        and p.index[-1] == pd.Timestamp("2018-12-31")
+    )
     r = prices.load_returns()
     assert len(r) == 5030
     raw = p.to_numpy()
@@ -106,7 +110,9 @@ def test_sp500_from_arch():
 def test_csv_autodetects_columns(tmp_path):
     s = _series(_walk())
     path = tmp_path / "p.csv"
-    pd.DataFrame({"Date": s.index.strftime("%Y-%m-%d"), "Open": s.to_numpy() * 0.9, "Adj Close": s.to_numpy()}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"Date": s.index.strftime("%Y-%m-%d"), "Open": s.to_numpy() * 0.9, "Adj Close": s.to_numpy()}
+    ).to_csv(path, index=False)
     out = prices.read_price_csv(path)
     np.testing.assert_allclose(out.to_numpy(), s.to_numpy())
     r = prices.load_returns(csv=path)

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-
 from script_utils import load_script
 
 
@@ -13,7 +12,14 @@ def recipe():
     return load_script("recipes/long_time_lag.py")
 
 
-REQUIRED = ("solved", "sequences_to_success", "paper_sequences", "test_max_abs_error", "test_error_count", "wall_seconds")
+REQUIRED = (
+    "solved",
+    "sequences_to_success",
+    "paper_sequences",
+    "test_max_abs_error",
+    "test_error_count",
+    "wall_seconds",
+)
 
 
 def test_quick_adding_run(recipe, tmp_path):
@@ -27,7 +33,14 @@ def test_quick_adding_run(recipe, tmp_path):
     assert metrics["test_error_count"] <= metrics["test_sequences"] == 64
     assert np.isfinite(metrics["test_max_abs_error"])
     run_dir = next((tmp_path / "long_time_lag").iterdir())
-    for name in ("metrics.json", "config.json", "input_gates.png", "vanishing_gradient.png", "model.keras", "results.md"):
+    for name in (
+        "metrics.json",
+        "config.json",
+        "input_gates.png",
+        "vanishing_gradient.png",
+        "model.keras",
+        "results.md",
+    ):
         assert (run_dir / name).is_file(), name
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["sequences_to_success"] is None and saved["paper_sequences"] == 74_000
@@ -41,12 +54,27 @@ def test_quick_all_writes_results_table(recipe, tmp_path):
     metrics = recipe.main(["--all", "--quick", "--runs-dir", str(tmp_path)])
     run_dir = next((tmp_path / "long_time_lag").iterdir())
     table = (run_dir / "results.md").read_text()
-    for task in ("reber", "long_lag", "adding", "multiplication", "temporal_order_2", "temporal_order_3", "simple_rnn"):
+    for task in (
+        "reber",
+        "long_lag",
+        "adding",
+        "multiplication",
+        "temporal_order_2",
+        "temporal_order_3",
+        "simple_rnn",
+    ):
         assert task in table
     assert metrics["tasks"] == 6
     for key in REQUIRED:
         assert key in metrics
-    for name in ("reber", "long_lag", "adding100", "multiplication100", "temporal_order_2", "temporal_order_3"):
+    for name in (
+        "reber",
+        "long_lag",
+        "adding100",
+        "multiplication100",
+        "temporal_order_2",
+        "temporal_order_3",
+    ):
         assert f"{name}_lstm1997_paper_sequences" in metrics
         assert (run_dir / f"model_{name}_lstm1997.keras").is_file()
     assert metrics["temporal_order_2_lstm1997_paper_sequences"] == 31_390
@@ -106,7 +134,9 @@ def test_flags_build_the_right_layer(recipe):
     assert layer.truncate_gradients is False
     assert layer.cells_per_block == 2 and layer.units == 8
     assert layer.input_gate_bias == [-1.0, -2.0, -3.0, -4.0]
-    m2 = recipe.build_model("temporal_order_2", "simple_rnn", 8, 4, 110, recipe.TASK_CONFIG["temporal_order_2"])
+    m2 = recipe.build_model(
+        "temporal_order_2", "simple_rnn", 8, 4, 110, recipe.TASK_CONFIG["temporal_order_2"]
+    )
     assert type(m2.get_layer("recurrent")).__name__ == "SimpleRNN"
     with pytest.raises(SystemExit):
         recipe.build_parser().parse_args(["--cell", "transformer"])
@@ -114,6 +144,8 @@ def test_flags_build_the_right_layer(recipe):
 
 @pytest.mark.slow
 def test_adding_T100_solved_within_30000_sequences(recipe, tmp_path):
-    metrics = recipe.main(["--task", "adding", "--runs-dir", str(tmp_path), "--max-sequences", "30000", "--verbose", "0"])
+    metrics = recipe.main(
+        ["--task", "adding", "--runs-dir", str(tmp_path), "--max-sequences", "30000", "--verbose", "0"]
+    )
     assert metrics["solved"] and metrics["sequences_to_success"] <= 30_000
     assert metrics["test_error_count"] <= 26  # at most 1 % of the 2560 test sequences

@@ -38,13 +38,23 @@ def test_quick_run_on_bundled_ecoli(runs_dir):
 
 def test_quick_genbank_probe_and_evaluate(runs_dir, shared_data):
     genomes = shared_data / "genomes"
-    metrics = nucleotide.main([
-        "--quick", "--runs-dir", str(runs_dir),
-        "--genome", str(genomes / "arabidopsis_chloroplast_NC_000932.gb"),
-        "--evaluate", str(genomes / "lambda_phage.fasta.gz"),
-    ])
-    for key in ("test_bits_near_gene_start_lstm", "test_bits_near_gene_stop_lstm", "test_bits_elsewhere_lstm",
-                "test_bits_near_gene_start_markov"):
+    metrics = nucleotide.main(
+        [
+            "--quick",
+            "--runs-dir",
+            str(runs_dir),
+            "--genome",
+            str(genomes / "arabidopsis_chloroplast_NC_000932.gb"),
+            "--evaluate",
+            str(genomes / "lambda_phage.fasta.gz"),
+        ]
+    )
+    for key in (
+        "test_bits_near_gene_start_lstm",
+        "test_bits_near_gene_stop_lstm",
+        "test_bits_elsewhere_lstm",
+        "test_bits_near_gene_start_markov",
+    ):
         assert math.isfinite(metrics[key]) and 1.0 < metrics[key] < 2.3, key
     # the chloroplast tail is ~57 % coding: the majority baseline is far from 100 %
     assert 0.5 <= metrics["probe_majority_accuracy"] < 0.8
@@ -56,10 +66,13 @@ def test_quick_genbank_probe_and_evaluate(runs_dir, shared_data):
     assert metrics["evaluate_bases"] == 48_502 - 1
 
 
-@pytest.mark.parametrize("content,match", [
-    (b"", "empty"),
-    (b">p\nMVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYFPHF\n", "protein"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        (b"", "empty"),
+        (b">p\nMVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYFPHF\n", "protein"),
+    ],
+)
 def test_evaluate_rejects_bad_files_before_training(tmp_path, runs_dir, content, match):
     bad = tmp_path / "bad.fasta"
     bad.write_bytes(content)
@@ -71,10 +84,26 @@ def test_evaluate_rejects_bad_files_before_training(tmp_path, runs_dir, content,
 @pytest.mark.slow
 def test_full_ecoli_lstm_beats_markov(runs_dir):
     """The issue's goal (tens of CPU-minutes): fewer bits/base than the best Markov model."""
-    metrics = nucleotide.main([
-        "--runs-dir", str(runs_dir), "--units", "128", "--window", "128", "--batch-size", "128",
-        "--steps-per-epoch", "150", "--epochs", "1000", "--patience", "6", "--train-cpu-minutes", "30",
-    ])
+    metrics = nucleotide.main(
+        [
+            "--runs-dir",
+            str(runs_dir),
+            "--units",
+            "128",
+            "--window",
+            "128",
+            "--batch-size",
+            "128",
+            "--steps-per-epoch",
+            "150",
+            "--epochs",
+            "1000",
+            "--patience",
+            "6",
+            "--train-cpu-minutes",
+            "30",
+        ]
+    )
     assert metrics["test_bits_per_base_markov"] < 1.94
     assert metrics["test_bits_per_base_lstm"] < metrics["test_bits_per_base_markov"]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from script_utils import load_script
 
 
@@ -29,7 +28,12 @@ def test_quick_run_on_generated_reviews(runs_dir):
     run = _only_run(runs_dir)
     saved = json.loads((run / "metrics.json").read_text())
     assert saved == metrics
-    for key in ("val_accuracy_model", "val_accuracy_baseline", "val_ngram_ceiling", "val_accuracy_model_contrast"):
+    for key in (
+        "val_accuracy_model",
+        "val_accuracy_baseline",
+        "val_ngram_ceiling",
+        "val_accuracy_model_contrast",
+    ):
         assert 0.0 <= metrics[key] <= 1.0
     assert "test_accuracy_model" not in metrics
     # the bag-of-1-2-grams baseline can never pass the computed ceiling, which the twins hold low
@@ -39,7 +43,14 @@ def test_quick_run_on_generated_reviews(runs_dir):
     # a few seconds of training already reads past the bag-of-words baseline (chance on the twins)
     assert metrics["val_accuracy_model"] > metrics["val_accuracy_baseline"] + 0.08, metrics
     assert metrics["val_accuracy_model_single_clause"] > 0.58, metrics
-    for name in ("model.keras", "explanation.png", "explanation.json", "results.md", "history.csv", "verdict.txt"):
+    for name in (
+        "model.keras",
+        "explanation.png",
+        "explanation.json",
+        "results.md",
+        "history.csv",
+        "verdict.txt",
+    ):
         assert (run / name).is_file(), name
     table = (run / "results.md").read_text()
     assert "baseline" in table and "ceiling" in table
@@ -49,7 +60,10 @@ def test_quick_run_on_generated_reviews(runs_dir):
     assert all(0.0 <= a <= 1.0 for a in explanation["activity"])
     # the saved model takes raw strings and round-trips
     model = keras.models.load_model(run / "model.keras")
-    texts = ["the acting was very good at times .", "the plot was not really good overall , but the cast was truly superb in places ."]
+    texts = [
+        "the acting was very good at times .",
+        "the plot was not really good overall , but the cast was truly superb in places .",
+    ]
     fresh = recipe.predict(model, texts)
     assert fresh.shape == (2,) and np.all((fresh > 0) & (fresh < 1))
 
@@ -62,8 +76,28 @@ def test_quick_run_on_files_with_test_set_pretraining_bidirectional_lstm1997(run
 
         pd.DataFrame({"review": data.texts, "y": data.labels}).to_csv(path, index=False)
 
-    write(tmp_path / "train.csv", generate_reviews(300, seed=5, contrast_fraction=0.0, negation_rate=0.0, max_distractors=0, trailing_distractor_rate=0.0))
-    write(tmp_path / "test.csv", generate_reviews(60, seed=6, contrast_fraction=0.0, negation_rate=0.0, max_distractors=0, trailing_distractor_rate=0.0))
+    write(
+        tmp_path / "train.csv",
+        generate_reviews(
+            300,
+            seed=5,
+            contrast_fraction=0.0,
+            negation_rate=0.0,
+            max_distractors=0,
+            trailing_distractor_rate=0.0,
+        ),
+    )
+    write(
+        tmp_path / "test.csv",
+        generate_reviews(
+            60,
+            seed=6,
+            contrast_fraction=0.0,
+            negation_rate=0.0,
+            max_distractors=0,
+            trailing_distractor_rate=0.0,
+        ),
+    )
     unlabeled = tmp_path / "unlabeled.txt"
     unlabeled.write_text("the film was very good .\nthe plot was really dull .\n")
     metrics = _recipe().main(
@@ -73,7 +107,14 @@ def test_quick_run_on_files_with_test_set_pretraining_bidirectional_lstm1997(run
             "--pretrain-epochs", "1", "--unlabeled", str(unlabeled), "--units", "8", "--embedding-dim", "8", "--epochs", "1",
         ]
     )  # fmt: skip
-    for key in ("val_accuracy_model", "val_accuracy_baseline", "test_accuracy_model", "test_accuracy_baseline", "pretrain_forward_loss", "pretrain_backward_loss"):
+    for key in (
+        "val_accuracy_model",
+        "val_accuracy_baseline",
+        "test_accuracy_model",
+        "test_accuracy_baseline",
+        "pretrain_forward_loss",
+        "pretrain_backward_loss",
+    ):
         assert key in metrics, key
     assert metrics["n_test"] == 60
     # plain single-clause reviews (no twins, no negation): the baseline learns them well above chance
@@ -113,7 +154,22 @@ def test_quick_wide_path_adds_a_linear_function_of_the_mean_polarity(runs_dir):
     import keras
 
     recipe = _recipe()
-    recipe.main(["--quick", "--runs-dir", str(runs_dir), "--embedding-init", "nb", "--wide", "--units", "8", "--embedding-dim", "8", "--epochs", "2"])
+    recipe.main(
+        [
+            "--quick",
+            "--runs-dir",
+            str(runs_dir),
+            "--embedding-init",
+            "nb",
+            "--wide",
+            "--units",
+            "8",
+            "--embedding-dim",
+            "8",
+            "--epochs",
+            "2",
+        ]
+    )
     model = keras.models.load_model(_only_run(runs_dir) / "model.keras")
     polarity = model.get_layer("polarity").get_weights()[0][:, 0]
     w, b = model.get_layer("wide_logit").get_weights()
@@ -122,7 +178,9 @@ def test_quick_wide_path_adds_a_linear_function_of_the_mean_polarity(runs_dir):
     ids = np.asarray(model.get_layer("vectorizer")(recipe.as_input([text])))[0]
     ids = ids[ids > 0]
     assert len(ids) == 8
-    wide = float(np.mean(polarity[ids]) * w[0, 0] + b[0])  # the mean over the text's tokens only, not the padding
+    wide = float(
+        np.mean(polarity[ids]) * w[0, 0] + b[0]
+    )  # the mean over the text's tokens only, not the padding
     expected = 1.0 / (1.0 + np.exp(-(float(np.asarray(deep(recipe.as_input([text])))[0, 0]) + wide)))
     # in a batch with a longer text, this one is padded: the padding must not enter the mean
     longer = text + " and the music is good and the acting is not bad at all"
@@ -133,7 +191,21 @@ def test_quick_ensemble_saves_one_model_averaging_its_members(runs_dir):
     import keras
 
     recipe = _recipe()
-    metrics = recipe.main(["--quick", "--runs-dir", str(runs_dir), "--ensemble", "2", "--units", "8", "--embedding-dim", "8", "--epochs", "2"])
+    metrics = recipe.main(
+        [
+            "--quick",
+            "--runs-dir",
+            str(runs_dir),
+            "--ensemble",
+            "2",
+            "--units",
+            "8",
+            "--embedding-dim",
+            "8",
+            "--epochs",
+            "2",
+        ]
+    )
     run = _only_run(runs_dir)
     assert (run / "history.json").is_file() and (run / "history_member1.json").is_file()
     model = keras.models.load_model(run / "model.keras")
@@ -162,7 +234,9 @@ def test_recipe_rejects_bad_files(runs_dir, tmp_path):
     with pytest.raises(ValueError, match="--refit needs early stopping"):
         _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--refit"])
     with pytest.raises(ValueError, match="cannot be combined"):
-        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--pretrain-epochs", "1", "--embedding-init", "nb"])
+        _recipe().main(
+            ["--quick", "--runs-dir", str(runs_dir), "--pretrain-epochs", "1", "--embedding-init", "nb"]
+        )
 
 
 @pytest.mark.slow
@@ -192,11 +266,27 @@ def test_quick_run_on_imdb_with_faked_download(runs_dir, monkeypatch):
     word_index = {w: i + 1 for i, w in enumerate(words)}
     y = rng.integers(0, 2, 60)
     # positive reviews use "good"/"great" (indices shifted by 3 as keras does), negative "bad"/"awful"
-    x = np.array([[1] + [int(rng.choice([4, 9] if label else [5, 10])), 6, 7, 8] for label in y], dtype=object)
+    x = np.array(
+        [[1] + [int(rng.choice([4, 9] if label else [5, 10])), 6, 7, 8] for label in y], dtype=object
+    )
     monkeypatch.setattr(keras.datasets.imdb, "load_data", lambda num_words=None: ((x, y), (x[:10], y[:10])))
     monkeypatch.setattr(keras.datasets.imdb, "get_word_index", lambda: word_index)
     metrics = _recipe().main(
-        ["--quick", "--runs-dir", str(runs_dir), "--dataset", "imdb", "--epochs", "1", "--units", "4", "--embedding-dim", "4", "--max-length", "12"]
+        [
+            "--quick",
+            "--runs-dir",
+            str(runs_dir),
+            "--dataset",
+            "imdb",
+            "--epochs",
+            "1",
+            "--units",
+            "4",
+            "--embedding-dim",
+            "4",
+            "--max-length",
+            "12",
+        ]
     )
     config = json.loads((_only_run(runs_dir) / "config.json").read_text())
     assert config["source"] == "keras.datasets.imdb[train]" and config["n_train"] + config["n_val"] == 60

@@ -27,7 +27,15 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_beats_copying_and_learns(quick_run):
     runs, run_dir, metrics = quick_run
-    for key in ("val_chrf", "val_bleu", "val_chrf_copy", "val_exact_match", "val_chrf_greedy", "chrf_signature", "bleu_signature"):
+    for key in (
+        "val_chrf",
+        "val_bleu",
+        "val_chrf_copy",
+        "val_exact_match",
+        "val_chrf_greedy",
+        "chrf_signature",
+        "bleu_signature",
+    ):
         assert key in metrics
     # copying English number phrases as "German" shares only a few letters ("hundert", "t", "n")
     assert 10.0 < metrics["val_chrf_copy"] < 30.0
@@ -40,7 +48,16 @@ def test_quick_run_beats_copying_and_learns(quick_run):
     assert "nc:6" in metrics["chrf_signature"] and "tok:13a" in metrics["bleu_signature"]
     on_disk = json.loads((run_dir / "metrics.json").read_text())
     assert on_disk["val_chrf"] == pytest.approx(metrics["val_chrf"])
-    for name in ("model.keras", "encoder.keras", "decoder_step.keras", "translator.json", "results.md", "samples.md", "attention.png", "config.json"):
+    for name in (
+        "model.keras",
+        "encoder.keras",
+        "decoder_step.keras",
+        "translator.json",
+        "results.md",
+        "samples.md",
+        "attention.png",
+        "config.json",
+    ):
         assert (run_dir / name).is_file(), name
     assert "copy the source" in (run_dir / "results.md").read_text()
     keras.models.load_model(run_dir / "decoder_step.keras", compile=False)  # exportable on its own
@@ -48,19 +65,34 @@ def test_quick_run_beats_copying_and_learns(quick_run):
     tried = {k: v for k, v in metrics.items() if k.startswith("dev_chrf_length_penalty_")}
     assert set(tried) == {f"dev_chrf_length_penalty_{p}" for p in ("0.6", "1", "1.5", "2")}
     assert tried[f"dev_chrf_length_penalty_{metrics['length_penalty']:g}"] == max(tried.values())
-    assert json.loads((run_dir / "translator.json").read_text())["length_penalty"] == metrics["length_penalty"]
+    assert (
+        json.loads((run_dir / "translator.json").read_text())["length_penalty"] == metrics["length_penalty"]
+    )
     assert f"length penalty {metrics['length_penalty']:g}" in (run_dir / "results.md").read_text()
 
 
 def test_translate_loads_the_latest_run(quick_run, capsys):
     runs, run_dir, _ = quick_run
-    out = recipe.main(["--runs-dir", str(runs), "--translate", "three hundred twenty-one", "--beam-width", "2"])
+    out = recipe.main(
+        ["--runs-dir", str(runs), "--translate", "three hundred twenty-one", "--beam-width", "2"]
+    )
     assert out["run"] == str(run_dir)
     assert isinstance(out["translation"], str) and out["translation"]
     assert out["translation"] in capsys.readouterr().out
     with pytest.raises(ValueError, match="no finished translation run"):
         recipe.main(["--runs-dir", str(runs / "elsewhere"), "--translate", "one"])
-    fixed = recipe.main(["--runs-dir", str(runs), "--translate", "three hundred twenty-one", "--beam-width", "2", "--length-penalty", "0"])
+    fixed = recipe.main(
+        [
+            "--runs-dir",
+            str(runs),
+            "--translate",
+            "three hundred twenty-one",
+            "--beam-width",
+            "2",
+            "--length-penalty",
+            "0",
+        ]
+    )
     assert isinstance(fixed["translation"], str)
     for bad in ("-1", "inf", "long"):
         with pytest.raises(SystemExit):
@@ -70,16 +102,48 @@ def test_translate_loads_the_latest_run(quick_run, capsys):
 def test_data_and_test_data_files(tmp_path):
     src, tgt, _ = number_pairs(300, seed=5)
     train = tmp_path / "train.tsv"
-    train.write_text("".join(f"{s}\t{t}\tCC-BY attribution\n" for s, t in zip(src[:240], tgt[:240])), encoding="utf-8")
+    train.write_text(
+        "".join(f"{s}\t{t}\tCC-BY attribution\n" for s, t in zip(src[:240], tgt[:240])), encoding="utf-8"
+    )
     test = tmp_path / "test.tsv"
     test.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src[240:], tgt[240:])), encoding="utf-8")
     metrics = recipe.main(
-        ["--quick", "--epochs", "1", "--data", str(train), "--test-data", str(test), "--runs-dir", str(tmp_path / "runs"),
-         "--tokens", "char", "--cell", "gru", "--attention", "bahdanau", "--beam-width", "1", "--export", "--length-penalty", "2", "--mbr-samples", "3"]
+        [
+            "--quick",
+            "--epochs",
+            "1",
+            "--data",
+            str(train),
+            "--test-data",
+            str(test),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--tokens",
+            "char",
+            "--cell",
+            "gru",
+            "--attention",
+            "bahdanau",
+            "--beam-width",
+            "1",
+            "--export",
+            "--length-penalty",
+            "2",
+            "--mbr-samples",
+            "3",
+        ]
     )
-    assert metrics["length_penalty"] == 2.0 and not any(k.startswith("dev_chrf_length_penalty") for k in metrics)  # a given penalty is not tuned
+    assert metrics["length_penalty"] == 2.0 and not any(
+        k.startswith("dev_chrf_length_penalty") for k in metrics
+    )  # a given penalty is not tuned
     assert metrics["decoding"] == "mbr" and metrics["mbr_samples"] == 3 and "val_chrf_beam" in metrics
-    results = (tmp_path / "runs" / "translation" / next((tmp_path / "runs" / "translation").iterdir()).name / "results.md").read_text()
+    results = (
+        tmp_path
+        / "runs"
+        / "translation"
+        / next((tmp_path / "runs" / "translation").iterdir()).name
+        / "results.md"
+    ).read_text()
     assert "MBR over greedy + 3 samples" in results and results.count("| test ") == 2
     with pytest.raises(SystemExit):
         recipe.main(["--quick", "--mbr-samples", "-1", "--runs-dir", str(tmp_path / "runs")])
@@ -99,7 +163,21 @@ def test_train_pairs_subsets_training_but_keeps_the_held_out_splits(tmp_path):
     src, tgt, _ = number_pairs(240, seed=5)
     train = tmp_path / "train.tsv"
     train.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src, tgt)), encoding="utf-8")
-    common = ["--quick", "--epochs", "1", "--data", str(train), "--tokens", "char", "--beam-width", "1", "--length-penalty", "1", "--max-length", "200"]
+    common = [
+        "--quick",
+        "--epochs",
+        "1",
+        "--data",
+        str(train),
+        "--tokens",
+        "char",
+        "--beam-width",
+        "1",
+        "--length-penalty",
+        "1",
+        "--max-length",
+        "200",
+    ]
     metrics = recipe.main([*common, "--train-pairs", "50", "--runs-dir", str(tmp_path / "runs")])
     # 240 pairs: 24 validation, 10 dev, 206 training of which the first 50 are kept (--max-pairs 50 would leave 5 validation)
     assert metrics["train_pairs"] == 50 and metrics["val_pairs"] == 24
@@ -120,8 +198,23 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
     extra = tmp_path / "extra.tsv"
     extra.write_text("".join(f"{s.upper()}\t{t}!\n" for s, t in zip(src, tgt)), encoding="utf-8")
     metrics = recipe.main(
-        ["--quick", "--epochs", "1", "--data", str(train), "--test-data", str(test), "--extra-data", str(extra),
-         "--runs-dir", str(tmp_path / "runs"), "--beam-width", "1", "--max-length", "500"]
+        [
+            "--quick",
+            "--epochs",
+            "1",
+            "--data",
+            str(train),
+            "--test-data",
+            str(test),
+            "--extra-data",
+            str(extra),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--beam-width",
+            "1",
+            "--max-length",
+            "500",
+        ]
     )  # (no pair is skipped for its length: upper-case letters are unknown to the sentences' subwords, one token each)
     n_val = 24
     n_dev = (240 - n_val) // 20
@@ -136,23 +229,87 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
     # the extra sources are upper-cased: their letters reach the vocabulary only with --subwords-from all
     assert not any(sym.isupper() for sym in Translator.load(run_dir).source_tokenizer.symbols)
     recipe.main(
-        ["--quick", "--epochs", "1", "--data", str(train), "--extra-data", str(extra), "--subwords-from", "all",
-         "--runs-dir", str(tmp_path / "runs2"), "--beam-width", "1", "--samples", "0"]
+        [
+            "--quick",
+            "--epochs",
+            "1",
+            "--data",
+            str(train),
+            "--extra-data",
+            str(extra),
+            "--subwords-from",
+            "all",
+            "--runs-dir",
+            str(tmp_path / "runs2"),
+            "--beam-width",
+            "1",
+            "--samples",
+            "0",
+        ]
     )
     run_dir = next((tmp_path / "runs2" / "translation").iterdir())
     assert any(sym.isupper() for sym in Translator.load(run_dir).source_tokenizer.symbols)
     with pytest.raises(SystemExit):
-        recipe.main(["--quick", "--extra-data", str(extra), "--extra-per-epoch", "-1", "--runs-dir", str(tmp_path / "runs")])
+        recipe.main(
+            [
+                "--quick",
+                "--extra-data",
+                str(extra),
+                "--extra-per-epoch",
+                "-1",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+            ]
+        )
     with pytest.raises(SystemExit):
-        recipe.main(["--quick", "--extra-data", str(extra), "--extra-min-words", "0", "--runs-dir", str(tmp_path / "runs")])
+        recipe.main(
+            [
+                "--quick",
+                "--extra-data",
+                str(extra),
+                "--extra-min-words",
+                "0",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+            ]
+        )
     # the word filter: of the 50 new numbers, those spelled with at least 4 words on each side (German has one)
     with pytest.raises(ValueError, match="holds no pairs.*filters"):
-        recipe.main(["--quick", "--data", str(train), "--extra-data", str(extra), "--extra-min-words", "4", "--runs-dir", str(tmp_path / "runs3")])
+        recipe.main(
+            [
+                "--quick",
+                "--data",
+                str(train),
+                "--extra-data",
+                str(extra),
+                "--extra-min-words",
+                "4",
+                "--runs-dir",
+                str(tmp_path / "runs3"),
+            ]
+        )
     # sentences only: the sources end in no '.', '!' or '?', so only pairs added with both ends punctuated stay
-    extra.write_text(extra.read_text(encoding="utf-8") + "Good night.\tGute Nacht!\nsay hello\tHallo sagen.\n", encoding="utf-8")
+    extra.write_text(
+        extra.read_text(encoding="utf-8") + "Good night.\tGute Nacht!\nsay hello\tHallo sagen.\n",
+        encoding="utf-8",
+    )
     metrics = recipe.main(
-        ["--quick", "--epochs", "1", "--data", str(train), "--extra-data", str(extra), "--extra-sentences-only",
-         "--runs-dir", str(tmp_path / "runs4"), "--beam-width", "1", "--samples", "0"]
+        [
+            "--quick",
+            "--epochs",
+            "1",
+            "--data",
+            str(train),
+            "--extra-data",
+            str(extra),
+            "--extra-sentences-only",
+            "--runs-dir",
+            str(tmp_path / "runs4"),
+            "--beam-width",
+            "1",
+            "--samples",
+            "0",
+        ]
     )
     assert metrics["extra_pairs"] == 1
     run_dir = next((tmp_path / "runs4" / "translation").iterdir())
@@ -176,10 +333,27 @@ def test_number_words_goal_99_percent_exact(tmp_path):
     assert metrics["val_chrf"] > metrics["val_chrf_copy"] + 50.0
 
 
-@pytest.mark.filterwarnings("error:Skipping variable loading:UserWarning")  # a kept member loads whole, optimizer included
+@pytest.mark.filterwarnings(
+    "error:Skipping variable loading:UserWarning"
+)  # a kept member loads whole, optimizer included
 def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_them(tmp_path, monkeypatch):
-    base = ["--quick", "--epochs", "2", "--num-pairs", "300", "--beam-width", "2", "--samples", "1", "--runs-dir", str(tmp_path), "--ensemble", "2",
-            "--max-minutes", "60"]
+    base = [
+        "--quick",
+        "--epochs",
+        "2",
+        "--num-pairs",
+        "300",
+        "--beam-width",
+        "2",
+        "--samples",
+        "1",
+        "--runs-dir",
+        str(tmp_path),
+        "--ensemble",
+        "2",
+        "--max-minutes",
+        "60",
+    ]
     fits = []
     real_fit = keras.Model.fit
 
@@ -199,11 +373,15 @@ def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_the
     # pretend the first member took the whole hour: the resumed member stops after its first batch
     ledger.write_text(json.dumps({"seconds": 3600.0}))
     fits.clear()
-    monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: (fits.append(self.name), real_fit(self, *a, **k))[1])
+    monkeypatch.setattr(
+        keras.Model, "fit", lambda self, *a, **k: (fits.append(self.name), real_fit(self, *a, **k))[1]
+    )
     metrics = recipe.main(base + ["--resume", str(run_dir)])
     assert len(fits) == 1  # only the interrupted member trains again
     assert metrics["ensemble"] == 2 and metrics["epochs_trained_member_0"] == metrics["epochs_trained"] == 2
-    assert metrics["epochs_trained_member_1"] == 1 and (run_dir / "history_member_1.json").is_file()  # stopped by the budget
+    assert (
+        metrics["epochs_trained_member_1"] == 1 and (run_dir / "history_member_1.json").is_file()
+    )  # stopped by the budget
     assert metrics["stopped_by_time_budget"] and metrics["train_seconds"] >= 3600.0 and not ledger.exists()
     for key in ("val_chrf", "val_chrf_beam", "val_chrf_greedy", "val_chrf_member_0"):
         assert 0.0 <= metrics[key] <= 100.0

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from script_utils import load_script
 
 MODELS = ("cell", "lstm", "garch", "gjr_garch", "ewma", "rolling22")
@@ -48,7 +47,14 @@ def test_quick_run_on_bundled_data(tmp_path):
     metrics = recipe.main(["--quick", "--runs-dir", str(tmp_path)])
     for m in MODELS:
         assert np.isfinite(metrics[f"qlike_{m}"]) and np.isfinite(metrics[f"mse_{m}"]), m
-    for key in ("dm_stat_cell_vs_garch", "dm_pvalue_cell_vs_garch", "a", "b", "half_life_calm_days", "half_life_shock_days"):
+    for key in (
+        "dm_stat_cell_vs_garch",
+        "dm_pvalue_cell_vs_garch",
+        "a",
+        "b",
+        "half_life_calm_days",
+        "half_life_shock_days",
+    ):
         assert np.isfinite(metrics[key]), key
     assert 0.0 <= metrics["dm_pvalue_cell_vs_garch"] <= 1.0
     assert metrics["half_life_shock_days"] < metrics["half_life_calm_days"]
@@ -83,7 +89,15 @@ def test_quick_run_on_bundled_data(tmp_path):
     assert metrics["qlike_range_ewma"] == pytest.approx(_qlike(rng_proxy, ewma), rel=1e-9)
 
     run_dir = next((tmp_path / "volatility").iterdir())
-    for name in ("model.keras", "model_lstm.keras", "forget_gate.png", "forecast_vs_proxy.png", "forecasts.csv", "results.md", "config.json"):
+    for name in (
+        "model.keras",
+        "model_lstm.keras",
+        "forget_gate.png",
+        "forecast_vs_proxy.png",
+        "forecasts.csv",
+        "results.md",
+        "config.json",
+    ):
         assert (run_dir / name).is_file(), name
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["qlike_cell"] == pytest.approx(metrics["qlike_cell"])
@@ -92,7 +106,9 @@ def test_quick_run_on_bundled_data(tmp_path):
     import keras
 
     model = keras.models.load_model(run_dir / "model.keras")
-    assert model.get_layer("adaptive_rnn").cell.physical_parameters()["a"][0] == pytest.approx(metrics["a"], rel=1e-5)
+    assert model.get_layer("adaptive_rnn").cell.physical_parameters()["a"][0] == pytest.approx(
+        metrics["a"], rel=1e-5
+    )
     # --resume reuses the finished networks (no retraining) and gives the same table
     (run_dir / "metrics.json").unlink()
     again = recipe.main(["--quick", "--runs-dir", str(tmp_path), "--resume", str(run_dir)])
@@ -117,8 +133,19 @@ def test_ticker_and_csv_inputs(tmp_path, monkeypatch):
     monkeypatch.setattr(yfinance, "download", fake_download)
     recipe = _recipe()
     common = ["--quick", "--epochs", "1", "--split", "2014-06-30", "--units", "2"]
-    metrics = recipe.main(common + ["--ticker", "SPY", "--start", "2012-01-01", "--cache-dir", str(tmp_path / "cache"),
-                                    "--runs-dir", str(tmp_path / "a")])
+    metrics = recipe.main(
+        common
+        + [
+            "--ticker",
+            "SPY",
+            "--start",
+            "2012-01-01",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--runs-dir",
+            str(tmp_path / "a"),
+        ]
+    )
     assert calls == [("SPY", "2012-01-01")]
     n_fc = int((p.index > pd.Timestamp("2014-06-30")).sum())
     assert metrics["forecast_days"] == n_fc
@@ -138,7 +165,9 @@ def test_bad_split_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="--volume needs the bundled"):
         recipe.main(["--quick", "--volume", "--data", "x.csv", "--runs-dir", str(tmp_path)])
     with pytest.raises(ValueError, match="--split 2030-01-01"):
-        recipe.main(["--quick", "--split", "2030-01-01", "--start", "2014-01-01", "--runs-dir", str(tmp_path)])
+        recipe.main(
+            ["--quick", "--split", "2030-01-01", "--start", "2014-01-01", "--runs-dir", str(tmp_path)]
+        )
 
 
 def test_windows_align_inputs_with_next_day_targets():
@@ -196,7 +225,11 @@ def test_volatility_metrics_against_numpy():
     assert M.qlike(y, h) == pytest.approx(np.mean(np.log(h) + y / h))
     assert M.variance_mse(y, h) == pytest.approx(np.mean((y - h) ** 2))
     mz = M.mincer_zarnowitz(0.5 + 2.0 * h, h)
-    assert mz["alpha"] == pytest.approx(0.5) and mz["beta"] == pytest.approx(2.0) and mz["r2"] == pytest.approx(1.0)
+    assert (
+        mz["alpha"] == pytest.approx(0.5)
+        and mz["beta"] == pytest.approx(2.0)
+        and mz["r2"] == pytest.approx(1.0)
+    )
     assert np.isnan(M.mincer_zarnowitz(y, np.ones(300))["beta"])
     la, lb = M.qlike_losses(y, h), M.qlike_losses(y, 1.3 * h)
     d = la - lb
@@ -214,7 +247,11 @@ def test_estimation_blocks_and_baseline_errors():
     from lstm_apps.baselines import volatility as vb
 
     assert vb.estimation_blocks(100, 60) == [(0, 60, 60, 100)]
-    assert vb.estimation_blocks(100, 60, "expanding", 15) == [(0, 60, 60, 75), (0, 75, 75, 90), (0, 90, 90, 100)]
+    assert vb.estimation_blocks(100, 60, "expanding", 15) == [
+        (0, 60, 60, 75),
+        (0, 75, 75, 90),
+        (0, 90, 90, 100),
+    ]
     assert vb.estimation_blocks(100, 60, "rolling", 20, 40) == [(20, 60, 60, 80), (40, 80, 80, 100)]
     with pytest.raises(ValueError, match="window must be one of"):
         vb.estimation_blocks(100, 60, "sliding")

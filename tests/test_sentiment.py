@@ -127,7 +127,11 @@ def test_load_folder_aclimdb_layout(tmp_path):
             (tmp_path / label / f"{i}_7.txt").write_text(t)
     (tmp_path / "unsup").mkdir()
     data = S.load_folder(tmp_path)
-    assert sorted(zip(data.texts, data.labels.tolist())) == [("dull", 0), ("loved it", 1), ("superb acting", 1)]
+    assert sorted(zip(data.texts, data.labels.tolist())) == [
+        ("dull", 0),
+        ("loved it", 1),
+        ("superb acting", 1),
+    ]
     with pytest.raises(ValueError, match="missing class folder 'neutral'"):
         S.load_folder(tmp_path, classes=("neg", "neutral"))
 

@@ -5,7 +5,6 @@ import pytest
 
 from lstm_apps.datasets import tasks as T
 
-
 # -- adding / multiplication ----------------------------------------------------------------------
 
 
@@ -116,7 +115,15 @@ def test_embedded_reber_strings_in_grammar():
 
 @pytest.mark.parametrize(
     "s,ok",
-    [("BTBTXSETE", True), ("BPBPVVEPE", True), ("BTBTXSEPE", False), ("BTBTXXETE", False), ("BTBPTVPXVVETE", True), ("BTBTSSXSE", False), ("TBTXSETE", False)],
+    [
+        ("BTBTXSETE", True),
+        ("BPBPVVEPE", True),
+        ("BTBTXSEPE", False),
+        ("BTBTXXETE", False),
+        ("BTBPTVPXVVETE", True),
+        ("BTBTSSXSE", False),
+        ("TBTXSETE", False),
+    ],
 )
 def test_reber_acceptor(s, ok):
     assert T.is_embedded_reber(s) is ok

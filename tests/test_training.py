@@ -11,13 +11,21 @@ from lstm_apps.training import flatten_metrics, format_table, recipe_parser, sta
 
 
 def _args(runs_dir, *extra):
-    return recipe_parser("demo", "demo recipe", epochs=4, quick_epochs=1).parse_args(["--runs-dir", str(runs_dir), *extra])
+    return recipe_parser("demo", "demo recipe", epochs=4, quick_epochs=1).parse_args(
+        ["--runs-dir", str(runs_dir), *extra]
+    )
 
 
 def test_parser_defaults_and_help(capsys):
     parser = recipe_parser("demo", "A demo.", epochs=7, cell="gru")
     args = parser.parse_args([])
-    assert (args.seed, args.cell, args.quick, args.distribute, args.runs_dir) == (0, "gru", False, "none", "runs")
+    assert (args.seed, args.cell, args.quick, args.distribute, args.runs_dir) == (
+        0,
+        "gru",
+        False,
+        "none",
+        "runs",
+    )
     with pytest.raises(SystemExit):
         parser.parse_args(["--help"])
     out = capsys.readouterr().out
@@ -137,7 +145,9 @@ def test_fit_saves_history_and_model_and_resumes_after_interruption(runs_dir):
 
 def test_print_table_includes_rows_and_is_saved(runs_dir, capsys):
     run = start_run("demo", _args(runs_dir))
-    table = run.print_table([{"model": "lstm", "loss": 0.123456}, {"model": "baseline", "loss": None}], title="Results")
+    table = run.print_table(
+        [{"model": "lstm", "loss": 0.123456}, {"model": "baseline", "loss": None}], title="Results"
+    )
     out = capsys.readouterr().out
     assert "| lstm" in out and "0.1235" in out and "—" in out
     assert (run.path / "results.md").read_text().startswith("## Results")
@@ -162,7 +172,9 @@ def test_each_named_fit_backs_up_into_its_own_folder(runs_dir):
     resumed = start_run("demo", _args(runs_dir, "--epochs", "3", "--verbose", "0", "--resume"))
     assert resumed.path == run.path
     counter = _Count()
-    resumed.fit(_model(), x, y, callbacks=[counter])  # another model: starts fresh, not from "second"'s checkpoint
+    resumed.fit(
+        _model(), x, y, callbacks=[counter]
+    )  # another model: starts fresh, not from "second"'s checkpoint
     assert counter.epochs == [0, 1, 2]
     counter = _Count()
     resumed.fit(_model(), x, y, callbacks=[counter], history_name="second")

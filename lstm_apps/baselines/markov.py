@@ -26,7 +26,7 @@ print(best.order, best.bits_per_base(test_codes))
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -40,7 +40,9 @@ def _as_codes(codes, name="codes") -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of base codes, received shape {arr.shape}.")
     if arr.size and (arr.min() < 0 or arr.max() > 4):
-        raise ValueError(f"{name} must hold base codes 0..3 (and 4 for masked bases), received values {arr.min()}..{arr.max()}.")
+        raise ValueError(
+            f"{name} must hold base codes 0..3 (and 4 for masked bases), received values {arr.min()}..{arr.max()}."
+        )
     return arr.astype(np.int64, copy=False)
 
 
@@ -98,7 +100,7 @@ class MarkovModel:
         self.n_train = 0
 
     # -- training -------------------------------------------------------
-    def fit(self, codes: np.ndarray) -> "MarkovModel":
+    def fit(self, codes: np.ndarray) -> MarkovModel:
         """Count the (k+1)-mers of ``codes`` (and its reverse complement when ``both_strands``)."""
         codes = _as_codes(codes)
         seqs = [codes]
@@ -112,7 +114,9 @@ class MarkovModel:
             all_kmers.append(kmers[valid])
         kmers = np.concatenate(all_kmers)
         if kmers.size == 0:
-            raise ValueError(f"need at least {k1} consecutive unmasked bases to fit an order-{self.order} model, received {codes.size} bases.")
+            raise ValueError(
+                f"need at least {k1} consecutive unmasked bases to fit an order-{self.order} model, received {codes.size} bases."
+            )
         self.n_train = int(kmers.size)
         if self.order <= _DENSE_MAX_ORDER:
             self._counts = np.bincount(kmers, minlength=4**k1).reshape(-1, 4)
@@ -148,11 +152,17 @@ class MarkovModel:
         k = self.order
         start = k if start is None else int(start)
         if start < k:
-            raise ValueError(f"start must be >= order ({k}) so every scored base has a full context, received {start}.")
+            raise ValueError(
+                f"start must be >= order ({k}) so every scored base has a full context, received {start}."
+            )
         n = codes.size - start
         if n <= 0:
             return np.zeros((0, 4))
-        ctx, valid = kmer_codes(codes[start - k : codes.size - 1], k) if k else (np.zeros(n, np.int64), np.ones(n, bool))
+        ctx, valid = (
+            kmer_codes(codes[start - k : codes.size - 1], k)
+            if k
+            else (np.zeros(n, np.int64), np.ones(n, bool))
+        )
         ctx, valid = ctx[:n], valid[:n]
         joint = (ctx[:, None] * 4 + np.arange(4)[None, :]).reshape(-1)
         counts = self._lookup(joint).reshape(n, 4).astype(np.float64)

@@ -37,7 +37,9 @@ def predict_recursion(dose, mu, delta, inhibition) -> np.ndarray:
     return methylation_cell_reference(dose, mu, delta, inhibition)
 
 
-def fit_recursion(dose, observed, weights=None, starts=((0.975, 0.08, 0.5), (0.99, 0.03, 0.3), (0.95, 0.15, 0.8))) -> RecursionFit:
+def fit_recursion(
+    dose, observed, weights=None, starts=((0.975, 0.08, 0.5), (0.99, 0.03, 0.3), (0.95, 0.15, 0.8))
+) -> RecursionFit:
     """Fit μ, δ, κ of every site by (weighted) least squares on observed fractions.
 
     Args:
@@ -56,7 +58,9 @@ def fit_recursion(dose, observed, weights=None, starts=((0.975, 0.08, 0.5), (0.9
         dose = dose[..., 0]
     obs = np.asarray(observed, "float64")
     if obs.ndim != 3 or obs.shape[:2] != dose.shape:
-        raise ValueError(f"observed must have shape (S, T, K) matching dose {dose.shape}, received {obs.shape}.")
+        raise ValueError(
+            f"observed must have shape (S, T, K) matching dose {dose.shape}, received {obs.shape}."
+        )
     w = np.ones_like(obs) if weights is None else np.asarray(weights, "float64")
     if w.shape != obs.shape:
         raise ValueError(f"weights must have the shape of observed {obs.shape}, received {w.shape}.")
@@ -72,12 +76,16 @@ def fit_recursion(dose, observed, weights=None, starts=((0.975, 0.08, 0.5), (0.9
 
         def residual(theta):
             mu, delta, kappa = theta
-            pred = methylation_cell_reference(dose, np.array([mu]), np.array([delta]), np.array([kappa]))[:, :, 0]
+            pred = methylation_cell_reference(dose, np.array([mu]), np.array([delta]), np.array([kappa]))[
+                :, :, 0
+            ]
             return (pred[ok] - y[ok]) * sw
 
         best = None
         for x0 in starts:
-            res = optimize.least_squares(residual, np.clip(x0, lower, upper), bounds=(lower, upper), x_scale=[0.01, 0.01, 0.1])
+            res = optimize.least_squares(
+                residual, np.clip(x0, lower, upper), bounds=(lower, upper), x_scale=[0.01, 0.01, 0.1]
+            )
             if best is None or res.cost < best.cost:
                 best = res
         out[site] = best.x

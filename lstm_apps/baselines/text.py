@@ -9,7 +9,7 @@ bounds.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -33,9 +33,18 @@ class TfidfLogisticRegression:
     [1]
     """
 
-    def __init__(self, ngram_range: tuple[int, int] = (1, 2), C: float = 10.0, min_df: int = 1, sublinear_tf: bool = True, max_iter: int = 2000):
+    def __init__(
+        self,
+        ngram_range: tuple[int, int] = (1, 2),
+        C: float = 10.0,
+        min_df: int = 1,
+        sublinear_tf: bool = True,
+        max_iter: int = 2000,
+    ):
         if len(tuple(ngram_range)) != 2 or ngram_range[0] < 1 or ngram_range[1] < ngram_range[0]:
-            raise ValueError(f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, received {ngram_range!r}.")
+            raise ValueError(
+                f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, received {ngram_range!r}."
+            )
         if C <= 0:
             raise ValueError(f"C must be positive, received C={C!r}.")
         self.ngram_range = tuple(ngram_range)
@@ -55,13 +64,15 @@ class TfidfLogisticRegression:
             LogisticRegression(C=self.C, max_iter=self.max_iter),
         )
 
-    def fit(self, texts: Sequence[str], labels) -> "TfidfLogisticRegression":
+    def fit(self, texts: Sequence[str], labels) -> TfidfLogisticRegression:
         """Fit on raw texts and integer labels."""
         labels = np.asarray(labels)
         if len(texts) != len(labels):
             raise ValueError(f"texts and labels differ in length: received {len(texts)} and {len(labels)}.")
         if len(np.unique(labels)) < 2:
-            raise ValueError(f"need at least two classes to fit, received labels {np.unique(labels).tolist()}.")
+            raise ValueError(
+                f"need at least two classes to fit, received labels {np.unique(labels).tolist()}."
+            )
         self.pipeline = self._build().fit(list(texts), labels)
         return self
 

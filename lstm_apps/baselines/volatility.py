@@ -47,9 +47,13 @@ _KINDS = {"garch": dict(p=1, o=0, q=1), "gjr_garch": dict(p=1, o=1, q=1)}
 
 def _check_returns(returns) -> pd.Series:
     if not isinstance(returns, pd.Series) or not isinstance(returns.index, pd.DatetimeIndex):
-        raise ValueError(f"returns must be a pandas Series with a DatetimeIndex, received {type(returns).__name__}.")
+        raise ValueError(
+            f"returns must be a pandas Series with a DatetimeIndex, received {type(returns).__name__}."
+        )
     if not returns.index.is_monotonic_increasing or returns.index.has_duplicates:
-        raise ValueError("returns must be sorted by date with unique dates (see lstm_apps.datasets.prices.clean_prices).")
+        raise ValueError(
+            "returns must be sorted by date with unique dates (see lstm_apps.datasets.prices.clean_prices)."
+        )
     if not np.all(np.isfinite(returns.to_numpy(dtype="float64"))):
         raise ValueError("returns must be finite, received NaN or infinite values.")
     return returns.astype("float64")
@@ -63,11 +67,15 @@ def _split_position(returns: pd.Series, split) -> int:
             f"(the data start on {returns.index[0].date()})."
         )
     if pos >= len(returns):
-        raise ValueError(f"split {split!r} leaves no day to forecast; the data end on {returns.index[-1].date()}.")
+        raise ValueError(
+            f"split {split!r} leaves no day to forecast; the data end on {returns.index[-1].date()}."
+        )
     return pos
 
 
-def estimation_blocks(n: int, split_pos: int, window: str = "fixed", refit_every: int = 252, window_days: int = 2520):
+def estimation_blocks(
+    n: int, split_pos: int, window: str = "fixed", refit_every: int = 252, window_days: int = 2520
+):
     """The refit schedule: a list of ``(fit_start, fit_end, block_start, block_end)`` positions.
 
     Each model is fitted on ``[fit_start, fit_end)`` and forecasts the days
@@ -119,7 +127,9 @@ def garch_forecasts(
     split_pos = _split_position(returns, split)
     n = len(returns)
     parts, params = [], {}
-    for fit_start, fit_end, b_start, b_end in estimation_blocks(n, split_pos, window, refit_every, window_days):
+    for fit_start, fit_end, b_start, b_end in estimation_blocks(
+        n, split_pos, window, refit_every, window_days
+    ):
         sample = returns.iloc[fit_start:b_end]
         model = arch_model(sample, mean="Constant", vol="GARCH", dist=dist, **_KINDS[kind])
         with warnings.catch_warnings():
@@ -134,7 +144,9 @@ def garch_forecasts(
     return out, params
 
 
-def ewma_forecasts(returns: pd.Series, split, lam: float = 0.94, mean: float = 0.0, init_days: int = 22) -> pd.Series:
+def ewma_forecasts(
+    returns: pd.Series, split, lam: float = 0.94, mean: float = 0.0, init_days: int = 22
+) -> pd.Series:
     """RiskMetrics EWMA: ``h_{t+1} = λ·h_t + (1 − λ)·(r_t − mean)²``.
 
     The recursion starts from the mean square of the first ``init_days``
@@ -161,7 +173,9 @@ def rolling_variance_forecasts(returns: pd.Series, split, window: int = 22, mean
     returns = _check_returns(returns)
     split_pos = _split_position(returns, split)
     if split_pos < window:
-        raise ValueError(f"a {window}-day rolling variance needs {window} days before the split, received {split_pos}.")
+        raise ValueError(
+            f"a {window}-day rolling variance needs {window} days before the split, received {split_pos}."
+        )
     e2 = pd.Series((returns.to_numpy() - float(mean)) ** 2, index=returns.index)
     h = e2.rolling(window).mean().shift(1)
     return h.iloc[split_pos:].rename(f"rolling{window}")
@@ -173,4 +187,8 @@ def unconditional_variance_forecasts(returns: pd.Series, split, mean: float | No
     split_pos = _split_position(returns, split)
     train = returns.iloc[:split_pos].to_numpy()
     mu = train.mean() if mean is None else float(mean)
-    return pd.Series(np.full(len(returns) - split_pos, ((train - mu) ** 2).mean()), index=returns.index[split_pos:], name="unconditional")
+    return pd.Series(
+        np.full(len(returns) - split_pos, ((train - mu) ** 2).mean()),
+        index=returns.index[split_pos:],
+        name="unconditional",
+    )

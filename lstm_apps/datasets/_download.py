@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 
-def fetch_pinned(fname: str, origin: str, sha256: str, cache_dir: str | os.PathLike | None, what: str, offline_hint: str) -> Path:
+def fetch_pinned(
+    fname: str, origin: str, sha256: str, cache_dir: str | os.PathLike | None, what: str, offline_hint: str
+) -> Path:
     """``keras.utils.get_file`` with a checked hash; a failed download is a ``ValueError``.
 
     Args:
@@ -24,8 +26,14 @@ def fetch_pinned(fname: str, origin: str, sha256: str, cache_dir: str | os.PathL
     try:
         return Path(
             keras.utils.get_file(
-                fname, origin=origin, file_hash=sha256, cache_dir=None if cache_dir is None else str(cache_dir), cache_subdir="lstm_apps"
+                fname,
+                origin=origin,
+                file_hash=sha256,
+                cache_dir=None if cache_dir is None else str(cache_dir),
+                cache_subdir="lstm_apps",
             )
         )
     except Exception as exc:  # urllib errors are re-raised by Keras as plain Exceptions
-        raise ValueError(f"Could not download {what} from {origin} ({exc}). Check the network connection, or {offline_hint}") from exc
+        raise ValueError(
+            f"Could not download {what} from {origin} ({exc}). Check the network connection, or {offline_hint}"
+        ) from exc

@@ -46,8 +46,8 @@ import os
 import re
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 __all__ = ["DING_URL", "DING_SHA256", "download_ding", "read_ding", "load_extra_pairs"]
 
@@ -96,7 +96,9 @@ def _deb_member(deb: Path, member: str) -> bytes:
             try:
                 size = int(header[48:58].decode("ascii").strip())
             except (UnicodeDecodeError, ValueError):
-                raise ValueError(f"{str(deb)!r} is not a valid Debian package (malformed ar member header {header[:16]!r}).") from None
+                raise ValueError(
+                    f"{str(deb)!r} is not a valid Debian package (malformed ar member header {header[:16]!r})."
+                ) from None
             body = fh.read(size)
             fh.read(size % 2)  # members are 2-byte aligned
             if name.startswith("data.tar"):
@@ -153,7 +155,9 @@ def _check_word_limits(min_words, max_words) -> None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise ValueError(f"{name} must be a positive integer or None, received {value!r}.")
     if min_words is not None and max_words is not None and min_words > max_words:
-        raise ValueError(f"min_words ({min_words}) must not exceed max_words ({max_words}): no pair could be kept.")
+        raise ValueError(
+            f"min_words ({min_words}) must not exceed max_words ({max_words}): no pair could be kept."
+        )
 
 
 _SENTENCE_END = re.compile(r"[.!?][\"'“”‘’»«)]*$")  # closing quotes and brackets may follow
@@ -166,7 +170,9 @@ def _keep_pair(english: str, german: str, min_words, max_words, sentences_only: 
         return False
     if min_words is not None and min(lengths) < min_words:
         return False
-    return not sentences_only or bool(_SENTENCE_END.search(english.strip()) and _SENTENCE_END.search(german.strip()))
+    return not sentences_only or bool(
+        _SENTENCE_END.search(english.strip()) and _SENTENCE_END.search(german.strip())
+    )
 
 
 def read_ding(
@@ -209,7 +215,9 @@ def read_ding(
         path = download_ding()
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"Dictionary file {str(path)!r} does not exist (expected a Ding-format 'German :: English' file, or 'ding').")
+        raise ValueError(
+            f"Dictionary file {str(path)!r} does not exist (expected a Ding-format 'German :: English' file, or 'ding')."
+        )
     _check_word_limits(min_words, max_words)
     banned = _banned(exclude)
     seen: dict[tuple[str, str], None] = {}
@@ -219,7 +227,9 @@ def read_ding(
             if not line or line.startswith("#"):
                 continue
             if "::" not in line:
-                raise ValueError(f"{path}:{lineno}: expected a 'German :: English' dictionary line, received {line[:80]!r}.")
+                raise ValueError(
+                    f"{path}:{lineno}: expected a 'German :: English' dictionary line, received {line[:80]!r}."
+                )
             german, english = (part.strip() for part in line.split("::", 1))
             de_subs, en_subs = german.split("|"), english.split("|")
             pieces = [p for sub in de_subs + en_subs for p in [sub, *sub.split(";")]]
@@ -236,7 +246,9 @@ def read_ding(
                         continue
                     seen.setdefault(pair, None)
     if not seen:
-        raise ValueError(f"Dictionary file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters).")
+        raise ValueError(
+            f"Dictionary file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters)."
+        )
     english_side = [e for e, _ in seen]
     german_side = [d for _, d in seen]
     return english_side, german_side
@@ -279,7 +291,9 @@ def load_extra_pairs(
     from lstm_apps.datasets.translation import load_pairs
 
     if str(path) == "ding" or (Path(path).is_file() and _is_ding(Path(path))):
-        sources, targets = read_ding(path, exclude=exclude, max_words=max_words, min_words=min_words, sentences_only=sentences_only)
+        sources, targets = read_ding(
+            path, exclude=exclude, max_words=max_words, min_words=min_words, sentences_only=sentences_only
+        )
     else:
         _check_word_limits(min_words, max_words)
         sources, targets = load_pairs(path)
@@ -287,15 +301,20 @@ def load_extra_pairs(
         keep = [
             i
             for i, (s, t) in enumerate(zip(sources, targets))
-            if not (banned & {*_keys(s), *_keys(t)}) and _keep_pair(s, t, min_words, max_words, sentences_only)
+            if not (banned & {*_keys(s), *_keys(t)})
+            and _keep_pair(s, t, min_words, max_words, sentences_only)
         ]
         if not keep:
-            raise ValueError(f"Pairs file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters).")
+            raise ValueError(
+                f"Pairs file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters)."
+            )
         sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
     seen = {(_keys(s)[1], _keys(t)[1]) for s, t in known}
     if seen:
         keep = [i for i, (s, t) in enumerate(zip(sources, targets)) if (_keys(s)[1], _keys(t)[1]) not in seen]
         if not keep:
-            raise ValueError(f"Every pair of {str(path)!r} is already among the {len(seen)} known training pairs: there is nothing extra to add.")
+            raise ValueError(
+                f"Every pair of {str(path)!r} is already among the {len(seen)} known training pairs: there is nothing extra to add."
+            )
         sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
     return sources, targets

@@ -49,11 +49,15 @@ def load_ebbinghaus(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """
     path = Path(path) if path is not None else EBBINGHAUS_PATH
     if not path.is_file():
-        raise ValueError(f"Ebbinghaus table not found: received path {str(path)!r}; expected the bundled data/ebbinghaus_1885.csv.")
+        raise ValueError(
+            f"Ebbinghaus table not found: received path {str(path)!r}; expected the bundled data/ebbinghaus_1885.csv."
+        )
     frame = pd.read_csv(path, comment="#")
     missing = {"delay_minutes", "savings_percent"} - set(frame.columns)
     if missing:
-        raise ValueError(f"{path} must have columns delay_minutes and savings_percent; missing {sorted(missing)}, found {list(frame.columns)}.")
+        raise ValueError(
+            f"{path} must have columns delay_minutes and savings_percent; missing {sorted(missing)}, found {list(frame.columns)}."
+        )
     frame["delay_days"] = frame["delay_minutes"] / MINUTES_PER_DAY
     return frame
 
@@ -180,7 +184,9 @@ def _pick(frame: pd.DataFrame, names, what: str, path) -> str:
     for name in names:
         if name in frame.columns:
             return name
-    raise ValueError(f"review log {path} has no {what} column: expected one of {list(names)}, found columns {list(frame.columns)}.")
+    raise ValueError(
+        f"review log {path} has no {what} column: expected one of {list(names)}, found columns {list(frame.columns)}."
+    )
 
 
 def load_review_log(path: str | os.PathLike, time_unit: str = "auto") -> pd.DataFrame:
@@ -224,18 +230,24 @@ def load_review_log(path: str | os.PathLike, time_unit: str = "auto") -> pd.Data
         try:
             stamps = pd.to_datetime(raw)
         except (ValueError, TypeError) as err:
-            raise ValueError(f"review log {path}: column {tcol!r} is not parseable as dates (first value {raw.iloc[0]!r}): {err}") from None
+            raise ValueError(
+                f"review log {path}: column {tcol!r} is not parseable as dates (first value {raw.iloc[0]!r}): {err}"
+            ) from None
         days = (stamps - stamps.min()).dt.total_seconds() / 86400.0
     else:
         if not numeric:
-            raise ValueError(f"review log {path}: time_unit={time_unit!r} needs a numeric column {tcol!r}, received values like {raw.iloc[0]!r}.")
+            raise ValueError(
+                f"review log {path}: time_unit={time_unit!r} needs a numeric column {tcol!r}, received values like {raw.iloc[0]!r}."
+            )
         scale = {"days": 1.0, "hours": 1 / 24, "seconds": 1 / 86400, "milliseconds": 1 / 86_400_000}[unit]
         days = (raw - raw.min()) * scale
     out["review_time"] = days.astype("float64")
     ratings = pd.to_numeric(out["rating"], errors="coerce")
     bad = ~ratings.isin([1, 2, 3, 4])
     if bad.any():
-        raise ValueError(f"review log {path}: ratings must be 1, 2, 3 or 4 (again/hard/good/easy); received {out['rating'][bad].iloc[0]!r} in row {int(np.flatnonzero(bad.to_numpy())[0])}.")
+        raise ValueError(
+            f"review log {path}: ratings must be 1, 2, 3 or 4 (again/hard/good/easy); received {out['rating'][bad].iloc[0]!r} in row {int(np.flatnonzero(bad.to_numpy())[0])}."
+        )
     out["rating"] = ratings.astype(int)
     return out.sort_values(["review_time", "card_id"], kind="stable").reset_index(drop=True)
 
@@ -282,7 +294,9 @@ class ReviewSequences:
         self.__dict__.update(kw)
 
 
-def review_sequences(prepared: pd.DataFrame, test_fraction: float = 0.2, max_len: int | None = None) -> ReviewSequences:
+def review_sequences(
+    prepared: pd.DataFrame, test_fraction: float = 0.2, max_len: int | None = None
+) -> ReviewSequences:
     """Padded per-card sequences with a time-ordered train/test split.
 
     Reviews at or after the ``1 − test_fraction`` quantile of review time
@@ -327,5 +341,13 @@ def review_sequences(prepared: pd.DataFrame, test_fraction: float = 0.2, max_len
     test_w[ci, ti] = (is_scored & is_test).astype("float32")
     row[ci, ti] = np.flatnonzero(keep)
     return ReviewSequences(
-        x=x, y=y, elapsed=elapsed, rating=rating, train_weight=train_w, test_weight=test_w, row=row, frame=prepared, cutoff=cutoff
+        x=x,
+        y=y,
+        elapsed=elapsed,
+        rating=rating,
+        train_weight=train_w,
+        test_weight=test_w,
+        row=row,
+        frame=prepared,
+        cutoff=cutoff,
     )

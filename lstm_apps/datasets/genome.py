@@ -40,9 +40,9 @@ import gzip
 import io
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -157,7 +157,7 @@ class Feature:
         if not self.parts:
             object.__setattr__(self, "parts", ((self.start, self.end),))
 
-    def shifted(self, offset: int) -> "Feature":
+    def shifted(self, offset: int) -> Feature:
         """The same feature ``offset`` bases further along."""
         parts = tuple((a + offset, b + offset) for a, b in self.parts)
         return Feature(self.type, self.start + offset, self.end + offset, self.strand, self.name, parts)
@@ -246,9 +246,9 @@ class Genome:
 
     def feature_mask(self, types: Sequence[str] = ("CDS",)) -> np.ndarray:
         """:meth:`GenomeRecord.feature_mask` over the joined :attr:`codes`."""
-        return np.concatenate(
-            [np.concatenate([rec.feature_mask(types), [False]]) for rec in self.records]
-        )[: self.codes.size]
+        return np.concatenate([np.concatenate([rec.feature_mask(types), [False]]) for rec in self.records])[
+            : self.codes.size
+        ]
 
     def feature_ends(self, types: Sequence[str] = ("CDS",)) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`GenomeRecord.feature_ends` over the joined :attr:`codes`."""
@@ -272,7 +272,9 @@ class Genome:
         """
         cuts = np.flatnonzero(self.codes == MASK)
         bounds = np.concatenate([[-1], cuts, [self.codes.size]])
-        return [self.codes[a + 1 : b] for a, b in zip(bounds[:-1], bounds[1:]) if b - a - 1 >= max(1, min_length)]
+        return [
+            self.codes[a + 1 : b] for a, b in zip(bounds[:-1], bounds[1:]) if b - a - 1 >= max(1, min_length)
+        ]
 
 
 def _open_text(path: Path):
@@ -311,7 +313,9 @@ def _sniff_format(text: str, path: Path) -> str:
     if head.startswith("ID "):
         return "embl"
     if not head:
-        raise ValueError(f"{str(path)!r} is empty; expected a FASTA or GenBank file with at least one sequence.")
+        raise ValueError(
+            f"{str(path)!r} is empty; expected a FASTA or GenBank file with at least one sequence."
+        )
     raise ValueError(
         f"{str(path)!r} is neither FASTA (first line '>id ...') nor GenBank ('LOCUS ...'); "
         f"it starts with {head[:40]!r}."
@@ -365,9 +369,13 @@ def read_genome(path: str | os.PathLike, format: str | None = None) -> Genome:
             try:
                 seq = str(rec.seq)
             except UndefinedSequenceError:
-                raise ValueError(f"{str(path)!r}: record {rec.id!r} has no sequence data (annotation only).") from None
+                raise ValueError(
+                    f"{str(path)!r}: record {rec.id!r} has no sequence data (annotation only)."
+                ) from None
             if not seq:
-                raise ValueError(f"{str(path)!r}: record {rec.id!r} has no bases; expected a non-empty DNA sequence.")
+                raise ValueError(
+                    f"{str(path)!r}: record {rec.id!r} has no bases; expected a non-empty DNA sequence."
+                )
             codes = encode(seq, name=f"{path.name} record {rec.id!r}")
             feats = _features(rec) if fmt != "fasta" else []
             records.append(GenomeRecord(rec.id, rec.description, codes, feats))

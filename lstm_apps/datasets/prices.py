@@ -63,7 +63,16 @@ __all__ = [
 ]
 
 _DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
-_PRICE_NAMES = ("adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close", "close", "price", "last")
+_PRICE_NAMES = (
+    "adj close",
+    "adj_close",
+    "adjclose",
+    "adjusted close",
+    "adjusted_close",
+    "close",
+    "price",
+    "last",
+)
 
 
 def default_cache_dir() -> Path:
@@ -111,13 +120,17 @@ def clean_prices(
     try:
         index = pd.DatetimeIndex(pd.to_datetime(prices.index))
     except (ValueError, TypeError) as err:
-        raise ValueError(f"{source}: the dates could not be parsed ({err}); expected dates like 2015-01-02.") from None
+        raise ValueError(
+            f"{source}: the dates could not be parsed ({err}); expected dates like 2015-01-02."
+        ) from None
     if getattr(index, "tz", None) is not None:
         index = index.tz_localize(None)
     index = index.normalize()
     values = pd.to_numeric(pd.Series(np.asarray(prices), index=index), errors="coerce").astype("float64")
     if index.hasnans:
-        raise ValueError(f"{source}: {int(index.isna().sum())} rows have no date; expected a date on every row.")
+        raise ValueError(
+            f"{source}: {int(index.isna().sum())} rows have no date; expected a date on every row."
+        )
     values = values.sort_index(kind="stable")
     dup = values.index.duplicated(keep="last")
     if dup.any():
@@ -214,7 +227,9 @@ def _pick(columns, wanted, preferred, what, path):
     )
 
 
-def read_price_csv(path, date_column: str | None = None, price_column: str | None = None, **clean_kwargs) -> pd.Series:
+def read_price_csv(
+    path, date_column: str | None = None, price_column: str | None = None, **clean_kwargs
+) -> pd.Series:
     """Read daily prices from a CSV file with a date and a price column.
 
     Args:
@@ -230,7 +245,9 @@ def read_price_csv(path, date_column: str | None = None, price_column: str | Non
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"price file {str(path)!r} does not exist; expected a CSV with a date and a close column.")
+        raise ValueError(
+            f"price file {str(path)!r} does not exist; expected a CSV with a date and a close column."
+        )
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -253,14 +270,20 @@ def _frame_to_series(frame: pd.DataFrame, ticker: str) -> pd.Series:
     if isinstance(frame.columns, pd.MultiIndex):
         # yfinance >= 0.2.48 returns (field, ticker) columns even for one ticker
         levels = [list(map(str, frame.columns.get_level_values(i))) for i in range(frame.columns.nlevels)]
-        field_level = next((i for i, lv in enumerate(levels) if any(v in ("Close", "Adj Close") for v in lv)), 0)
+        field_level = next(
+            (i for i, lv in enumerate(levels) if any(v in ("Close", "Adj Close") for v in lv)), 0
+        )
         frame = frame.copy()
         frame.columns = frame.columns.get_level_values(field_level)
         frame = frame.loc[:, ~frame.columns.duplicated()]
     for name in ("Adj Close", "Close"):
         if name in frame.columns:
-            return pd.Series(frame[name].to_numpy(dtype="float64"), index=pd.to_datetime(frame.index), name=ticker)
-    raise ValueError(f"yfinance returned no 'Adj Close' or 'Close' column for {ticker!r}; it returned {list(frame.columns)}.")
+            return pd.Series(
+                frame[name].to_numpy(dtype="float64"), index=pd.to_datetime(frame.index), name=ticker
+            )
+    raise ValueError(
+        f"yfinance returned no 'Adj Close' or 'Close' column for {ticker!r}; it returned {list(frame.columns)}."
+    )
 
 
 def download_prices(
@@ -366,7 +389,9 @@ def load_returns(
     """
     if source is not None and source != "sp500":
         if csv is not None:
-            raise ValueError(f"give the CSV either as source or as csv=, received both {source!r} and {csv!r}.")
+            raise ValueError(
+                f"give the CSV either as source or as csv=, received both {source!r} and {csv!r}."
+            )
         csv = source
     if csv is not None and ticker is not None:
         raise ValueError(f"give either csv= or ticker=, received csv={str(csv)!r} and ticker={ticker!r}.")
@@ -375,8 +400,17 @@ def load_returns(
     else:
         prices = read_price_csv(csv, **clean_kwargs) if csv is not None else load_sp500()
         if start is not None or end is not None:
-            prices = prices.loc[slice(None if start is None else pd.Timestamp(start), None if end is None else pd.Timestamp(end))]
-            clean_prices(prices, source="the selected date range", min_length=clean_kwargs.get("min_length", 30), max_gap_days=None)
+            prices = prices.loc[
+                slice(
+                    None if start is None else pd.Timestamp(start), None if end is None else pd.Timestamp(end)
+                )
+            ]
+            clean_prices(
+                prices,
+                source="the selected date range",
+                min_length=clean_kwargs.get("min_length", 30),
+                max_gap_days=None,
+            )
     return returns_from_prices(prices, kind=kind, scale=scale)
 
 

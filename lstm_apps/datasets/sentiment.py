@@ -50,9 +50,9 @@ distributions of Pang & Lee's data) and the words ``neg``/``pos``,
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -95,7 +95,9 @@ class SentimentData:
         self.texts = [str(t) for t in self.texts]
         self.labels = np.asarray(self.labels, dtype="int32")
         if len(self.texts) != len(self.labels):
-            raise ValueError(f"texts and labels differ in length: received {len(self.texts)} texts and {len(self.labels)} labels.")
+            raise ValueError(
+                f"texts and labels differ in length: received {len(self.texts)} texts and {len(self.labels)} labels."
+            )
         if self.groups is None:
             self.groups = np.arange(len(self.texts))
         self.groups = np.asarray(self.groups)
@@ -103,9 +105,11 @@ class SentimentData:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def subset(self, index) -> "SentimentData":
+    def subset(self, index) -> SentimentData:
         index = np.asarray(index)
-        return SentimentData([self.texts[i] for i in index], self.labels[index], self.groups[index], self.source)
+        return SentimentData(
+            [self.texts[i] for i in index], self.labels[index], self.groups[index], self.source
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -223,8 +227,14 @@ def generate_reviews(
     ):
         if not 0.0 <= float(value) <= 1.0:
             raise ValueError(f"{name} must lie in [0, 1], received {name}={value!r}.")
-    if isinstance(max_distractors, bool) or not isinstance(max_distractors, (int, np.integer)) or max_distractors < 0:
-        raise ValueError(f"max_distractors must be a non-negative integer, received max_distractors={max_distractors!r}.")
+    if (
+        isinstance(max_distractors, bool)
+        or not isinstance(max_distractors, (int, np.integer))
+        or max_distractors < 0
+    ):
+        raise ValueError(
+            f"max_distractors must be a non-negative integer, received max_distractors={max_distractors!r}."
+        )
     rng = np.random.default_rng(seed)
     texts: list[str] = []
     labels: list[int] = []
@@ -248,7 +258,11 @@ def generate_reviews(
             core_a = _core(rng, 1 - label, rng.random() < negation_rate)
             core_b = _core(rng, label, rng.random() < negation_rate)
             for first, second, y in ((core_a, core_b, label), (core_b, core_a, 1 - label)):
-                opinion = _clause(_SUBJECTS[subj_a], verb, first, tail) + " , but " + _clause(_SUBJECTS[subj_b], verb, second, tail)
+                opinion = (
+                    _clause(_SUBJECTS[subj_a], verb, first, tail)
+                    + " , but "
+                    + _clause(_SUBJECTS[subj_b], verb, second, tail)
+                )
                 texts.append(wrap(opinion, before, after))
                 labels.append(y)
                 groups.append(group)
@@ -259,7 +273,9 @@ def generate_reviews(
             labels.append(label)
             groups.append(group)
         group += 1
-    return SentimentData(texts, np.asarray(labels), np.asarray(groups), source=f"generated(n={n}, seed={seed})")
+    return SentimentData(
+        texts, np.asarray(labels), np.asarray(groups), source=f"generated(n={n}, seed={seed})"
+    )
 
 
 def ngram_ceiling(texts: Sequence[str], labels, ngram_range: tuple[int, int] = (1, 2)) -> float:
@@ -283,7 +299,9 @@ def ngram_ceiling(texts: Sequence[str], labels, ngram_range: tuple[int, int] = (
 
     labels = np.asarray(labels)
     if len(texts) != len(labels) or len(texts) == 0:
-        raise ValueError(f"need as many labels as texts (at least one), received {len(texts)} texts and {len(labels)} labels.")
+        raise ValueError(
+            f"need as many labels as texts (at least one), received {len(texts)} texts and {len(labels)} labels."
+        )
     counts = CountVectorizer(ngram_range=tuple(ngram_range)).fit_transform(list(texts)).tocsr()
     counts.sort_indices()
     groups: dict[tuple, dict] = {}
@@ -296,7 +314,9 @@ def ngram_ceiling(texts: Sequence[str], labels, ngram_range: tuple[int, int] = (
     return best / len(labels)
 
 
-def train_val_split(data: SentimentData, val_fraction: float = 0.2, seed: int = 0) -> tuple[SentimentData, SentimentData]:
+def train_val_split(
+    data: SentimentData, val_fraction: float = 0.2, seed: int = 0
+) -> tuple[SentimentData, SentimentData]:
     """Split into train and validation, keeping each group in one split.
 
     Args:
@@ -311,7 +331,9 @@ def train_val_split(data: SentimentData, val_fraction: float = 0.2, seed: int = 
     rng.shuffle(unique)
     n_val = max(1, int(round(val_fraction * len(unique))))
     if n_val >= len(unique):
-        raise ValueError(f"need at least two groups to split, received {len(unique)} group(s) in {len(data)} texts.")
+        raise ValueError(
+            f"need at least two groups to split, received {len(unique)} group(s) in {len(data)} texts."
+        )
     val_groups = set(unique[:n_val].tolist())
     is_val = np.array([g in val_groups for g in data.groups.tolist()])
     return data.subset(np.flatnonzero(~is_val)), data.subset(np.flatnonzero(is_val))
@@ -339,7 +361,9 @@ def _parse_labels(values, where: str) -> np.ndarray:
     return labels
 
 
-def load_csv(path: str | os.PathLike, text_column: str = "text", label_column: str = "label") -> SentimentData:
+def load_csv(
+    path: str | os.PathLike, text_column: str = "text", label_column: str = "label"
+) -> SentimentData:
     """Load a CSV file with a text column and a label column.
 
     Args:
@@ -371,7 +395,9 @@ def load_csv(path: str | os.PathLike, text_column: str = "text", label_column: s
     return SentimentData(texts, labels, source=str(path))
 
 
-def load_folder(path: str | os.PathLike, classes: Sequence[str] = ("neg", "pos"), pattern: str = "*.txt") -> SentimentData:
+def load_folder(
+    path: str | os.PathLike, classes: Sequence[str] = ("neg", "pos"), pattern: str = "*.txt"
+) -> SentimentData:
     """Load one sub-folder of text files per class (the aclImdb layout).
 
     Args:
@@ -390,7 +416,9 @@ def load_folder(path: str | os.PathLike, classes: Sequence[str] = ("neg", "pos")
         sub = path / name
         if not sub.is_dir():
             found = sorted(p.name for p in path.iterdir() if p.is_dir())
-            raise ValueError(f"{path}: missing class folder {name!r} (expected {list(classes)}, found {found}).")
+            raise ValueError(
+                f"{path}: missing class folder {name!r} (expected {list(classes)}, found {found})."
+            )
         files = sorted(sub.glob(pattern))
         if not files:
             raise ValueError(f"{sub}: no files matching {pattern!r}.")
@@ -400,7 +428,9 @@ def load_folder(path: str | os.PathLike, classes: Sequence[str] = ("neg", "pos")
     return SentimentData(texts, np.asarray(labels), source=str(path))
 
 
-def load_imdb(split: str = "train", num_words: int | None = 20000, max_reviews: int | None = None, seed: int = 0) -> SentimentData:
+def load_imdb(
+    split: str = "train", num_words: int | None = 20000, max_reviews: int | None = None, seed: int = 0
+) -> SentimentData:
     """The IMDB movie reviews (Maas et al. 2011) through ``keras.datasets.imdb``.
 
     Keras downloads ``imdb.npz`` once and caches it under ``~/.keras/datasets``;
@@ -457,7 +487,9 @@ def load_unlabeled(path: str | os.PathLike, column: int | str | None = None) -> 
 
         frame = pd.read_csv(path, keep_default_na=False, dtype=str)
         if column not in frame.columns:
-            raise ValueError(f"{path}: missing column {column!r}; the file has columns {list(frame.columns)}.")
+            raise ValueError(
+                f"{path}: missing column {column!r}; the file has columns {list(frame.columns)}."
+            )
         return [t for t in frame[column].tolist() if t.strip()]
     lines = [l.rstrip("\n") for l in path.read_text(encoding="utf-8", errors="replace").splitlines()]
     if column is not None:
@@ -494,18 +526,28 @@ def naive_bayes_log_ratios(token_ids, labels, vocab_size: int, alpha: float = 1.
     ids = np.asarray(token_ids)
     y = np.asarray(labels).reshape(-1)
     if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"token_ids must be a 2-D integer array (texts x tokens), received shape {ids.shape} of {ids.dtype}.")
+        raise ValueError(
+            f"token_ids must be a 2-D integer array (texts x tokens), received shape {ids.shape} of {ids.dtype}."
+        )
     if len(y) != len(ids) or not np.isin(y, (0, 1)).all():
-        raise ValueError(f"labels must be {len(ids)} values in {{0, 1}}, received {len(y)} values {np.unique(y)[:5].tolist()}.")
+        raise ValueError(
+            f"labels must be {len(ids)} values in {{0, 1}}, received {len(y)} values {np.unique(y)[:5].tolist()}."
+        )
     if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"token ids must lie in [0, {vocab_size}), received ids from {ids.min()} to {ids.max()}.")
+        raise ValueError(
+            f"token ids must lie in [0, {vocab_size}), received ids from {ids.min()} to {ids.max()}."
+        )
     if not alpha > 0:
         raise ValueError(f"alpha must be positive, received {alpha!r}.")
     # each (text, id) pair once: the occurrences are binarised
-    keys = np.unique(np.repeat(np.arange(len(ids), dtype=np.int64), ids.shape[1]) * vocab_size + ids.reshape(-1))
+    keys = np.unique(
+        np.repeat(np.arange(len(ids), dtype=np.int64), ids.shape[1]) * vocab_size + ids.reshape(-1)
+    )
     text, word = np.divmod(keys, vocab_size)
     text, word = text[word != 0], word[word != 0]
-    counts = np.stack([np.bincount(word[y[text] == cls], minlength=vocab_size) for cls in (0, 1)]).astype("float64")
+    counts = np.stack([np.bincount(word[y[text] == cls], minlength=vocab_size) for cls in (0, 1)]).astype(
+        "float64"
+    )
     p, q = counts[1] + alpha, counts[0] + alpha
     r = np.log(p / p.sum()) - np.log(q / q.sum())
     r[0] = 0.0
@@ -536,7 +578,9 @@ def load_lexicon(path: str | os.PathLike | None = None) -> dict[str, float]:
         try:
             import vaderSentiment
         except ImportError as err:  # pragma: no cover - a declared dependency
-            raise ValueError("the VADER lexicon needs the vaderSentiment package: pip install vaderSentiment") from err
+            raise ValueError(
+                "the VADER lexicon needs the vaderSentiment package: pip install vaderSentiment"
+            ) from err
         path = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
     path = Path(path)
     if not path.is_file():
@@ -557,4 +601,3 @@ def load_lexicon(path: str | os.PathLike | None = None) -> dict[str, float]:
         raise ValueError(f"lexicon file {str(path)!r} holds no entries (expected lines 'word<TAB>score').")
     top = max(abs(v) for v in scores.values()) or 1.0
     return {w: v / top for w, v in scores.items()}
-

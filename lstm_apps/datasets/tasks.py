@@ -194,11 +194,15 @@ def embedded_reber_legal_next(s: str, strict: bool = True):
     Returns:
         A list of ``len(s) - 1`` sets of symbols.
     """
-    ok = isinstance(s, str) and len(s) >= 6 and s[0] == "B" and s[1] in "TP" and s[-1] == "E" and s[-2] == s[1]
+    ok = (
+        isinstance(s, str) and len(s) >= 6 and s[0] == "B" and s[1] in "TP" and s[-1] == "E" and s[-2] == s[1]
+    )
     inner_legal = _reber_legal(s[2:-2]) if ok else None
     if inner_legal is None:
         if strict:
-            raise ValueError(f"expected a string of the embedded Reber grammar (e.g. 'BTBTXSETE'), received {s!r}.")
+            raise ValueError(
+                f"expected a string of the embedded Reber grammar (e.g. 'BTBTXSETE'), received {s!r}."
+            )
         return None
     # after B: T or P; after the outer T/P: B; inner; after the inner E: the outer symbol; then E.
     return [{"T", "P"}, {"B"}, *inner_legal, {s[1]}, {"E"}]
@@ -312,7 +316,9 @@ def _marked_pairs(n, T, rng, low, high, first_marked_value):
         m = np.zeros(length)
         m[0] = m[length - 1] = -1.0
         i1 = int(rng.integers(10))  # one of the first ten pairs
-        unmarked = [j for j in range(T // 2) if j != i1][: T // 2 - 1]  # the first T/2 - 1 still unmarked pairs
+        unmarked = [j for j in range(T // 2) if j != i1][
+            : T // 2 - 1
+        ]  # the first T/2 - 1 still unmarked pairs
         i2 = int(unmarked[int(rng.integers(len(unmarked)))])
         m[i1] = m[i2] = 1.0
         if m[0] == 1.0:  # "X1 is set to [neutral] in the rare case where the first pair got marked"
@@ -426,7 +432,9 @@ def make_task(task: str, n: int, seed=None, length: int | None = None) -> TaskBa
     if task == "long_lag":
         return long_lag(n, p=100 if length is None else length, seed=seed)
     if length is not None:
-        raise ValueError(f"task {task!r} has the paper's fixed lengths; --length applies to adding, multiplication and long_lag, received length={length!r}.")
+        raise ValueError(
+            f"task {task!r} has the paper's fixed lengths; --length applies to adding, multiplication and long_lag, received length={length!r}."
+        )
     if task == "reber":
         return embedded_reber(n, seed=seed)
     return temporal_order(n, relevant=int(task[-1]), seed=seed)
@@ -440,7 +448,9 @@ def regression_errors(pred, target, tol: float = 0.04) -> dict[str, Any]:
     pred = np.asarray(pred, dtype="float64").reshape(-1)
     target = np.asarray(target, dtype="float64").reshape(-1)
     if pred.shape != target.shape:
-        raise ValueError(f"pred and target must hold one value per sequence; received {pred.size} and {target.size} values.")
+        raise ValueError(
+            f"pred and target must hold one value per sequence; received {pred.size} and {target.size} values."
+        )
     err = np.abs(pred - target)
     return {
         "abs_error": err,
@@ -478,7 +488,9 @@ def classification_errors(prob, target, tol: float = 0.3) -> dict[str, Any]:
     prob = np.asarray(prob, dtype="float64")
     target = np.asarray(target, dtype="float64")
     if prob.shape != target.shape or prob.ndim != 2:
-        raise ValueError(f"prob and target must both be (sequences, classes); received {prob.shape} and {target.shape}.")
+        raise ValueError(
+            f"prob and target must both be (sequences, classes); received {prob.shape} and {target.shape}."
+        )
     err = np.abs(prob - target)
     per_seq = err.max(axis=1)
     return {
@@ -515,7 +527,9 @@ def next_symbol_correct(prob, legal, step_mask) -> np.ndarray:
     legal = np.asarray(legal, dtype=bool)
     step_mask = np.asarray(step_mask, dtype=bool)
     if prob.shape != legal.shape or prob.shape[:2] != step_mask.shape:
-        raise ValueError(f"prob, legal and step_mask shapes disagree: {prob.shape}, {legal.shape}, {step_mask.shape}.")
+        raise ValueError(
+            f"prob, legal and step_mask shapes disagree: {prob.shape}, {legal.shape}, {step_mask.shape}."
+        )
     k = legal.sum(axis=-1, keepdims=True)
     # the k-th largest output of each step must be a legal one and exceed every illegal output
     min_legal = np.where(legal, prob, np.inf).min(axis=-1)

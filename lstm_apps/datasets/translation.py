@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -135,7 +135,9 @@ def german_number_words(n: int) -> str:
     return word
 
 
-def number_pairs(n: int, seed: int = 0, max_digits: int = 6, exclude: Sequence[int] = ()) -> tuple[list[str], list[str], np.ndarray]:
+def number_pairs(
+    n: int, seed: int = 0, max_digits: int = 6, exclude: Sequence[int] = ()
+) -> tuple[list[str], list[str], np.ndarray]:
     """Draw ``n`` distinct numbers and return (English, German, numbers).
 
     The number of digits is drawn uniformly from 1..``max_digits`` and the
@@ -157,12 +159,18 @@ def number_pairs(n: int, seed: int = 0, max_digits: int = 6, exclude: Sequence[i
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise ValueError(f"n must be a positive integer, received {n!r}.")
-    if isinstance(max_digits, bool) or not isinstance(max_digits, (int, np.integer)) or not 1 <= max_digits <= 6:
+    if (
+        isinstance(max_digits, bool)
+        or not isinstance(max_digits, (int, np.integer))
+        or not 1 <= max_digits <= 6
+    ):
         raise ValueError(f"max_digits must be an integer in [1, 6], received {max_digits!r}.")
     excluded = {int(x) for x in exclude}
     available = 10**max_digits - len([x for x in excluded if x < 10**max_digits])
     if n > available:
-        raise ValueError(f"n={n} exceeds the {available} numbers with at most {max_digits} digits not excluded.")
+        raise ValueError(
+            f"n={n} exceeds the {available} numbers with at most {max_digits} digits not excluded."
+        )
     rng = np.random.default_rng(seed)
     chosen: dict[int, None] = {}
     while len(chosen) < n:
@@ -175,7 +183,11 @@ def number_pairs(n: int, seed: int = 0, max_digits: int = 6, exclude: Sequence[i
                 if len(chosen) == n:
                     break
     numbers = np.fromiter(chosen, dtype="int64", count=n)
-    return [english_number_words(int(v)) for v in numbers], [german_number_words(int(v)) for v in numbers], numbers
+    return (
+        [english_number_words(int(v)) for v in numbers],
+        [german_number_words(int(v)) for v in numbers],
+        numbers,
+    )
 
 
 _WS = re.compile(r"\s+")
@@ -206,8 +218,12 @@ def load_pairs(path: str | os.PathLike, max_pairs: int | None = None) -> tuple[l
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"Pairs file {str(path)!r} does not exist (expected a tab-separated file of source<TAB>target lines).")
-    if max_pairs is not None and (isinstance(max_pairs, bool) or not isinstance(max_pairs, (int, np.integer)) or max_pairs <= 0):
+        raise ValueError(
+            f"Pairs file {str(path)!r} does not exist (expected a tab-separated file of source<TAB>target lines)."
+        )
+    if max_pairs is not None and (
+        isinstance(max_pairs, bool) or not isinstance(max_pairs, (int, np.integer)) or max_pairs <= 0
+    ):
         raise ValueError(f"max_pairs must be a positive integer or None, received {max_pairs!r}.")
     sources, targets = [], []
     with open(path, encoding="utf-8") as fh:
@@ -222,7 +238,9 @@ def load_pairs(path: str | os.PathLike, max_pairs: int | None = None) -> tuple[l
                 )
             src, tgt = _clean(cols[0]), _clean(cols[1])
             if not src or not tgt:
-                raise ValueError(f"{path}:{lineno}: empty {'source' if not src else 'target'} sentence in {line[:80]!r}.")
+                raise ValueError(
+                    f"{path}:{lineno}: empty {'source' if not src else 'target'} sentence in {line[:80]!r}."
+                )
             sources.append(src)
             targets.append(tgt)
             if max_pairs is not None and len(sources) >= max_pairs:
@@ -272,7 +290,9 @@ def split_pairs(sources: Sequence[str], targets: Sequence[str], val_fraction: fl
         ``((train_sources, train_targets), (val_sources, val_targets))``.
     """
     if len(sources) != len(targets):
-        raise ValueError(f"sources and targets must have equal length, received {len(sources)} and {len(targets)}.")
+        raise ValueError(
+            f"sources and targets must have equal length, received {len(sources)} and {len(targets)}."
+        )
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), received {val_fraction!r}.")
     n = len(sources)

@@ -37,9 +37,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -195,7 +195,9 @@ def load_word_vectors(
             if dim == 0:
                 raise ValueError(f"{where}: the word {word!r} has no vector values.")
         elif vec.shape[0] != dim:
-            raise ValueError(f"{where}: {word!r} has {vec.shape[0]} values, expected {dim} like the first vector.")
+            raise ValueError(
+                f"{where}: {word!r} has {vec.shape[0]} values, expected {dim} like the first vector."
+            )
         if not np.all(np.isfinite(vec)):
             raise ValueError(f"{where}: the vector of {word!r} is not finite.")
         key = _keep(word, wanted, lowercase)
@@ -209,7 +211,9 @@ def load_word_vectors(
             data = json.loads(path.read_text(encoding="utf-8"))
             order, table, dim_json = data["words"], data["vectors"], int(data["dimensions"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{path}: not a wink-nlp embeddings file (needs 'dimensions', 'words' and 'vectors'): {err}") from None
+            raise ValueError(
+                f"{path}: not a wink-nlp embeddings file (needs 'dimensions', 'words' and 'vectors'): {err}"
+            ) from None
         for n, word in enumerate(order[:max_words] if max_words else order):
             if word not in table:
                 raise ValueError(f"{path}: word {word!r} of 'words' has no entry in 'vectors'.")
@@ -226,7 +230,9 @@ def load_word_vectors(
                     if len(parts) < 2:
                         if not line.strip():
                             continue
-                        raise ValueError(f"{path}:{number}: expected 'word v1 ... vd', received {line.rstrip()[:60]!r}.")
+                        raise ValueError(
+                            f"{path}:{number}: expected 'word v1 ... vd', received {line.rstrip()[:60]!r}."
+                        )
                     if max_words is not None and kept >= max_words:
                         break
                     kept += 1

@@ -29,11 +29,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("source", help="a run folder (holding model.keras) or a .keras file")
     p.add_argument("--mode", choices=("sequence", "streaming"), default="streaming", help="default streaming")
     p.add_argument(
-        "--quantize", choices=("none", "dynamic", "float16", "int8"), default="none", help="default none (float32)"
+        "--quantize",
+        choices=("none", "dynamic", "float16", "int8"),
+        default="none",
+        help="default none (float32)",
     )
-    p.add_argument("-o", "--output", default=None, help="the .tflite file (default: beside the model, model_<mode>[_<quantize>].tflite)")
-    p.add_argument("--data", default=None, help="input sequences (.npy, or .npz with x_0, x_1, ...) for calibration and parity")
-    p.add_argument("--timesteps", type=int, default=None, help="length of random sequences when no data is given")
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        help="the .tflite file (default: beside the model, model_<mode>[_<quantize>].tflite)",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="input sequences (.npy, or .npz with x_0, x_1, ...) for calibration and parity",
+    )
+    p.add_argument(
+        "--timesteps", type=int, default=None, help="length of random sequences when no data is given"
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
 
@@ -67,9 +81,16 @@ def handle(args) -> int:
         data_path = Path(args.data)
         if not data_path.is_file():
             raise ValueError(f"--data file {str(data_path)!r} does not exist.")
-        data = load_sample_inputs(data_path) if data_path.suffix == ".npz" else [np.load(data_path, allow_pickle=False)]
+        data = (
+            load_sample_inputs(data_path)
+            if data_path.suffix == ".npz"
+            else [np.load(data_path, allow_pickle=False)]
+        )
         data_origin = str(data_path)
-    elif (model_path.parent / (sample_name := SAMPLE_FILE if model_path.stem == "model" else f"{model_path.stem}_{SAMPLE_FILE}")).is_file():
+    elif (
+        model_path.parent
+        / (sample_name := SAMPLE_FILE if model_path.stem == "model" else f"{model_path.stem}_{SAMPLE_FILE}")
+    ).is_file():
         data = load_sample_inputs(model_path.parent / sample_name)
         data_origin = str(model_path.parent / sample_name)
     else:
@@ -95,7 +116,9 @@ def handle(args) -> int:
     else:
         print(f"wrote {out} ({args.mode}, {args.quantize})")
         print(f"  size:      {result.size_bytes} bytes ({result.size_bytes / 1024:.1f} KiB)")
-        print(f"  parity:    max |keras - tflite| = {result.parity_max_abs:.3g} on {result.parity_shape} inputs")
+        print(
+            f"  parity:    max |keras - tflite| = {result.parity_max_abs:.3g} on {result.parity_shape} inputs"
+        )
         print(f"  latency:   {latency['per_step_us_median']:.1f} us per step (median, 1 thread)")
         if result.state_names:
             print(f"  states:    {', '.join(result.state_names)}")

@@ -67,7 +67,9 @@ def export_run_model(run, model, sample_inputs, name: str = "model.keras") -> di
     from lstm_apps.export.tflite import to_tflite
 
     if sample_inputs is None:
-        reason = "the recipe gave no sample_inputs to Run.save_model, so the export's parity cannot be checked"
+        reason = (
+            "the recipe gave no sample_inputs to Run.save_model, so the export's parity cannot be checked"
+        )
         print(f"[{run.recipe}] --export skipped: {reason}", file=sys.stderr)
         return run.save_metrics({f"{prefix}error": reason})
     xs = _as_list(sample_inputs)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,9 @@ def file_mode(model: str | os.PathLike | bytes) -> str:
         return "streaming"
     if SEQUENCE_SIGNATURE in sigs:
         return "sequence"
-    raise ValueError(f"not an lstm_apps export: signatures {sorted(sigs)}; expected {STEP_SIGNATURE!r} or {SEQUENCE_SIGNATURE!r}.")
+    raise ValueError(
+        f"not an lstm_apps export: signatures {sorted(sigs)}; expected {STEP_SIGNATURE!r} or {SEQUENCE_SIGNATURE!r}."
+    )
 
 
 def _ordered(names):
@@ -79,10 +82,14 @@ class _SignatureIO:
         if arr.dtype != dtype:
             if np.issubdtype(dtype, np.integer) and not np.issubdtype(arr.dtype, np.integer):
                 if not np.all(np.equal(np.mod(arr, 1), 0)):
-                    raise ValueError(f"input {name!r} expects integers ({dtype}), received non-integer values.")
+                    raise ValueError(
+                        f"input {name!r} expects integers ({dtype}), received non-integer values."
+                    )
             arr = arr.astype(dtype)
         if arr.ndim != len(shape):
-            raise ValueError(f"input {name!r} expects rank {len(shape)} (shape {shape}, -1 = any), received shape {arr.shape}.")
+            raise ValueError(
+                f"input {name!r} expects rank {len(shape)} (shape {shape}, -1 = any), received shape {arr.shape}."
+            )
         return np.ascontiguousarray(arr)
 
 
@@ -223,7 +230,9 @@ class SequenceRunner:
         self.interpreter = load_interpreter(model, num_threads=num_threads)
         sigs = self.interpreter.get_signature_list()
         if SEQUENCE_SIGNATURE not in sigs:
-            raise ValueError(f"not a sequence file: signatures {sorted(sigs)}, expected {SEQUENCE_SIGNATURE!r}.")
+            raise ValueError(
+                f"not a sequence file: signatures {sorted(sigs)}, expected {SEQUENCE_SIGNATURE!r}."
+            )
         self._run = self.interpreter.get_signature_runner(SEQUENCE_SIGNATURE)
         self.input_names = _ordered(sigs[SEQUENCE_SIGNATURE]["inputs"])
         self.output_names = _ordered(sigs[SEQUENCE_SIGNATURE]["outputs"])
@@ -243,7 +252,9 @@ class SequenceRunner:
             piece = {n: v[start : start + chunk] for n, v in feed.items()}
             got = piece[self.input_names[0]].shape[0]
             if got < chunk:  # pad the last piece to the file's fixed batch
-                piece = {n: np.concatenate([v, np.repeat(v[-1:], chunk - got, axis=0)]) for n, v in piece.items()}
+                piece = {
+                    n: np.concatenate([v, np.repeat(v[-1:], chunk - got, axis=0)]) for n, v in piece.items()
+                }
             out = self._run(**piece)
             for n in self.output_names:
                 parts[n].append(np.array(out[n])[:got])

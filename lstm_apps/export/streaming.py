@@ -238,7 +238,9 @@ class StepGraph:
         self.output_temporal = [t for _, t in outs]
         self.state_names = [s.name for s in self.states]
         if len(set(self.state_names)) != len(self.state_names):
-            raise ValueError(f"duplicate state names {self.state_names}: give the recurrent layers unique names.")
+            raise ValueError(
+                f"duplicate state names {self.state_names}: give the recurrent layers unique names."
+            )
 
     # -- public ---------------------------------------------------------------
     def initial_state(self, batch_size: int = 1) -> dict[str, Any]:
@@ -413,7 +415,9 @@ class StepGraph:
         # step leaves the states and the output unchanged (the previous output is one more state).
         x_t, temporal = values[id(kt_seq)]
         if not temporal:
-            raise ValueError(f"recurrent layer {name!r} receives a tensor without a time axis; cannot stream it.")
+            raise ValueError(
+                f"recurrent layer {name!r} receives a tensor without a time axis; cannot stream it."
+            )
         mask_t = _get_mask(x_t)
         initial = layer.get_initial_state(ctx.batch_size)
         flat_init = keras.tree.flatten(initial)
@@ -454,7 +458,9 @@ class StepGraph:
                 output = pick(output, ops.zeros_like(output))
         if ctx.states_in is None:
             for i, (n, v) in enumerate(zip(names, flat_init)):
-                ctx.specs.append(StateSpec(n, name, i, tuple(v.shape[1:]), keras.backend.standardize_dtype(v.dtype)))
+                ctx.specs.append(
+                    StateSpec(n, name, i, tuple(v.shape[1:]), keras.backend.standardize_dtype(v.dtype))
+                )
                 ctx.initial[n] = v
         for n, v in zip(names, flat_new):
             ctx.states_out[n] = v

@@ -232,7 +232,10 @@ def _build_stepped_sequence_module(model, graph, batch_size: int = 1, unroll: bo
     }
     # Static per-step output shapes, from one eager step.
     init = graph.initial_state(batch_size)
-    probe, _ = graph.step({n: np.zeros((batch_size, *shape), dtype) for n, (shape, dtype) in zip(in_names, graph.input_specs)}, init)
+    probe, _ = graph.step(
+        {n: np.zeros((batch_size, *shape), dtype) for n, (shape, dtype) in zip(in_names, graph.input_specs)},
+        init,
+    )
     out_shapes = {n: tuple(v.shape) for n, v in probe.items()}
     out_dtypes = {n: tf.as_dtype(np.asarray(v).dtype) for n, v in probe.items()}
 
@@ -251,7 +254,9 @@ def _build_stepped_sequence_module(model, graph, batch_size: int = 1, unroll: bo
 
             def body(t, states, last, tas):
                 outs, new_states = graph.step({n: x[t] for n, x in zip(in_names, xs_tm)}, states)
-                new_states = {k: tf.reshape(tf.cast(v, states[k].dtype), states[k].shape) for k, v in new_states.items()}
+                new_states = {
+                    k: tf.reshape(tf.cast(v, states[k].dtype), states[k].shape) for k, v in new_states.items()
+                }
                 outs = {n: tf.reshape(tf.cast(v, out_dtypes[n]), out_shapes[n]) for n, v in outs.items()}
                 tas = {n: ta.write(t, outs[n]) for n, ta in tas.items()}
                 return t + 1, new_states, outs, tas
@@ -262,7 +267,9 @@ def _build_stepped_sequence_module(model, graph, batch_size: int = 1, unroll: bo
                     loop = body(*loop)
                 _, _, last, tas = loop
             else:
-                _, _, last, tas = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), states0, last0, tas0))
+                _, _, last, tas = tf.while_loop(
+                    lambda t, *_: t < steps, body, (tf.constant(0), states0, last0, tas0)
+                )
         result = {}
         for n in graph.output_names:
             if n in tas:
@@ -280,12 +287,16 @@ def _build_stepped_sequence_module(model, graph, batch_size: int = 1, unroll: bo
 def _build_streaming_module(model, graph):
     tf = _tf()
     scope = _frozen_scope(model)
-    specs = {n: _spec([None, *shape], dtype, n) for n, (shape, dtype) in zip(graph.input_names, graph.input_specs)}
+    specs = {
+        n: _spec([None, *shape], dtype, n) for n, (shape, dtype) in zip(graph.input_names, graph.input_specs)
+    }
     state_specs = {s.name: _spec([None, *s.shape], s.dtype, s.name) for s in graph.states}
 
     def step(inputs):
         with scope():
-            outs, states = graph.step({n: inputs[n] for n in graph.input_names}, {n: inputs[n] for n in state_specs})
+            outs, states = graph.step(
+                {n: inputs[n] for n in graph.input_names}, {n: inputs[n] for n in state_specs}
+            )
         result = {n: tf.identity(v) for n, v in outs.items()}
         result.update({n: tf.identity(states[n]) for n in state_specs})
         return result
@@ -313,7 +324,8 @@ def _calibration(model, mode, graph, module, data, batch_size=1, max_samples=MAX
         names = _input_names(len(xs))
         b = batch_size
         return [
-            (SEQUENCE_SIGNATURE, {n: v[i : i + b] for n, v in zip(names, xs)}) for i in range(0, min(n_seq, 64) - b + 1, b)
+            (SEQUENCE_SIGNATURE, {n: v[i : i + b] for n, v in zip(names, xs)})
+            for i in range(0, min(n_seq, 64) - b + 1, b)
         ]
     tf = _tf()
     samples = []
@@ -369,10 +381,14 @@ def convert(
         info["state_names"] = list(graph.state_names)
         builders = [("step", lambda: _build_streaming_module(model, graph))]
     else:
+
         def stepped():
             return _build_stepped_sequence_module(model, StepGraph(model), batch_size)
 
-        builders = [("keras", lambda: _build_sequence_module(model, batch_size=batch_size)), ("step_graph", stepped)]
+        builders = [
+            ("keras", lambda: _build_sequence_module(model, batch_size=batch_size)),
+            ("step_graph", stepped),
+        ]
         if quantize == "int8":
             # The int8 quantizer crashes (segfault) on a recurrent WHILE loop: unroll the step graph instead.
             steps = model.inputs[0].shape[1]
@@ -382,7 +398,12 @@ def convert(
                     f"unrolled, as the TFLite int8 quantizer cannot handle a recurrent WHILE loop); the model's "
                     f"length is {steps}. Use mode='streaming' for int8."
                 )
-            builders = [("unrolled", lambda: _build_stepped_sequence_module(model, StepGraph(model), batch_size, unroll=True))]
+            builders = [
+                (
+                    "unrolled",
+                    lambda: _build_stepped_sequence_module(model, StepGraph(model), batch_size, unroll=True),
+                )
+            ]
     errors = []
     for loop, build in builders:
         try:
@@ -393,7 +414,12 @@ def convert(
         calibration = None
         if quantize == "int8":
             calibration = _calibration(
-                model, mode, graph if mode == "streaming" else None, module, representative_data, batch_size=batch_size
+                model,
+                mode,
+                graph if mode == "streaming" else None,
+                module,
+                representative_data,
+                batch_size=batch_size,
             )
         try:
             data, fallback = _convert_module(module, signatures, quantize, calibration, mode)
@@ -405,7 +431,8 @@ def convert(
         info["sequence_loop"] = loop if mode == "sequence" else None
         return data, info
     raise ValueError(
-        f"TFLite conversion of {model.name!r} (mode={mode!r}, quantize={quantize!r}) failed: " + " | ".join(errors)
+        f"TFLite conversion of {model.name!r} (mode={mode!r}, quantize={quantize!r}) failed: "
+        + " | ".join(errors)
     )
 
 
@@ -419,7 +446,9 @@ def _smoke_test(data: bytes, model, mode: str, batch_size: int) -> None:
             runner = StreamingRunner(data)
             runner.step({n: v[:, 0] for n, v in zip(runner.input_names, xs)})
     except (RuntimeError, ValueError) as exc:
-        raise ValueError(f"LiteRT cannot run the converted file ({type(exc).__name__}: {str(exc)[:300]})") from exc
+        raise ValueError(
+            f"LiteRT cannot run the converted file ({type(exc).__name__}: {str(exc)[:300]})"
+        ) from exc
 
 
 def _convert_module(module, signatures, quantize, calibration, mode) -> tuple[bytes, bool]:
@@ -486,7 +515,9 @@ def _parity(model, tflite, xs, graph=None) -> float:
         s = streams[name]
         got = s if temporal else s[:, -1]
         if got.shape != r.shape:
-            raise ValueError(f"output {name}: streamed shape {got.shape} does not match the Keras output {r.shape}.")
+            raise ValueError(
+                f"output {name}: streamed shape {got.shape} does not match the Keras output {r.shape}."
+            )
         diffs.append(float(np.max(np.abs(got.astype("float64") - r))))
     return max(diffs)
 
@@ -509,7 +540,9 @@ def check_parity(model, tflite_path, inputs) -> float:
     xs = _as_list(inputs)
     if xs[0].ndim < 2:
         raise ValueError(f"inputs must be sequences (batch, timesteps, ...), received shape {xs[0].shape}.")
-    return _parity(model, tflite_path if isinstance(tflite_path, (bytes, bytearray)) else Path(tflite_path), xs)
+    return _parity(
+        model, tflite_path if isinstance(tflite_path, (bytes, bytearray)) else Path(tflite_path), xs
+    )
 
 
 def to_tflite(
@@ -564,7 +597,9 @@ def to_tflite(
     path = Path(path)
     if path.suffix != ".tflite":
         raise ValueError(f"path must end in '.tflite', received {str(path)!r}.")
-    data, info = convert(model, mode=mode, quantize=quantize, representative_data=representative_data, batch_size=batch_size)
+    data, info = convert(
+        model, mode=mode, quantize=quantize, representative_data=representative_data, batch_size=batch_size
+    )
     parity = None
     xs = None
     if check or quantize is None:

@@ -4,12 +4,16 @@ Every cell follows the Keras cell contract and is registered for ``.keras``
 serialization under the package name ``lstm_apps``.
 """
 
-from lstm_apps.layers.factory import recurrent, recurrent_kinds, register_recurrent_kind
-from lstm_apps.layers.graybox import GrayBoxCell
-from lstm_apps.layers.forgetting_curve import ForgettingCurveCell, forgetting_cell_recall, forgetting_cell_reference
-from lstm_apps.layers.methylation import MethylationCell, methylation_cell_reference
-from lstm_apps.layers.lstm1997 import LSTM1997, LSTM1997Cell, gate_activations, memory_half_life
 from lstm_apps.layers.adaptive_forget import AdaptiveForgetCell, forget_gate_trace, variance_nll
+from lstm_apps.layers.factory import recurrent, recurrent_kinds, register_recurrent_kind
+from lstm_apps.layers.forgetting_curve import (
+    ForgettingCurveCell,
+    forgetting_cell_recall,
+    forgetting_cell_reference,
+)
+from lstm_apps.layers.graybox import GrayBoxCell
+from lstm_apps.layers.lstm1997 import LSTM1997, LSTM1997Cell, gate_activations, memory_half_life
+from lstm_apps.layers.methylation import MethylationCell, methylation_cell_reference
 
 __all__ = [
     "AdaptiveForgetCell",

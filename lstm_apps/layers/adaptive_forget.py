@@ -12,7 +12,15 @@ from lstm_apps.layers.lstm1997 import memory_half_life
 
 __all__ = ["AdaptiveForgetCell", "forget_gate_trace", "variance_nll"]
 
-_CELL_ARGS = ("return_index", "shared_forget", "a_init", "b_init", "recurrent_forget", "kernel_initializer", "recurrent_initializer")
+_CELL_ARGS = (
+    "return_index",
+    "shared_forget",
+    "a_init",
+    "b_init",
+    "recurrent_forget",
+    "kernel_initializer",
+    "recurrent_initializer",
+)
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -107,8 +115,14 @@ class AdaptiveForgetCell(GrayBoxCell):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"units must be a positive integer, received units={units!r}.")
-        if isinstance(return_index, bool) or not isinstance(return_index, (int, np.integer)) or return_index < 0:
-            raise ValueError(f"return_index must be a non-negative integer, received return_index={return_index!r}.")
+        if (
+            isinstance(return_index, bool)
+            or not isinstance(return_index, (int, np.integer))
+            or return_index < 0
+        ):
+            raise ValueError(
+                f"return_index must be a non-negative integer, received return_index={return_index!r}."
+            )
         a_arr = np.asarray(a_init, dtype="float64").reshape(-1)
         b_arr = np.asarray(b_init, dtype="float64").reshape(-1)
         n_pairs = 1 if shared_forget else int(units) if isinstance(units, (int, np.integer)) else 1
@@ -136,21 +150,31 @@ class AdaptiveForgetCell(GrayBoxCell):
     def build(self, input_shape):
         input_dim = input_shape[-1]
         if input_dim is None:
-            raise ValueError(f"AdaptiveForgetCell needs a known feature dimension, received input shape {input_shape}.")
+            raise ValueError(
+                f"AdaptiveForgetCell needs a known feature dimension, received input shape {input_shape}."
+            )
         if self.return_index >= input_dim:
             raise ValueError(
                 f"return_index={self.return_index} is outside the input's {input_dim} feature columns; "
                 f"expected an index below {input_dim}."
             )
         u = self.units
-        self.kernel = self.add_weight(name="kernel", shape=(input_dim + 1, 3 * u), initializer=self.kernel_initializer)
-        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(u, 3 * u), initializer=self.recurrent_initializer)
+        self.kernel = self.add_weight(
+            name="kernel", shape=(input_dim + 1, 3 * u), initializer=self.kernel_initializer
+        )
+        self.recurrent_kernel = self.add_weight(
+            name="recurrent_kernel", shape=(u, 3 * u), initializer=self.recurrent_initializer
+        )
         self.bias = self.add_weight(name="bias", shape=(3 * u,), initializer="zeros")
         self.forget_kernel = self.add_weight(name="forget_kernel", shape=(input_dim, u), initializer="zeros")
         if self.recurrent_forget:
-            self.forget_recurrent_kernel = self.add_weight(name="forget_recurrent_kernel", shape=(u, u), initializer="zeros")
+            self.forget_recurrent_kernel = self.add_weight(
+                name="forget_recurrent_kernel", shape=(u, u), initializer="zeros"
+            )
         shape = (1,) if self.shared_forget else (u,)
-        self.a_raw = self.add_bounded_weight("a", shape, -12.0, 12.0, np.asarray(self.a_init, dtype="float64"))
+        self.a_raw = self.add_bounded_weight(
+            "a", shape, -12.0, 12.0, np.asarray(self.a_init, dtype="float64")
+        )
         self.b_raw = self.add_positive_weight("b", shape, np.asarray(self.b_init, dtype="float64"))
         self.built = True
 
@@ -241,7 +265,9 @@ def _find_cell(layer):
             return _find_cell(sub)
         except ValueError:
             continue
-    raise ValueError(f"found no AdaptiveForgetCell in {getattr(layer, 'name', layer)!r}; pass its RNN layer, the cell, or a model holding one.")
+    raise ValueError(
+        f"found no AdaptiveForgetCell in {getattr(layer, 'name', layer)!r}; pass its RNN layer, the cell, or a model holding one."
+    )
 
 
 def forget_gate_trace(layer, inputs, initial_state=None) -> dict[str, np.ndarray]:

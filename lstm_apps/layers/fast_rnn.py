@@ -209,7 +209,10 @@ def _scan(fn, init, xs, unroll=UNROLL):
     # output structure from a trace-only probe of fn
     probe_carry, probe_y = fn(carry, tuple(x[0][0] for x in rest))
     n_out = len(probe_y)
-    tas = tuple(tf.TensorArray(y.dtype, size=n_chunks, element_shape=tf.TensorShape([k]).concatenate(y.shape)) for y in probe_y)
+    tas = tuple(
+        tf.TensorArray(y.dtype, size=n_chunks, element_shape=tf.TensorShape([k]).concatenate(y.shape))
+        for y in probe_y
+    )
     _, carry, tas = tf.while_loop(
         lambda c, *_: c < n_chunks,
         body,
@@ -392,7 +395,9 @@ def _last_fused(spec, A, sT, dhT, dsT):
     gs = dsT + dhT * _expand(spec, yo_last) * q_prime
     d_out_last = _reduce(spec, dhT * q) * yo_last * (1.0 - yo_last)
     d = {
-        "output": tf.pad(d_out_last[None], [[tf.shape(A)[0] - 1, 0], [0, 0], [0, 0]]),  # only the last step's output gate
+        "output": tf.pad(
+            d_out_last[None], [[tf.shape(A)[0] - 1, 0], [0, 0], [0, 0]]
+        ),  # only the last step's output gate
         "input": _reduce(spec, gs * g) * y_in * (1.0 - y_in),
         "cell": gs * _expand(spec, y_in) * g_prime,
     }
@@ -495,16 +500,31 @@ def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit, shards=1):
     if mask is None:
         fwd = _compiled("fwd", lambda p, k, h, s: _forward_impl(spec, p, k, h, s, None, store), key, jit)
         if fused:
-            bwd = _compiled("bwd", lambda p, k, h, s, H, S, A, dH, dS: _truncated_backward(spec, p, k, h, s, H, S, A, dH, dS), key, False)
+            bwd = _compiled(
+                "bwd",
+                lambda p, k, h, s, H, S, A, dH, dS: _truncated_backward(spec, p, k, h, s, H, S, A, dH, dS),
+                key,
+                False,
+            )
         else:
             bwd = _compiled(
-                "bwd", lambda p, k, h, s, H, S, A, dH, dS: _backward_impl(spec, truncated, p, k, h, s, None, H, S, A, dH, dS), key, False
+                "bwd",
+                lambda p, k, h, s, H, S, A, dH, dS: _backward_impl(
+                    spec, truncated, p, k, h, s, None, H, S, A, dH, dS
+                ),
+                key,
+                False,
             )
         extra = ()
     else:
         fwd = _compiled("fwd", lambda p, k, h, s, m: _forward_impl(spec, p, k, h, s, m, store), key, jit)
         bwd = _compiled(
-            "bwd", lambda p, k, h, s, m, H, S, A, dH, dS: _backward_impl(spec, truncated, p, k, h, s, m, H, S, A, dH, dS), key, False
+            "bwd",
+            lambda p, k, h, s, m, H, S, A, dH, dS: _backward_impl(
+                spec, truncated, p, k, h, s, m, H, S, A, dH, dS
+            ),
+            key,
+            False,
         )
         extra = (mask,)
 
@@ -565,8 +585,12 @@ def _core_last(spec, x, w, b, kernel, h0, s0, store, jit, shards=1, reverse=Fals
     the storing loop again.
     """
     tf = _tf()
-    fwd = _compiled("fwd_last", lambda *a: _project_last(spec, *a, store, reverse), (spec, store, reverse), jit)
-    fwd_store = _compiled("fwd_last", lambda *a: _project_last(spec, *a, True, reverse), (spec, True, reverse), jit)
+    fwd = _compiled(
+        "fwd_last", lambda *a: _project_last(spec, *a, store, reverse), (spec, store, reverse), jit
+    )
+    fwd_store = _compiled(
+        "fwd_last", lambda *a: _project_last(spec, *a, True, reverse), (spec, True, reverse), jit
+    )
     bwd = _compiled("bwd_last", lambda *a: _last_backward(spec, *a, reverse), (spec, reverse), False)
     batch = x.shape[0]
     if shards == 1 or batch is None or batch < shards:
@@ -595,7 +619,9 @@ def _core_last(spec, x, w, b, kernel, h0, s0, store, jit, shards=1, reverse=Fals
                 dz, dwi, dbi, dki, ds0 = bwd(xi, H_prev, A, o[1], dhi, dsi)
                 dw, db, dk = (dwi, dbi, dki) if dw is None else (dw + dwi, db + dbi, dk + dki)
                 # the input gradient in plain ops, so a graph that does not need it prunes it
-                dx = tf.reshape(tf.matmul(_rows(dz), args[1], transpose_b=True), tf.gather(tf.shape(xi), [1, 0, 2]))
+                dx = tf.reshape(
+                    tf.matmul(_rows(dz), args[1], transpose_b=True), tf.gather(tf.shape(xi), [1, 0, 2])
+                )
                 dxs.append(tf.transpose(tf.reverse(dx, [0]) if reverse else dx, [1, 0, 2]))
                 ds0s.append(ds0)
             cat = (lambda v: tf.concat(v, axis=0)) if len(dxs) > 1 else (lambda v: v[0])
@@ -658,12 +684,24 @@ def fast_lstm1997(
     if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or shards < 1:
         raise ValueError(f"shards must be a positive integer or 'auto', received {shards!r}.")
     if jit_compile == "auto":
-        jit_compile = JIT_MAX_BATCH_UNITS is None or (sequences.shape[0] or 32) * spec.units <= JIT_MAX_BATCH_UNITS
-    if not return_sequences and mask is None and cell.truncate_gradients and not spec.forget and FUSED_BACKWARD:
+        jit_compile = (
+            JIT_MAX_BATCH_UNITS is None or (sequences.shape[0] or 32) * spec.units <= JIT_MAX_BATCH_UNITS
+        )
+    if (
+        not return_sequences
+        and mask is None
+        and cell.truncate_gradients
+        and not spec.forget
+        and FUSED_BACKWARD
+    ):
         x = tf.convert_to_tensor(sequences)
-        w, b, kernel = (tf.cast(tf.convert_to_tensor(v), x.dtype) for v in (cell.kernel, cell.bias, cell.recurrent_kernel))
+        w, b, kernel = (
+            tf.cast(tf.convert_to_tensor(v), x.dtype) for v in (cell.kernel, cell.bias, cell.recurrent_kernel)
+        )
         h0, s0 = (tf.cast(v, x.dtype) for v in initial_state[:2])
-        h_last, s_last = _core_last(spec, x, w, b, kernel, h0, s0, bool(training), bool(jit_compile), int(shards), bool(go_backwards))
+        h_last, s_last = _core_last(
+            spec, x, w, b, kernel, h0, s0, bool(training), bool(jit_compile), int(shards), bool(go_backwards)
+        )
         return h_last, None, [h_last, s_last]
     x = tf.transpose(sequences, [1, 0, 2])
     if mask is not None:
@@ -676,7 +714,18 @@ def fast_lstm1997(
     kernel = tf.cast(tf.convert_to_tensor(cell.recurrent_kernel), proj.dtype)
     h0 = tf.cast(initial_state[0], proj.dtype)
     s0 = tf.cast(initial_state[1], proj.dtype)
-    H, S = _core(spec, cell.truncate_gradients, proj, kernel, h0, s0, mask, bool(training), bool(jit_compile), int(shards))
+    H, S = _core(
+        spec,
+        cell.truncate_gradients,
+        proj,
+        kernel,
+        h0,
+        s0,
+        mask,
+        bool(training),
+        bool(jit_compile),
+        int(shards),
+    )
     if mask is None:
         out = H
     elif zero_output_for_mask:
@@ -718,7 +767,9 @@ def keras_lstm_weights(cell):
         A list of three NumPy arrays in ``keras.layers.LSTM``'s layout.
     """
     if not getattr(cell, "built", False) or not hasattr(cell, "kernel"):
-        raise ValueError(f"the LSTM1997 cell must be built (call the layer on data first), received an unbuilt {type(cell).__name__}.")
+        raise ValueError(
+            f"the LSTM1997 cell must be built (call the layer on data first), received an unbuilt {type(cell).__name__}."
+        )
     spec = _Spec(cell)
     half = 0.5 if spec.paper else 1.0
     out = []
@@ -732,7 +783,11 @@ def keras_lstm_weights(cell):
             forget = np.full((spec.units,), PINNED_FORGET_BIAS, dtype="float32")
         else:
             forget = np.zeros(w.shape[:-1] + (spec.units,), dtype="float32")
-        out.append(np.concatenate([expand(parts["input"]), forget, half * parts["cell"], expand(parts["output"])], axis=-1))
+        out.append(
+            np.concatenate(
+                [expand(parts["input"]), forget, half * parts["cell"], expand(parts["output"])], axis=-1
+            )
+        )
     return out
 
 
@@ -770,9 +825,13 @@ def to_keras_lstm(layer, **kwargs):
     from lstm_apps.layers.lstm1997 import LSTM1997
 
     if not isinstance(layer, LSTM1997):
-        raise ValueError(f"to_keras_lstm expects an LSTM1997 layer, received {type(layer).__name__} {getattr(layer, 'name', layer)!r}.")
+        raise ValueError(
+            f"to_keras_lstm expects an LSTM1997 layer, received {type(layer).__name__} {getattr(layer, 'name', layer)!r}."
+        )
     if not layer.built or not layer.cell.built:
-        raise ValueError(f"LSTM1997 layer {layer.name!r} is not built: call it on data (or build it) before converting.")
+        raise ValueError(
+            f"LSTM1997 layer {layer.name!r} is not built: call it on data (or build it) before converting."
+        )
     weights = keras_lstm_weights(layer.cell)
     options = dict(
         units=layer.cell.units,

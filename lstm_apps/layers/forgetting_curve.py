@@ -112,15 +112,30 @@ class ForgettingCurveCell(GrayBoxCell):
     ```
     """
 
-    def __init__(self, units, tau_init=None, gate_bias_init=4.0, readout_bias_init=-2.0, target_bias_init=4.0, readout="linear", **kwargs):
+    def __init__(
+        self,
+        units,
+        tau_init=None,
+        gate_bias_init=4.0,
+        readout_bias_init=-2.0,
+        target_bias_init=4.0,
+        readout="linear",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.units = _check_positive_int("units", units)
         if tau_init is None:
             tau = np.geomspace(0.02, 100.0, self.units) if self.units > 1 else np.array([1.0])
         else:
-            tau = np.broadcast_to(np.asarray(tau_init, dtype="float64"), (self.units,)) if np.ndim(tau_init) == 0 else np.asarray(tau_init, dtype="float64")
+            tau = (
+                np.broadcast_to(np.asarray(tau_init, dtype="float64"), (self.units,))
+                if np.ndim(tau_init) == 0
+                else np.asarray(tau_init, dtype="float64")
+            )
             if tau.shape != (self.units,) or np.any(tau <= 0) or not np.all(np.isfinite(tau)):
-                raise ValueError(f"tau_init must be a positive number or a list of {self.units} positive numbers, received {tau_init!r}.")
+                raise ValueError(
+                    f"tau_init must be a positive number or a list of {self.units} positive numbers, received {tau_init!r}."
+                )
         self.tau_init = [float(v) for v in tau]
         self.gate_bias_init = float(gate_bias_init)
         self.readout_bias_init = float(readout_bias_init)
@@ -141,14 +156,30 @@ class ForgettingCurveCell(GrayBoxCell):
         k = self.units
         self.add_log_weight("tau", (k,), np.asarray(self.tau_init))
         self.add_positive_weight("readout_weight", (k,), 1.0)
-        self.readout_bias = self.add_weight(name="readout_bias", shape=(1,), initializer=keras.initializers.Constant(self.readout_bias_init))
+        self.readout_bias = self.add_weight(
+            name="readout_bias", shape=(1,), initializer=keras.initializers.Constant(self.readout_bias_init)
+        )
         if self.readout == "activation":
             self.add_positive_weight("readout_slope", (1,), 1.0)
         self.retrieval_gain = self.add_weight(name="retrieval_gain", shape=(k,), initializer="zeros")
-        self.gate_kernel = self.add_weight(name="gate_kernel", shape=(self.n_event_features, k), initializer="glorot_uniform") if self.n_event_features else None
-        self.gate_bias = self.add_weight(name="gate_bias", shape=(k,), initializer=keras.initializers.Constant(self.gate_bias_init))
-        self.target_kernel = self.add_weight(name="target_kernel", shape=(self.n_event_features, k), initializer="zeros") if self.n_event_features else None
-        self.target_bias = self.add_weight(name="target_bias", shape=(k,), initializer=keras.initializers.Constant(self.target_bias_init))
+        self.gate_kernel = (
+            self.add_weight(
+                name="gate_kernel", shape=(self.n_event_features, k), initializer="glorot_uniform"
+            )
+            if self.n_event_features
+            else None
+        )
+        self.gate_bias = self.add_weight(
+            name="gate_bias", shape=(k,), initializer=keras.initializers.Constant(self.gate_bias_init)
+        )
+        self.target_kernel = (
+            self.add_weight(name="target_kernel", shape=(self.n_event_features, k), initializer="zeros")
+            if self.n_event_features
+            else None
+        )
+        self.target_bias = self.add_weight(
+            name="target_bias", shape=(k,), initializer=keras.initializers.Constant(self.target_bias_init)
+        )
         self.built = True
 
     def call(self, inputs, states, training=None):
@@ -187,14 +218,22 @@ class ForgettingCurveCell(GrayBoxCell):
         k = self.units
         return {
             "tau": np.asarray(ops.convert_to_numpy(self.bounded_value("tau")), "float64"),
-            "readout_weight": np.asarray(ops.convert_to_numpy(self.bounded_value("readout_weight")), "float64"),
+            "readout_weight": np.asarray(
+                ops.convert_to_numpy(self.bounded_value("readout_weight")), "float64"
+            ),
             "readout_bias": float(np.asarray(ops.convert_to_numpy(self.readout_bias))[0]),
             "retrieval_gain": np.asarray(ops.convert_to_numpy(self.retrieval_gain), "float64"),
-            "gate_kernel": np.asarray(ops.convert_to_numpy(self.gate_kernel), "float64") if self.gate_kernel is not None else np.zeros((0, k)),
+            "gate_kernel": np.asarray(ops.convert_to_numpy(self.gate_kernel), "float64")
+            if self.gate_kernel is not None
+            else np.zeros((0, k)),
             "gate_bias": np.asarray(ops.convert_to_numpy(self.gate_bias), "float64"),
-            "target_kernel": np.asarray(ops.convert_to_numpy(self.target_kernel), "float64") if self.target_kernel is not None else np.zeros((0, k)),
+            "target_kernel": np.asarray(ops.convert_to_numpy(self.target_kernel), "float64")
+            if self.target_kernel is not None
+            else np.zeros((0, k)),
             "target_bias": np.asarray(ops.convert_to_numpy(self.target_bias), "float64"),
-            "readout_slope": float(np.asarray(ops.convert_to_numpy(self.bounded_value("readout_slope")))[0]) if self.readout == "activation" else None,
+            "readout_slope": float(np.asarray(ops.convert_to_numpy(self.bounded_value("readout_slope")))[0])
+            if self.readout == "activation"
+            else None,
         }
 
     def get_config(self):
@@ -254,7 +293,9 @@ def forgetting_cell_reference(x, params, s0=None):
         if kernel.shape[0]:
             z = z + x[:, t, 2:] @ kernel
         i = study / (1.0 + np.exp(-z))
-        zg = np.broadcast_to(np.asarray(params.get("target_bias", np.full(k, 50.0)), "float64"), (x.shape[0], k))
+        zg = np.broadcast_to(
+            np.asarray(params.get("target_bias", np.full(k, 50.0)), "float64"), (x.shape[0], k)
+        )
         if kernel.shape[0] and "target_kernel" in params:
             zg = zg + x[:, t, 2:] @ np.asarray(params["target_kernel"], "float64")
         g = 1.0 / (1.0 + np.exp(-zg))
@@ -265,4 +306,6 @@ def forgetting_cell_reference(x, params, s0=None):
     return np.stack(ps, 1), np.stack(before, 1), np.stack(after, 1)
 
 
-register_recurrent_kind("forgetting_curve", lambda units, **kw: keras.layers.RNN(ForgettingCurveCell(units), **kw))
+register_recurrent_kind(
+    "forgetting_curve", lambda units, **kw: keras.layers.RNN(ForgettingCurveCell(units), **kw)
+)

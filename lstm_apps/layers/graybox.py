@@ -111,18 +111,39 @@ class GrayBoxCell(keras.layers.Layer):
             self._physical[name] = (var, float(low), float(high), "bounded_hidden")
         return var
 
-    def add_positive_weight(self, name: str, shape, initial_value: float | np.ndarray, physical: bool = True, trainable: bool = True):
+    def add_positive_weight(
+        self,
+        name: str,
+        shape,
+        initial_value: float | np.ndarray,
+        physical: bool = True,
+        trainable: bool = True,
+    ):
         """Create a weight whose effective value is positive (softplus of a raw variable)."""
         value = np.asarray(initial_value, dtype="float64")
         if np.any(value <= 0):
-            raise ValueError(f"initial value of positive weight {name!r} must be > 0, received {initial_value!r}.")
+            raise ValueError(
+                f"initial value of positive weight {name!r} must be > 0, received {initial_value!r}."
+            )
         raw = np.where(value > 30, value, np.log(np.expm1(value)))
         init = np.broadcast_to(raw, shape).astype("float32")
-        var = self.add_weight(name=f"{name}_raw", shape=shape, initializer=keras.initializers.Constant(init), trainable=trainable)
+        var = self.add_weight(
+            name=f"{name}_raw",
+            shape=shape,
+            initializer=keras.initializers.Constant(init),
+            trainable=trainable,
+        )
         self._physical[name] = (var, 0.0, float("inf"), "positive" if physical else "positive_hidden")
         return var
 
-    def add_log_weight(self, name: str, shape, initial_value: float | np.ndarray, physical: bool = True, trainable: bool = True):
+    def add_log_weight(
+        self,
+        name: str,
+        shape,
+        initial_value: float | np.ndarray,
+        physical: bool = True,
+        trainable: bool = True,
+    ):
         """Create a positive weight stored as its logarithm (effective value ``exp(raw)``).
 
         Suited to time constants and rates that span orders of magnitude
@@ -131,16 +152,25 @@ class GrayBoxCell(keras.layers.Layer):
         """
         value = np.asarray(initial_value, dtype="float64")
         if np.any(value <= 0) or not np.all(np.isfinite(value)):
-            raise ValueError(f"initial value of log-scale weight {name!r} must be finite and > 0, received {initial_value!r}.")
+            raise ValueError(
+                f"initial value of log-scale weight {name!r} must be finite and > 0, received {initial_value!r}."
+            )
         init = np.broadcast_to(np.log(value), shape).astype("float32")
-        var = self.add_weight(name=f"{name}_raw", shape=shape, initializer=keras.initializers.Constant(init), trainable=trainable)
+        var = self.add_weight(
+            name=f"{name}_raw",
+            shape=shape,
+            initializer=keras.initializers.Constant(init),
+            trainable=trainable,
+        )
         self._physical[name] = (var, 0.0, float("inf"), "log" if physical else "log_hidden")
         return var
 
     def set_physical_value(self, name: str, value) -> None:
         """Assign the effective value of a constrained weight (inverse of :meth:`bounded_value`)."""
         if name not in self._physical:
-            raise ValueError(f"{type(self).__name__} has no constrained weight {name!r}; it has {sorted(self._physical)}.")
+            raise ValueError(
+                f"{type(self).__name__} has no constrained weight {name!r}; it has {sorted(self._physical)}."
+            )
         var, low, high, kind = self._physical[name]
         value = np.broadcast_to(np.asarray(value, dtype="float64"), tuple(var.shape))
         if kind.startswith("positive"):
@@ -158,7 +188,9 @@ class GrayBoxCell(keras.layers.Layer):
     def bounded_value(self, name: str):
         """The effective (constrained) value of a weight made by ``add_*_weight``, as a tensor."""
         if name not in self._physical:
-            raise ValueError(f"{type(self).__name__} has no constrained weight {name!r}; it has {sorted(self._physical)}.")
+            raise ValueError(
+                f"{type(self).__name__} has no constrained weight {name!r}; it has {sorted(self._physical)}."
+            )
         var, low, high, kind = self._physical[name]
         if kind.startswith("positive"):
             return ops.softplus(var)
@@ -169,7 +201,9 @@ class GrayBoxCell(keras.layers.Layer):
     def physical_parameters(self) -> dict[str, np.ndarray]:
         """The named physical parameters, as NumPy arrays, after training."""
         if not self.built:
-            raise ValueError(f"{type(self).__name__} is not built yet: call it on data (or build it) before reading its parameters.")
+            raise ValueError(
+                f"{type(self).__name__} is not built yet: call it on data (or build it) before reading its parameters."
+            )
         return {
             name: np.asarray(ops.convert_to_numpy(self.bounded_value(name)))
             for name, (_, _, _, kind) in self._physical.items()

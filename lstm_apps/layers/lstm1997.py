@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -53,7 +53,9 @@ def _per_block(name, value, n_blocks):
     try:
         values = [float(v) for v in value]
     except TypeError:
-        raise ValueError(f"{name} must be a number or a list of {n_blocks} numbers (one per block), received {value!r}.") from None
+        raise ValueError(
+            f"{name} must be a number or a list of {n_blocks} numbers (one per block), received {value!r}."
+        ) from None
     if len(values) != n_blocks:
         raise ValueError(
             f"{name} must be a number or a list of one value per memory cell block ({n_blocks} blocks), "
@@ -212,7 +214,9 @@ class LSTM1997Cell(keras.layers.Layer):
     def build(self, input_shape):
         input_dim = input_shape[-1]
         if input_dim is None:
-            raise ValueError(f"LSTM1997Cell needs a known feature dimension, received input_shape={input_shape}.")
+            raise ValueError(
+                f"LSTM1997Cell needs a known feature dimension, received input_shape={input_shape}."
+            )
         self.kernel = self.add_weight(
             shape=(input_dim, self.width),
             name="kernel",
@@ -528,7 +532,9 @@ class LSTM1997(keras.layers.RNN):
             ``"output"`` (``h``). For ``go_backwards`` layers, index 0 is the
             last time step.
         """
-        inputs = ops.convert_to_tensor(np.asarray(inputs, dtype=self.compute_dtype) if not hasattr(inputs, "shape") else inputs)
+        inputs = ops.convert_to_tensor(
+            np.asarray(inputs, dtype=self.compute_dtype) if not hasattr(inputs, "shape") else inputs
+        )
         self._check_rank(inputs.shape)
         if not self.built:
             self(inputs)
@@ -598,12 +604,16 @@ def gate_activations(model, inputs, layer=None) -> dict[str, np.ndarray]:
     if layer is None:
         found = [l for l in _walk_layers(model) if isinstance(l, LSTM1997)]
         if not found:
-            raise ValueError(f"model {model.name!r} has no LSTM1997 layer; its layers are {[l.name for l in model.layers]}.")
+            raise ValueError(
+                f"model {model.name!r} has no LSTM1997 layer; its layers are {[l.name for l in model.layers]}."
+            )
         layer = found[0]
     elif isinstance(layer, str):
         layer = model.get_layer(layer)
     if not isinstance(layer, LSTM1997):
-        raise ValueError(f"layer must be an LSTM1997 layer, received {type(layer).__name__} {getattr(layer, 'name', layer)!r}.")
+        raise ValueError(
+            f"layer must be an LSTM1997 layer, received {type(layer).__name__} {getattr(layer, 'name', layer)!r}."
+        )
     feeder = keras.Model(model.inputs, layer.input)
     layer_inputs = feeder.predict(inputs, verbose=0)
     mask = None
@@ -620,7 +630,7 @@ def _walk_layers(model):
         yield l
         if hasattr(l, "layers"):
             yield from _walk_layers(l)
-        if hasattr(l, "layer") and isinstance(getattr(l, "layer"), keras.layers.Layer):
+        if hasattr(l, "layer") and isinstance(l.layer, keras.layers.Layer):
             yield l.layer
 
 

@@ -71,7 +71,9 @@ class MethylationCell(GrayBoxCell):
     ```
     """
 
-    def __init__(self, units, mu_init=0.97, delta_init=0.05, inhibition_init=0.5, initial_state="equilibrium", **kwargs):
+    def __init__(
+        self, units, mu_init=0.97, delta_init=0.05, inhibition_init=0.5, initial_state="equilibrium", **kwargs
+    ):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"units must be a positive integer, received units={units!r}.")
@@ -90,7 +92,9 @@ class MethylationCell(GrayBoxCell):
         if arr.ndim == 0:
             arr = np.full(self.units, float(arr))
         if arr.shape != (self.units,):
-            raise ValueError(f"{name} must be a number or a list of {self.units} values (one per site), received {value!r}.")
+            raise ValueError(
+                f"{name} must be a number or a list of {self.units} values (one per site), received {value!r}."
+            )
         lo, hi = bounds
         if np.any(arr <= lo) or np.any(arr >= hi):
             raise ValueError(f"{name} must lie strictly inside {bounds}, received {value!r}.")
@@ -98,7 +102,9 @@ class MethylationCell(GrayBoxCell):
 
     def build(self, input_shape):
         if int(input_shape[-1]) != 1:
-            raise ValueError(f"MethylationCell expects one input feature (the drug dose), received input shape {tuple(input_shape)!r}.")
+            raise ValueError(
+                f"MethylationCell expects one input feature (the drug dose), received input shape {tuple(input_shape)!r}."
+            )
         k = self.units
         self.add_bounded_weight("mu", (k,), *MU_RANGE, np.asarray(self.mu_init))
         self.add_bounded_weight("delta", (k,), *DELTA_RANGE, np.asarray(self.delta_init))
@@ -163,7 +169,11 @@ def methylation_cell_reference(dose, mu, delta, inhibition, p0=None):
     if dose.ndim != 2:
         raise ValueError(f"dose must have shape (batch, time) or (batch, time, 1), received {dose.shape!r}.")
     mu, delta, inhibition = (np.asarray(a, "float64") for a in (mu, delta, inhibition))
-    p = np.broadcast_to(delta / (1 - mu + delta), (dose.shape[0], mu.shape[0])).copy() if p0 is None else np.asarray(p0, "float64").copy()
+    p = (
+        np.broadcast_to(delta / (1 - mu + delta), (dose.shape[0], mu.shape[0])).copy()
+        if p0 is None
+        else np.asarray(p0, "float64").copy()
+    )
     out = []
     for t in range(dose.shape[1]):
         mu_t = mu * (1 - inhibition * np.clip(dose[:, t : t + 1], 0, 1))
