@@ -238,14 +238,14 @@ def recipe_parser(
         default=None,
         metavar="MINUTES",
         help="stop training once this many wall-clock minutes of training are spent, summed over the "
-        "run's fits and across --resume (default %(default)s: no limit)",
+        "run's fits and across --resume (default %(default)s; None = no limit)",
     )
     g.add_argument(
         "--max-cpu-minutes",
         type=non_negative_float,
         default=None,
         metavar="MINUTES",
-        help="the same for the process's CPU time, all threads (default %(default)s: no limit)",
+        help="the same for the process's CPU time, all threads (default %(default)s; None = no limit)",
     )
     g.add_argument(
         "--debug", action="store_true", help="show the full traceback of an error instead of one line"
