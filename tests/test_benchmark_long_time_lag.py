@@ -1,12 +1,8 @@
-"""The paper-style success-rate summary of benchmarks/long_time_lag.py --trials."""
+"""The paper-style success-rate summary of benchmarks/long_time_lag.py --trials (lstm_apps.datasets.tasks)."""
 
 from __future__ import annotations
 
-from script_utils import load_script
-
-
-def _benchmark():
-    return load_script("benchmarks/long_time_lag.py")
+from lstm_apps.datasets.tasks import success_rates
 
 
 def test_success_rates_count_solved_trials_and_take_the_median_of_the_solved():
@@ -16,7 +12,7 @@ def test_success_rates_count_solved_trials_and_take_the_median_of_the_solved():
         {"goal run": "reber", "solved": True, "sequences_to_success": 3072, "paper_sequences": 8440},
         {"goal run": "adding100", "solved": False, "sequences_to_success": None, "paper_sequences": 74000},
     ]
-    reber, adding = _benchmark().success_rates(rows)
+    reber, adding = success_rates(rows)
     assert reber == {
         "goal run": "reber",
         "trials": 3,
@@ -25,3 +21,5 @@ def test_success_rates_count_solved_trials_and_take_the_median_of_the_solved():
         "paper_sequences": 8440,
     }
     assert adding["solved"] == "0/1" and adding["median sequences (solved trials)"] is None
+    by_task = success_rates([{**r, "task": r["goal run"]} for r in rows], key="task")
+    assert [r["task"] for r in by_task] == ["reber", "adding100"]
