@@ -161,16 +161,23 @@ def test_pad_and_concat():
 def test_stream_serves_padded_batches_and_keeps_a_window():
     stream = T.TaskStream("adding", None, batch_size=8, window=20, seed=0, steps=110)
     it = iter(stream)
+    ys = []
     for _ in range(5):
         x, y = next(it)
         assert x.shape == (8, 110, 2) and y.shape == (8, 1)
+        ys.append(y)
     assert stream.served == 40
+    np.testing.assert_array_equal(stream.window(16).y, np.concatenate(ys[:2]))  # fewer than the window
+    # trained on 32 sequences while the pipeline prefetched one more batch: the window ends at 32
+    np.testing.assert_array_equal(stream.window(32).y, np.concatenate(ys[1:4]))
     window = stream.window()
     assert len(window) == 24  # 20 rounded up to whole batches: the 3 most recent
-    np.testing.assert_array_equal(window.y[-8:], y)
+    np.testing.assert_array_equal(window.y, np.concatenate(ys[2:]))
+    with pytest.raises(ValueError, match="no batch among the first 0 sequences"):
+        stream.window(0)
     reber = T.TaskStream("reber", None, 4, 8, seed=0, train_set=T.embedded_reber(10, seed=0))
     x, y, w = next(iter(reber))
-    np.testing.assert_array_equal(w, reber.recent[-1].step_mask.astype("float32"))
+    np.testing.assert_array_equal(w, reber.window().step_mask.astype("float32"))
     with pytest.raises(ValueError, match="no batch"):
         T.TaskStream("adding", None, 8, 20).window()
     with pytest.raises(ValueError, match="batch_size.*0"):
@@ -183,9 +190,9 @@ def test_task_data_follows_the_paper():
     assert (data.steps, data.features, data.outputs) == (110, 2, 1)
     expected = T.pad(T.make_task("adding", 64, seed=np.random.default_rng(10_003)), 110)
     np.testing.assert_array_equal(data.test.x, expected.x)
-    assert data.stream.served == 0 and not data.stream.recent  # the shape sample is not training data
-    next(iter(data.stream))
-    assert len(data.check_set()) == 16
+    assert data.stream.served == 0  # the shape sample is not training data
+    x, y = next(iter(data.stream))
+    np.testing.assert_array_equal(data.check_set(16).y, y)
 
     r = T.task_data("reber", T.task_settings("reber", quick=True), seed=0)
     assert len(r.test) == 64 and len(r.check_set()) == 128
@@ -213,7 +220,7 @@ class _FakeModel:
 
 
 def _rule(task, batch, outputs, logs=None, **options):
-    rule = T.paper_stop_rule(task, lambda: batch, sequences_per_epoch=1000, **options)
+    rule = T.paper_stop_rule(task, lambda sequences: batch, sequences_per_epoch=1000, **options)
     return rule, rule(2, logs, _FakeModel(outputs))
 
 
@@ -260,6 +267,15 @@ def test_stop_rule_reber_long_lag_and_temporal_order():
     coin[:, -1, 8:10] = 0.5
     rule, _ = _rule("long_lag", both, coin)
     assert rule.solved_at is None and rule.log[-1]["wrong"] == 1  # x/y tie: argmax right for one
+
+
+def test_stop_rule_checks_the_sequences_trained_in_this_process():
+    b = T.adding_problem(10, seed=0)
+    asked = []
+    rule = T.PaperStopRule(T.adding_check, lambda n: asked.append(n) or b, sequences_per_epoch=64)
+    for epoch in (4, 5, 6):  # a run resumed after 4 epochs: its stream started afresh
+        rule(epoch, None, _FakeModel(b.y + 0.5))
+    assert asked == [64, 128, 192] and [e["sequences"] for e in rule.log] == [320, 384, 448]
 
 
 def test_stop_rule_rejects_bad_epoch_size():

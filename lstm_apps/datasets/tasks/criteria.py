@@ -266,15 +266,17 @@ class PaperStopRule:
     """The paper's stop rule as a criterion function for the harness's ``StopWhen`` callback.
 
     After every epoch (``sequences_per_epoch`` training sequences) it predicts
-    the sequences of ``check_set()`` with the current weights, applies
+    the sequences of ``check_set`` with the current weights, applies
     ``check`` and returns a reason to stop once the criterion holds (None
     otherwise). Each check is kept in :attr:`log`, and its details go into
     the epoch's logs as ``window_<name>`` (so they reach the history).
 
     Args:
         check: ``check(pred, batch) -> (solved, details)``, e.g. :func:`adding_check`.
-        check_set: returns the :class:`TaskBatch` to check (the most recent
-            training sequences, or a task's fixed sets).
+        check_set: ``check_set(sequences)`` returns the :class:`TaskBatch` to
+            check, given the sequences trained on in this process (the most
+            recent of them, e.g. ``TaskStream.window``, or a task's fixed sets).
+            Call the rule after every epoch: it counts the epochs it has seen.
         sequences_per_epoch: training sequences per epoch.
         verbose: print every check.
 
@@ -294,7 +296,7 @@ class PaperStopRule:
     def __init__(
         self,
         check: Callable[[Any, TaskBatch], tuple[bool, Mapping[str, Any]]],
-        check_set: Callable[[], TaskBatch],
+        check_set: Callable[[int], TaskBatch],
         sequences_per_epoch: int,
         verbose: int = 0,
     ):
@@ -310,9 +312,12 @@ class PaperStopRule:
         self.sequences_per_epoch, self.verbose = int(sequences_per_epoch), verbose
         self.solved_at: int | None = None
         self.log: list[dict[str, Any]] = []
+        self._first_epoch: int | None = None
 
     def __call__(self, epoch: int, logs: dict | None, model) -> str | None:
-        batch = self.check_set()
+        if self._first_epoch is None:  # a resumed run starts at a later epoch, with a fresh stream
+            self._first_epoch = epoch
+        batch = self.check_set((epoch - self._first_epoch + 1) * self.sequences_per_epoch)
         pred = model.predict(batch.x, batch_size=256, verbose=0)
         ok, details = self.check(pred, batch)
         seen = (epoch + 1) * self.sequences_per_epoch

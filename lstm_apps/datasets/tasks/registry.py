@@ -390,7 +390,7 @@ def max_length(task: str, length: int | None = None) -> int | None:
 
 def paper_stop_rule(
     task: str,
-    check_set: Callable[[], TaskBatch],
+    check_set: Callable[[int], TaskBatch],
     sequences_per_epoch: int,
     verbose: int = 0,
     **options,
@@ -399,7 +399,8 @@ def paper_stop_rule(
 
     Args:
         task: the task's name.
-        check_set: returns the sequences the rule is checked on.
+        check_set: ``check_set(sequences_trained)`` returns the sequences the
+            rule is checked on (see :class:`~lstm_apps.datasets.tasks.criteria.PaperStopRule`).
         sequences_per_epoch: training sequences per epoch.
         verbose: print every check.
         **options: criterion options (``n_seq`` for multiplication); options

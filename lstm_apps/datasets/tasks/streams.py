@@ -35,6 +35,10 @@ class TaskStream:
 
     Iterating yields ``(x, y)``, or ``(x, y, sample_weight)`` for next-symbol
     tasks (weight 1 at real steps, 0 at padding), ready for ``model.fit``.
+    ``model.fit`` prefetches from a generator, so at the end of an epoch the
+    stream has served more batches than the model has trained on:
+    :meth:`window` takes the number of sequences trained on and returns the
+    most recent of *those*, the same whatever the prefetching did.
 
     Args:
         task: the task's name.
@@ -48,7 +52,6 @@ class TaskStream:
 
     Attributes:
         served: sequences served so far.
-        recent: the most recent batches.
     """
 
     def __init__(
@@ -69,11 +72,13 @@ class TaskStream:
         self.rng = np.random.default_rng(seed)
         self.steps = steps
         self.train_set = train_set
-        self.recent: deque[TaskBatch] = deque(maxlen=max(1, math.ceil(window / batch_size)))
+        self.window_batches = max(1, math.ceil(window / batch_size))
+        self._recent: deque[tuple[int, TaskBatch]] = deque()  # (batch index, batch)
+        self._batches = 0
         self.served = 0
 
-    def next_batch(self) -> TaskBatch:
-        """The next batch (kept among the recent ones)."""
+    def next_batch(self, record: bool = True) -> TaskBatch:
+        """The next batch; ``record=False`` draws one that is no training batch (e.g. to learn shapes)."""
         if self.train_set is not None:
             idx = self.rng.integers(len(self.train_set), size=self.batch_size)
             b = TaskBatch(
@@ -86,8 +91,10 @@ class TaskStream:
             b = make_task(self.task, self.batch_size, seed=self.rng, length=self.length)
             if self.steps is not None:
                 b = pad(b, self.steps)
-        self.recent.append(b)
-        self.served += self.batch_size
+        if record:
+            self._recent.append((self._batches, b))
+            self._batches += 1
+            self.served += self.batch_size
         return b
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
@@ -98,11 +105,27 @@ class TaskStream:
             else:
                 yield b.x, b.y
 
-    def window(self) -> TaskBatch:
-        """The most recent sequences served, as one batch."""
-        if not self.recent:
-            raise ValueError("the stream has served no batch yet; there is no window to check.")
-        return concat(list(self.recent))
+    def window(self, sequences: int | None = None) -> TaskBatch:
+        """The ``window`` most recent sequences (whole batches) among the first ``sequences`` served.
+
+        Args:
+            sequences: sequences trained on so far (None: all served); batches
+                served after them (prefetched) are left out.
+
+        Returns:
+            One :class:`TaskBatch`. Batches older than the window are forgotten.
+        """
+        end = self._batches if sequences is None else min(self._batches, int(sequences) // self.batch_size)
+        start = end - self.window_batches
+        while self._recent and self._recent[0][0] < start:
+            self._recent.popleft()
+        chosen = [b for i, b in self._recent if start <= i < end]
+        if not chosen:
+            raise ValueError(
+                f"the stream has served no batch among the first {sequences!r} sequences; "
+                "there is no window to check."
+            )
+        return concat(chosen)
 
 
 @dataclass
@@ -111,7 +134,8 @@ class TaskData:
 
     Attributes:
         stream: the training batches.
-        check_set: returns the sequences the stop rule is checked on.
+        check_set: ``check_set(sequences_trained)`` returns the sequences the
+            stop rule is checked on.
         test: the test sequences.
         steps: time steps of every batch.
         features: input units.
@@ -119,7 +143,7 @@ class TaskData:
     """
 
     stream: TaskStream
-    check_set: Callable[[], TaskBatch]
+    check_set: Callable[[int], TaskBatch]
     test: TaskBatch
     steps: int
     features: int
@@ -161,15 +185,13 @@ def task_data(task: str, settings: TaskSettings | None = None, length: int | Non
     stream = TaskStream(
         task, length, settings.batch_size, settings.window, rng, steps=steps, train_set=train_set
     )
-    sample = stream.next_batch()  # the shapes; not part of the training sequences
-    stream.recent.clear()
-    stream.served = 0
+    sample = stream.next_batch(record=False)  # the shapes; not part of the training sequences
     if train_set is not None:
         both = concat([train_set, test])
-        check_set = lambda: both  # noqa: E731
+        check_set = lambda sequences=None: both  # noqa: E731
     elif spec.all_sequences is not None:
         test = spec.all_sequences(spec.length(length))
-        check_set = lambda: test  # noqa: E731
+        check_set = lambda sequences=None: test  # noqa: E731
     else:
         fresh = make_task(
             task, settings.test_sequences, seed=np.random.default_rng(seed + 10_000), length=length
