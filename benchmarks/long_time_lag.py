@@ -26,7 +26,7 @@ from pathlib import Path
 from lstm_apps import io as _io
 from lstm_apps.cli import load_recipe
 from lstm_apps.datasets.tasks import success_rates
-from lstm_apps.training import format_table
+from lstm_apps.training import format_table, non_negative_float, positive_int
 
 GOALS = {
     "adding100": (
@@ -56,18 +56,18 @@ def main(argv=None):
     )
     parser.add_argument("--only", nargs="+", choices=list(GOALS), default=DEFAULT, help="goals to run")
     parser.add_argument("--runs-dir", default="runs", help="parent of the run folders (default runs/)")
-    parser.add_argument("--minutes", type=float, default=None, help="override every goal's time budget")
+    parser.add_argument(
+        "--minutes", type=non_negative_float, default=None, help="override every goal's time budget"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--trials",
-        type=int,
+        type=positive_int,
         default=1,
         help="run each goal with seeds seed..seed+trials-1 and report the success rate, "
         "as the paper's tables do (default 1)",
     )
     args = parser.parse_args(argv)
-    if args.trials < 1:
-        parser.error(f"--trials must be >= 1, received {args.trials}")
     recipe = load_recipe("long_time_lag")
 
     rows = []

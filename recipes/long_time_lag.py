@@ -40,7 +40,8 @@ Differences from the paper, stated plainly:
 
 * The paper trained with plain on-line gradient descent (one sequence per
   weight update, learning rates 0.1 to 0.5). We use Adam on mini-batches,
-  with a learning rate that halves every `--lr-half-life` sequences. Beating
+  with a learning rate (`--learning-rate`) that halves every `--lr-half-life`
+  sequences. Beating
   the paper's sequence counts this way says that LSTM1997 + Adam is more
   sample-efficient than LSTM1997 + 1997 SGD, not that the cell improved.
 * Training sequences are generated fresh and streamed (Reber: drawn from the
@@ -67,7 +68,14 @@ import keras
 
 from lstm_apps.datasets import tasks
 from lstm_apps.datasets.tasks import analysis, models
-from lstm_apps.training import recipe_parser, start_run
+from lstm_apps.training import (
+    StopWhen,
+    non_negative_int,
+    positive_int,
+    recipe_parser,
+    run_recipe_main,
+    start_run,
+)
 
 """
 ## Configuration
@@ -89,30 +97,33 @@ units as the task's LSTM1997 has memory cells.
 """
 
 
+#: The default time budget: minutes of training per task (a share of it for the --all suite's).
+MINUTES_PER_TASK = 10.0
+
+
 def build_parser():
-    parser = recipe_parser("long_time_lag", __doc__, epochs=0, quick_epochs=2, batch_size=0)
-    parser.set_defaults(epochs=None)
-    for action in parser._actions:
-        if action.dest == "epochs":
-            action.help = "training chunks of --check-every sequences (default: the task's sequence budget)"
-        if action.dest == "batch_size":
-            action.help = "batch size (default per task, 16)"
-    g = parser.add_argument_group("long-time-lag options")
+    parser = recipe_parser(
+        "long_time_lag", __doc__, epochs=None, quick_epochs=2, batch_size=None, learning_rate=None
+    )
+    g = parser.add_argument_group(
+        "long-time-lag options",
+        "--epochs counts chunks of --check-every sequences (default: the task's budget of\n"
+        f"sequences); --max-minutes defaults to {MINUTES_PER_TASK:g} minutes of training per task, the\n"
+        "--all suite's divided by the tasks' shares (tasks.PAPER_SUITE).",
+    )
     g.add_argument("--task", choices=tasks.TASKS, default="adding", help="the paper's task (default adding)")
     g.add_argument("--all", action="store_true", help="run the suite (plus a simple RNN on adding)")
     g.add_argument("--no-truncate", action="store_true", help="LSTM1997 with full BPTT (not truncated)")
-    g.add_argument("--max-minutes", type=float, default=10.0, help="wall-clock budget per task (default 10)")
-    g.add_argument("--lr", type=float, default=None, help="Adam's starting learning rate (default per task)")
     for flag, kind, default, about in (
-        ("--length", int, None, "T for adding/multiplication (100, 500, 1000), p for long_lag (100)"),
-        ("--max-sequences", int, None, "budget of training sequences (default per task)"),
-        ("--lr-half-life", int, 15000, "training sequences per halving of the learning rate"),
-        ("--check-every", int, None, "sequences between checks of the stop rule (default per task)"),
-        ("--window", int, tasks.PAPER_WINDOW, "most recent sequences the stop rule checks (paper: 2000)"),
-        ("--n-seq", int, 140, "multiplication: wrong sequences the stop rule allows (paper: 140, 13)"),
-        ("--test-sequences", int, tasks.PAPER_TEST_SEQUENCES, "fresh test sequences (paper: 2560)"),
-        ("--blocks", int, None, "LSTM1997 memory cell blocks (default per task)"),
-        ("--cells-per-block", int, None, "memory cells per block (default per task)"),
+        ("--length", positive_int, None, "T for adding/multiplication (100, 500, 1000), p for long_lag"),
+        ("--max-sequences", positive_int, None, "budget of training sequences (default per task)"),
+        ("--lr-half-life", positive_int, 15000, "training sequences per halving of the learning rate"),
+        ("--check-every", positive_int, None, "sequences between checks of the stop rule (default per task)"),
+        ("--window", positive_int, tasks.PAPER_WINDOW, "recent sequences the stop rule checks (paper: 2000)"),
+        ("--n-seq", non_negative_int, 140, "multiplication: wrong sequences allowed (paper: 140 or 13)"),
+        ("--test-sequences", positive_int, tasks.PAPER_TEST_SEQUENCES, "fresh test sequences (paper: 2560)"),
+        ("--blocks", positive_int, None, "LSTM1997 memory cell blocks (default per task)"),
+        ("--cells-per-block", positive_int, None, "memory cells per block (default per task)"),
         ("--input-gate-bias", float, None, "input-gate bias of the first block (default -1)"),
         ("--bias-step", float, None, "added to the input-gate bias from block to block (default per task)"),
         ("--output-gate-bias", float, None, "output-gate bias of every block (default -2)"),
@@ -142,8 +153,8 @@ def settings_for(args, task, max_sequences=None):
         quick=args.quick,
         epochs=args.epochs,
         max_sequences=max_sequences,
-        batch_size=args.batch_size or None,
-        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
         **{k: getattr(args, k) for k in ("check_every", "window", "test_sequences", "lr_half_life")},
         **{k: getattr(args, k) for k in NET_FLAGS},
     )
@@ -179,24 +190,14 @@ def make_model(run, args, task, cell, data, settings):
 ## Train
 
 `run.fit` on the stream, one epoch per `--check-every` sequences; after each,
-the paper's stop rule (`tasks.paper_stop_rule`) checks the criterion with the
-current weights and stops training when it holds, or when the time is up.
+`StopWhen` calls the paper's stop rule (`tasks.paper_stop_rule`), which checks
+the criterion with the current weights on the most recent sequences trained
+on. Training stops when it holds, when the sequence budget is spent or when the
+run's time budget (`--max-minutes`) is.
 """
 
 
-class StopWhen(keras.callbacks.Callback):
-    """Stops training when ``criterion(epoch, logs, model)`` is truthy or the deadline passed."""
-
-    def __init__(self, criterion, deadline):
-        super().__init__()
-        self.criterion, self.deadline = criterion, deadline
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.criterion(epoch, logs, self.model) or time.time() > self.deadline:
-            self.model.stop_training = True
-
-
-def train(run, args, task, cell, length, label, max_sequences=None, minutes=10.0):
+def train(run, args, task, cell, length, label, max_sequences=None, budget_share=1.0):
     settings = settings_for(args, task, max_sequences)
     data = tasks.task_data(task, settings, length=length, seed=args.seed)
     model = make_model(run, args, task, cell, data, settings)
@@ -204,22 +205,23 @@ def train(run, args, task, cell, length, label, max_sequences=None, minutes=10.0
         task, data.check_set, settings.sequences_per_epoch, verbose=run.verbose, n_seq=args.n_seq
     )
     print(
-        f"[{label}] training on up to {settings.epochs * settings.sequences_per_epoch:,} sequences / "
-        f"{minutes:g} min ({model.count_params()} weights)",
+        f"[{label}] training on up to {settings.epochs * settings.sequences_per_epoch:,} sequences "
+        f"({model.count_params()} weights)",
         flush=True,
     )
-    t0 = time.time()
+    spent = run.budget.wall_seconds
     history = run.fit(
         model,
         iter(data.stream),
         steps_per_epoch=settings.steps_per_epoch,
         epochs=settings.epochs,
-        callbacks=[StopWhen(rule, time.time() + 60 * minutes)],
+        callbacks=[StopWhen(rule)],
         history_name=f"history_{label}",
-        verbose=run.verbose,
+        budget_share=budget_share,
     )
     trained = len(history.history.get("loss", [])) * settings.sequences_per_epoch
-    return model, data, rule, {"sequences_trained": trained, "train_seconds": round(time.time() - t0, 1)}
+    seconds = round(run.budget.wall_seconds - spent, 1)
+    return model, data, rule, {"sequences_trained": trained, "train_seconds": seconds}
 
 
 """
@@ -277,9 +279,9 @@ with `--all`), with sample test inputs for `--export`.
 """
 
 
-def run_one(run, args, task, cell, length, max_sequences=None, minutes=10.0):
+def run_one(run, args, task, cell, length, max_sequences=None, budget_share=1.0):
     label = f"{task}{'' if length is None else length}_{cell}"
-    model, data, rule, trained = train(run, args, task, cell, length, label, max_sequences, minutes)
+    model, data, rule, trained = train(run, args, task, cell, length, label, max_sequences, budget_share)
     result = evaluate(model, args, task, cell, length, data, rule, trained)
     run.save_json(f"criterion_log_{label}.json", rule.log)
     run.save_model(
@@ -290,16 +292,16 @@ def run_one(run, args, task, cell, length, max_sequences=None, minutes=10.0):
 
 
 def main(argv=None) -> dict:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.length is not None and tasks.task_spec(args.task).default_length is None and not args.all:
-        parser.error(f"--length applies to adding, multiplication and long_lag, not --task {args.task}")
+    args = build_parser().parse_args(argv)
+    if not args.all:
+        tasks.task_spec(args.task).length(args.length)  # the paper's fixed lengths refuse --length
+    suite = tasks.PAPER_SUITE if args.all else [tasks.SuiteEntry(args.task, args.cell, args.length)]
+    if args.max_minutes is None:
+        args.max_minutes = MINUTES_PER_TASK * sum(entry.minutes_share for entry in suite)
     run = start_run("long_time_lag", args)
     started = time.time()
     if not args.all:
-        model, result, _ = run_one(
-            run, args, args.task, args.cell, args.length, args.max_sequences, args.max_minutes
-        )
+        model, result, _ = run_one(run, args, args.task, args.cell, args.length, args.max_sequences)
         run.print_table(tasks.comparison_rows(result), title=f"{args.task}: this run vs. the 1997 paper")
         metrics = {k: v for k, v in result.items() if k not in ("task", "cell")}
         if args.task == "adding":
@@ -307,17 +309,13 @@ def main(argv=None) -> dict:
         print("\nConclusion: " + tasks.verdict(result))
     else:
         results = {}
-        for entry in tasks.PAPER_SUITE:
+        for entry, share in zip(suite, tasks.budget_shares([e.minutes_share for e in suite])):
             budget = (None if args.quick else entry.max_sequences) or args.max_sequences
-            minutes = args.max_minutes * entry.minutes_share
             length = entry.length_for(args.length)
-            _, result, label = run_one(run, args, entry.task, entry.cell, length, budget, minutes)
+            _, result, label = run_one(run, args, entry.task, entry.cell, length, budget, share)
             results[label] = result
-        title = "Long-time-lag suite (Hochreiter & Schmidhuber 1997)"
-        table = run.print_table(
-            [{k: r[k] for k in tasks.SUITE_COLUMNS} for r in results.values()], title=title
-        )
-        run.save_text("results.md", f"## {title}\n\n{table}\n")
+        rows = [{k: r[k] for k in tasks.SUITE_COLUMNS} for r in results.values()]
+        run.print_table(rows, title="Long-time-lag suite (Hochreiter & Schmidhuber 1997)")
         metrics = tasks.suite_metrics(results)
         print("\nConclusion: " + tasks.suite_conclusion(results))
     metrics["wall_seconds"] = round(time.time() - started, 1)
@@ -340,4 +338,4 @@ Measured figures and the suite's table: `docs/recipes/long_time_lag.md`.
 """
 
 if __name__ == "__main__":
-    main()
+    run_recipe_main(main)

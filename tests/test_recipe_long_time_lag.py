@@ -47,6 +47,7 @@ def test_quick_adding_run(recipe, tmp_path):
         "results.md",
     ):
         assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "config.json").read_text())["max_minutes"] == 10.0  # per task
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["sequences_to_success"] is None and saved["paper_sequences"] == 74_000
     assert "LSTM 1997 paper" in (run_dir / "results.md").read_text()
@@ -62,6 +63,8 @@ def test_quick_adding_run(recipe, tmp_path):
 def test_quick_all_writes_results_table(recipe, tmp_path):
     metrics = recipe.main(["--all", "--quick", "--runs-dir", str(tmp_path)])
     run_dir = next((tmp_path / "long_time_lag").iterdir())
+    # 10 minutes per task: 5 full shares and 2 half shares of the suite's time budget
+    assert json.loads((run_dir / "config.json").read_text())["max_minutes"] == 60.0
     table = (run_dir / "results.md").read_text()
     for task in (
         "reber",
@@ -92,16 +95,20 @@ def test_quick_all_writes_results_table(recipe, tmp_path):
 
 def test_flags(recipe, tmp_path):
     parser = recipe.build_parser()
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--cell", "transformer"])
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--task", "parity"])
-    with pytest.raises(SystemExit):  # the paper's fixed lengths
+    for bad in (["--cell", "transformer"], ["--task", "parity"], ["--window", "0"], ["--lr", "0.1"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+    with pytest.raises(ValueError, match="fixed lengths"):  # the paper's fixed lengths
         recipe.main(["--task", "reber", "--length", "50", "--quick", "--runs-dir", str(tmp_path)])
+    assert not (tmp_path / "long_time_lag").exists()  # refused before a run folder is made
     args = parser.parse_args(["--task", "multiplication", "--blocks", "3", "--input-gate-bias", "-2"])
+    assert (args.learning_rate, args.batch_size, args.max_minutes) == (None, None, None)
     settings = recipe.settings_for(args, args.task)
     assert settings.config.blocks == 3 and settings.config.input_bias == -2.0
     assert settings.config.cells_per_block == 2 and settings.learning_rate == 0.03  # the task's defaults
+    args = parser.parse_args(["--learning-rate", "0.1", "--batch-size", "8"])
+    settings = recipe.settings_for(args, "adding")
+    assert settings.learning_rate == 0.1 and settings.batch_size == 8
 
 
 @pytest.mark.slow
