@@ -58,7 +58,7 @@ from lstm_apps import metrics as M
 from lstm_apps.baselines import volatility as vb
 from lstm_apps.datasets import prices
 from lstm_apps.io import atomic_path, save_keras_model
-from lstm_apps.layers import AdaptiveForgetCell, forget_gate_trace, memory_half_life, recurrent, variance_nll
+from lstm_apps.layers import AdaptiveForgetCell, forget_gate_trace, recurrent, variance_nll
 from lstm_apps.training import recipe_parser, start_run
 
 """
@@ -263,20 +263,6 @@ median day and after a 99th-percentile move.
 """
 
 
-def cell_physics(model, z_train):
-    phys = model.get_layer("adaptive_rnn").cell.physical_parameters()
-    a, b = float(phys["a"][0]), float(phys["b"][0])
-    calm, shock = float(np.median(np.abs(z_train))), float(np.quantile(np.abs(z_train), 0.99))
-    return {
-        "a": a,
-        "b": b,
-        "half_life_calm_days": float(memory_half_life(a - b * calm)),
-        "half_life_shock_days": float(memory_half_life(a - b * shock)),
-        "calm_abs_return_sd": calm,
-        "shock_abs_return_sd": shock,
-    }
-
-
 def report(metrics, args):
     q_cell, q_garch, p = metrics["qlike_cell"], metrics["qlike_garch"], metrics["dm_pvalue_cell_vs_garch"]
     print(
@@ -338,16 +324,17 @@ def main(argv=None) -> dict:
     proxy = None
     if args.data is None and args.ticker is None:  # the bundled index has daily highs and lows
         proxy = vb.range_proxy(prices.load_sp500_range_variance(), returns, split_pos, mu)
-    rows, metrics = vb.evaluate_forecasts(y, forecasts, None if proxy is None else proxy[0], LABELS)
+    pairs = (("cell", "gjr_garch"), ("cell", "lstm"))
+    rows, metrics = vb.evaluate_forecasts(y, forecasts, proxy and proxy[0], LABELS, pairs=pairs)
     if proxy is not None:
         metrics["range_proxy_scale"] = proxy[1]
-    metrics.update(cell_physics(models["cell"], z[:split_pos]))
+    cell = models["cell"].get_layer("adaptive_rnn").cell
+    phys = cell.physical_parameters()
+    a, b = float(phys["a"][0]), float(phys["b"][0])
+    metrics.update(a=a, b=b, **M.gate_half_lives(a, b, z[:split_pos]))
     metrics.update(
         garch_params, forecast_days=int(n - split_pos), estimation_days=int(split_pos), proxy_mean=mu
     )
-    for k in ("gjr_garch", "lstm"):
-        dm = M.diebold_mariano(M.qlike_losses(y, forecasts["cell"]), M.qlike_losses(y, forecasts[k]))
-        metrics[f"dm_stat_cell_vs_{k}"], metrics[f"dm_pvalue_cell_vs_{k}"] = dm["stat"], dm["pvalue"]
     run.print_table(
         rows,
         title=f"One-step variance forecasts, {y.index[0].date()} to {y.index[-1].date()} ({len(y)} days; "
@@ -357,7 +344,6 @@ def main(argv=None) -> dict:
 
     run.save_figure(vb.plot_forecasts(y, forecasts, LABELS), "forecast_vs_proxy.png")
     all_days = np.arange(1, n)
-    cell = models["cell"].get_layer("adaptive_rnn").cell
     trace = forget_gate_trace(cell, prices.windows_ending_at(feats, all_days - 1, args.seq_len))
     gate = pd.Series(trace["forget_gate"][:, -1, :].mean(axis=1), index=returns.index[all_days - 1])
     title = f"Adaptive forget gate over the whole sample (a = {metrics['a']:.2f}, b = {metrics['b']:.2f})"

@@ -130,3 +130,32 @@ def test_figures():
     assert fig.axes[0].get_title() == "gate" and "x" in [
         t.get_text() for t in fig.axes[1].get_legend().get_texts()
     ]
+
+
+def test_evaluate_forecasts_tests_extra_pairs():
+    from lstm_apps import metrics as M
+
+    rng = np.random.default_rng(1)
+    h = pd.Series(rng.uniform(0.5, 2.0, 200), index=pd.bdate_range("2020-01-01", periods=200))
+    y = h * rng.chisquare(1, 200)
+    fc = {"a": h, "b": 0.8 * h, "garch": 1.2 * h}
+    _, metrics = vb.evaluate_forecasts(y, fc, pairs=[("a", "b")])
+    dm = M.diebold_mariano(M.qlike_losses(y, h), M.qlike_losses(y, 0.8 * h))
+    assert metrics["dm_stat_a_vs_b"] == dm["stat"] and metrics["dm_pvalue_a_vs_b"] == dm["pvalue"]
+
+
+def test_gate_half_lives_against_numpy():
+    from lstm_apps.metrics import gate_half_lives
+
+    z = np.random.default_rng(2).standard_t(5, 2000)
+    out = gate_half_lives(2.0, 0.4, z)
+    calm, shock = np.median(np.abs(z)), np.quantile(np.abs(z), 0.99)
+    for key, level in (("half_life_calm_days", calm), ("half_life_shock_days", shock)):
+        gate = 1.0 / (1.0 + np.exp(-(2.0 - 0.4 * level)))
+        assert out[key] == pytest.approx(np.log(0.5) / np.log(gate))
+    assert (
+        out["calm_abs_return_sd"] == pytest.approx(calm)
+        and out["half_life_shock_days"] < out["half_life_calm_days"]
+    )
+    with pytest.raises(ValueError, match="shock_quantile must lie in"):
+        gate_half_lives(2.0, 0.4, z, shock_quantile=0.3)

@@ -267,6 +267,7 @@ def evaluate_forecasts(
     labels=None,
     reference: str = "garch",
     reference_name: str = "GARCH",
+    pairs=(),
 ) -> tuple[list[dict], dict[str, float]]:
     """Score variance forecasts against a proxy: QLIKE, MSE, Mincer–Zarnowitz and Diebold–Mariano.
 
@@ -277,6 +278,7 @@ def evaluate_forecasts(
         labels: ``{key: table label}`` (default: the keys).
         reference: the model every other one is tested against (Diebold–Mariano on QLIKE).
         reference_name: how the table's test column names it.
+        pairs: further ``(a, b)`` keys tested against each other (metrics only).
 
     Returns:
         ``(rows, metrics)``: one table row per model, and flat metrics
@@ -284,7 +286,8 @@ def evaluate_forecasts(
         ``mz_r2_<key>``, ``mz_pvalue_<key>``, ``qlike_range_<key>`` (with
         ``y_range``), ``dm_stat_<key>_vs_<reference>`` and
         ``dm_pvalue_<key>_vs_<reference>`` (negative statistic: lower QLIKE
-        than the reference).
+        than the reference), and ``dm_stat_<a>_vs_<b>``, ``dm_pvalue_<a>_vs_<b>``
+        for each of ``pairs``.
     """
     from lstm_apps import metrics as M
 
@@ -325,6 +328,9 @@ def evaluate_forecasts(
             metrics[f"dm_stat_{k}_vs_{reference}"] = dm["stat"]
             metrics[f"dm_pvalue_{k}_vs_{reference}"] = dm["pvalue"]
         rows.append(row)
+    for a, b in pairs:
+        dm = M.diebold_mariano(losses[a], losses[b])
+        metrics[f"dm_stat_{a}_vs_{b}"], metrics[f"dm_pvalue_{a}_vs_{b}"] = dm["stat"], dm["pvalue"]
     return rows, metrics
 
 
