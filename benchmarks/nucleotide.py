@@ -75,9 +75,9 @@ def main(argv=None) -> dict:
     nucleotide = load_recipe("nucleotide")
 
     recipe_argv = SETTINGS + [
-        "--train-cpu-minutes",
+        "--max-cpu-minutes",
         str(args.cpu_minutes),
-        "--train-minutes",
+        "--max-minutes",
         str(args.max_minutes),
         "--runs-dir",
         args.runs_dir,

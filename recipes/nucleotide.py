@@ -35,25 +35,24 @@ Markov model.
 """
 
 import argparse
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from lstm_apps.baselines.markov import select_model
-from lstm_apps.datasets.genome import MASK, VOCAB_SIZE, load_genome_split, read_genome, window_dataset
-from lstm_apps.datasets.genome_scoring import (
-    coding_probe,
-    eval_blocks,
-    gene_start_profile,
-    mean_bits_near_genes,
-    per_base_bits,
-    plot_gene_start_profile,
-    plot_loss_along,
-)
+from lstm_apps.datasets import genome_scoring as scoring
+from lstm_apps.datasets.genome import VOCAB_SIZE, load_genome_split, read_genome, window_dataset
 from lstm_apps.layers import recurrent
-from lstm_apps.training import recipe_parser, start_run
+from lstm_apps.training import (
+    existing_file,
+    fraction,
+    non_negative_int,
+    positive_int,
+    recipe_parser,
+    run_recipe_main,
+    start_run,
+)
 
 """
 ## Configuration
@@ -65,33 +64,36 @@ the validation slice. `--quick` trains for seconds on the first 60 kb.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = recipe_parser("nucleotide", __doc__, epochs=60, quick_epochs=2, cell="lstm", batch_size=128)
+    parser = recipe_parser(
+        "nucleotide", __doc__, epochs=60, quick_epochs=2, cell="lstm", batch_size=128, learning_rate=3e-3
+    )
     g = parser.add_argument_group("nucleotide options")
-    g.add_argument("--genome", default=None, help="FASTA/GenBank file, plain or gzip (default: E. coli K-12)")
-    g.add_argument("--evaluate", default=None, metavar="FILE", help="also score this FASTA/GenBank file")
-    g.add_argument("--test-fraction", type=float, default=0.1, help="held-out tail (default 0.1)")
-    g.add_argument("--val-fraction", type=float, default=0.02, help="validation slice before it (0.02)")
-    g.add_argument("--window", type=int, default=128, help="training window length (default 128)")
-    g.add_argument("--units", type=int, default=128, help="recurrent units per layer (default 128)")
-    g.add_argument("--layers", type=int, default=1, help="stacked recurrent layers (default 1)")
-    g.add_argument("--embed", type=int, default=16, help="base embedding size (default 16)")
-    g.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
+    g.add_argument(
+        "--genome", type=existing_file, help="FASTA/GenBank file, plain or gzip (default: E. coli)"
+    )
+    g.add_argument(
+        "--evaluate", type=existing_file, metavar="FILE", help="also score this FASTA/GenBank file"
+    )
+    g.add_argument("--test-fraction", type=fraction, default=0.1, help="held-out tail (default 0.1)")
+    g.add_argument("--val-fraction", type=fraction, default=0.02, help="validation slice before it (0.02)")
+    g.add_argument("--window", type=positive_int, default=128, help="training window length (default 128)")
+    g.add_argument("--units", type=positive_int, default=128, help="recurrent units per layer (default 128)")
+    g.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers (default 1)")
+    g.add_argument("--embed", type=positive_int, default=16, help="base embedding size (default 16)")
     g.add_argument(
         "--no-reverse-complement",
         dest="reverse_complement",
         action="store_false",
         help="train on the given strand only",
     )
-    g.add_argument("--train-minutes", type=float, default=None, help="wall-clock training budget")
-    g.add_argument("--train-cpu-minutes", type=float, default=None, help="process-CPU training budget")
-    g.add_argument("--patience", type=int, default=6, help="early-stopping patience in epochs (default 6)")
+    g.add_argument("--patience", type=positive_int, default=6, help="early-stopping patience (default 6)")
     g.add_argument(
-        "--steps-per-epoch", type=int, default=150, help="batches per epoch, 0 for one pass (default 150)"
+        "--steps-per-epoch", type=non_negative_int, default=150, help="batches per epoch, 0: one pass (150)"
     )
-    g.add_argument("--eval-block", type=int, default=1024, help="bases scored per block (default 1024)")
-    g.add_argument("--eval-warmup", type=int, default=256, help="context before each block (default 256)")
-    g.add_argument("--max-order", type=int, default=12, help="highest Markov order tried (default 12)")
-    g.add_argument("--quick-bases", type=int, default=60_000, help="bases used by --quick (default 60000)")
+    g.add_argument("--eval-block", type=positive_int, default=1024, help="bases scored per block (1024)")
+    g.add_argument("--eval-warmup", type=non_negative_int, default=256, help="context before a block (256)")
+    g.add_argument("--max-order", type=non_negative_int, default=12, help="highest Markov order (default 12)")
+    g.add_argument("--quick-bases", type=positive_int, default=60_000, help="bases used by --quick (60000)")
     return parser
 
 
@@ -104,30 +106,6 @@ def quick_settings(args):
     args.max_order = min(args.max_order, 6)
     args.eval_block = min(args.eval_block, 512)
     args.eval_warmup = min(args.eval_warmup, 64)
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stop training once `minutes` of wall-clock or `cpu_minutes` of process CPU time are spent."""
-
-    def __init__(self, minutes=None, cpu_minutes=None):
-        super().__init__()
-        self.wall = None if minutes is None else 60.0 * float(minutes)
-        self.cpu = None if cpu_minutes is None else 60.0 * float(cpu_minutes)
-        self.stopped_by = ""
-        self.wall_seconds = self.cpu_seconds = 0.0
-
-    def on_train_begin(self, logs=None):
-        self._w0, self._c0 = time.time(), time.process_time()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.wall_seconds = time.time() - self._w0
-        self.cpu_seconds = time.process_time() - self._c0
-        if self.wall is not None and self.wall_seconds > self.wall:
-            self.stopped_by = "wall"
-        elif self.cpu is not None and self.cpu_seconds > self.cpu:
-            self.stopped_by = "cpu"
-        if self.stopped_by:
-            self.model.stop_training = True
 
 
 """
@@ -185,19 +163,13 @@ def build_model(args):
 
 
 def fit_markov(split, args):
-    codes, val_start, test_start = split.codes, split.val_start, split.test_start
-    t0 = time.time()
-    markov, table = select_model(
-        codes[:val_start],
-        codes[val_start:test_start],
-        range(0, args.max_order + 1),
-        context=codes[:val_start],
-    )
+    codes, v, t = split.codes, split.val_start, split.test_start
+    markov, table = select_model(codes[:v], codes[v:t], range(args.max_order + 1), context=codes[:v])
     best_val = min(row["valid_bits_per_base"] for row in table)
-    markov.fit(codes[:test_start])
+    markov.fit(codes[:t])
     print(
         f"Markov: best order {markov.order} ({'both strands' if markov.both_strands else 'one strand'}) on "
-        f"validation ({best_val:.4f} bits/base) [{time.time() - t0:.1f} s]"
+        f"validation ({best_val:.4f} bits/base)"
     )
     return markov, best_val
 
@@ -229,8 +201,6 @@ def train(run, split, args):
     with run.strategy.scope():
         model = build_model(args)
     model.summary(print_fn=lambda s, **kw: None if args.quick else print(s))
-    budget = TimeBudget(args.train_minutes, args.train_cpu_minutes)
-    t0 = time.time()
     history = run.fit(
         model,
         train_ds,
@@ -238,20 +208,13 @@ def train(run, split, args):
         steps_per_epoch=args.steps_per_epoch or None,
         shuffle=False,
         callbacks=[
-            budget,
             keras.callbacks.ReduceLROnPlateau(
                 "val_loss", factor=0.5, patience=max(1, args.patience // 2), min_lr=1e-4, verbose=0
             ),
             keras.callbacks.EarlyStopping("val_loss", patience=args.patience, restore_best_weights=True),
         ],
     )
-    return model, {
-        "train_seconds": time.time() - t0,
-        "train_cpu_seconds": budget.cpu_seconds,
-        "epochs_trained": len(history.history.get("loss", [])),
-        "stopped_by_wall_budget": int(budget.stopped_by == "wall"),
-        "stopped_by_cpu_budget": int(budget.stopped_by == "cpu"),
-    }
+    return model, {"epochs_trained": len(history.history.get("loss", []))}
 
 
 """
@@ -265,18 +228,17 @@ stops and the coding-region probe follow.
 
 def evaluate(run, model, markov, best_val, split, args):
     codes, val_start, test_start, n = split.codes, split.val_start, split.test_start, len(split)
-    scoring = dict(block=args.eval_block, warmup=args.eval_warmup)
-    lstm_bits = per_base_bits(model, codes, test_start, n, **scoring)
+    scoring_args = dict(block=args.eval_block, warmup=args.eval_warmup)
+    lstm_bits = scoring.per_base_bits(model, codes, test_start, n, **scoring_args)
     markov_bits = markov.per_base_bits(codes, start=test_start)
+    val_bits = scoring.per_base_bits(model, codes, val_start, test_start, **scoring_args)
     lstm_bpb, markov_bpb = float(np.nanmean(lstm_bits)), float(np.nanmean(markov_bits))
     metrics = {
         "test_bits_per_base_lstm": lstm_bpb,
         "test_bits_per_base_markov": markov_bpb,
         "markov_order": markov.order,
         "markov_both_strands": int(markov.both_strands),
-        "valid_bits_per_base_lstm": float(
-            np.nanmean(per_base_bits(model, codes, val_start, test_start, **scoring))
-        ),
+        "valid_bits_per_base_lstm": float(np.nanmean(val_bits)),
         "valid_bits_per_base_markov": best_val,
         "lstm_minus_markov_bits": lstm_bpb - markov_bpb,
         "test_bases": int(np.isfinite(lstm_bits).sum()),
@@ -290,44 +252,38 @@ def evaluate(run, model, markov, best_val, split, args):
     ]
     bits = {args.cell: lstm_bits, f"Markov k={markov.order}": markov_bits}
     coding = None if split.coding is None else split.coding[test_start:n]
-    run.save_figure(plot_loss_along(bits, test_start, coding), "test_loss_along_genome.png")
+    run.save_figure(scoring.plot_loss_along(bits, test_start, coding), "test_loss_along_genome.png")
 
     if split.coding is not None and split.gene_starts is not None and split.coding[test_start:].any():
         for label, model_bits in (("lstm", lstm_bits), ("markov", markov_bits)):
-            near = mean_bits_near_genes(model_bits, split.gene_starts, split.gene_stops, test_start)
+            near = scoring.mean_bits_near_genes(model_bits, split.gene_starts, split.gene_stops, test_start)
             metrics.update({f"test_bits_near_{k}_{label}": near[k] for k in ("gene_start", "gene_stop")})
             metrics[f"test_bits_elsewhere_{label}"] = near["elsewhere"]
-        profile = gene_start_profile(split.genome.features, bits, test_start, n)
+        profile = scoring.gene_start_profile(split.genome.features, bits, test_start, n)
         if profile is not None:
-            run.save_figure(plot_gene_start_profile(*profile), "loss_around_gene_starts.png")
-        metrics.update(coding_probe(model, split, warmup=args.eval_warmup, seed=args.seed))
-        rows.append(
-            {
-                "model": f"probe 'inside CDS' ({args.cell} states)",
-                "test bits/base": None,
-                "accuracy": metrics["probe_accuracy"],
-            }
-        )
+            run.save_figure(scoring.plot_gene_start_profile(*profile), "loss_around_gene_starts.png")
+        metrics.update(scoring.coding_probe(model, split, warmup=args.eval_warmup, seed=args.seed))
+        probe = f"probe 'inside CDS' ({args.cell} states)"
+        rows.append({"model": probe, "test bits/base": None, "accuracy": metrics["probe_accuracy"]})
         rows.append({"model": "probe majority baseline", "accuracy": metrics["probe_majority_accuracy"]})
     return metrics, rows
 
 
 def evaluate_other(model, markov, other, args):
     """Scores of the `--evaluate` file: every base after the first, by both models."""
-    oc = other.codes
-    o_lstm = per_base_bits(model, oc, 1, oc.size, block=args.eval_block, warmup=args.eval_warmup)
-    padded = np.concatenate([np.full(markov.order, MASK, np.int8), oc])
-    o_markov = markov.per_base_bits(padded, start=markov.order)[1:]
-    name = Path(args.evaluate).name
+    o_lstm, o_markov = scoring.score_sequence(
+        model, markov, other.codes, block=args.eval_block, warmup=args.eval_warmup
+    )
     metrics = {
         "evaluate_bits_per_base_lstm": float(np.nanmean(o_lstm)),
         "evaluate_bits_per_base_markov": float(np.nanmean(o_markov)),
         "evaluate_markov_order": markov.order,
         "evaluate_bases": int(np.isfinite(o_lstm).sum()),
     }
+    name = Path(args.evaluate).name
     rows = [
-        {"model": f"{name}: Markov", "test bits/base": metrics["evaluate_bits_per_base_markov"]},
-        {"model": f"{name}: {args.cell}", "test bits/base": metrics["evaluate_bits_per_base_lstm"]},
+        {"model": f"{name}: {m}", "test bits/base": metrics[f"evaluate_bits_per_base_{k}"]}
+        for m, k in (("Markov", "markov"), (args.cell, "lstm"))
     ]
     return metrics, rows
 
@@ -341,13 +297,8 @@ The network is saved with two real evaluation blocks as sample inputs, so
 
 
 def export(run, model, split, args):
-    x, _ = eval_blocks(
-        split.codes,
-        split.test_start,
-        split.test_start + 2 * args.eval_block,
-        args.eval_block,
-        args.eval_warmup,
-    )
+    start, block = split.test_start, args.eval_block
+    x, _ = scoring.eval_blocks(split.codes, start, start + 2 * block, block, args.eval_warmup)
     run.save_model(model, sample_inputs=x[:2])
 
 
@@ -355,9 +306,9 @@ def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
     if args.quick:
         quick_settings(args)
-    other = read_genome(args.evaluate) if args.evaluate else None  # bad files fail before training
+    split = load_data(args)  # bad files and fractions fail before the run starts
+    other = read_genome(args.evaluate) if args.evaluate else None
     run = start_run("nucleotide", args)
-    split = load_data(args)
     markov, best_val = fit_markov(split, args)
     model, training = train(run, split, args)
     metrics, rows = evaluate(run, model, markov, best_val, split, args)
@@ -389,4 +340,4 @@ the benchmarked numbers: `docs/recipes/nucleotide.md`.
 """
 
 if __name__ == "__main__":
-    main()
+    run_recipe_main(main)

@@ -14,6 +14,7 @@ from lstm_apps.datasets.genome_scoring import (
     per_base_bits,
     plot_gene_start_profile,
     plot_loss_along,
+    score_sequence,
 )
 
 
@@ -46,8 +47,12 @@ def test_eval_blocks_line_up_with_targets():
     assert (x0[0, :8] == MASK).all() and x0[0, 8] == codes[0]
     with pytest.raises(ValueError, match="block must be a positive integer, received 0"):
         eval_blocks(codes, 0, 10, 0, 4)
-    with pytest.raises(ValueError, match=r"region \[10, 2000\)"):
-        eval_blocks(codes, 10, 2000, 8, 4)
+    with pytest.raises(ValueError, match=r"region \[10, 10\) must be non-empty"):
+        eval_blocks(codes, 10, 10, 8, 4)
+    tail, _ = eval_blocks(codes, 996, 1004, 8, 2)  # past the end: the mask token
+    assert tail[0, :7].tolist() == codes[993:1000].tolist() and (tail[0, 7:] == MASK).all()
+    with pytest.raises(ValueError, match=r"region \[10, 2000\) must lie within the 1000 bases"):
+        per_base_bits(_Uniform(), codes, 10, 2000, block=8, warmup=4)
 
 
 def test_uniform_model_scores_two_bits_and_masked_bases_none():
@@ -64,6 +69,22 @@ def test_per_base_bits_against_numpy_softmax():
     p_a = np.exp(5.0) / (np.exp(5.0) + 3.0)
     expected = np.where(codes[50:700] == 0, -np.log2(p_a), -np.log2((1 - p_a) / 3))
     np.testing.assert_allclose(bits, expected, rtol=1e-6)
+
+
+def test_score_sequence_scores_every_base_after_the_first():
+    from lstm_apps.baselines.markov import MarkovModel
+
+    codes = np.random.default_rng(3).integers(0, 4, 900).astype(np.int8)
+    codes[300] = MASK
+    markov = MarkovModel(2).fit(codes[:600])
+    net, mk = score_sequence(_Uniform(), markov, codes, block=128, warmup=16)
+    assert net.shape == mk.shape == (899,)
+    np.testing.assert_allclose(np.nanmean(net), 2.0)
+    # position i + 1 of codes; the Markov model needs its 2 bases of context (none masked)
+    expected = markov.per_base_bits(codes, start=2)
+    np.testing.assert_allclose(mk[1:], expected)
+    assert np.isnan(mk[0])  # base 1 has one base of context: not scored by an order-2 model
+    assert np.isnan(net[299]) and np.isnan(mk[299])  # the masked base
 
 
 def test_near_mask_against_a_loop():

@@ -97,7 +97,7 @@ def test_full_ecoli_lstm_beats_markov(runs_dir):
             "1000",
             "--patience",
             "6",
-            "--train-cpu-minutes",
+            "--max-cpu-minutes",
             "30",
         ]
     )

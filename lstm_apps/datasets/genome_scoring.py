@@ -30,6 +30,7 @@ __all__ = [
     "eval_blocks",
     "predict_log_probs",
     "per_base_bits",
+    "score_sequence",
     "plot_loss_along",
     "near_mask",
     "mean_bits_near_genes",
@@ -45,19 +46,17 @@ def _check_region(codes, start, stop, block, warmup):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (1 if name == "block" else 0):
             expected = "a positive integer" if name == "block" else "a non-negative integer"
             raise ValueError(f"{name} must be {expected}, received {v!r}.")
-    if not 0 <= start < stop <= np.asarray(codes).size:
-        raise ValueError(
-            f"region [{start}, {stop}) must be non-empty and lie within the {np.asarray(codes).size} bases."
-        )
+    if not 0 <= start < stop:
+        raise ValueError(f"region [{start}, {stop}) must be non-empty and start at 0 or later.")
 
 
 def eval_blocks(codes: np.ndarray, start: int, stop: int, block: int, warmup: int):
     """Inputs predicting positions ``start..stop-1`` in blocks with ``warmup`` bases of context.
 
-    Row ``r`` holds ``codes[b - 1 - warmup : b + block - 1]`` (left-padded
-    with the mask token before the sequence start, right-padded after its
-    end) for ``b = start + r * block``; its outputs ``warmup..warmup+block-1``
-    predict ``codes[b : b + block]``.
+    Row ``r`` holds ``codes[b - 1 - warmup : b + block - 1]`` (padded with
+    the mask token before the sequence start and after its end) for
+    ``b = start + r * block``; its outputs ``warmup..warmup+block-1`` predict
+    ``codes[b : b + block]``.
 
     Args:
         codes: 1-D base codes (0..4).
@@ -97,6 +96,8 @@ def predict_log_probs(model, codes, start, stop, *, block=1024, warmup=256, batc
     """
     from scipy.special import log_softmax
 
+    if stop > np.asarray(codes).size:
+        raise ValueError(f"region [{start}, {stop}) must lie within the {np.asarray(codes).size} bases.")
     x, _ = eval_blocks(codes, start, stop, block, warmup)
     logits = model.predict(x, batch_size=batch_size, verbose=0)[:, warmup:, :]
     logp = log_softmax(logits.astype(np.float64), axis=-1)
@@ -115,6 +116,24 @@ def per_base_bits(model, codes, start, stop, *, block=1024, warmup=256) -> np.nd
     bits = np.full(target.size, np.nan)
     bits[ok] = nats_to_bits(-logp[ok, target[ok]])
     return bits
+
+
+def score_sequence(model, markov, codes, *, block=1024, warmup=256):
+    """Per-base bits of a next-base network and of a Markov model on every base of ``codes`` after the first.
+
+    For scoring a whole other file with trained models: the network reads
+    each block with up to ``warmup`` bases of context (none before the
+    start), the Markov model (:class:`~lstm_apps.baselines.markov.MarkovModel`)
+    its usual ``order`` bases, mask-padded before the start.
+
+    Returns:
+        ``(network_bits, markov_bits)``, two arrays of length ``len(codes) - 1``
+        (NaN where a base is not scored).
+    """
+    codes = np.asarray(codes)
+    network = per_base_bits(model, codes, 1, codes.size, block=block, warmup=warmup)
+    padded = np.concatenate([np.full(markov.order, MASK, np.int8), codes])
+    return network, markov.per_base_bits(padded, start=markov.order)[1:]
 
 
 def plot_loss_along(bits: Mapping[str, np.ndarray], start: int, coding=None, max_window: int = 2000):
