@@ -22,10 +22,9 @@ sample**, by the losses and tests forecasters already use:
 * the **Mincer–Zarnowitz** regression y = α + β·h (an unbiased forecast has
   α = 0, β = 1);
 * the **Diebold–Mariano** test of equal QLIKE between the cell and GARCH;
-* on the bundled index, which has daily highs and lows but no intraday
-  data, QLIKE is also reported against the Parkinson range variance
-  (ln(H/L))²/(4 ln 2), a less noisy proxy; it misses overnight moves, so it
-  is scaled to the squared returns' mean over the estimation sample.
+* on the bundled index, QLIKE against the Parkinson range variance
+  (ln(H/L))²/(4 ln 2) too, a less noisy proxy (scaled to the squared
+  returns' mean over the estimation sample: it misses overnight moves).
 
 The network here is `lstm_apps.layers.AdaptiveForgetCell`, a gray-box LSTM
 whose forget gate's pre-activation is a − b·|r_t| (plus learned terms): in
@@ -37,18 +36,15 @@ log-likelihood of returns (the QLIKE form), and its variance is the
 exponential of a linear read-out, so it is always positive.
 
 On the bundled data (the S&P 500 series shipped with `arch`, 1999–2018),
-every model is estimated on the days through the split (default
-2014-12-31) and forecasts each day of 2015–2018 from the days before it.
-`--window expanding|rolling` re-estimates every `--refit-every` days
-(the networks are fine-tuned from their previous weights).
-`--data prices.csv` or `--ticker SPY --start 2005-01-01` run the same
-comparison on any price series.
+every model is estimated on the days through 2014 and forecasts each day of
+2015–2018 from the days before it; `--window expanding|rolling` re-estimates
+every `--refit-every` days, and `--data prices.csv` or `--ticker SPY` run the
+same comparison on any price series.
 
 ## Setup
 """
 
 import argparse
-import time
 
 import keras
 import numpy as np
@@ -57,17 +53,29 @@ import pandas as pd
 from lstm_apps import metrics as M
 from lstm_apps.baselines import volatility as vb
 from lstm_apps.datasets import prices
-from lstm_apps.io import atomic_path, save_keras_model
-from lstm_apps.layers import AdaptiveForgetCell, forget_gate_trace, recurrent, variance_nll
-from lstm_apps.training import recipe_parser, start_run
+from lstm_apps.layers import AdaptiveForgetCell, GrayBoxCell, recurrent, recurrent_kinds, variance_nll
+from lstm_apps.training import (
+    existing_file,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    recipe_parser,
+    run_recipe_main,
+    start_run,
+)
 
 """
 ## Configuration
 
-`--cell` picks the plain recurrent net the adaptive cell is compared with.
+The model under test is always the adaptive cell, so the recipe has no
+`--cell`; `--black-box-cell` picks the plain recurrent net it is compared
+with, from the black-box kinds of the layer registry.
 """
 
-MODELS = ("cell", "lstm", "garch", "gjr_garch", "ewma", "rolling22")
+BLACK_BOX_CELLS = [
+    k for k in recurrent_kinds() if not isinstance(getattr(recurrent(k, 1), "cell", None), GrayBoxCell)
+]
+
 LABELS = {
     "cell": "adaptive-forget cell",
     "lstm": "plain recurrent net",
@@ -80,26 +88,20 @@ LABELS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = recipe_parser(
-        "volatility",
-        __doc__,
-        epochs=60,
-        quick_epochs=4,
-        cell="lstm",
-        cells=("lstm", "gru", "lstm1997", "simple_rnn"),
-    )
-    g = parser.add_argument_group("volatility options (--cell picks the plain net compared with the cell)")
+    parser = recipe_parser("volatility", __doc__, epochs=60, quick_epochs=4, cell=None, learning_rate=3e-3)
+    g = parser.add_argument_group("volatility options")
+    g.add_argument("--black-box-cell", choices=BLACK_BOX_CELLS, default="lstm", help="the plain net (lstm)")
     src = g.add_mutually_exclusive_group()
-    src.add_argument("--data", default=None, metavar="CSV", help="price file (default: arch's S&P 500)")
+    src.add_argument("--data", type=existing_file, metavar="CSV", help="price file (default: arch's S&P 500)")
     src.add_argument("--ticker", default=None, help="Yahoo Finance symbol (downloaded once, cached)")
     g.add_argument("--start", default=None, help="first date used (for --ticker: the download's start)")
     g.add_argument("--end", default=None, help="last date used")
     g.add_argument("--cache-dir", default=None, help="yfinance cache (default ~/.cache/lstm_apps/prices)")
     g.add_argument("--split", default="2014-12-31", help="last estimation day (default 2014-12-31)")
     g.add_argument("--window", choices=vb.WINDOWS, default="fixed", help="estimation window (default fixed)")
-    g.add_argument("--refit-every", type=int, default=252, help="days between refits (default 252)")
-    g.add_argument("--window-years", type=float, default=10.0, help="rolling window in years (default 10)")
-    g.add_argument("--refit-epochs", type=int, default=5, help="fine-tuning epochs per refit (default 5)")
+    g.add_argument("--refit-every", type=positive_int, default=252, help="days between refits (default 252)")
+    g.add_argument("--window-years", type=positive_float, default=10.0, help="rolling window, years (10)")
+    g.add_argument("--refit-epochs", type=positive_int, default=5, help="fine-tuning epochs per refit (5)")
     g.add_argument(
         "--demean",
         choices=("garch", "train", "none"),
@@ -108,14 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--volume", action="store_true", help="add the log relative volume (bundled data only)")
     g.add_argument("--a-init", type=float, default=1.0, help="initial a of the cell (default 1.0)")
-    g.add_argument("--b-init", type=float, default=0.5, help="initial b of the cell per s.d. (default 0.5)")
-    g.add_argument("--units", type=int, default=8, help="units of both recurrent nets (default 8)")
-    g.add_argument("--seq-len", type=int, default=256, help="window length in days (default 256)")
-    g.add_argument("--burn-in", type=int, default=64, help="unscored days per window (default 64)")
-    g.add_argument("--stride", type=int, default=8, help="days between training windows (default 8)")
-    g.add_argument("--val-days", type=int, default=504, help="early-stopping days (default 504)")
-    g.add_argument("--patience", type=int, default=10, help="early-stopping patience (default 10)")
-    g.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
+    g.add_argument("--b-init", type=positive_float, default=0.5, help="initial b per s.d. (default 0.5)")
+    g.add_argument("--units", type=positive_int, default=8, help="units of both recurrent nets (default 8)")
+    g.add_argument("--seq-len", type=positive_int, default=256, help="window length in days (default 256)")
+    g.add_argument("--burn-in", type=non_negative_int, default=64, help="unscored days per window (64)")
+    g.add_argument("--stride", type=positive_int, default=8, help="days between windows (default 8)")
+    g.add_argument("--val-days", type=non_negative_int, default=504, help="early-stopping days (504)")
+    g.add_argument("--patience", type=positive_int, default=10, help="early-stopping patience (default 10)")
     return parser
 
 
@@ -199,26 +200,18 @@ third of the learning rate before each later block.
 """
 
 
-def train_network(run, kind, key, z, feats, blocks, args):
+def train_network(run, kind, key, z, feats, blocks, args, later_fits=0):
     keras.utils.set_random_seed(args.seed)
     with run.strategy.scope():
         model = build_model(
             kind, args.units, args.learning_rate, args.seed, args.a_init, args.b_init, feats.shape[1]
         )
+    windowing = dict(seq_len=args.seq_len, burn_in=args.burn_in, stride=args.stride, val_days=args.val_days)
     parts = []
     for bi, (fit_lo, fit_hi, b_lo, b_hi) in enumerate(blocks):
         if bi > 0:
             model.optimizer.learning_rate.assign(args.learning_rate / 3)
-        (x, y, w), val = prices.train_validation_windows(
-            z,
-            fit_lo + 1,
-            fit_hi,
-            seq_len=args.seq_len,
-            burn_in=args.burn_in,
-            stride=args.stride,
-            val_days=args.val_days,
-            features=feats,
-        )
+        (x, y, w), val = prices.train_validation_windows(z, fit_lo + 1, fit_hi, features=feats, **windowing)
         stop = keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True)
         run.fit(
             model,
@@ -231,26 +224,17 @@ def train_network(run, kind, key, z, feats, blocks, args):
             shuffle=True,
             callbacks=[stop] if val is not None else [],
             history_name=f"history_{key}" + (f"_refit{bi}" if bi else ""),
+            budget_share=1 / (len(blocks) - bi + later_fits),  # an equal share of the time left per fit
         )
         parts.append(vb.network_forecasts(model, feats, np.arange(b_lo, b_hi), args.seq_len))
     return model, np.concatenate(parts)
 
 
 def train_networks(run, z, feats, blocks, args):
-    """The adaptive cell and the plain net; a network finished before an interruption is reloaded."""
-    models, forecasts = {}, {}
-    for kind in ("cell", args.cell):
-        key = "cell" if kind == "cell" else "lstm"
-        done_model, done_fc = run.file(f"trained_{key}.keras"), run.file(f"forecasts_{key}.npy")
-        if run.resumed and done_model.exists() and done_fc.exists():
-            models[key], forecasts[key] = keras.models.load_model(done_model), np.load(done_fc)
-            print(f"[volatility] resumed: {key} network and its forecasts loaded from {done_model.name}")
-            continue
-        models[key], forecasts[key] = train_network(run, kind, key, z, feats, blocks, args)
-        save_keras_model(models[key], done_model)
-        with atomic_path(done_fc) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, forecasts[key])
-    return models, forecasts
+    """The adaptive cell, then the plain net; `--resume` continues each fit from its own backup."""
+    cell, cell_fc = train_network(run, "cell", "cell", z, feats, blocks, args, later_fits=len(blocks))
+    plain, plain_fc = train_network(run, args.black_box_cell, "lstm", z, feats, blocks, args)
+    return {"cell": cell, "lstm": plain}, {"cell": cell_fc, "lstm": plain_fc}
 
 
 """
@@ -263,13 +247,13 @@ median day and after a 99th-percentile move.
 """
 
 
-def report(metrics, args):
+def report(metrics):
     q_cell, q_garch, p = metrics["qlike_cell"], metrics["qlike_garch"], metrics["dm_pvalue_cell_vs_garch"]
+    best = min(list(LABELS)[:-1], key=lambda k: metrics[f"qlike_{k}"])  # unconditional left out
     print(
         f"\nThe adaptive cell {'beats' if q_cell < q_garch else 'does not beat'} GARCH(1,1) on QLIKE "
-        f"({q_cell:.4f} vs {q_garch:.4f}; Diebold-Mariano p = {p:.3f}); lowest QLIKE: "
-        f"{LABELS[min(MODELS, key=lambda k: metrics[f'qlike_{k}'])]}. Memory half-life of the cell: "
-        f"{metrics['half_life_calm_days']:.1f} days on a median day, "
+        f"({q_cell:.4f} vs {q_garch:.4f}; Diebold-Mariano p = {p:.3f}); lowest QLIKE: {LABELS[best]}. "
+        f"Memory half-life of the cell: {metrics['half_life_calm_days']:.1f} days on a median day, "
         f"{metrics['half_life_shock_days']:.2f} after a 99th-percentile move."
     )
 
@@ -296,16 +280,11 @@ def main(argv=None) -> dict:
             f"--burn-in must be shorter than --seq-len, received {args.burn_in} and {args.seq_len}."
         )
     run = start_run("volatility", args)
-    t0 = time.time()
     returns, first_day, split_pos = load_data(args)
     n, r = len(returns), returns.to_numpy()
     window_days = int(round(args.window_years * 252))
     blocks = vb.estimation_blocks(n, split_pos, args.window, args.refit_every, window_days)
-    print(
-        f"{n} daily returns {returns.index[0].date()}..{returns.index[-1].date()}; estimation through "
-        f"{returns.index[split_pos - 1].date()}, {n - split_pos} forecast days, window={args.window} "
-        f"({len(blocks)} estimation block(s))"
-    )
+    print(f"{n} daily returns from {returns.index[0].date()}, {n - split_pos} forecast, {len(blocks)} fit(s)")
     forecasts, mu, garch_params = vb.baseline_forecasts(
         returns, first_day, args.window, args.refit_every, window_days, args.demean
     )
@@ -317,9 +296,8 @@ def main(argv=None) -> dict:
     extra = prices.load_sp500_volume_feature(returns.index, split_pos) if args.volume else None
     feats = prices.network_inputs(z, extra)
     models, net_fc = train_networks(run, z, feats, blocks, args)
-    forecasts = {
-        k: pd.Series(net_fc[k] * sigma**2, index=y.index, name=k) for k in ("cell", "lstm")
-    } | forecasts
+    scaled = {k: pd.Series(fc * sigma**2, index=y.index, name=k) for k, fc in net_fc.items()}
+    forecasts = scaled | forecasts
 
     proxy = None
     if args.data is None and args.ticker is None:  # the bundled index has daily highs and lows
@@ -331,21 +309,17 @@ def main(argv=None) -> dict:
     cell = models["cell"].get_layer("adaptive_rnn").cell
     phys = cell.physical_parameters()
     a, b = float(phys["a"][0]), float(phys["b"][0])
-    metrics.update(a=a, b=b, **M.gate_half_lives(a, b, z[:split_pos]))
-    metrics.update(
-        garch_params, forecast_days=int(n - split_pos), estimation_days=int(split_pos), proxy_mean=mu
-    )
+    metrics.update(a=a, b=b, **M.gate_half_lives(a, b, z[:split_pos]), **garch_params, proxy_mean=mu)
+    metrics.update(forecast_days=int(n - split_pos), estimation_days=int(split_pos))
     run.print_table(
         rows,
         title=f"One-step variance forecasts, {y.index[0].date()} to {y.index[-1].date()} ({len(y)} days; "
         "lower QLIKE/MSE is better; DM < 0: lower QLIKE than GARCH)",
     )
-    report(metrics, args)
+    report(metrics)
 
     run.save_figure(vb.plot_forecasts(y, forecasts, LABELS), "forecast_vs_proxy.png")
-    all_days = np.arange(1, n)
-    trace = forget_gate_trace(cell, prices.windows_ending_at(feats, all_days - 1, args.seq_len))
-    gate = pd.Series(trace["forget_gate"][:, -1, :].mean(axis=1), index=returns.index[all_days - 1])
+    gate = vb.forget_gate_by_day(cell, feats, np.arange(n - 1), args.seq_len, returns.index)
     title = f"Adaptive forget gate over the whole sample (a = {metrics['a']:.2f}, b = {metrics['b']:.2f})"
     run.save_figure(vb.plot_gate_over_time(returns, gate, y.index[0], title), "forget_gate.png")
     metrics["forget_gate_median"], metrics["forget_gate_min"] = float(gate.median()), float(gate.min())
@@ -353,8 +327,7 @@ def main(argv=None) -> dict:
 
     sample = prices.windows_ending_at(feats, np.arange(split_pos, split_pos + 2), args.seq_len)
     run.save_model(models["cell"], sample_inputs=sample)
-    save_keras_model(models["lstm"], run.file("model_lstm.keras"))  # the comparison net
-    metrics["train_seconds"] = round(time.time() - t0, 1)
+    run.save_model(models["lstm"], "model_lstm.keras", export=False)  # the comparison net
     return run.finish(metrics)
 
 
@@ -362,21 +335,16 @@ def main(argv=None) -> dict:
 ## Conclusion
 
 On the bundled S&P 500 with the defaults, the adaptive cell forecasts
-2015–2018 with a lower QLIKE and MSE than GARCH(1,1), but the
-Diebold–Mariano test does not call the QLIKE difference significant. It ties
-GJR-GARCH, the classical model that lets falling prices raise variance more
-than rising ones, and a plain Keras LSTM trained the same way does a little
-better still: on this index the gray-box gate buys readability, not
-accuracy. The forecast years hold few large shocks, so MSE is decided by a
-handful of days and ranks models differently from QLIKE.
-
-The learned a and b say what the cell remembers: its memory of the
-volatility regime halves within days on a median day and faster after a
-large move, and the forget-gate plot shows the gate falling in the autumn of
-2008 and dipping in the 2015–16 selloffs. One seed is one draw;
-`benchmarks/volatility.py --seeds 0 1 2` measures the spread. Figures and
+2015–2018 with a lower QLIKE and MSE than GARCH(1,1), though the
+Diebold–Mariano test does not call the difference significant; it ties
+GJR-GARCH, and a plain LSTM trained the same way does a little better still:
+on this index the gray-box gate buys readability, not accuracy. Its learned
+a and b say what it remembers: the volatility regime's memory halves within
+days on a median day and faster after a large move, and the gate falls in
+the autumn of 2008 and the 2015–16 selloffs. One seed is one draw
+(`benchmarks/volatility.py --seeds 0 1 2` measures the spread); figures and
 numbers: `docs/recipes/volatility.md`.
 """
 
 if __name__ == "__main__":
-    main()
+    run_recipe_main(main)

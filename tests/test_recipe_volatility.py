@@ -110,13 +110,47 @@ def test_quick_run_on_bundled_data(tmp_path):
     assert model.get_layer("adaptive_rnn").cell.physical_parameters()["a"][0] == pytest.approx(
         metrics["a"], rel=1e-5
     )
-    # --resume reuses the finished networks (no retraining) and gives the same table
+    # --resume: each network's fits continue from their own backups (a finished fit has none
+    # left, so it is trained again from the run's seed) and give the same table
     (run_dir / "metrics.json").unlink()
     again = recipe.main(["--quick", "--runs-dir", str(tmp_path), "--resume", str(run_dir)])
     for m in MODELS:
         assert again[f"qlike_{m}"] == pytest.approx(metrics[f"qlike_{m}"], rel=1e-9), m
     fc = pd.read_csv(run_dir / "forecasts.csv", index_col=0)
     assert (fc.drop(columns="proxy") > 0).all().all()
+
+
+def test_resume_continues_the_interrupted_network_from_its_backup(tmp_path, monkeypatch):
+    """An interruption in the plain net's second epoch: --resume trains the cell again from the
+    run's seed (its finished fit left no backup) and continues the plain net from its own backup."""
+    import keras
+
+    recipe = _recipe()
+    made = []
+
+    class InterruptingEarlyStopping(keras.callbacks.EarlyStopping):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            made.append(self)
+
+        def on_epoch_end(self, epoch, logs=None):
+            if len(made) == 2 and epoch == 1:  # the plain net's fit, after two epochs
+                raise KeyboardInterrupt("simulated interruption")
+            super().on_epoch_end(epoch, logs)
+
+    flags = ["--quick", "--epochs", "3", "--units", "2", "--runs-dir", str(tmp_path)]
+    with monkeypatch.context() as m:
+        m.setattr(keras.callbacks, "EarlyStopping", InterruptingEarlyStopping)
+        with pytest.raises(KeyboardInterrupt):
+            recipe.main(flags)
+    run_dir = next((tmp_path / "volatility").iterdir())
+    assert (run_dir / "backup_history_lstm").is_dir() and not (run_dir / "backup_history_cell").exists()
+    cell_before = json.loads((run_dir / "history_cell.json").read_text())
+    metrics = recipe.main(flags + ["--resume", str(run_dir)])
+    assert json.loads((run_dir / "history_cell.json").read_text()) == cell_before  # the same fit again
+    assert len(json.loads((run_dir / "history_lstm.json").read_text())["loss"]) == 3
+    assert not (run_dir / "backup_history_lstm").exists()
+    assert all(np.isfinite(metrics[f"qlike_{m}"]) for m in MODELS)
 
 
 def test_ticker_and_csv_inputs(tmp_path, monkeypatch):
@@ -163,8 +197,12 @@ def test_ticker_and_csv_inputs(tmp_path, monkeypatch):
 
 def test_bad_split_is_a_clear_error(tmp_path):
     recipe = _recipe()
+    csv = tmp_path / "x.csv"
+    csv.write_text("Date,Close\n2020-01-02,1.0\n")
     with pytest.raises(ValueError, match="--volume needs the bundled"):
-        recipe.main(["--quick", "--volume", "--data", "x.csv", "--runs-dir", str(tmp_path)])
+        recipe.main(["--quick", "--volume", "--data", str(csv), "--runs-dir", str(tmp_path)])
+    with pytest.raises(SystemExit):  # argparse: not an existing file
+        recipe.main(["--quick", "--data", str(tmp_path / "missing.csv"), "--runs-dir", str(tmp_path)])
     with pytest.raises(ValueError, match="--split 2030-01-01"):
         recipe.main(
             ["--quick", "--split", "2030-01-01", "--start", "2014-01-01", "--runs-dir", str(tmp_path)]

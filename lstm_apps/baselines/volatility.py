@@ -47,6 +47,7 @@ __all__ = [
     "estimation_blocks",
     "baseline_forecasts",
     "network_forecasts",
+    "forget_gate_by_day",
     "range_proxy",
     "evaluate_forecasts",
     "plot_forecasts",
@@ -237,6 +238,33 @@ def network_forecasts(model, features: np.ndarray, days, seq_len: int, batch_siz
 
     x = windows_ending_at(features, np.asarray(days) - 1, seq_len)
     return model.predict(x, batch_size=batch_size, verbose=0)[:, -1, 0]
+
+
+def forget_gate_by_day(cell, features: np.ndarray, ends, seq_len: int, dates=None) -> pd.Series:
+    """A gray-box cell's forget gate, averaged over its units, at the end of each window.
+
+    For each end day ``e`` the cell reads the ``seq_len`` days of ``features``
+    ending on ``e`` from a zero state (as :func:`network_forecasts` does) and
+    the gate of its last step is kept (see
+    :func:`lstm_apps.layers.forget_gate_trace`).
+
+    Args:
+        cell: the trained cell (e.g. ``model.get_layer("adaptive_rnn").cell``).
+        features: the inputs per day.
+        ends: the days whose gate is wanted.
+        seq_len: window length in days.
+        dates: the dates of all days (the result's index); positions when None.
+
+    Returns:
+        A ``pandas.Series`` of gate values in (0, 1), one per end day.
+    """
+    from lstm_apps.datasets.prices import windows_ending_at
+    from lstm_apps.layers import forget_gate_trace
+
+    ends = np.asarray(ends)
+    trace = forget_gate_trace(cell, windows_ending_at(features, ends, seq_len))
+    index = ends if dates is None else pd.Index(dates)[ends]
+    return pd.Series(trace["forget_gate"][:, -1, :].mean(axis=1), index=index, name="forget_gate")
 
 
 def range_proxy(range_variance: pd.Series, returns: pd.Series, split_pos: int, mean: float = 0.0):
