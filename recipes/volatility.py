@@ -67,9 +67,8 @@ from lstm_apps.training import (
 """
 ## Configuration
 
-The model under test is always the adaptive cell, so the recipe has no
-`--cell`; `--black-box-cell` picks the plain recurrent net it is compared
-with, from the black-box kinds of the layer registry.
+The model under test is always the adaptive cell (no `--cell`); `--black-box-cell`
+picks the plain recurrent net it is compared with from the layer registry.
 """
 
 BLACK_BOX_CELLS = [
@@ -170,8 +169,7 @@ variance for the next day. The adaptive cell starts with a = 1 (a calm
 half-life of 2 days, which the data lengthen; on the validation years this
 start beat a = 3) and b = 0.5 per standard deviation of returns.
 
-The baselines come from `lstm_apps.baselines.volatility`: GARCH(1,1) and
-GJR-GARCH (`arch`), EWMA, the rolling 22-day and the unconditional variance.
+The baselines (`lstm_apps.baselines.volatility`): GARCH(1,1), GJR-GARCH, EWMA, rolling 22-day variance.
 """
 
 
