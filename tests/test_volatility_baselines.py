@@ -159,3 +159,24 @@ def test_gate_half_lives_against_numpy():
     )
     with pytest.raises(ValueError, match="shock_quantile must lie in"):
         gate_half_lives(2.0, 0.4, z, shock_quantile=0.3)
+
+
+def test_forget_gate_by_day_reads_the_last_step_of_each_window():
+    import keras
+
+    from lstm_apps.layers import AdaptiveForgetCell, forget_gate_trace
+
+    keras.utils.set_random_seed(0)
+    cell = AdaptiveForgetCell(3, a_init=1.0, b_init=0.5)
+    keras.layers.RNN(cell, return_sequences=True)(np.zeros((1, 4, 1), "float32"))  # builds the cell
+    z = np.random.default_rng(0).normal(size=(60, 1)).astype("float32")
+    dates = pd.bdate_range("2020-01-01", periods=60)
+    gate = vb.forget_gate_by_day(cell, z, np.array([10, 30, 59]), 16, dates)
+    assert gate.index.equals(dates[[10, 30, 59]]) and ((gate > 0) & (gate < 1)).all()
+    window = np.concatenate([np.zeros((5, 1), "float32"), z[:11]])[None]  # days 0..10, zero-padded to 16
+    expected = forget_gate_trace(cell, window)["forget_gate"][0, -1].mean()
+    assert gate.iloc[0] == pytest.approx(float(expected), rel=1e-6)
+    # calm days keep the gate nearer σ(a) than a shock day does
+    shocked = z.copy()
+    shocked[59] = 8.0
+    assert vb.forget_gate_by_day(cell, shocked, np.array([59]), 16).iloc[0] < gate.iloc[2]
