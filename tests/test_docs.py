@@ -160,3 +160,25 @@ def test_a_bad_block_names_its_page_and_line(tmp_path, results_dir, capsys):
     page.write_text("x\n\n<!-- results: demo.json at=nope -->\n<!-- /results -->\n", encoding="utf-8")
     assert render_docs.main([str(page), "--check", "--results", str(results_dir)]) == 2
     assert f"{page}:3" in capsys.readouterr().err
+
+
+def test_readme_is_one_page_with_the_two_commands_and_a_page_per_recipe():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 250
+    bash = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    assert 'pip install -e ".[test]" && python -m pytest -q -n 2\n' in bash  # CI runs exactly this line
+    assert any(re.fullmatch(r"pip install -e \. && python recipes/\w+\.py --quick\n", b) for b in bash)
+    assert "import lstm_apps.layers" in text  # what load_model of our .keras files needs first
+    for recipe in sorted((ROOT / "recipes").glob("*.py")):
+        page = f"docs/recipes/{recipe.stem}.md"
+        assert (ROOT / page).is_file(), f"{recipe.name} has no {page}"
+        assert f"]({page})" in text, f"README.md does not link {page}"
+
+
+def test_relative_links_of_the_docs_resolve():
+    for page in render_docs.default_pages(ROOT):
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+            assert (page.parent / target).exists(), (
+                f"{page.relative_to(ROOT)} links {target}, which is absent"
+            )
