@@ -262,6 +262,27 @@ def aic_least_squares(residuals, n_params: int) -> float:
 
 
 # ---------------------------------------------------------------------------
+# Gray-box parameter recovery (methylation rates against the simulated truth)
+# ---------------------------------------------------------------------------
+
+
+def mean_relative_error(estimate, truth) -> float:
+    """Mean of ``|estimate - truth| / |truth|`` over the entries (e.g. one rate per CpG site).
+
+    Example:
+
+    >>> round(mean_relative_error([0.99, 0.055], [1.0, 0.05]), 3)
+    0.055
+    """
+    est, true = np.asarray(estimate, dtype="float64"), np.asarray(truth, dtype="float64")
+    if est.shape != true.shape or est.size == 0:
+        raise ValueError(f"estimate and truth need one shape, received {est.shape} and {true.shape}.")
+    if np.any(true == 0):
+        raise ValueError("truth holds a zero: the relative error is undefined there.")
+    return float(np.mean(np.abs(est - true) / np.abs(true)))
+
+
+# ---------------------------------------------------------------------------
 # Translation (sacrebleu)
 # ---------------------------------------------------------------------------
 
