@@ -18,15 +18,14 @@ The sentiment recipe's model, as reusable parts:
   embedding and the recurrent layer (Dai & Le 2015).
 * :func:`seed_polarity_column`, :func:`seed_lexicon_column`: fill the polarity
   columns.
-* :func:`train_text_classifier`: one member (vocabulary, pretrained vectors,
-  pretraining, seeding, early stopping on a monitor slice, optional refit);
-  :func:`average_members` joins several into one model.
+* :func:`train_text_classifiers`: one classifier or an ensemble (vocabulary,
+  pretrained vectors, pretraining, seeding, early stopping on a monitor
+  slice, optional refit); :func:`average_members` joins them into one model.
 * :func:`input_gate_activity` and :func:`explanation_figure`: what each word
   wrote into memory, and the running prediction over a text's prefixes.
 
-Functions that train take a ``run``: an object with ``fit(model, *args,
-history_name=..., **kwargs)`` and ``strategy`` (the recipe harness's
-:class:`lstm_apps.training.Run`).
+Functions that train take a ``run``, the recipe harness's
+:class:`lstm_apps.training.Run` (its ``fit``, ``fit_members`` and ``strategy``).
 
 Example:
 
@@ -66,7 +65,8 @@ __all__ = [
     "pretrain_language_model",
     "seed_polarity_column",
     "seed_lexicon_column",
-    "train_text_classifier",
+    "best_epoch_count",
+    "train_text_classifiers",
     "average_members",
     "compare_with_baseline",
     "input_gate_activity",
@@ -424,71 +424,42 @@ def _compile(run, model: keras.Model, learning_rate: float) -> None:
         )
 
 
-def train_text_classifier(
+def best_epoch_count(history: Mapping[str, Sequence[float]], monitor: str = "val_accuracy") -> int:
+    """The number of epochs after which ``monitor`` peaked (its first maximum), as early stopping keeps.
+
+    Falls back to the number of epochs run when ``monitor`` is missing or never finite.
+
+    Example:
+
+    >>> best_epoch_count({"loss": [3, 2, 1, 1], "val_accuracy": [0.5, 0.7, 0.7, 0.6]})
+    2
+    """
+    values = np.asarray(history.get(monitor, []), dtype="float64")
+    if values.size and np.isfinite(values).any():
+        return int(np.nanargmax(np.where(np.isfinite(values), values, np.nan))) + 1
+    return len(next(iter(history.values()), []))
+
+
+def _prepare_member(
     run,
     spec: TextClassifierSpec,
     train: SentimentData,
-    fit_set: SentimentData | None = None,
-    monitor: SentimentData | None = None,
+    fit_set: SentimentData,
     *,
-    word_vectors: WordVectors | None = None,
-    lexicon: Mapping[str, float] | None = None,
-    unlabeled: Sequence[str] | None = None,
-    pretrain_epochs: int = 0,
-    lm_vocab: int = 2000,
-    learning_rate: float = 2e-3,
-    batch_size: int = 32,
-    patience: int = 3,
-    refit: bool = False,
-    seed: int = 0,
-    member: int = 0,
-    name: str = "sentiment",
-) -> tuple[keras.Model, dict]:
-    """Build, (pretrain,) seed and train one classifier.
-
-    The vocabulary comes from ``train`` (plus, with ``word_vectors`` and
-    ``spec.vectors_vocabulary``, the vectors' most frequent words); the
-    embedding starts from ``word_vectors`` when given. With ``monitor``, early
-    stopping watches its accuracy (``patience`` epochs) and keeps the best
-    weights; ``refit=True`` then trains again from the same start on the whole
-    of ``train`` for the epoch count early stopping chose.
-
-    Args:
-        run: has ``fit(model, *args, history_name=..., **kwargs)`` and ``strategy``.
-        spec: the model's shape (``embedding_dim`` must match ``word_vectors``).
-        train: the labelled training split.
-        fit_set: the texts fitted on (default ``train``); ``monitor`` is held out of them.
-        monitor: the early-stopping slice, or ``None``.
-        word_vectors: pretrained vectors for the embedding.
-        lexicon: ``{word: score}`` for the ``lexicon`` column.
-        unlabeled: texts for ``pretrain_epochs`` of language-model pretraining.
-        pretrain_epochs, lm_vocab: see :func:`pretrain_language_model`.
-        learning_rate, batch_size: Adam learning rate and batch size.
-        patience: early-stopping patience in epochs.
-        refit: retrain on ``train`` for the early-stopped epoch count (needs ``monitor``).
-        seed: seed of the random rows of words the vectors lack (plus ``member``).
-        member: the member's index in an ensemble; member ``k > 0`` is named
-            ``<name>_member<k>`` and writes ``history_member<k>``.
-        name: the model's name.
-
-    Returns:
-        ``(model, notes)``: the trained model and its notes for ``metrics.json``
-        (``vocabulary_size``, ``word_vectors_vocabulary_coverage``,
-        ``pretrain_*_loss``, ``refit_epochs``, suffixed ``_member<k>`` for
-        member ``k > 0``; ``lexicon_vocabulary_coverage``).
-    """
-    if word_vectors is not None and word_vectors.dim != spec.embedding_dim:
-        raise ValueError(
-            f"embedding_dim {spec.embedding_dim} differs from the {word_vectors.dim} dimensions of the "
-            f"word vectors {word_vectors.source!r}."
-        )
-    if refit and monitor is None:
-        raise ValueError("refit=True needs a monitor slice: early stopping chooses the epoch count.")
-    if (lexicon is not None) != spec.lexicon_column:
-        raise ValueError("a lexicon is needed exactly when spec.lexicon_column is True.")
-    fit_set = train if fit_set is None else fit_set
-    suffix = f"_member{member}" if member else ""
-    notes: dict = {}
+    word_vectors,
+    lexicon,
+    unlabeled,
+    pretrain_epochs: int,
+    lm_vocab: int,
+    learning_rate: float,
+    batch_size: int,
+    seed: int,
+    member: int,
+    name: str,
+    notes: dict,
+):
+    """Member ``member`` compiled and ready to fit, and its weights before the polarity column is seeded."""
+    suffix = f"_member_{member}" if member else ""
     with run.strategy.scope():
         # each member has its own vectorizer (the same vocabulary): a Keras model file cannot hold one
         # lookup layer shared by nested models
@@ -524,42 +495,127 @@ def train_text_classifier(
     if spec.polarity_column:
         seed_polarity_column(model, fit_set)
     _compile(run, model, learning_rate)
-    callbacks, fit_kwargs, stopper = [], {}, None
-    if monitor is not None:
-        stopper = keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=patience, restore_best_weights=True
+    return model, start_weights
+
+
+def train_text_classifiers(
+    run,
+    spec: TextClassifierSpec,
+    train: SentimentData,
+    fit_set: SentimentData | None = None,
+    monitor: SentimentData | None = None,
+    *,
+    members: int = 1,
+    word_vectors: WordVectors | None = None,
+    lexicon: Mapping[str, float] | None = None,
+    unlabeled: Sequence[str] | None = None,
+    pretrain_epochs: int = 0,
+    lm_vocab: int = 2000,
+    learning_rate: float = 2e-3,
+    batch_size: int = 32,
+    patience: int = 3,
+    refit: bool = False,
+    seed: int = 0,
+    name: str = "sentiment",
+) -> tuple[list[keras.Model], dict]:
+    """Build, (pretrain,) seed and train one classifier or an ensemble of them.
+
+    Each member's vocabulary comes from ``train`` (plus, with ``word_vectors``
+    and ``spec.vectors_vocabulary``, the vectors' most frequent words); its
+    embedding starts from ``word_vectors`` when given. The members train one
+    after another with ``run.fit_members`` (member ``k > 0`` after
+    ``set_seed(seed + k)``, resumable with ``--resume``). With ``monitor``,
+    early stopping watches its accuracy (``patience`` epochs) and keeps the
+    best weights; ``refit=True`` then trains each member again, from the same
+    start, on the whole of ``train`` for the epoch count early stopping chose.
+
+    Args:
+        run: the harness's :class:`~lstm_apps.training.Run` (``fit_members``, ``fit``, ``strategy``).
+        spec: the model's shape (``embedding_dim`` must match ``word_vectors``).
+        train: the labelled training split.
+        fit_set: the texts fitted on (default ``train``); ``monitor`` is held out of them.
+        monitor: the early-stopping slice, or ``None``.
+        members: the number of classifiers (different initialisations and shuffling, the same split).
+        word_vectors: pretrained vectors for the embedding.
+        lexicon: ``{word: score}`` for the ``lexicon`` column.
+        unlabeled: texts for ``pretrain_epochs`` of language-model pretraining.
+        pretrain_epochs, lm_vocab: see :func:`pretrain_language_model`.
+        learning_rate, batch_size: Adam learning rate and batch size.
+        patience: early-stopping patience in epochs.
+        refit: retrain on ``train`` for the early-stopped epoch count (needs ``monitor``).
+        seed: seed of the random rows of words the vectors lack (plus the member's index).
+        name: the model's name; member ``k > 0`` is ``<name>_member_<k>`` and writes
+            ``history_member_<k>``.
+
+    Returns:
+        ``(models, notes)``: the trained members and their notes for ``metrics.json``
+        (``vocabulary_size``, ``word_vectors_vocabulary_coverage``, ``pretrain_*_loss``,
+        ``refit_epochs``, suffixed ``_member_<k>`` for member ``k > 0``;
+        ``lexicon_vocabulary_coverage``).
+    """
+    if word_vectors is not None and word_vectors.dim != spec.embedding_dim:
+        raise ValueError(
+            f"embedding_dim {spec.embedding_dim} differs from the {word_vectors.dim} dimensions of the "
+            f"word vectors {word_vectors.source!r}."
         )
-        callbacks.append(stopper)
+    if refit and monitor is None:
+        raise ValueError("refit=True needs a monitor slice: early stopping chooses the epoch count.")
+    if (lexicon is not None) != spec.lexicon_column:
+        raise ValueError("a lexicon is needed exactly when spec.lexicon_column is True.")
+    fit_set = train if fit_set is None else fit_set
+    notes: dict = {}
+    start_weights: dict[int, list] = {}
+
+    def build(k: int) -> keras.Model:
+        model, start_weights[k] = _prepare_member(
+            run, spec, train, fit_set, word_vectors=word_vectors, lexicon=lexicon, unlabeled=unlabeled,
+            pretrain_epochs=pretrain_epochs, lm_vocab=lm_vocab, learning_rate=learning_rate,
+            batch_size=batch_size, seed=seed, member=k, name=name, notes=notes,
+        )  # fmt: skip
+        return model
+
+    def callbacks(k: int) -> list:
+        if monitor is None:
+            return []
+        return [
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy", patience=patience, restore_best_weights=True
+            )
+        ]
+
+    fit_kwargs = {}
+    if monitor is not None:
         fit_kwargs["validation_data"] = (as_text_input(monitor.texts), monitor.labels.astype("float32"))
-    history = run.fit(
-        model,
-        as_text_input(fit_set.texts),
-        fit_set.labels.astype("float32"),
-        batch_size=batch_size,
+    x, y = as_text_input(fit_set.texts), fit_set.labels.astype("float32")
+    trained = run.fit_members(
+        members,
+        build,
+        lambda k: (x, y),
         callbacks=callbacks,
+        batch_size=batch_size,
         shuffle=True,
-        history_name=f"history{suffix}",
         **fit_kwargs,
     )
     if refit:
         # the monitor slice chose the epoch count; now every training text is used, from the same start
-        best_found = stopper.best is not None and np.isfinite(stopper.best)
-        best_epochs = int(stopper.best_epoch) + 1 if best_found else len(history.history["loss"])
-        model.set_weights(start_weights)
-        if spec.polarity_column:
-            seed_polarity_column(model, train)
-        _compile(run, model, learning_rate)
-        run.fit(
-            model,
-            as_text_input(train.texts),
-            train.labels.astype("float32"),
-            batch_size=batch_size,
-            epochs=best_epochs,
-            shuffle=True,
-            history_name=f"refit_history{suffix}",
-        )
-        notes[f"refit_epochs{suffix}"] = best_epochs
-    return model, notes
+        for k, (model, history) in enumerate(trained):
+            suffix = f"_member_{k}" if k else ""
+            epochs = best_epoch_count(history)
+            model.set_weights(start_weights[k])
+            if spec.polarity_column:
+                seed_polarity_column(model, train)
+            _compile(run, model, learning_rate)
+            run.fit(
+                model,
+                as_text_input(train.texts),
+                train.labels.astype("float32"),
+                batch_size=batch_size,
+                epochs=epochs,
+                shuffle=True,
+                history_name=f"refit_history{suffix}",
+            )
+            notes[f"refit_epochs{suffix}"] = epochs
+    return [model for model, _ in trained], notes
 
 
 def average_members(members: Sequence[keras.Model], name: str = "sentiment_ensemble") -> keras.Model:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from lstm_apps.text_models import (
     TextClassifierSpec,
     as_text_input,
     average_members,
+    best_epoch_count,
     binary_accuracy,
     build_text_classifier,
     classifier_vocabulary,
@@ -25,7 +28,7 @@ from lstm_apps.text_models import (
     reverse_rows,
     seed_lexicon_column,
     seed_polarity_column,
-    train_text_classifier,
+    train_text_classifiers,
 )
 
 TEXTS = [
@@ -37,7 +40,7 @@ TEXTS = [
 
 
 class _Run:
-    """The part of lstm_apps.training.Run the library uses: ``fit`` and ``strategy``."""
+    """The part of lstm_apps.training.Run that pretraining uses: ``fit`` and ``strategy``."""
 
     def __init__(self, epochs=2):
         import tensorflow as tf
@@ -50,6 +53,16 @@ class _Run:
         self.histories.append(history_name)
         kwargs.setdefault("epochs", self.epochs)
         return model.fit(*args, verbose=0, **kwargs)
+
+
+def _harness_run(tmp_path, *argv):
+    """A real run of the recipe harness, in ``tmp_path``."""
+    from lstm_apps.training import recipe_parser, start_run
+
+    args = recipe_parser("text", "test", cell="lstm").parse_args(
+        ["--quick", "--runs-dir", str(tmp_path), *argv]
+    )
+    return start_run("text", args)
 
 
 def _classifier(spec, texts=TEXTS, name="sentiment"):
@@ -236,33 +249,47 @@ def test_language_model_pretraining_copies_the_learned_weights_into_the_classifi
         pretrain_language_model(run, model, TextClassifierSpec(polarity_column=True), data.texts, epochs=1)
 
 
-def test_train_text_classifier_early_stops_refits_and_names_members():
+def test_best_epoch_count_is_where_the_monitor_first_peaked():
+    assert best_epoch_count({"loss": [3, 2, 1, 1], "val_accuracy": [0.5, 0.7, 0.7, 0.6]}) == 2
+    assert best_epoch_count({"loss": [3, 2, 1]}) == 3  # no monitor: every epoch
+    assert best_epoch_count({"loss": [3, 2], "val_accuracy": [float("nan"), 0.5]}) == 2
+
+
+def test_train_text_classifiers_early_stop_refit_and_name_the_members(tmp_path):
     from lstm_apps.datasets.sentiment import train_val_split
 
-    keras.utils.set_random_seed(0)
     train = _simple_reviews(80, seed=4)
     fit_set, monitor = train_val_split(train, 0.25, seed=1)
     spec = TextClassifierSpec(units=4, embedding_dim=4, polarity_column=True)
-    run = _Run(epochs=3)
-    model, notes = train_text_classifier(
-        run, spec, train, fit_set, monitor, patience=1, refit=True, member=1, learning_rate=1e-2
+    run = _harness_run(tmp_path, "--epochs", "3")
+    models, notes = train_text_classifiers(
+        run, spec, train, fit_set, monitor, members=2, patience=1, refit=True, learning_rate=1e-2
     )
-    assert model.name == "sentiment_member1"
-    assert run.histories == ["history_member1", "refit_history_member1"]
-    assert 1 <= notes["refit_epochs_member1"] <= 3
+    assert [m.name for m in models] == ["sentiment", "sentiment_member_1"]
+    for history in ("history", "history_member_1", "refit_history", "refit_history_member_1"):
+        assert (run.path / f"{history}.json").is_file(), history
+    for suffix in ("", "_member_1"):
+        history = json.loads((run.path / f"history{suffix}.json").read_text())
+        refit = json.loads((run.path / f"refit_history{suffix}.json").read_text())
+        # the refit trains for as many epochs as it took the monitor slice's accuracy to peak
+        assert notes[f"refit_epochs{suffix}"] == best_epoch_count(history) == len(refit["loss"])
+    texts = ["a superb film", "a dull film"]
+    assert not np.allclose(predict_texts(models[0], texts), predict_texts(models[1], texts))
     with pytest.raises(ValueError, match="refit=True needs a monitor slice"):
-        train_text_classifier(run, spec, train, refit=True)
+        train_text_classifiers(run, spec, train, refit=True)
     vectors = WordVectors(["superb"], np.ones((1, 3), "float32"), "tiny.txt")
     with pytest.raises(ValueError, match="embedding_dim 4 differs from the 3 dimensions"):
-        train_text_classifier(run, spec, train, word_vectors=vectors)
+        train_text_classifiers(run, spec, train, word_vectors=vectors)
 
 
-def test_train_text_classifier_starts_the_embedding_from_the_vectors():
+def test_train_text_classifiers_start_the_embedding_from_the_vectors(tmp_path):
     train = _simple_reviews(40, seed=5)
     words = ["superb", "dull", "zyzzyva"]
     vectors = WordVectors(words, np.arange(9, dtype="float32").reshape(3, 3), "tiny.txt")
     spec = TextClassifierSpec(units=4, embedding_dim=3, vectors_vocabulary=3, freeze_embedding=True)
-    model, notes = train_text_classifier(_Run(epochs=1), spec, train, word_vectors=vectors)
+    (model,), notes = train_text_classifiers(
+        _harness_run(tmp_path, "--epochs", "1"), spec, train, word_vectors=vectors
+    )
     vocab = model.get_layer("vectorizer").get_vocabulary()
     table = model.get_layer("embedding").get_weights()[0]
     assert "zyzzyva" in vocab and notes["vocabulary_size"] == len(vocab)
