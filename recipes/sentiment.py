@@ -40,7 +40,8 @@ and the running prediction on each prefix.
 ## Setup
 """
 
-import keras
+import argparse
+
 import numpy as np
 
 from lstm_apps.baselines.text import TfidfLogisticRegression
@@ -58,9 +59,18 @@ from lstm_apps.text_models import (
     average_members,
     compare_with_baseline,
     explanation_figure,
-    train_text_classifier,
+    train_text_classifiers,
 )
-from lstm_apps.training import recipe_parser, start_run
+from lstm_apps.training import (
+    existing_file,
+    fraction,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    recipe_parser,
+    run_recipe_main,
+    start_run,
+)
 
 """
 ## Configuration
@@ -76,26 +86,33 @@ they cannot be had the run says so and learns its embedding from scratch.
 """
 
 
+CELLS = ("lstm", "gru", "simple_rnn", "lstm1997")  # the layers whose input gates the explanation reads
+
+
 def build_parser():
-    parser = recipe_parser("sentiment", __doc__, epochs=15, quick_epochs=6, cell="lstm", batch_size=32)
-    add = parser.add_argument_group("sentiment options").add_argument
+    parser = recipe_parser(
+        "sentiment", __doc__, epochs=15, quick_epochs=6, cell="lstm", cells=CELLS, learning_rate=2e-3
+    )
+    group = parser.add_argument_group(
+        "sentiment options (with --quick the learning rate is 1e-2 unless given)"
+    )
+    add = group.add_argument
     add("--dataset", choices=("generated", "imdb"), default="generated", help="data without --data")
     add("--data", metavar="FILE", help="labelled training texts: a CSV file, or a folder with neg/ and pos/")
     add("--test-data", metavar="FILE", help="a separate labelled CSV file or folder scored by both models")
     add("--text-column", default="text", help="CSV text column (default text)")
     add("--label-column", default="label", help="CSV label column (default label)")
-    add("--n-reviews", type=int, default=4000, help="generated reviews (default 4000; 800 with --quick)")
-    add("--max-reviews", type=int, help="keep at most this many training texts (e.g. for imdb)")
-    add("--val-fraction", type=float, default=0.2, help="held-out validation share (default 0.2)")
-    add("--monitor-fraction", type=float, help="early-stopping slice (default 0.1; none with --quick)")
-    add("--patience", type=int, help="early-stopping patience (default 8 with word vectors, else 3)")
+    add("--n-reviews", type=positive_int, default=4000, help="generated reviews (default 4000; 800 quick)")
+    add("--max-reviews", type=positive_int, help="keep at most this many training texts (e.g. for imdb)")
+    add("--val-fraction", type=fraction, default=0.2, help="held-out validation share (default 0.2)")
+    add("--monitor-fraction", type=fraction, help="early-stopping slice (default 0.1; none with --quick)")
+    add("--patience", type=non_negative_int, help="early-stopping patience (default 8 with vectors, else 3)")
     add("--refit", action="store_true", help="retrain on the whole split for the early-stopped epochs")
-    add("--units", type=int, default=64, help="recurrent units (default 64)")
-    add("--embedding-dim", type=int, help="embedding size (default 64; the vectors' size with vectors)")
-    add("--max-tokens", type=int, default=10000, help="vocabulary from the training texts (default 10000)")
-    add("--max-length", type=int, help="pad/truncate texts to this many tokens (default: per batch)")
-    add("--dropout", type=float, default=0.3, help="dropout on embeddings and encoding (default 0.3)")
-    add("--learning-rate", type=float, help="Adam learning rate (default 2e-3; 1e-2 with --quick)")
+    add("--units", type=positive_int, default=64, help="recurrent units (default 64)")
+    add("--embedding-dim", type=positive_int, help="embedding size (default 64; the vectors' size)")
+    add("--max-tokens", type=positive_int, default=10000, help="vocabulary of the training texts (10000)")
+    add("--max-length", type=positive_int, help="pad/truncate texts to this many tokens (default: per batch)")
+    add("--dropout", type=fraction, default=0.3, help="dropout on embeddings and encoding (default 0.3)")
     add("--bidirectional", action="store_true", help="wrap the recurrent layer in Bidirectional")
     add("--pooling", choices=("last", "mean"), default="last", help="last state or mean of the states")
     add("--embedding-init", choices=("random", "nb"), default="random", help="nb: naive-Bayes column")
@@ -108,24 +125,29 @@ def build_parser():
         help="pretrained vectors: GloVe/word2vec text, wink-nlp .json or glove-100d (downloaded once); "
         "default auto: glove-100d for a full run on --data, else none",
     )
-    add("--vectors-vocabulary", type=int, metavar="N", help="add the vectors' N top words (default 50000)")
+    add(
+        "--vectors-vocabulary",
+        type=non_negative_int,
+        metavar="N",
+        help="add the vectors' N top words (50000)",
+    )
     add("--freeze-embedding", action="store_true", help="keep the pretrained embedding fixed")
-    add("--pretrain-epochs", type=int, default=0, help="language-model pretraining epochs (default 0)")
-    add("--unlabeled", metavar="FILE", help="extra text for pretraining, one text a line")
+    add("--pretrain-epochs", type=non_negative_int, default=0, help="language-model pretraining epochs (0)")
+    add("--unlabeled", type=existing_file, metavar="FILE", help="extra text for pretraining, one a line")
     add("--unlabeled-column", help="column of --unlabeled: an index (tab-separated) or a CSV name")
-    add("--lm-vocab", type=int, default=2000, help="words the language model predicts (default 2000)")
-    add("--ensemble", type=int, default=1, metavar="K", help="average K classifiers (default 1)")
-    add("--baseline-c", type=float, default=10.0, help="C of the baseline's regression (default 10)")
+    add("--lm-vocab", type=positive_int, default=2000, help="words the language model predicts (2000)")
+    add("--ensemble", type=positive_int, default=1, metavar="K", help="average K classifiers (default 1)")
+    add("--baseline-c", type=positive_float, default=10.0, help="C of the baseline's regression (10)")
     return parser
 
 
-def check_args(args) -> None:
-    for name in ("units", "embedding_dim", "max_tokens", "max_length", "lm_vocab", "ensemble"):
-        if getattr(args, name) is not None and getattr(args, name) <= 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be positive, received {getattr(args, name)}.")
-    for name in ("pretrain_epochs", "vectors_vocabulary", "patience"):
-        if (getattr(args, name) or 0) < 0:
-            raise ValueError(f"--{name.replace('_', '-')} must be >= 0, received {getattr(args, name)}.")
+def parse_args(argv=None):
+    """The flags, with the defaults that depend on --quick (a learning rate not given stays None here)."""
+    args = build_parser().parse_args(argv, namespace=argparse.Namespace(learning_rate=None))
+    if args.learning_rate is None:
+        args.learning_rate = 1e-2 if args.quick else 2e-3
+    if args.monitor_fraction is None:
+        args.monitor_fraction = 0.0 if args.quick else 0.1
     if args.pretrain_epochs > 0 and (args.embedding_init == "nb" or args.lexicon):
         raise ValueError(
             "--pretrain-epochs cannot be combined with --embedding-init nb or --lexicon: the pretrained "
@@ -133,14 +155,7 @@ def check_args(args) -> None:
         )
     if args.wide and args.embedding_init != "nb":
         raise ValueError("--wide reads the word-polarity column: it needs --embedding-init nb.")
-    if not 0.0 <= args.dropout < 1.0:
-        raise ValueError(f"--dropout must lie in [0, 1), received {args.dropout}.")
-    if args.monitor_fraction is None:
-        args.monitor_fraction = 0.0 if args.quick else 0.1
-    if not 0.0 <= args.monitor_fraction < 1.0:
-        raise ValueError(f"--monitor-fraction must lie in [0, 1), received {args.monitor_fraction}.")
-    if args.learning_rate is None:
-        args.learning_rate = 1e-2 if args.quick else 2e-3
+    return args
 
 
 def resolve_word_vectors(args):
@@ -217,8 +232,7 @@ def load_data(args):
 
 
 def main(argv=None) -> dict:
-    args = build_parser().parse_args(argv)
-    check_args(args)
+    args = parse_args(argv)
     word_vectors = resolve_word_vectors(args)
     run = start_run("sentiment", args)
     train, val, test = load_data(args)
@@ -271,30 +285,12 @@ def main(argv=None) -> dict:
     if args.monitor_fraction > 0 and args.patience > 0 and len(np.unique(train.groups)) >= 10:
         fit_set, monitor = train_val_split(train, args.monitor_fraction, seed=args.seed + 1)
     lexicon = load_lexicon(args.lexicon) if args.lexicon else None
-    metrics, members = {}, []
-    for member in range(args.ensemble):
-        if member:  # a fresh initialisation and shuffling order; the split stays
-            keras.utils.set_random_seed(args.seed + 7919 * member)
-        model, notes = train_text_classifier(
-            run,
-            spec,
-            train,
-            fit_set,
-            monitor,
-            word_vectors=word_vectors,
-            lexicon=lexicon,
-            unlabeled=unlabeled,
-            pretrain_epochs=args.pretrain_epochs,
-            lm_vocab=args.lm_vocab,
-            learning_rate=args.learning_rate,
-            batch_size=args.batch_size,
-            patience=args.patience,
-            refit=args.refit and monitor is not None,
-            seed=args.seed,
-            member=member,
-        )
-        members.append(model)
-        metrics.update(notes)
+    members, metrics = train_text_classifiers(
+        run, spec, train, fit_set, monitor, members=args.ensemble, word_vectors=word_vectors,
+        lexicon=lexicon, unlabeled=unlabeled, pretrain_epochs=args.pretrain_epochs, lm_vocab=args.lm_vocab,
+        learning_rate=args.learning_rate, batch_size=args.batch_size, patience=args.patience,
+        refit=args.refit and monitor is not None, seed=args.seed,
+    )  # fmt: skip
     model = members[0] if len(members) == 1 else average_members(members)
 
     """
@@ -352,4 +348,4 @@ measured figures are in `docs/recipes/sentiment.md` and
 """
 
 if __name__ == "__main__":
-    main()
+    run_recipe_main(main)

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
+from lstm_apps.cli import load_recipe
 from lstm_apps.metrics import paired_tests, spread
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_paired_tests_match_scipy_and_count_ties():
@@ -44,13 +39,7 @@ def test_rescore_recomputes_summaries_from_the_per_seed_rows(tmp_path):
     ]
     path = tmp_path / "results.json"
     path.write_text(json.dumps({"old": {"recipe_args": ["--x"], "per_seed": rows, "model": {"mean": 0.0}}}))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "sentiment.py"), "--rescore", "--out", str(path)],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    load_recipe("sentiment", folder="benchmarks").main(["--rescore", "--out", str(path)])
     entry = json.loads(path.read_text())["old"]
     assert entry["recipe_args"] == ["--x"] and entry["seeds"] == 3 and entry["model_wins"] == 2
     assert entry["model"]["mean"] == pytest.approx(0.7667, abs=1e-4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -211,10 +212,10 @@ def test_quick_ensemble_saves_one_model_averaging_its_members(runs_dir):
         ]
     )
     run = _only_run(runs_dir)
-    assert (run / "history.json").is_file() and (run / "history_member1.json").is_file()
+    assert (run / "history.json").is_file() and (run / "history_member_1.json").is_file()
     model = keras.models.load_model(run / "model.keras")
     members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    assert [m.name for m in members] == ["sentiment", "sentiment_member1"]
+    assert [m.name for m in members] == ["sentiment", "sentiment_member_1"]
     texts = ["a superb film , but the ending is dull", "not bad at all"]
     each = [predict_texts(m, texts) for m in members]
     assert not np.allclose(each[0], each[1])  # different initialisations learned different functions
@@ -224,23 +225,34 @@ def test_quick_ensemble_saves_one_model_averaging_its_members(runs_dir):
     assert config["ensemble"] == 2 and 0.0 <= metrics["val_accuracy_model"] <= 1.0
 
 
-def test_recipe_rejects_bad_files(runs_dir, tmp_path):
+def test_recipe_rejects_bad_files_and_flags(runs_dir, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("sentence,label\nok,1\n")
+    quick = ["--quick", "--runs-dir", str(runs_dir)]
     with pytest.raises(ValueError, match="missing column"):
-        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--data", str(bad)])
-    with pytest.raises(ValueError, match="--units must be positive"):
-        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--units", "0"])
+        _recipe().main([*quick, "--data", str(bad)])
+    for flag, value, expected in (
+        ("--units", "0", "a positive integer"),
+        ("--ensemble", "0", "a positive integer"),
+        ("--dropout", "1", r"a fraction in \[0, 1\)"),
+        ("--patience", "-1", "a non-negative integer"),
+    ):
+        with pytest.raises(SystemExit):
+            _recipe().main([*quick, flag, value])
+        assert re.search(f"argument {flag}: expected {expected}, received '{value}'", capsys.readouterr().err)
     with pytest.raises(ValueError, match="--wide .* needs --embedding-init nb"):
-        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--wide"])
-    with pytest.raises(ValueError, match="--ensemble must be positive"):
-        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--ensemble", "0"])
+        _recipe().main([*quick, "--wide"])
     with pytest.raises(ValueError, match="--refit needs early stopping"):
-        _recipe().main(["--quick", "--runs-dir", str(runs_dir), "--refit"])
+        _recipe().main([*quick, "--refit"])
     with pytest.raises(ValueError, match="cannot be combined"):
-        _recipe().main(
-            ["--quick", "--runs-dir", str(runs_dir), "--pretrain-epochs", "1", "--embedding-init", "nb"]
-        )
+        _recipe().main([*quick, "--pretrain-epochs", "1", "--embedding-init", "nb"])
+
+
+def test_quick_learning_rate_is_1e_2_unless_given(runs_dir):
+    recipe = _recipe()
+    assert recipe.parse_args(["--quick"]).learning_rate == 1e-2
+    assert recipe.parse_args([]).learning_rate == 2e-3
+    assert recipe.parse_args(["--quick", "--learning-rate", "2e-3"]).learning_rate == 2e-3
 
 
 @pytest.mark.slow
