@@ -25,7 +25,8 @@ reads per site with a conversion error, and fits three models on the first
 `--train-divisions` divisions:
 
 * the gray-box cell (one μ, δ, κ per site),
-* a black-box LSTM (Keras LSTM + a sigmoid readout per site),
+* a black-box comparator (`--black-box-cell`, a Keras LSTM by default, + a
+  sigmoid readout per site),
 * the mechanistic recursion by least squares, the oracle that knows the model.
 
 It reports the recovered μ and δ against the truth and the error of each
@@ -40,39 +41,53 @@ import numpy as np
 
 from lstm_apps.baselines.methylation import fit_recursion
 from lstm_apps.datasets.methylation import simulate_methylation
-from lstm_apps.layers import MethylationCell, recurrent
+from lstm_apps.layers import MethylationCell, recurrent, recurrent_kinds
 from lstm_apps.metrics import mean_relative_error
-from lstm_apps.training import recipe_parser, start_run
+from lstm_apps.training import (
+    fraction,
+    positive_float,
+    positive_int,
+    recipe_parser,
+    run_recipe_main,
+    start_run,
+)
 
 """
 ## Configuration
+
+The model under test is the gray-box cell, so there is no `--cell`:
+`--learning-rate` is the cell's, and `--black-box-cell`, `--units` and
+`--black-box-learning-rate` configure the comparator.
 """
 
 
 def build_parser():
+    # --cell would name the comparator here, not the model under test: the gray-box cell is fixed
     parser = recipe_parser(
-        "methylation",
-        __doc__,
-        epochs=400,
-        quick_epochs=80,
-        cell="lstm",
-        cells=("lstm", "gru", "lstm1997", "simple_rnn"),
-        batch_size=64,
+        "methylation", __doc__, epochs=400, quick_epochs=80, cell=None, batch_size=64, learning_rate=0.05
     )
-    g = parser.add_argument_group("methylation options (--cell picks the black-box model)")
-    g.add_argument("--sites", type=int, default=40, help="CpG sites (default 40; 8 with --quick)")
-    g.add_argument("--cultures", type=int, default=8, help="treated cultures (default 8; 4 with --quick)")
+    g = parser.add_argument_group("methylation options (--learning-rate is the gray-box cell's)")
+    g.add_argument("--sites", type=positive_int, default=40, help="CpG sites (default 40; 8 with --quick)")
+    g.add_argument(
+        "--cultures", type=positive_int, default=8, help="treated cultures (default 8; 4 with --quick)"
+    )
     g.add_argument(
         "--train-divisions",
-        type=int,
+        type=positive_int,
         default=30,
         help="divisions trained on; extrapolation runs to twice as many (default 30)",
     )
     g.add_argument(
-        "--coverage", type=float, default=30.0, help="mean bisulfite reads per site and division (default 30)"
+        "--coverage",
+        type=positive_float,
+        default=30.0,
+        help="mean bisulfite reads per site and division (default 30)",
     )
     g.add_argument(
-        "--conversion-error", type=float, default=0.005, help="bisulfite non-conversion rate (default 0.005)"
+        "--conversion-error",
+        type=fraction,
+        default=0.005,
+        help="bisulfite non-conversion rate (default 0.005)",
     )
     g.add_argument(
         "--scenario",
@@ -80,16 +95,16 @@ def build_parser():
         choices=("recovery", "retreatment", "cycles"),
         help="drug schedule (default retreatment)",
     )
-    g.add_argument("--units", type=int, default=32, help="black-box LSTM units (default 32)")
     g.add_argument(
-        "--learning-rate",
-        type=float,
-        default=0.05,
-        help="Adam learning rate of the gray-box cell (default 0.05)",
+        "--black-box-cell",
+        choices=recurrent_kinds(),
+        default="lstm",
+        help="recurrent layer of the black-box comparator (default lstm)",
     )
+    g.add_argument("--units", type=positive_int, default=32, help="black-box units (default 32)")
     g.add_argument(
         "--black-box-learning-rate",
-        type=float,
+        type=positive_float,
         default=0.01,
         help="Adam learning rate of the black-box comparator (default 0.01)",
     )
@@ -128,7 +143,7 @@ def main(argv=None) -> dict:
 
     The gray-box cell starts every site at its drug-free equilibrium and
     has three weights per site (μ, δ, κ). The black-box model is
-    `recurrent(--cell, units)` followed by a sigmoid layer per site.
+    `recurrent(--black-box-cell, units)` followed by a sigmoid layer per site.
     """
     with run.strategy.scope():
         cell = MethylationCell(args.sites, mu_init=0.975, delta_init=0.08, inhibition_init=0.5)
@@ -140,7 +155,7 @@ def main(argv=None) -> dict:
         black = keras.Sequential(
             [
                 keras.Input((None, 1)),
-                recurrent(args.cell, args.units, return_sequences=True),
+                recurrent(args.black_box_cell, args.units, return_sequences=True),
                 keras.layers.Dense(args.sites, activation="sigmoid"),
             ],
             name="blackbox",
@@ -285,4 +300,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_recipe_main(main)

@@ -142,6 +142,20 @@ def test_recipe_quick(runs_dir):
         assert (run_dir / f).exists(), f
 
 
+def test_recipe_flags_name_the_comparator_and_the_model_under_test(capsys):
+    parser = load_recipe("methylation").build_parser()
+    args = parser.parse_args([])
+    assert (args.black_box_cell, args.learning_rate, args.black_box_learning_rate) == ("lstm", 0.05, 0.01)
+    assert parser.parse_args(["--black-box-cell", "gru"]).black_box_cell == "gru"
+    for argv in (["--cell", "gru"], ["--lr", "0.1"]):  # the gray-box cell is the model under test
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        assert "unrecognized arguments" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--conversion-error", "1.5"])
+    assert "expected a fraction in [0, 1), received '1.5'" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_recipe_default_meets_goals(runs_dir):
     """The issue's goals at the default settings (30x coverage): mu, delta within 5 %, extrapolation <= 1/3 of the black box."""
