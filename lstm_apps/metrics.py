@@ -297,6 +297,27 @@ def aic_least_squares(residuals, n_params: int) -> float:
 
 
 # ---------------------------------------------------------------------------
+# Gray-box parameter recovery (methylation rates against the simulated truth)
+# ---------------------------------------------------------------------------
+
+
+def mean_relative_error(estimate, truth) -> float:
+    """Mean of ``|estimate - truth| / |truth|`` over the entries (e.g. one rate per CpG site).
+
+    Example:
+
+    >>> round(mean_relative_error([0.99, 0.055], [1.0, 0.05]), 3)
+    0.055
+    """
+    est, true = np.asarray(estimate, dtype="float64"), np.asarray(truth, dtype="float64")
+    if est.shape != true.shape or est.size == 0:
+        raise ValueError(f"estimate and truth need one shape, received {est.shape} and {true.shape}.")
+    if np.any(true == 0):
+        raise ValueError("truth holds a zero: the relative error is undefined there.")
+    return float(np.mean(np.abs(est - true) / np.abs(true)))
+
+
+# ---------------------------------------------------------------------------
 # Translation (sacrebleu)
 # ---------------------------------------------------------------------------
 
@@ -406,3 +427,56 @@ def sentence_chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -
                 stats.extend(chrf._get_match_statistics(h, r))
             out[i, j] = chrf._compute_f_score(stats)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Paired comparison over seeds (benchmarks: a model against its baseline on the same splits)
+# ---------------------------------------------------------------------------
+
+
+def spread(values) -> dict[str, float]:
+    """Mean, sample standard deviation (0 for one value), minimum and maximum.
+
+    Example:
+
+    >>> spread([0.7, 0.8])["mean"]
+    0.75
+    """
+    v = np.asarray(values, dtype="float64").reshape(-1)
+    if v.size == 0:
+        raise ValueError("spread needs at least one value, received none.")
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+        "min": float(v.min()),
+        "max": float(v.max()),
+    }
+
+
+def paired_tests(scores_a, scores_b) -> dict:
+    """Is score ``a`` different from score ``b`` measured on the same splits (one pair per seed)?
+
+    The paired t-test on the differences and the two-sided exact sign test
+    (binomial, tied pairs left out), both from scipy.
+
+    Returns:
+        ``paired_t_test_p`` (NaN for fewer than two pairs or constant
+        differences), ``sign_test_p`` (NaN when every pair ties), ``wins`` (a
+        above b), ``losses`` and ``ties``.
+    """
+    from scipy import stats
+
+    a, b = np.asarray(scores_a, dtype="float64"), np.asarray(scores_b, dtype="float64")
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"need two equally long 1-D score lists, received shapes {a.shape} and {b.shape}.")
+    diff = a - b
+    wins, losses = int(np.sum(diff > 0)), int(np.sum(diff < 0))
+    t_p = float(stats.ttest_rel(a, b).pvalue) if len(diff) > 1 and np.ptp(diff) > 0 else float("nan")
+    sign_p = float(stats.binomtest(wins, wins + losses).pvalue) if wins + losses else float("nan")
+    return {
+        "paired_t_test_p": t_p,
+        "sign_test_p": sign_p,
+        "wins": wins,
+        "losses": losses,
+        "ties": len(diff) - wins - losses,
+    }
