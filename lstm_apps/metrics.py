@@ -320,3 +320,55 @@ def exact_match(hypotheses, references) -> float:
     """Fraction of hypotheses identical to their reference (after stripping outer whitespace)."""
     hyps, refs = _check_corpus(hypotheses, references)
     return float(np.mean([h.strip() == r.strip() for h, r in zip(hyps, refs)]))
+
+
+def translation_signatures() -> dict[str, str]:
+    """sacrebleu's signatures of :func:`corpus_bleu` and :func:`corpus_chrf`, to report with their scores.
+
+    sacrebleu writes a signature only after scoring (it names the number of
+    references), so they come from scoring one pair, with one reference as
+    every score of this module.
+
+    Returns:
+        ``{"bleu_signature": ..., "chrf_signature": ...}``.
+
+    Example:
+
+    >>> "nc:6" in translation_signatures()["chrf_signature"]
+    True
+    """
+    return {"bleu_signature": corpus_bleu(["a"], ["a"])[1], "chrf_signature": corpus_chrf(["a"], ["a"])[1]}
+
+
+def translation_scores(hypotheses, references, sources=None, prefix: str | None = None) -> dict[str, float]:
+    """chrF, BLEU and exact match of a system; with ``sources``, also of copying the source.
+
+    Copying the source sentence is the simplest translation there is and
+    already earns chrF points for names, numbers and cognates: a system is
+    worth its training only above it.
+
+    Args:
+        hypotheses: the system's translations.
+        references: one reference per hypothesis.
+        sources: the source sentences, scored as a translation of their own
+            (the ``*_copy`` keys); ``None`` leaves the baseline out.
+        prefix: prepended to every key with an underscore (e.g. ``"val"``).
+
+    Returns:
+        ``{"chrf", "bleu", "exact_match"}`` (and ``"chrf_copy"``,
+        ``"bleu_copy"``, ``"exact_match_copy"``), each key prefixed.
+
+    Example:
+
+    >>> scores = translation_scores(["einundzwanzig"], ["einundzwanzig"], ["twenty-one"], prefix="val")
+    >>> scores["val_exact_match"], scores["val_exact_match_copy"]
+    (1.0, 0.0)
+    """
+    systems = {"": hypotheses} if sources is None else {"": hypotheses, "_copy": sources}
+    head = f"{prefix}_" if prefix else ""
+    out = {}
+    for suffix, outputs in systems.items():
+        out[f"{head}chrf{suffix}"] = corpus_chrf(outputs, references)[0]
+        out[f"{head}bleu{suffix}"] = corpus_bleu(outputs, references)[0]
+        out[f"{head}exact_match{suffix}"] = exact_match(outputs, references)
+    return out
