@@ -245,6 +245,32 @@ def rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses) -> float:
     return float(np.sqrt(np.sum(counts * (y_mean - p_mean) ** 2) / counts.sum()))
 
 
+def recall_scores(y_true, p_pred, elapsed_days, review_index, lapses) -> dict[str, float]:
+    """The three scores of the open-spaced-repetition benchmark for recall predictions.
+
+    Args:
+        y_true: outcomes (1 = recalled).
+        p_pred: predicted recall probabilities.
+        elapsed_days, review_index, lapses: each review's days since the
+            card's previous review, index in the card's history and lapses so
+            far (see :func:`rmse_bins`).
+
+    Returns:
+        ``{"logloss": log_loss, "auc": auc, "rmse_bins": rmse_bins}``.
+
+    Example:
+
+    >>> scores = recall_scores([1, 0], [0.5, 0.5], [1.0, 1.0], [2, 2], [0, 0])
+    >>> round(scores["logloss"], 6), scores["auc"], scores["rmse_bins"]
+    (0.693147, 0.5, 0.0)
+    """
+    return {
+        "logloss": log_loss(y_true, p_pred),
+        "auc": auc(y_true, p_pred),
+        "rmse_bins": rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses),
+    }
+
+
 def aic_least_squares(residuals, n_params: int) -> float:
     """Akaike information criterion of a least-squares fit with Gaussian errors.
 
