@@ -6,6 +6,8 @@ and return Python floats.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 # ---------------------------------------------------------------------------
@@ -397,4 +399,55 @@ def translation_scores(hypotheses, references, sources=None, prefix: str | None 
         out[f"{head}chrf{suffix}"] = corpus_chrf(outputs, references)[0]
         out[f"{head}bleu{suffix}"] = corpus_bleu(outputs, references)[0]
         out[f"{head}exact_match{suffix}"] = exact_match(outputs, references)
+    return out
+
+
+def _has_chrf_helpers(chrf) -> bool:
+    """Whether this sacrebleu ``CHRF`` has the helpers :func:`sentence_chrf_matrix` reuses."""
+    return all(
+        hasattr(chrf, name)
+        for name in (
+            "_preprocess_segment",
+            "_extract_reference_info",
+            "_get_match_statistics",
+            "_compute_f_score",
+        )
+    )
+
+
+def sentence_chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
+    """Sentence chrF of every hypothesis against every reference, as sacrebleu scores it.
+
+    Equal to ``[[CHRF().sentence_score(h, [r]).score for r in references]
+    for h in hypotheses]``, but each string's character n-grams are counted
+    once rather than once per pair (sacrebleu's own n-gram extraction, match
+    counting and F-score), which is what makes minimum-Bayes-risk decoding
+    with dozens of samples affordable: the pairs grow with the square of the
+    samples. Should a sacrebleu release drop those helpers, it falls back to
+    ``sentence_score`` pair by pair.
+
+    Returns:
+        A ``(len(hypotheses), len(references))`` float array of scores in [0, 100].
+    """
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF()
+    hypotheses, references = [str(h) for h in hypotheses], [str(r) for r in references]
+    if not _has_chrf_helpers(chrf):
+        return np.array(
+            [[chrf.sentence_score(h, [r]).score for r in references] for h in hypotheses], dtype="float64"
+        ).reshape(len(hypotheses), len(references))
+
+    def ngrams(text):
+        return chrf._extract_reference_info([chrf._preprocess_segment(text)])["ref_ngrams"][0]
+
+    ref_ngrams = [ngrams(r) for r in references]
+    out = np.empty((len(hypotheses), len(references)), dtype="float64")
+    for i, hyp in enumerate(hypotheses):
+        hyp_ngrams = ngrams(hyp)
+        for j, ref in enumerate(ref_ngrams):
+            stats = []
+            for h, r in zip(hyp_ngrams, ref):
+                stats.extend(chrf._get_match_statistics(h, r))
+            out[i, j] = chrf._compute_f_score(stats)
     return out

@@ -50,15 +50,9 @@ import keras
 from lstm_apps.datasets.dictionary import load_extra_pairs
 from lstm_apps.datasets.translation import DATASETS, load_pairs, load_translation_pairs, split_train_dev_val
 from lstm_apps.io import read_json, save_keras_weights, write_json
+from lstm_apps.losses import SmoothedSparseCategoricalCrossentropy
 from lstm_apps.metrics import translation_scores, translation_signatures
-from lstm_apps.seq2seq import (
-    ATTENTION_KINDS,
-    PairBatches,
-    SmoothedSparseCategoricalCrossentropy,
-    Translator,
-    build_seq2seq,
-    choose_length_penalty,
-)
+from lstm_apps.seq2seq import ATTENTION_KINDS, PairBatches, Translator, build_seq2seq, choose_length_penalty
 from lstm_apps.training import recipe_parser, start_run
 from lstm_apps.translation import (
     TOKEN_KINDS,

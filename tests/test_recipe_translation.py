@@ -11,7 +11,8 @@ import pytest
 
 from lstm_apps.cli import load_recipe
 from lstm_apps.datasets.translation import number_pairs
-from lstm_apps.seq2seq import LexicalModel, SmoothedSparseCategoricalCrossentropy, Translator
+from lstm_apps.losses import SmoothedSparseCategoricalCrossentropy
+from lstm_apps.seq2seq import LexicalModel, Translator
 
 recipe = load_recipe("translation")
 

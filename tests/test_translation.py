@@ -11,7 +11,7 @@ import pytest
 
 from lstm_apps.datasets import translation as tr
 from lstm_apps.metrics import corpus_bleu, corpus_chrf, exact_match
-from lstm_apps.seq2seq import (  # noqa: E402  (the decoders' own helpers, for hand-made batches)
+from lstm_apps.seq2seq import (
     BOS,
     EOS,
     PAD,
@@ -24,8 +24,6 @@ from lstm_apps.seq2seq import (  # noqa: E402  (the decoders' own helpers, for h
     SmoothedSparseCategoricalCrossentropy,
     SubwordTokenizer,
     Translator,
-    _log_softmax,
-    _pad,
     attention_weights,
     beam_search,
     build_seq2seq,
@@ -37,6 +35,8 @@ from lstm_apps.seq2seq import (  # noqa: E402  (the decoders' own helpers, for h
     sentence_chrf_matrix,
     tokenizer_from_config,
 )
+from lstm_apps.seq2seq.batches import _pad  # the decoders' own helpers, for hand-made batches
+from lstm_apps.seq2seq.decoding import _log_softmax
 
 # ---------------------------------------------------------------------------
 # Number words: hand-checked against German and American spelling rules
@@ -269,7 +269,7 @@ def _reference_bpe_merges(texts, n_merges, min_frequency=2):
     """Sennrich et al.'s algorithm as written in their paper: recount every pair after each merge."""
     from collections import Counter
 
-    from lstm_apps.seq2seq import _merge, _words
+    from lstm_apps.seq2seq.tokenizers import _merge, _words
 
     vocab = Counter(tuple(w) for t in texts for w in _words(t))
     merges = []
@@ -856,7 +856,7 @@ def test_sentence_chrf_matrix_equals_sacrebleu_sentence_scores():
 
 
 def test_sentence_chrf_matrix_falls_back_to_sentence_score_without_sacrebleus_helpers(monkeypatch):
-    import lstm_apps.seq2seq as seq2seq
+    import lstm_apps.metrics as metrics
 
     texts = ["Das ist gut.", "Es ist schlecht.", ""]
     fast = sentence_chrf_matrix(texts, texts[:2])
@@ -867,7 +867,7 @@ def test_sentence_chrf_matrix_falls_back_to_sentence_score_without_sacrebleus_he
     monkeypatch.setattr(
         CHRF, "sentence_score", lambda self, h, refs: calls.append(h) or original(self, h, refs)
     )
-    monkeypatch.setattr(seq2seq, "_has_chrf_helpers", lambda chrf: False)
+    monkeypatch.setattr(metrics, "_has_chrf_helpers", lambda chrf: False)
     np.testing.assert_allclose(sentence_chrf_matrix(texts, texts[:2]), fast, rtol=0, atol=1e-9)
     assert len(calls) == 6  # one sentence_score per pair
     assert sentence_chrf_matrix([], ["x"]).shape == (0, 1)
