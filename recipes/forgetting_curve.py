@@ -56,15 +56,23 @@ from lstm_apps.datasets.forgetting import (
 )
 from lstm_apps.layers import ForgettingCurveCell
 from lstm_apps.metrics import log_loss, recall_scores
-from lstm_apps.training import recipe_parser, start_run
+from lstm_apps.training import (
+    existing_file,
+    fraction,
+    positive_int,
+    recipe_parser,
+    run_recipe_main,
+    start_run,
+)
 
 """
 ## Configuration
 
-The shared flags come from `recipe_parser`. The model under test is always
-the gray-box `ForgettingCurveCell` (its parts are the quantities of memory
-science), so there is no choice of cell; the recipe's own flags set its
-size, the review log and the baselines' fits.
+The shared flags come from `recipe_parser` (`--learning-rate` defaults to
+0.03 here). The model under test is always the gray-box
+`ForgettingCurveCell`, whose parts are the quantities of memory science, so
+the recipe has no `--cell` flag; its own flags set the cell's size, the
+review log and the baselines' fits.
 """
 
 
@@ -74,31 +82,39 @@ def build_parser():
         __doc__,
         epochs=150,
         quick_epochs=15,
-        cell="forgetting_curve",
-        cells=("forgetting_curve",),
+        cell=None,
         batch_size=128,
+        learning_rate=0.03,
     )
     g = parser.add_argument_group("forgetting_curve options")
-    g.add_argument("--units", type=int, default=4, help="memory cells of the review-log model (default 4)")
-    g.add_argument("--max-cell-units", type=int, default=3, help="fit 1885 with 1..N time constants (3)")
-    g.add_argument("--log", help="a review log CSV (card_id, review_time, rating 1-4); default: simulated")
+    g.add_argument("--units", type=positive_int, default=4, help="memory cells of the review-log model (4)")
+    g.add_argument(
+        "--max-cell-units", type=positive_int, default=3, help="fit 1885 with 1..N time constants (3)"
+    )
+    g.add_argument("--log", type=existing_file, help="a review log CSV (card_id, review_time, rating 1-4)")
     g.add_argument(
         "--time-unit",
         default="auto",
-        help="unit of a numeric review_time column (days, hours, seconds, milliseconds, datetime, auto)",
+        choices=("auto", "days", "hours", "seconds", "milliseconds", "datetime"),
+        help="unit of a numeric review_time column (default auto)",
     )
-    g.add_argument("--learners", type=int, default=20, help="simulated learners (default 20; 3 with --quick)")
-    g.add_argument("--cards", type=int, default=50, help="cards a simulated learner (default 50; 30 --quick)")
-    g.add_argument("--test-fraction", type=float, default=0.2, help="latest share of reviews held out (0.2)")
+    g.add_argument(
+        "--learners", type=positive_int, default=20, help="simulated learners (20; 3 with --quick)"
+    )
+    g.add_argument(
+        "--cards", type=positive_int, default=50, help="cards a simulated learner (50; 30 --quick)"
+    )
+    g.add_argument(
+        "--test-fraction", type=fraction, default=0.2, help="latest share of reviews held out (0.2)"
+    )
     g.add_argument(
         "--readout",
         default="activation",
         choices=("activation", "linear"),
         help="recall read out from log activation (ACT-R-like, default) or from summed strength",
     )
-    g.add_argument("--learning-rate", type=float, default=0.03, help="Adam learning rate (default 0.03)")
     g.add_argument(
-        "--fsrs-maxiter", type=int, default=80, help="FSRS fit iterations (default 80; 10 --quick)"
+        "--fsrs-maxiter", type=positive_int, default=80, help="FSRS fit iterations (80; 10 --quick)"
     )
     return parser
 
@@ -323,4 +339,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_recipe_main(main)

@@ -1,5 +1,8 @@
 """The forgetting_curve recipe end to end: the 1885 fits, the review-log cell and its baselines."""
 
+import json
+
+import keras
 import pytest
 
 from lstm_apps.cli import load_recipe
@@ -28,6 +31,27 @@ def test_recipe_quick(runs_dir):
         "reviews.md",
     ):
         assert (run_dir / f).exists(), f
+    # the shared --learning-rate, 0.03 by default here, is the cell's Adam learning rate
+    assert json.loads((run_dir / "config.json").read_text())["learning_rate"] == 0.03
+    optimizer = keras.models.load_model(run_dir / "model.keras").optimizer
+    assert float(optimizer.learning_rate) == pytest.approx(0.03)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--cell", "forgetting_curve"],  # the gray-box cell is the model under test: no choice of cell
+        ["--lr", "0.1"],  # the shared --learning-rate replaces it
+        ["--units", "0"],
+        ["--test-fraction", "1"],
+        ["--log", "no_such_log.csv"],
+    ],
+)
+def test_recipe_refuses_bad_flags(bad, runs_dir, capsys):
+    with pytest.raises(SystemExit):
+        recipe.main(["--quick", "--runs-dir", str(runs_dir), *bad])
+    assert bad[0] in capsys.readouterr().err
+    assert not runs_dir.exists()  # refused before a run folder is made
 
 
 @pytest.mark.slow
