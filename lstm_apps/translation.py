@@ -4,7 +4,12 @@ What the translation recipe and its benchmarks share, apart from the model:
 
 * :func:`train_tokenizers` and :func:`encode_pairs` turn sentence pairs into
   the id sequences :class:`~lstm_apps.seq2seq.PairBatches` batches;
-* :func:`evaluate_translator` translates a held-out split greedily, with beam
+* :func:`compile_seq2seq` and :func:`training_callbacks` set up the training
+  of a :func:`~lstm_apps.seq2seq.build_seq2seq` model (Adam with gradient
+  clipping, label smoothing and weight averaging; early stopping on a dev
+  split);
+* :func:`set_length_penalty` sets (or tunes on a dev split) beam search's
+  length penalty, and :func:`evaluate_translator` translates a held-out split greedily, with beam
   search and (optionally) minimum-Bayes-risk reranking, and scores every
   output and the copy-the-source baseline with sacrebleu;
   :func:`results_rows` and :func:`verdict` turn those scores into the
@@ -38,12 +43,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_apps.metrics import translation_scores
+from lstm_apps.metrics import translation_scores, translation_signatures
 
 __all__ = [
     "TOKEN_KINDS",
     "train_tokenizers",
     "encode_pairs",
+    "compile_seq2seq",
+    "training_callbacks",
+    "set_length_penalty",
     "evaluate_translator",
     "results_rows",
     "verdict",
@@ -114,6 +122,113 @@ def encode_pairs(source_tokenizer, target_tokenizer, sources, targets, max_lengt
     return [xs[i] for i in keep], [ys[i] for i in keep]
 
 
+def compile_seq2seq(model, learning_rate: float = 3e-3, label_smoothing: float = 0.0, ema: float = 0.0):
+    """Compile a teacher-forcing model of :func:`~lstm_apps.seq2seq.build_seq2seq` for training.
+
+    Adam with gradient clipping (norm 1) minimises the cross-entropy of the
+    next target token, averaged over real (not padding) tokens, with
+    ``sparse_categorical_accuracy`` as its metric. Two of the low-resource
+    options of Sennrich & Zhang (2019):
+
+    * ``label_smoothing`` EPS trains on targets that keep ``1 - EPS`` on the
+      reference token and spread EPS over the vocabulary
+      (:class:`~lstm_apps.losses.SmoothedSparseCategoricalCrossentropy`; the
+      reported losses are then smoothed too);
+    * ``ema`` M makes Adam keep an exponential moving average of the weights
+      with momentum M (Polyak averaging; pair it with
+      ``keras.callbacks.SwapEMAWeights``, see :func:`training_callbacks`).
+
+    Args:
+        model: the Keras training model (``Seq2SeqParts.model``).
+        learning_rate: Adam's learning rate.
+        label_smoothing: in ``[0, 1)``; 0 is the plain cross-entropy.
+        ema: weight-averaging momentum in ``[0, 1)``; 0 is off.
+
+    Returns:
+        ``model``, compiled.
+    """
+    import keras
+
+    from lstm_apps.losses import SmoothedSparseCategoricalCrossentropy
+
+    for name, value in (("label_smoothing", label_smoothing), ("ema", ema)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be a number in [0, 1), received {value!r}.")
+    if label_smoothing:
+        loss = SmoothedSparseCategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    optimizer = keras.optimizers.Adam(
+        learning_rate, clipnorm=1.0, use_ema=bool(ema), ema_momentum=ema or 0.99
+    )
+    model.compile(optimizer=optimizer, loss=loss, weighted_metrics=["sparse_categorical_accuracy"])
+    return model
+
+
+def training_callbacks(patience: int = 4, ema: float = 0.0) -> list:
+    """Early stopping and learning-rate decay on the dev loss, for one training run of a translator.
+
+    ``EarlyStopping`` keeps the weights of the best dev loss (improvements
+    under 0.001 do not count) after ``patience`` epochs without one;
+    ``ReduceLROnPlateau`` halves the learning rate after ``patience // 2``
+    (at least 1), down to 1e-5. With ``ema`` the first callback is
+    ``SwapEMAWeights``: the averaged weights are in place for every dev
+    evaluation and at each epoch's end, so early stopping judges, and keeps,
+    them.
+
+    Args:
+        patience: early-stopping patience in epochs (>= 1).
+        ema: the weight-averaging momentum of :func:`compile_seq2seq` (0: off).
+
+    Returns:
+        Fresh Keras callbacks (a list; make new ones for every fit).
+    """
+    import keras
+
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        raise ValueError(f"patience must be a positive integer, received {patience!r}.")
+    callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if ema else []
+    return callbacks + [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", min_delta=1e-3, patience=patience, restore_best_weights=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-5
+        ),
+    ]
+
+
+def set_length_penalty(translator, length_penalty, sources, references, beam_width: int = 4) -> dict:
+    """Set the translator's beam-search length penalty: a given one, or the best on a dev split.
+
+    Args:
+        translator: a :class:`~lstm_apps.seq2seq.Translator`.
+        length_penalty: a number >= 0, or ``"auto"``: the candidate of
+            :func:`~lstm_apps.seq2seq.choose_length_penalty` (0.6, 1, 1.5, 2)
+            whose translations of ``sources`` have the best chrF against
+            ``references``. Greedy decoding (``beam_width=1``) has no length
+            penalty to tune; ``"auto"`` then keeps the translator's.
+        sources, references: the dev pairs ``"auto"`` tunes on (not the pairs
+            the translator is finally scored on).
+        beam_width: the beam width the penalty is tuned for.
+
+    Returns:
+        ``{"dev_chrf_length_penalty_<penalty>": chrF}`` of every candidate
+        tried (empty when none was).
+    """
+    from lstm_apps.seq2seq import choose_length_penalty
+
+    if length_penalty != "auto":
+        translator.length_penalty = length_penalty_arg(str(length_penalty))
+        return {}
+    if beam_width <= 1:
+        return {}
+    translator.length_penalty, scores = choose_length_penalty(
+        translator, sources, references, beam_width=beam_width
+    )
+    return {f"dev_chrf_length_penalty_{penalty:g}": chrf for penalty, chrf in scores.items()}
+
+
 def evaluate_translator(
     translator,
     sources: Sequence[str],
@@ -124,6 +239,7 @@ def evaluate_translator(
     seed: int | None = 0,
     member=None,
     prefix: str = "val",
+    compare: bool = True,
 ):
     """Translate a held-out split and score every decoding against the references and the source.
 
@@ -132,9 +248,13 @@ def evaluate_translator(
     sampled translations when that is above 0
     (:meth:`~lstm_apps.seq2seq.Translator.mbr_rerank`). They are scored with
     :func:`~lstm_apps.metrics.translation_scores`, copying the source
-    included, and so are the greedy and the beam outputs on their own
-    (``*_greedy``, ``*_beam``) and, for an ensemble, its first ``member``
-    alone with the same beam width and length penalty (``*_member_0``).
+    included, and (with ``compare``) so are the greedy and the beam outputs
+    on their own (``*_greedy``, ``*_beam``) and, for an ensemble, its first
+    ``member`` alone with the same beam width and length penalty
+    (``*_member_0``). The scores are followed by sacrebleu's signatures and
+    how the reported translations were made (``decoding``: ``"greedy"``,
+    ``"beam"`` or ``"mbr"``; ``mbr_samples``, ``beam_width``,
+    ``length_penalty``).
 
     Args:
         translator: a :class:`~lstm_apps.seq2seq.Translator`.
@@ -143,26 +263,30 @@ def evaluate_translator(
         mbr_samples: sampled translations of minimum-Bayes-risk decoding (0: off).
         seed: the sampling seed.
         member: a single translator to compare with (an ensemble's first member).
-        prefix: prefix of the metric names.
+        prefix: prefix of the score names.
+        compare: also score greedy decoding, beam search and ``member`` alone.
 
     Returns:
         ``(hypotheses, metrics, decode_seconds)``: the reported translations,
         the scores, and the seconds that greedy, beam and MBR decoding took.
     """
     start = time.time()
-    greedy = translator.translate(sources, beam_width=1)
+    greedy = translator.translate(sources, beam_width=1) if compare or beam_width == 1 else None
     beam = translator.translate(sources, beam_width=beam_width) if beam_width > 1 else greedy
     hypotheses = translator.mbr_rerank(sources, beam, mbr_samples, seed=seed)  # beam's output when 0
     seconds = time.time() - start
     metrics = translation_scores(hypotheses, references, sources, prefix=prefix)
-    compared = {"greedy": greedy, "beam": beam}
-    if member is not None:
+    compared = {"greedy": greedy, "beam": beam} if compare else {}
+    if member is not None and compare:
         compared["member_0"] = member.translate(
             sources, beam_width=beam_width, length_penalty=translator.length_penalty
         )
     for name, outputs in compared.items():
         scores = translation_scores(outputs, references, prefix=prefix)
         metrics.update({f"{key}_{name}": value for key, value in scores.items()})
+    metrics.update(translation_signatures())
+    metrics["decoding"] = "mbr" if mbr_samples else "beam" if beam_width > 1 else "greedy"
+    metrics.update(mbr_samples=mbr_samples, beam_width=beam_width, length_penalty=translator.length_penalty)
     return hypotheses, metrics, seconds
 
 
@@ -176,7 +300,7 @@ def _row(metrics: dict, split: str, prefix: str, system: str, suffix: str = "") 
     }
 
 
-def results_rows(metrics: dict, *, beam_width: int, mbr_samples: int = 0, ensemble: int = 1) -> list[dict]:
+def results_rows(metrics: dict, beam_width: int, mbr_samples: int = 0, ensemble: int = 1) -> list[dict]:
     """The results table of a translation run: each decoding's chrF, BLEU and exact match.
 
     Args:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import runpy
-from pathlib import Path
 
 import pytest
 
 from lstm_apps.cli import load_recipe
 from lstm_apps.datasets.translation import number_pairs
-
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "translation_decoding.py"
 
 
 def test_decoding_benchmark_reproduces_the_recipe_scores(tmp_path):
@@ -37,10 +33,10 @@ def test_decoding_benchmark_reproduces_the_recipe_scores(tmp_path):
         ]
     )
     run_dir = next((tmp_path / "runs" / "translation").iterdir())
-    bench = runpy.run_path(str(BENCHMARK), run_name="translation_decoding")  # a script, not a module
+    bench = load_recipe("translation_decoding", folder="benchmarks")
     out = tmp_path / "decoding.json"
     lp = metrics["length_penalty"]
-    result = bench["main"](
+    result = bench.main(
         [
             "--run",
             str(run_dir),
@@ -63,6 +59,6 @@ def test_decoding_benchmark_reproduces_the_recipe_scores(tmp_path):
     assert mbr["val_chrf"] == pytest.approx(metrics["val_chrf"]) and mbr["mbr_samples"] == 3
     assert greedy["decode_time_vs_greedy"] == 1.0 and greedy["chrf_minus_greedy"] == 0.0
     with pytest.raises(ValueError, match="config.json"):
-        bench["main"](["--run", str(tmp_path / "nowhere")])
+        bench.main(["--run", str(tmp_path / "nowhere")])
     with pytest.raises(ValueError, match="--data"):
-        bench["validation_split"]({"data": None, "dataset": "numbers"})
+        bench.validation_split({"data": None, "dataset": "numbers"})

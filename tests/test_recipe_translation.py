@@ -371,10 +371,10 @@ def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_the
         recipe.main(base)
     run_dir = next((tmp_path / "translation").iterdir())
     assert (run_dir / "backup_members" / "member_0.weights.h5").is_file()  # the finished member is kept
-    ledger = run_dir / "train_seconds.json"
-    assert json.loads(ledger.read_text())["seconds"] > 0.0  # the training time spent so far
+    ledger = run_dir / "train_time.json"  # the harness's time ledger
+    assert json.loads(ledger.read_text())["wall_seconds"] > 0.0  # the training time spent so far
     # pretend the first member took the whole hour: the resumed member stops after its first batch
-    ledger.write_text(json.dumps({"seconds": 3600.0}))
+    ledger.write_text(json.dumps({"wall_seconds": 3600.0, "cpu_seconds": 1.0, "stopped_by": None}))
     fits.clear()
     monkeypatch.setattr(
         keras.Model, "fit", lambda self, *a, **k: (fits.append(self.name), real_fit(self, *a, **k))[1]

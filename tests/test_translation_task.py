@@ -17,6 +17,7 @@ from lstm_apps.datasets.translation import (
 from lstm_apps.metrics import corpus_bleu, corpus_chrf, translation_scores, translation_signatures
 from lstm_apps.seq2seq import BOS, Translator, build_seq2seq
 from lstm_apps.translation import (
+    compile_seq2seq,
     encode_pairs,
     evaluate_translator,
     export_parts,
@@ -24,7 +25,9 @@ from lstm_apps.translation import (
     length_penalty_arg,
     plot_attention,
     results_rows,
+    set_length_penalty,
     train_tokenizers,
+    training_callbacks,
     translate_with_run,
     verdict,
 )
@@ -156,13 +159,80 @@ def test_evaluate_translator_scores_every_decoding_and_the_first_member():
     assert metrics["val_chrf_greedy"] == pytest.approx(corpus_chrf(list(greedy.values()), REFERENCES)[0])
     assert metrics["val_exact_match_copy"] == 0.0 and "val_chrf_greedy_copy" not in metrics
     assert member.calls == [(4, 1.5)]  # the member decodes with the ensemble's length penalty
+    assert {k: metrics[k] for k in ("decoding", "beam_width", "mbr_samples", "length_penalty")} == {
+        "decoding": "beam",
+        "beam_width": 4,
+        "mbr_samples": 0,
+        "length_penalty": 1.5,
+    }
+    assert metrics["chrf_signature"] == translation_signatures()["chrf_signature"]
     hyps, metrics, _ = evaluate_translator(
         translator, SOURCES, REFERENCES, beam_width=4, mbr_samples=3, seed=7
     )
     assert hyps == [r.upper() for r in REFERENCES] and metrics["val_exact_match"] == 0.0
     assert translator.calls[-1] == ("mbr", 3, 7) and "val_chrf_member_0" not in metrics
+    assert metrics["decoding"] == "mbr"
     _, metrics, _ = evaluate_translator(translator, SOURCES, REFERENCES, beam_width=1)
     assert metrics["val_chrf_beam"] == metrics["val_chrf_greedy"]  # greedy is the "beam" of width 1
+    assert metrics["decoding"] == "greedy"
+    # a test split: only the reported translations, and no greedy pass to make them
+    translator.calls.clear()
+    _, metrics, _ = evaluate_translator(
+        translator, SOURCES, REFERENCES, beam_width=4, member=member, prefix="test", compare=False
+    )
+    assert translator.calls == [(4, None), ("mbr", 0, 0)] and len(member.calls) == 1
+    assert sorted(k for k in metrics if k.startswith("test_")) == sorted(
+        f"test_{k}{s}" for k in ("chrf", "bleu", "exact_match") for s in ("", "_copy")
+    )
+
+
+class _Penalized:
+    """Translations that get longer with the length penalty: chrF peaks where they match the references."""
+
+    length_penalty = 0.6
+
+    def translate(self, sources, beam_width=1, length_penalty=None, **kwargs):
+        return [r[: int(4 * length_penalty) + 2] for r in REFERENCES]
+
+
+def test_set_length_penalty_sets_a_given_one_or_tunes_it_on_the_dev_split():
+    translator = _Penalized()
+    assert set_length_penalty(translator, 1.5, SOURCES, REFERENCES) == {} and translator.length_penalty == 1.5
+    tried = set_length_penalty(translator, "auto", SOURCES, REFERENCES, beam_width=4)
+    assert list(tried) == [f"dev_chrf_length_penalty_{p}" for p in ("0.6", "1", "1.5", "2")]
+    assert translator.length_penalty == 2.0 and tried["dev_chrf_length_penalty_2"] == max(tried.values())
+    translator.length_penalty = 0.6
+    assert set_length_penalty(translator, "auto", SOURCES, REFERENCES, beam_width=1) == {}
+    assert translator.length_penalty == 0.6  # greedy decoding: nothing to tune
+    with pytest.raises(argparse.ArgumentTypeError, match="finite number >= 0"):
+        set_length_penalty(translator, -1.0, SOURCES, REFERENCES)
+
+
+def test_compile_seq2seq_and_training_callbacks():
+    import keras
+
+    from lstm_apps.losses import SmoothedSparseCategoricalCrossentropy
+
+    parts = build_seq2seq(9, 11, cell="lstm", units=8, embed_dim=4)
+    compile_seq2seq(parts.model, 0.01)
+    assert isinstance(parts.model.loss, keras.losses.SparseCategoricalCrossentropy)
+    assert parts.model.optimizer.clipnorm == 1.0 and not parts.model.optimizer.use_ema
+    assert float(parts.model.optimizer.learning_rate) == pytest.approx(0.01)
+    compile_seq2seq(parts.model, 0.01, label_smoothing=0.1, ema=0.999)
+    assert isinstance(parts.model.loss, SmoothedSparseCategoricalCrossentropy)
+    assert parts.model.loss.label_smoothing == 0.1
+    assert parts.model.optimizer.use_ema and parts.model.optimizer.ema_momentum == 0.999
+    for bad in ({"label_smoothing": 1.0}, {"ema": -0.1}, {"ema": True}):
+        with pytest.raises(ValueError, match=r"must be a number in \[0, 1\)"):
+            compile_seq2seq(parts.model, **bad)
+    plain = training_callbacks(patience=5)
+    assert [type(c).__name__ for c in plain] == ["EarlyStopping", "ReduceLROnPlateau"]
+    assert plain[0].patience == 5 and plain[0].restore_best_weights and plain[1].patience == 2
+    averaged = training_callbacks(patience=1, ema=0.99)
+    assert type(averaged[0]).__name__ == "SwapEMAWeights" and averaged[2].patience == 1
+    assert training_callbacks()[0] is not training_callbacks()[0]  # fresh ones for every fit
+    with pytest.raises(ValueError, match="patience must be a positive integer"):
+        training_callbacks(patience=0)
 
 
 def _metrics(**extra):
