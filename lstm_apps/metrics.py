@@ -171,6 +171,39 @@ def diebold_mariano(losses_a, losses_b, hac_lags: int | None = None) -> dict[str
     return {"stat": stat, "pvalue": float(2.0 * stats.norm.sf(abs(stat))), "mean_diff": float(d.mean())}
 
 
+def gate_half_lives(a: float, b: float, abs_returns, shock_quantile: float = 0.99) -> dict[str, float]:
+    """Memory half-lives, in days, of a forget gate ``sigmoid(a − b·|z|)`` on a calm day and after a shock.
+
+    The calm day has the median ``|z|`` of ``abs_returns``, the shock its
+    ``shock_quantile`` quantile (``z``: standardised returns); the half-life
+    of a gate held at ``f`` is ``ln 0.5 / ln f`` (see
+    :func:`lstm_apps.layers.memory_half_life`).
+
+    Returns:
+        ``{"half_life_calm_days", "half_life_shock_days", "calm_abs_return_sd",
+        "shock_abs_return_sd"}``.
+
+    Example:
+
+    >>> round(gate_half_lives(0.0, 0.0, [1.0])["half_life_calm_days"], 3)   # a gate of 0.5
+    1.0
+    """
+    from lstm_apps.layers import memory_half_life
+
+    z = np.abs(np.asarray(abs_returns, dtype="float64")).reshape(-1)
+    if z.size == 0 or not np.all(np.isfinite(z)):
+        raise ValueError(f"abs_returns must be a non-empty array of finite values, received {z.size} values.")
+    if not 0.5 < shock_quantile < 1.0:
+        raise ValueError(f"shock_quantile must lie in (0.5, 1), received {shock_quantile!r}.")
+    calm, shock = float(np.median(z)), float(np.quantile(z, shock_quantile))
+    return {
+        "half_life_calm_days": float(memory_half_life(a - b * calm)),
+        "half_life_shock_days": float(memory_half_life(a - b * shock)),
+        "calm_abs_return_sd": calm,
+        "shock_abs_return_sd": shock,
+    }
+
+
 # ---------------------------------------------------------------------------
 # Memory and forgetting (spaced repetition, the 1885 retention curve)
 # ---------------------------------------------------------------------------

@@ -106,6 +106,18 @@ def test_parser_defaults_and_help(capsys):
         parser.parse_args(["--cell", "transformer"])
 
 
+def test_parser_leaves_defaults_to_the_recipe(capsys):
+    parser = recipe_parser("demo", epochs=None, batch_size=None, learning_rate=None)
+    args = parser.parse_args([])
+    assert (args.epochs, args.batch_size, args.learning_rate) == (None, None, None)
+    assert parser.parse_args(["--learning-rate", "0.1", "--batch-size", "8"]).learning_rate == 0.1
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    assert " ".join(capsys.readouterr().out.split()).count("(default: the recipe's choice)") == 3
+    with pytest.raises(argparse.ArgumentTypeError, match="received '0'"):
+        recipe_parser("demo", learning_rate=0)
+
+
 def test_cell_choices_come_from_the_layer_registry():
     parser = recipe_parser("demo")
     cell_action = next(a for a in parser._actions if a.dest == "cell")

@@ -119,13 +119,13 @@ def recipe_parser(
     recipe: str,
     description: str | None = None,
     *,
-    epochs: int = 10,
+    epochs: int | None = 10,
     quick_epochs: int = 1,
     cell: str | None = "lstm1997",
     cells: Sequence[str] | None = None,
-    batch_size: int = 32,
+    batch_size: int | None = 32,
     seed: int = 0,
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = 1e-3,
 ) -> argparse.ArgumentParser:
     """Return an ``ArgumentParser`` holding the flags shared by every recipe.
 
@@ -141,15 +141,17 @@ def recipe_parser(
     Args:
         recipe: the recipe's name (the run folder's parent, the program name).
         description: shown by ``--help``; recipes pass their module docstring.
-        epochs: default ``--epochs``.
+        epochs: default ``--epochs``; ``None``: the recipe decides (e.g. from
+            a budget of training sequences).
         quick_epochs: epochs used by ``--quick`` unless ``--epochs`` is given.
         cell: default ``--cell``; ``None`` leaves the ``--cell`` flag out (for a
             recipe whose model is not built from the layer registry).
         cells: allowed ``--cell`` values; default every kind of the layer
             registry (:func:`lstm_apps.layers.recurrent_kinds`).
-        batch_size: default ``--batch-size``.
+        batch_size: default ``--batch-size``; ``None``: the recipe's choice (e.g. per task).
         seed: default ``--seed``.
-        learning_rate: default ``--learning-rate``.
+        learning_rate: default ``--learning-rate``; ``None``: the recipe's
+            choice (e.g. per task).
 
     Returns:
         The parser; ``parse_args`` gives the namespace :func:`start_run` takes.
@@ -169,10 +171,10 @@ def recipe_parser(
         cells = list(cells)
         if cell not in cells:
             raise ValueError(f"cell must be one of {cells}, received {cell!r}.")
-    positive_int(epochs)
+    for value, check in ((epochs, positive_int), (batch_size, positive_int), (learning_rate, positive_float)):
+        if value is not None:
+            check(value)
     positive_int(quick_epochs)
-    positive_int(batch_size)
-    positive_float(learning_rate)
     parser = argparse.ArgumentParser(
         prog=f"{recipe}.py",
         description=description,
@@ -190,10 +192,17 @@ def recipe_parser(
         "--epochs",
         type=positive_int,
         default=None,
-        help=f"training epochs (default {epochs}; {quick_epochs} with --quick)",
+        help=f"training epochs (default {epochs}; {quick_epochs} with --quick)"
+        if epochs is not None
+        else "training epochs (default: the recipe's choice)",
     )
     g.add_argument(
-        "--batch-size", type=positive_int, default=batch_size, help="batch size (default %(default)s)"
+        "--batch-size",
+        type=positive_int,
+        default=batch_size,
+        help="batch size (default %(default)s)"
+        if batch_size is not None
+        else "batch size (default: the recipe's choice)",
     )
     if cell is not None:
         g.add_argument("--cell", choices=cells, default=cell, help="recurrent cell (default %(default)s)")
@@ -201,7 +210,9 @@ def recipe_parser(
         "--learning-rate",
         type=positive_float,
         default=learning_rate,
-        help="the optimizer's learning rate (default %(default)g)",
+        help="the optimizer's learning rate (default %(default)g)"
+        if learning_rate is not None
+        else "the optimizer's learning rate (default: the recipe's choice)",
     )
     g.add_argument("--runs-dir", default="runs", help="parent folder of the run folders (default runs/)")
     g.add_argument(
@@ -238,14 +249,14 @@ def recipe_parser(
         default=None,
         metavar="MINUTES",
         help="stop training once this many wall-clock minutes of training are spent, summed over the "
-        "run's fits and across --resume (default %(default)s: no limit)",
+        "run's fits and across --resume (default %(default)s; None = no limit)",
     )
     g.add_argument(
         "--max-cpu-minutes",
         type=non_negative_float,
         default=None,
         metavar="MINUTES",
-        help="the same for the process's CPU time, all threads (default %(default)s: no limit)",
+        help="the same for the process's CPU time, all threads (default %(default)s; None = no limit)",
     )
     g.add_argument(
         "--debug", action="store_true", help="show the full traceback of an error instead of one line"
