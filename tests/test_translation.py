@@ -222,7 +222,8 @@ def test_load_anki_fra_uses_get_file_and_reads_fra_txt(tmp_path, monkeypatch):
 def test_load_anki_fra_offline_is_a_clear_value_error(monkeypatch):
     def offline(*args, **kwargs):
         raise Exception(
-            "URL fetch failure on http://storage.googleapis.com/...: None -- [Errno -3] Temporary failure in name resolution"
+            "URL fetch failure on http://storage.googleapis.com/...: None -- "
+            "[Errno -3] Temporary failure in name resolution"
         )
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
@@ -371,7 +372,7 @@ def test_pair_batches_mix_every_sentence_with_the_next_extra_pairs():
     )
     assert batches.extra_per_epoch == 4 and len(batches) == 3  # ceil((4 + 4) / 3), the same every epoch
     extra_seen = []
-    for epoch in range(5):
+    for _ in range(5):
         pairs = [
             (row_s[row_s > 0].tolist(), row_out[row_w > 0].tolist()[:-1])
             for (s, _), t_out, w in batches
@@ -386,7 +387,8 @@ def test_pair_batches_mix_every_sentence_with_the_next_extra_pairs():
             t == [20 + s[0] - 10, 21 + s[0] - 10] for s, t in extra
         )  # pairs stay aligned
         extra_seen.append(sorted(s[0] for s, _ in extra))
-    # epochs walk through a shuffle: the first 10 extra pairs drawn (epochs 1, 2 and half of 3) are all different
+    # epochs walk through a shuffle: the first 10 extra pairs drawn (epochs 1, 2 and half of 3) are all
+    # different
     first_pass = extra_seen[0] + extra_seen[1]
     assert len(set(first_pass)) == 8
     assert len(set(range(10, 20)) - set(first_pass) - set(extra_seen[2])) == 0
@@ -552,7 +554,8 @@ def test_tied_embeddings_score_outputs_with_the_target_embedding_matrix():
     assert untied.model.count_params() - parts.model.count_params() == (8 * 13 + 13) - (8 * 6 + 6)
     src, tgt_in = np.array([[5, 6, 7]], "int32"), np.array([[BOS, 4]], "int32")
     before = np.asarray(parts.model.predict_on_batch([src, tgt_in]))
-    # token 9 is read nowhere in this pair, yet its output score moves with its embedding row, and only its own
+    # token 9 is read nowhere in this pair, yet its output score moves with its embedding row, and only its
+    # own
     embedding = parts.model.get_layer("target_embedding").embeddings
     table = np.asarray(embedding)
     table[9] += 1.0
@@ -573,7 +576,8 @@ def test_bidirectional_encoder_reads_the_source_both_ways():
     )
     src = np.array([[5, 6, 7, 8, 0, 0]], "int32")
     enc_out, h, c = parts.encoder.predict_on_batch(src)
-    # forward half: the first output depends only on the first token; backward half: the last real output only on the last
+    # forward half: the first output depends only on the first token; backward half: the last real output
+    # only on the last
     changed_last = src.copy()
     changed_last[0, 3] = 9
     out2, h2, c2 = parts.encoder.predict_on_batch(changed_last)

@@ -181,7 +181,7 @@ def fit_retention_curve(name: str, t_days, y_percent) -> CurveFit:
 
 
 def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int = 0) -> CurveFit:
-    """Fit a :class:`~lstm_apps.layers.ForgettingCurveCell` with ``units`` time constants to a retention curve.
+    """Fit a :class:`~lstm_apps.layers.ForgettingCurveCell` with ``units`` time constants to a curve.
 
     Each delay is the 2-step sequence "study at 0, test after t": the study
     opens the input gate fully (gate bias fixed at 15, so ``s = 1``), the
