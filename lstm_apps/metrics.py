@@ -260,7 +260,8 @@ def rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses) -> float:
     lapse = np.asarray(lapses, dtype="float64").ravel()
     if not (y.size == p.size == dt.size == i.size == lapse.size) or y.size == 0:
         raise ValueError(
-            f"all arguments must be non-empty and of equal size, received sizes {[a.size for a in (y, p, dt, i, lapse)]}."
+            "all arguments must be non-empty and of equal size, "
+            f"received sizes {[a.size for a in (y, p, dt, i, lapse)]}."
         )
     if np.any(i < 1):
         raise ValueError(f"review_index must be >= 1, received minimum {i.min()}.")
@@ -278,6 +279,32 @@ def rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses) -> float:
     y_mean = np.bincount(inverse, weights=y) / counts
     p_mean = np.bincount(inverse, weights=p) / counts
     return float(np.sqrt(np.sum(counts * (y_mean - p_mean) ** 2) / counts.sum()))
+
+
+def recall_scores(y_true, p_pred, elapsed_days, review_index, lapses) -> dict[str, float]:
+    """The three scores of the open-spaced-repetition benchmark for recall predictions.
+
+    Args:
+        y_true: outcomes (1 = recalled).
+        p_pred: predicted recall probabilities.
+        elapsed_days, review_index, lapses: each review's days since the
+            card's previous review, index in the card's history and lapses so
+            far (see :func:`rmse_bins`).
+
+    Returns:
+        ``{"logloss": log_loss, "auc": auc, "rmse_bins": rmse_bins}``.
+
+    Example:
+
+    >>> scores = recall_scores([1, 0], [0.5, 0.5], [1.0, 1.0], [2, 2], [0, 0])
+    >>> round(scores["logloss"], 6), scores["auc"], scores["rmse_bins"]
+    (0.693147, 0.5, 0.0)
+    """
+    return {
+        "logloss": log_loss(y_true, p_pred),
+        "auc": auc(y_true, p_pred),
+        "rmse_bins": rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses),
+    }
 
 
 def aic_least_squares(residuals, n_params: int) -> float:
@@ -326,7 +353,8 @@ def _check_corpus(hypotheses, references):
     hyps, refs = [str(h) for h in hypotheses], [str(r) for r in references]
     if len(hyps) != len(refs) or not hyps:
         raise ValueError(
-            f"Expected equally many hypotheses and references (at least one), received {len(hyps)} and {len(refs)}."
+            "Expected equally many hypotheses and references (at least one), "
+            f"received {len(hyps)} and {len(refs)}."
         )
     return hyps, refs
 
@@ -344,7 +372,7 @@ def corpus_bleu(hypotheses, references) -> tuple[float, str]:
 
     Example:
 
-    >>> corpus_bleu(["the cat sat on the mat"], ["the cat sat on the mat"])[0]
+    >>> round(corpus_bleu(["the cat sat on the mat"], ["the cat sat on the mat"])[0], 6)
     100.0
     """
     from sacrebleu.metrics import BLEU
@@ -376,6 +404,58 @@ def exact_match(hypotheses, references) -> float:
     """Fraction of hypotheses identical to their reference (after stripping outer whitespace)."""
     hyps, refs = _check_corpus(hypotheses, references)
     return float(np.mean([h.strip() == r.strip() for h, r in zip(hyps, refs)]))
+
+
+def translation_signatures() -> dict[str, str]:
+    """sacrebleu's signatures of :func:`corpus_bleu` and :func:`corpus_chrf`, to report with their scores.
+
+    sacrebleu writes a signature only after scoring (it names the number of
+    references), so they come from scoring one pair, with one reference as
+    every score of this module.
+
+    Returns:
+        ``{"bleu_signature": ..., "chrf_signature": ...}``.
+
+    Example:
+
+    >>> "nc:6" in translation_signatures()["chrf_signature"]
+    True
+    """
+    return {"bleu_signature": corpus_bleu(["a"], ["a"])[1], "chrf_signature": corpus_chrf(["a"], ["a"])[1]}
+
+
+def translation_scores(hypotheses, references, sources=None, prefix: str | None = None) -> dict[str, float]:
+    """chrF, BLEU and exact match of a system; with ``sources``, also of copying the source.
+
+    Copying the source sentence is the simplest translation there is and
+    already earns chrF points for names, numbers and cognates: a system is
+    worth its training only above it.
+
+    Args:
+        hypotheses: the system's translations.
+        references: one reference per hypothesis.
+        sources: the source sentences, scored as a translation of their own
+            (the ``*_copy`` keys); ``None`` leaves the baseline out.
+        prefix: prepended to every key with an underscore (e.g. ``"val"``).
+
+    Returns:
+        ``{"chrf", "bleu", "exact_match"}`` (and ``"chrf_copy"``,
+        ``"bleu_copy"``, ``"exact_match_copy"``), each key prefixed.
+
+    Example:
+
+    >>> scores = translation_scores(["einundzwanzig"], ["einundzwanzig"], ["twenty-one"], prefix="val")
+    >>> scores["val_exact_match"], scores["val_exact_match_copy"]
+    (1.0, 0.0)
+    """
+    systems = {"": hypotheses} if sources is None else {"": hypotheses, "_copy": sources}
+    head = f"{prefix}_" if prefix else ""
+    out = {}
+    for suffix, outputs in systems.items():
+        out[f"{head}chrf{suffix}"] = corpus_chrf(outputs, references)[0]
+        out[f"{head}bleu{suffix}"] = corpus_bleu(outputs, references)[0]
+        out[f"{head}exact_match{suffix}"] = exact_match(outputs, references)
+    return out
 
 
 def _has_chrf_helpers(chrf) -> bool:
