@@ -131,7 +131,8 @@ def recipe_parser(
 
     The group "common recipe options" holds ``--quick``, ``--seed``,
     ``--epochs``, ``--batch-size``, ``--cell``, ``--learning-rate``,
-    ``--runs-dir``, ``--resume [RUN_DIR]``, ``--verbose``, ``--distribute``,
+    ``--runs-dir``, ``--resume [RUN_DIR]``, ``--continue-from RUN_DIR``,
+    ``--verbose``, ``--distribute``,
     ``--export``, ``--max-minutes``, ``--max-cpu-minutes`` and ``--debug``.
     ``--max-minutes``/``--max-cpu-minutes`` bound the training time of the run
     (wall clock / process CPU), summed over all of its ``run.fit`` calls and
@@ -215,13 +216,22 @@ def recipe_parser(
         else "the optimizer's learning rate (default: the recipe's choice)",
     )
     g.add_argument("--runs-dir", default="runs", help="parent folder of the run folders (default runs/)")
-    g.add_argument(
+    again = g.add_mutually_exclusive_group()
+    again.add_argument(
         "--resume",
         nargs="?",
         const="latest",
         default=None,
         metavar="RUN_DIR",
-        help="continue an interrupted run (its folder, or the latest unfinished one of this recipe)",
+        help="continue an interrupted run in its folder (RUN_DIR, or the latest interrupted one of this "
+        "recipe whose process is gone); give the run's own flags again. A finished run is refused",
+    )
+    again.add_argument(
+        "--continue-from",
+        default=None,
+        metavar="RUN_DIR",
+        help="train a finished run further, into a new folder that names it: each fit restarts from "
+        "the run's last state and trains up to --epochs (the total); give the run's own flags again",
     )
     g.add_argument(
         "--verbose",
