@@ -95,7 +95,7 @@ def _load_data(data_path: Path) -> list:
             data = load_sample_inputs(data_path)
         else:
             data = [np.load(data_path, allow_pickle=False)]
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise ValueError(f"--data file {str(data_path)!r} cannot be read as NumPy arrays: {exc}") from None
     if not data or any(np.ndim(v) < 2 or len(v) == 0 for v in data):
         raise ValueError(

@@ -60,6 +60,30 @@ def save_sample_inputs(path: str | os.PathLike, sample_inputs) -> bool:
 
 
 def load_sample_inputs(path: str | os.PathLike) -> list[np.ndarray]:
-    """The inputs saved by :func:`save_sample_inputs`, in order."""
-    with np.load(path, allow_pickle=False) as data:
-        return [data[f"x_{i}"] for i in range(len(data.files))]
+    """The inputs saved by :func:`save_sample_inputs`, in order.
+
+    Raises:
+        ValueError: the file is not an ``.npz`` archive of arrays named
+            ``x_0, x_1, ...`` (the file and what it holds are named).
+    """
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError(
+                f"{str(path)!r} holds a single array, not an .npz archive of arrays x_0, x_1, ..."
+            )
+        with loaded as data:
+            names = sorted(data.files)
+            expected = [f"x_{i}" for i in range(len(names))]
+            if sorted(expected) != names:
+                raise ValueError(
+                    f"{str(path)!r} must hold arrays named x_0, x_1, ... (one per model input), "
+                    f"found {names}."
+                )
+            return [data[name] for name in expected]
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{str(path)!r} cannot be read as an .npz archive of arrays ({exc}).") from None
+    except ValueError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ValueError(f"{str(path)!r} cannot be read as an .npz archive of arrays ({exc}).") from None

@@ -29,6 +29,10 @@ __all__ = [
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
 
 
+class BadDefaultError(ValueError, argparse.ArgumentTypeError):
+    """A bad default given to :func:`recipe_parser` (a ``ValueError``, and the validators' error type)."""
+
+
 def _int(text, expected: str) -> int:
     try:
         if isinstance(text, bool):
@@ -172,10 +176,20 @@ def recipe_parser(
         cells = list(cells)
         if cell not in cells:
             raise ValueError(f"cell must be one of {cells}, received {cell!r}.")
-    for value, check in ((epochs, positive_int), (batch_size, positive_int), (learning_rate, positive_float)):
-        if value is not None:
+    for name, value, check in (
+        ("epochs", epochs, positive_int),
+        ("quick_epochs", quick_epochs, positive_int),
+        ("batch_size", batch_size, positive_int),
+        ("learning_rate", learning_rate, positive_float),
+    ):
+        if value is None and name != "quick_epochs":
+            continue  # the recipe's choice
+        try:
             check(value)
-    positive_int(quick_epochs)
+        except argparse.ArgumentTypeError as exc:
+            raise BadDefaultError(f"recipe_parser: {name} {exc}.") from None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise BadDefaultError(f"recipe_parser: seed must be an integer, received {seed!r}.")
     parser = argparse.ArgumentParser(
         prog=f"{recipe}.py",
         description=description,

@@ -107,8 +107,9 @@ RESUME_FREE_FLAGS = frozenset(
         "max_cpu_minutes",
     }
 )
-#: The runs opened in this process (see :func:`failures_recorded`).
+#: The runs opened inside :func:`failures_recorded` blocks (none are kept outside one).
 _OPENED: list[Run] = []
+_RECORDING = [0]  # how many failures_recorded blocks are open
 
 
 def set_seed(seed: int) -> None:
@@ -167,7 +168,12 @@ def make_strategy(kind: str):
 
 
 def _new_run_dir(parent: Path) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission...
+        raise ValueError(
+            f"--runs-dir: cannot create the folder {str(parent)!r} for the run folders ({exc})."
+        ) from None
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for i in range(1000):
         candidate = parent / (stamp if i == 0 else f"{stamp}-{i}")
@@ -226,7 +232,17 @@ def _check_same_config(path: Path, new: Mapping[str, Any], what: str, free=()) -
     config_file = path / "config.json"
     if not config_file.is_file():
         raise ValueError(f"{what}: run folder {str(path)!r} has no config.json, so it is not a run folder.")
-    stored = _io.read_json(config_file)
+    try:
+        stored = _io.read_json(config_file)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{what}: cannot read {str(config_file)!r} ({exc}).") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"{what}: {str(config_file)!r} does not hold a JSON object.")
+    if "recipe" in stored and "recipe" in new and stored["recipe"] != new["recipe"]:
+        raise ValueError(
+            f"{what}: run folder {str(path)!r} is a run of the recipe {stored['recipe']!r}, not of "
+            f"{new['recipe']!r}."
+        )
     differences = _config_differences(stored, new, free)
     if differences:
         raise ValueError(
@@ -747,7 +763,8 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
         else:
             path = Path(resume)
             if not path.is_dir():
-                raise ValueError(f"--resume: run folder {str(path)!r} does not exist.")
+                what = "is not a folder" if path.exists() else "does not exist"
+                raise ValueError(f"--resume: run folder {str(path)!r} {what}.")
             state = run_state(path)
             if state == "finished":
                 raise ValueError(
@@ -765,7 +782,8 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
     elif continue_from:
         source = Path(continue_from)
         if not source.is_dir():
-            raise ValueError(f"--continue-from: run folder {str(source)!r} does not exist.")
+            what = "is not a folder" if source.exists() else "does not exist"
+            raise ValueError(f"--continue-from: run folder {str(source)!r} {what}.")
         state = run_state(source)
         if state != "finished":
             raise ValueError(
@@ -822,7 +840,8 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
     except BaseException:
         lock.release()
         raise
-    _OPENED.append(run)
+    if _RECORDING[0]:
+        _OPENED.append(run)
     note = " (resumed)" if resumed else (f" (continues {continue_from})" if continue_from else "")
     print(f"[{recipe}] run folder: {path}{note}", file=sys.stderr)
     return run
@@ -844,6 +863,7 @@ def failures_recorded():
     ...     metrics = recipe.main(argv)
     """
     first = len(_OPENED)
+    _RECORDING[0] += 1
     try:
         yield
     except BaseException as exc:
@@ -857,6 +877,7 @@ def failures_recorded():
                     print(f"[{run.recipe}] run failed; see {path}", file=sys.stderr)
         raise
     finally:
+        _RECORDING[0] -= 1
         del _OPENED[first:]
 
 
