@@ -455,6 +455,24 @@ def test_export_calibrates_on_the_runs_own_sample_inputs(tmp_path, capsys):
         export_file(folder, data=tmp_path / "x.npy", calibration="random")
 
 
+def test_export_of_a_text_model_uses_the_runs_own_texts(tmp_path):
+    from lstm_apps.export.command import export_file
+
+    texts = np.array([["a good film"], ["a bad film"], ["good good"], ["bad"]], dtype=object)
+    vectorizer = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=6)
+    vectorizer.adapt(texts)
+    text_in = keras.Input((1,), dtype="string")
+    hidden = keras.layers.GRU(3)(keras.layers.Embedding(20, 4)(vectorizer(text_in)))
+    model = keras.Model(text_in, keras.layers.Dense(1)(hidden))
+    run = start_run("demo", _args(tmp_path))
+    run.save_model(model, sample_inputs=texts)
+    run.finish({})
+    report = export_file(run.path, output=tmp_path / "text.tflite")
+    assert report["data_source"] == "sample_inputs" and report["input"] == "token_ids"
+    assert "tokenized by the model's TextVectorization" in report["data"]
+    assert report["parity_max_abs"] <= 1e-4
+
+
 # --------------------------------------------------------------------------
 # loading a .keras file in a process that has not imported lstm_apps.layers
 # --------------------------------------------------------------------------

@@ -136,7 +136,8 @@ def export_file(
     Returns:
         ``file``, ``mode``, ``quantize``, ``size_bytes``, ``parity_max_abs``,
         ``parity_inputs``, ``per_step_latency_us``, ``states``, ``data``,
-        ``data_source``.
+        ``data_source``, ``input`` (``"token_ids"`` for a model that reads
+        raw text: it is exported from its token ids).
 
     Raises:
         ValueError: a missing model or data file, or int8 without real data.
@@ -151,6 +152,7 @@ def export_file(
     from lstm_apps.export.samples import load_sample_inputs, sample_file_name
     from lstm_apps.export.tflite import synthetic_inputs, to_tflite
     from lstm_apps.io import load_keras_model
+    from lstm_apps.training.export import _past_text_vectorization
 
     if calibration not in CALIBRATIONS:
         raise ValueError(f"calibration must be one of {CALIBRATIONS}, received {calibration!r}.")
@@ -181,6 +183,9 @@ def export_file(
     model = load_keras_model(model_path)
     if inputs is None:
         inputs = synthetic_inputs(model, batch=16, timesteps=timesteps)
+    # a model reading raw text through its TextVectorization is exported from its token ids,
+    # the run's sample texts tokenized with the model's own vocabulary
+    model, inputs, from_token_ids = _past_text_vectorization(model, inputs)
     suffix = f"_{quantize}" if quantize else ""
     out = Path(output) if output else model_path.parent / f"model_{mode}{suffix}.tflite"
     result = to_tflite(model, out, mode=mode, quantize=quantize, representative_data=inputs)
@@ -194,8 +199,9 @@ def export_file(
         "parity_inputs": list(result.parity_shape) if result.parity_shape else None,
         "per_step_latency_us": round(latency["per_step_us_median"], 2),
         "states": result.state_names,
-        "data": origin,
+        "data": origin + (" (tokenized by the model's TextVectorization)" if from_token_ids else ""),
         "data_source": kind,
+        "input": "token_ids" if from_token_ids else "model_inputs",
     }
 
 

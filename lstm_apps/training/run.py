@@ -442,7 +442,7 @@ class Run:
             model: the Keras model.
             name: the file name (ends in ``.keras``).
             sample_inputs: a small batch of the model's real inputs (an array,
-                or a list for several inputs). Numeric ones are kept as
+                or a list for several inputs). Numbers and text are kept as
                 ``sample_inputs.npz`` (``<stem>_sample_inputs.npz`` for another
                 name), so ``lstm-apps export RUN_DIR`` calibrates and checks
                 parity on real data; with ``--export`` they are the parity data.
