@@ -62,7 +62,6 @@ from typing import Any
 from lstm_apps import io as _io
 from lstm_apps.training.lock import (
     FAILED_FILE,
-    LOCK_FILE,
     RunLock,
     RunLockedError,
     describe_owner,
@@ -194,9 +193,7 @@ def _latest_unfinished(parent: Path) -> tuple[Path | None, list[str]]:
         state = run_state(p)
         if state == "running":
             skipped.append(f"{p} ({describe_owner(read_lock(p))})")
-        elif state in ("interrupted", "failed") and (
-            any(p.glob("backup*")) or (state == "interrupted" and (p / LOCK_FILE).is_file())
-        ):
+        elif state in ("interrupted", "failed") and any(p.glob("backup*")):  # something to resume
             candidates.append(p)
     return (candidates[-1] if candidates else None), skipped
 
