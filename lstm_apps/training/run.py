@@ -799,6 +799,11 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
                 "kept it, or it trained nothing)."
             )
         parent_epochs = parent_config.get("epochs")
+        if new_config["epochs"] is None:
+            raise ValueError(
+                f"--continue-from {source} needs --epochs: the total number of epochs each fit of the "
+                "run trains up to (this recipe chooses its epochs itself otherwise)."
+            )
         if isinstance(parent_epochs, int) and new_config["epochs"] <= parent_epochs:
             raise ValueError(
                 f"--continue-from: --epochs is the total number of epochs; run {str(source)!r} was made "
