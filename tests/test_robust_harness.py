@@ -530,3 +530,15 @@ def test_load_keras_model_errors_name_the_file(tmp_path):
             dst.writestr(name, data)
     with pytest.raises(ValueError, match=r"future\.keras' needs the module 'lstm_apps\.nowhere'"):
         lio.load_keras_model(tmp_path / "future.keras")
+
+
+def test_continue_from_needs_epochs_when_the_recipe_chooses_them(runs_dir):
+    parser = recipe_parser("demo", "demo recipe", epochs=None)
+    x, y = _data()
+    run = start_run(
+        "demo", parser.parse_args(["--runs-dir", str(runs_dir), "--epochs", "1", "--verbose", "0"])
+    )
+    run.fit(_model(), x, y)
+    run.finish({})
+    with pytest.raises(ValueError, match=r"--continue-from .* needs --epochs: the total number of epochs"):
+        start_run("demo", parser.parse_args(["--runs-dir", str(runs_dir), "--continue-from", str(run.path)]))
