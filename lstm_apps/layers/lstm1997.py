@@ -9,9 +9,18 @@ import keras
 import numpy as np
 from keras import constraints, initializers, ops, regularizers
 
+from lstm_apps.layers import kernels
 from lstm_apps.layers.factory import register_recurrent_kind
 
-__all__ = ["LSTM1997Cell", "LSTM1997", "gate_activations", "memory_half_life"]
+__all__ = [
+    "LSTM1997Cell",
+    "LSTM1997",
+    "gate_activations",
+    "keras_lstm_weights",
+    "memory_half_life",
+    "to_keras_lstm",
+    "PINNED_FORGET_BIAS",
+]
 
 _SQUASHES = ("paper", "tanh")
 
@@ -365,7 +374,7 @@ class LSTM1997(keras.layers.RNN):
             XLA), e.g. for TFLite conversion.
         zero_output_for_mask: output zeros at masked steps (with ``return_sequences``).
         fast_path: with the TensorFlow backend (and ``unroll=False``), run the
-            fast time loop of :mod:`lstm_apps.layers.fast_rnn`: inputs of all
+            fast time loop of :mod:`lstm_apps.layers.kernels.lstm1997_tf`: inputs of all
             steps projected by one matrix product, an XLA-compiled loop with
             one recurrent product per step, and a hand-written backward pass
             (same outputs and gradients as the generic
@@ -471,21 +480,24 @@ class LSTM1997(keras.layers.RNN):
 
     def uses_fast_path(self) -> bool:
         """Whether calls run the fast loop (``fast_path``, TensorFlow backend, no ``unroll``)."""
-        from lstm_apps.layers.fast_rnn import fast_path_supported
-
-        return self.fast_path and not self.unroll and fast_path_supported()
+        return self.fast_path and not self.unroll and kernels.fast_path_supported()
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self.uses_fast_path():
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        from lstm_apps.layers.fast_rnn import fast_lstm1997
-
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        last_output, outputs, states = fast_lstm1997(
-            self.cell,
+        cell = self.cell
+        last_output, outputs, states = kernels.lstm1997(
             sequences,
             list(initial_state),
+            cell.kernel,
+            cell.recurrent_kernel,
+            cell.bias,
+            cells_per_block=cell.cells_per_block,
+            forget_gate=cell.forget_gate,
+            squash=cell.squash,
+            truncate_gradients=cell.truncate_gradients,
             mask=mask,
             go_backwards=self.go_backwards,
             return_sequences=self.return_sequences,
@@ -502,7 +514,7 @@ class LSTM1997(keras.layers.RNN):
         The 1997 cell is a standard LSTM with its forget gate pinned at 1 once
         the cell input and the state are halved: ``4 sigmoid(x) - 2 =
         2 tanh(x / 2)`` and ``2 sigmoid(s) - 1 = tanh(s / 2)``. See
-        :func:`lstm_apps.layers.fast_rnn.to_keras_lstm` for the exact map and
+        :func:`to_keras_lstm` for the exact map and
         its limits (a ``ValueError`` names the unsupported option).
 
         Args:
@@ -512,8 +524,6 @@ class LSTM1997(keras.layers.RNN):
             A built ``keras.layers.LSTM`` with the mapped weights; its states
             are ``[h, s / 2]`` (paper squash) or ``[h, s]`` (``"tanh"``).
         """
-        from lstm_apps.layers.fast_rnn import to_keras_lstm
-
         return to_keras_lstm(self, **kwargs)
 
     def gate_activations(self, inputs, initial_state=None, mask=None) -> dict[str, np.ndarray]:
@@ -632,6 +642,130 @@ def _walk_layers(model):
             yield from _walk_layers(l)
         if hasattr(l, "layer") and isinstance(l.layer, keras.layers.Layer):
             yield l.layer
+
+
+
+# ---------------------------------------------------------------------------
+# mapping onto keras.layers.LSTM
+# ---------------------------------------------------------------------------
+#: forget-gate bias of the mapped layer when the 1997 cell has none: sigmoid(40) is
+#: exactly 1.0 in float32 (and float16/bfloat16), so the carousel is not touched
+PINNED_FORGET_BIAS = 40.0
+
+
+def keras_lstm_weights(cell: LSTM1997Cell) -> list[np.ndarray]:
+    """``[kernel, recurrent_kernel, bias]`` of a ``keras.layers.LSTM`` equal to ``cell``.
+
+    Keras's LSTM computes ``c_t = f c_{t-1} + i tanh(z_c)`` and
+    ``h_t = o tanh(c_t)`` with blocks ``[i, f, c, o]``. With the paper's
+    squash, ``4 sigmoid(x) - 2 = 2 tanh(x / 2)`` and ``2 sigmoid(s) - 1 =
+    tanh(s / 2)``, so the 1997 cell is that LSTM on the halved state
+    ``c = s / 2`` with the cell-input columns halved:
+    ``c_t = f c_{t-1} + y_in tanh(net_c / 2)`` and ``h_t = y_out tanh(c_t)``.
+    Without a forget gate ``f`` is pinned at exactly 1 (zero weights, bias
+    :data:`PINNED_FORGET_BIAS`). With ``squash="tanh"`` nothing is halved.
+    Gates shared by a block of cells are repeated for each of its cells.
+
+    Args:
+        cell: a built :class:`LSTM1997Cell`.
+
+    Returns:
+        A list of three NumPy arrays in ``keras.layers.LSTM``'s layout.
+    """
+    if not getattr(cell, "built", False) or not hasattr(cell, "kernel"):
+        raise ValueError(
+            "the LSTM1997 cell must be built (call the layer on data first), "
+            f"received an unbuilt {type(cell).__name__}."
+        )
+    half = 0.5 if cell.squash == "paper" else 1.0
+    units = cell.units
+    out = []
+    for weight in (cell.kernel, cell.recurrent_kernel, cell.bias):
+        w = np.asarray(weight.numpy() if hasattr(weight, "numpy") else weight, dtype="float32")
+        parts = dict(zip(cell.gate_names, np.split(w, np.cumsum(cell.block_widths)[:-1], axis=-1)))
+
+        def expand(v):  # per block -> per cell
+            return np.repeat(v, cell.cells_per_block, axis=-1)
+
+        if cell.forget_gate:
+            forget = expand(parts["forget"])
+        elif w.ndim == 1:
+            forget = np.full((units,), PINNED_FORGET_BIAS, dtype="float32")
+        else:
+            forget = np.zeros(w.shape[:-1] + (units,), dtype="float32")
+        out.append(
+            np.concatenate(
+                [expand(parts["input"]), forget, half * parts["cell"], expand(parts["output"])], axis=-1
+            )
+        )
+    return out
+
+
+def to_keras_lstm(layer: LSTM1997, **kwargs) -> keras.layers.LSTM:
+    """A built-in ``keras.layers.LSTM`` with the same outputs as an ``LSTM1997`` layer.
+
+    Every configuration maps exactly for inference: both squashes, with and
+    without the forget gate, any ``cells_per_block``, and the layer's
+    ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``,
+    ``unroll`` and ``zero_output_for_mask``. The map is for inference: the
+    returned layer trains with full backpropagation and a free forget gate,
+    not with the paper's truncation. Its state is ``[h, s / 2]`` with the
+    paper's squash (``[h, s]`` with ``"tanh"``): halve ``s`` in an
+    ``initial_state`` given to it. The weights are :func:`keras_lstm_weights`.
+
+    Args:
+        layer: a built :class:`LSTM1997`.
+        **kwargs: extra ``keras.layers.LSTM`` arguments (``name``,
+            ``use_cudnn`` ...); they override the copied ones.
+
+    Returns:
+        A built ``keras.layers.LSTM``; on a GPU it can run on cuDNN.
+
+    Example:
+
+    ```python
+    layer = LSTM1997(16, return_sequences=True)
+    y = layer(x)
+    lstm = layer.to_keras_lstm()
+    np.testing.assert_allclose(lstm(x), y, atol=1e-5)
+    ```
+    """
+    if not isinstance(layer, LSTM1997):
+        raise ValueError(
+            f"to_keras_lstm expects an LSTM1997 layer, received {type(layer).__name__} "
+            f"{getattr(layer, 'name', layer)!r}."
+        )
+    if not layer.built or not layer.cell.built:
+        raise ValueError(
+            f"LSTM1997 layer {layer.name!r} is not built: call it on data (or build it) before converting."
+        )
+    weights = keras_lstm_weights(layer.cell)
+    options = dict(
+        units=layer.cell.units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        unit_forget_bias=False,
+        return_sequences=layer.return_sequences,
+        return_state=layer.return_state,
+        go_backwards=layer.go_backwards,
+        stateful=layer.stateful,
+        unroll=layer.unroll,
+        zero_output_for_mask=layer.zero_output_for_mask,
+        dtype=layer.dtype_policy,
+        name=f"{layer.name}_as_lstm",
+    )
+    options.update(kwargs)
+    lstm = keras.layers.LSTM(**options)
+    input_dim = weights[0].shape[0]
+    batch = int(layer.states[0].shape[0]) if layer.stateful and layer.states is not None else None
+    lstm.build((batch, None, input_dim))
+    lstm.set_weights(weights)
+    if batch is not None:  # carry the current states over: [h, s / 2] (paper) or [h, s]
+        half = 0.5 if layer.cell.squash == "paper" else 1.0
+        lstm.states[0].assign(layer.states[0].value)
+        lstm.states[1].assign(half * layer.states[1].value)
+    return lstm
 
 
 register_recurrent_kind("lstm1997", lambda units, **kw: LSTM1997(units, **kw))
