@@ -177,7 +177,7 @@ def fit_retention_curve(name: str, t_days, y_percent) -> CurveFit:
 
 
 def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int = 0) -> CurveFit:
-    """Fit a :class:`~lstm_apps.layers.ForgettingCurveCell` with ``units`` time constants to a retention curve.
+    """Fit a :class:`~lstm_apps.layers.ForgettingCurveCell` of ``units`` time constants to a retention curve.
 
     Each delay is the 2-step sequence "study at 0, test after t": the study
     opens the input gate fully (gate bias fixed at 15, so ``s = 1``), the
@@ -194,7 +194,11 @@ def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int 
     """
     import keras
 
-    from lstm_apps.layers.forgetting_curve import ForgettingCurveCell, forgetting_cell_reference
+    from lstm_apps.layers.forgetting_curve import (
+        ForgettingCurveCell,
+        forgetting_cell_recall,
+        forgetting_cell_reference,
+    )
 
     t = np.asarray(t_days, "float64")
     y = np.asarray(y_percent, "float64")
@@ -225,11 +229,12 @@ def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int 
     i_study = i_study * i_study
 
     def parts(p):
-        # the cell's two steps in closed form: s = i_study after the study, decayed by exp(-t/tau)
+        # the cell's two steps in closed form: s = i_study after the study, decayed by exp(-t/tau),
+        # then the cell's own readout
         tau, w = np.exp(p[:units]), np.exp(p[units : 2 * units])
-        terms = i_study * np.exp(-t[:, None] / tau[None, :]) * w[None, :]
-        sig = 1.0 / (1.0 + np.exp(-(terms.sum(1) + p[2 * units])))
-        return tau, terms, sig
+        strength = i_study * np.exp(-t[:, None] / tau[None, :])
+        sig = forgetting_cell_recall(strength, {"readout_weight": w, "readout_bias": p[2 * units]})
+        return tau, strength * w[None, :], sig
 
     def residual(p):
         return 100.0 * parts(p)[2] - y

@@ -9,8 +9,9 @@ import keras
 import numpy as np
 from keras import constraints, initializers, ops, regularizers
 
+from lstm_apps import telemetry
 from lstm_apps.layers import kernels
-from lstm_apps.layers.factory import register_recurrent_kind
+from lstm_apps.layers.keras_lstm import PINNED_FORGET_BIAS, keras_lstm_weights
 
 __all__ = [
     "LSTM1997Cell",
@@ -171,7 +172,8 @@ class LSTM1997Cell(keras.layers.Layer):
         self.cells_per_block = _check_positive_int("cells_per_block", cells_per_block)
         if self.units % self.cells_per_block:
             raise ValueError(
-                f"units must be divisible by cells_per_block, received units={units} and cells_per_block={cells_per_block}."
+                f"units must be divisible by cells_per_block, received units={units} and "
+                f"cells_per_block={cells_per_block}."
             )
         self.n_blocks = self.units // self.cells_per_block
         self.input_gate_bias = _per_block("input_gate_bias", input_gate_bias, self.n_blocks)
@@ -297,6 +299,23 @@ class LSTM1997Cell(keras.layers.Layer):
         h, s, _ = self.step_projected(self.project_inputs(inputs), states)
         return h, [h, s]
 
+    def gate_step(self, inputs, states, training=False):
+        """One step with its gates, for :func:`lstm_apps.telemetry.trace_gates`.
+
+        Returns:
+            ``(h, [h, s], gates)``, ``h`` and ``s`` as :meth:`call` computes
+            them; ``gates`` maps ``"input_gate"``, ``"output_gate"`` (and
+            ``"forget_gate"``) to ``(batch, units)`` activations, one column
+            per memory cell (a block's cells repeat its gate), and
+            ``"cell_state"`` to ``s``.
+        """
+        h, s, gates = self.step_projected(self.project_inputs(inputs), states)
+        named = {"input_gate": self._expand(gates["input"]), "output_gate": self._expand(gates["output"])}
+        if self.forget_gate:
+            named["forget_gate"] = self._expand(gates["forget"])
+        named["cell_state"] = s
+        return h, [h, s], named
+
     def get_initial_state(self, batch_size=None):
         return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype) for _ in range(2)]
 
@@ -321,32 +340,6 @@ class LSTM1997Cell(keras.layers.Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
         }
         return {**super().get_config(), **config}
-
-
-class _TelemetryCell(keras.layers.Layer):
-    """Wraps an :class:`LSTM1997Cell` (sharing its weights) to emit gates and states."""
-
-    def __init__(self, cell: LSTM1997Cell, **kwargs):
-        super().__init__(**kwargs)
-        self.cell = cell
-        self.state_size = cell.state_size
-        n_gates = 3 if cell.forget_gate else 2
-        self.output_size = 2 * cell.units + n_gates * cell.n_blocks
-
-    def build(self, input_shape):
-        self.built = True
-
-    def call(self, inputs, states, training=False):
-        cell = self.cell
-        h, s, gates = cell.step_projected(cell.project_inputs(inputs), states)
-        parts = [h, gates["input"], gates["output"]]
-        if cell.forget_gate:
-            parts.append(gates["forget"])
-        parts.append(s)
-        return ops.concatenate(parts, axis=-1), [h, s]
-
-
-_RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -548,28 +541,14 @@ class LSTM1997(keras.layers.RNN):
         self._check_rank(inputs.shape)
         if not self.built:
             self(inputs)
-        cell = self.cell
-        rnn = keras.layers.RNN(
-            _TelemetryCell(cell, dtype=self.dtype_policy),
-            return_sequences=True,
+        return telemetry.trace_gates(
+            self.cell,
+            inputs,
+            initial_state=initial_state,
+            mask=mask,
             go_backwards=self.go_backwards,
             dtype=self.dtype_policy,
         )
-        kwargs = {}
-        if initial_state is not None:
-            kwargs["initial_state"] = list(initial_state)
-        if mask is not None:
-            kwargs["mask"] = ops.convert_to_tensor(mask)
-        out = ops.convert_to_numpy(rnn(inputs, **kwargs))
-        units, nb, s_per = cell.units, cell.n_blocks, cell.cells_per_block
-        result = {"output": out[..., :units]}
-        pos = units
-        names = ["input_gate", "output_gate"] + (["forget_gate"] if cell.forget_gate else [])
-        for name in names:
-            result[name] = np.repeat(out[..., pos : pos + nb], s_per, axis=-1)
-            pos += nb
-        result["cell_state"] = out[..., pos : pos + units]
-        return result
 
     def get_config(self):
         config = self.cell.get_config()
@@ -612,95 +591,27 @@ def gate_activations(model, inputs, layer=None) -> dict[str, np.ndarray]:
         The dict of :meth:`LSTM1997.gate_activations`.
     """
     if layer is None:
-        found = [l for l in _walk_layers(model) if isinstance(l, LSTM1997)]
+        found = [candidate for candidate in telemetry.walk_layers(model) if isinstance(candidate, LSTM1997)]
         if not found:
             raise ValueError(
-                f"model {model.name!r} has no LSTM1997 layer; its layers are {[l.name for l in model.layers]}."
+                f"model {model.name!r} has no LSTM1997 layer; its layers are "
+                f"{[candidate.name for candidate in model.layers]}."
             )
         layer = found[0]
     elif isinstance(layer, str):
         layer = model.get_layer(layer)
     if not isinstance(layer, LSTM1997):
         raise ValueError(
-            f"layer must be an LSTM1997 layer, received {type(layer).__name__} {getattr(layer, 'name', layer)!r}."
+            f"layer must be an LSTM1997 layer, received {type(layer).__name__} "
+            f"{getattr(layer, 'name', layer)!r}."
         )
-    feeder = keras.Model(model.inputs, layer.input)
-    layer_inputs = feeder.predict(inputs, verbose=0)
-    mask = None
-    if isinstance(layer_inputs, (list, tuple)):
-        # a layer fed a mask (Masking, Embedding(mask_zero=True)) records [sequences, mask]
-        layer_inputs, *rest = layer_inputs
-        masks = [np.asarray(r) for r in rest if np.asarray(r).dtype == bool and np.asarray(r).ndim == 2]
-        mask = masks[0] if masks else None
-    return layer.gate_activations(layer_inputs, mask=mask)
-
-
-def _walk_layers(model):
-    for l in model.layers:
-        yield l
-        if hasattr(l, "layers"):
-            yield from _walk_layers(l)
-        if hasattr(l, "layer") and isinstance(l.layer, keras.layers.Layer):
-            yield l.layer
-
+    fed, mask = telemetry.layer_inputs(model, layer, inputs)
+    return layer.gate_activations(fed, mask=mask)
 
 
 # ---------------------------------------------------------------------------
 # mapping onto keras.layers.LSTM
 # ---------------------------------------------------------------------------
-#: forget-gate bias of the mapped layer when the 1997 cell has none: sigmoid(40) is
-#: exactly 1.0 in float32 (and float16/bfloat16), so the carousel is not touched
-PINNED_FORGET_BIAS = 40.0
-
-
-def keras_lstm_weights(cell: LSTM1997Cell) -> list[np.ndarray]:
-    """``[kernel, recurrent_kernel, bias]`` of a ``keras.layers.LSTM`` equal to ``cell``.
-
-    Keras's LSTM computes ``c_t = f c_{t-1} + i tanh(z_c)`` and
-    ``h_t = o tanh(c_t)`` with blocks ``[i, f, c, o]``. With the paper's
-    squash, ``4 sigmoid(x) - 2 = 2 tanh(x / 2)`` and ``2 sigmoid(s) - 1 =
-    tanh(s / 2)``, so the 1997 cell is that LSTM on the halved state
-    ``c = s / 2`` with the cell-input columns halved:
-    ``c_t = f c_{t-1} + y_in tanh(net_c / 2)`` and ``h_t = y_out tanh(c_t)``.
-    Without a forget gate ``f`` is pinned at exactly 1 (zero weights, bias
-    :data:`PINNED_FORGET_BIAS`). With ``squash="tanh"`` nothing is halved.
-    Gates shared by a block of cells are repeated for each of its cells.
-
-    Args:
-        cell: a built :class:`LSTM1997Cell`.
-
-    Returns:
-        A list of three NumPy arrays in ``keras.layers.LSTM``'s layout.
-    """
-    if not getattr(cell, "built", False) or not hasattr(cell, "kernel"):
-        raise ValueError(
-            "the LSTM1997 cell must be built (call the layer on data first), "
-            f"received an unbuilt {type(cell).__name__}."
-        )
-    half = 0.5 if cell.squash == "paper" else 1.0
-    units = cell.units
-    out = []
-    for weight in (cell.kernel, cell.recurrent_kernel, cell.bias):
-        w = np.asarray(weight.numpy() if hasattr(weight, "numpy") else weight, dtype="float32")
-        parts = dict(zip(cell.gate_names, np.split(w, np.cumsum(cell.block_widths)[:-1], axis=-1)))
-
-        def expand(v):  # per block -> per cell
-            return np.repeat(v, cell.cells_per_block, axis=-1)
-
-        if cell.forget_gate:
-            forget = expand(parts["forget"])
-        elif w.ndim == 1:
-            forget = np.full((units,), PINNED_FORGET_BIAS, dtype="float32")
-        else:
-            forget = np.zeros(w.shape[:-1] + (units,), dtype="float32")
-        out.append(
-            np.concatenate(
-                [expand(parts["input"]), forget, half * parts["cell"], expand(parts["output"])], axis=-1
-            )
-        )
-    return out
-
-
 def to_keras_lstm(layer: LSTM1997, **kwargs) -> keras.layers.LSTM:
     """A built-in ``keras.layers.LSTM`` with the same outputs as an ``LSTM1997`` layer.
 
@@ -766,6 +677,3 @@ def to_keras_lstm(layer: LSTM1997, **kwargs) -> keras.layers.LSTM:
         lstm.states[0].assign(layer.states[0].value)
         lstm.states[1].assign(half * layer.states[1].value)
     return lstm
-
-
-register_recurrent_kind("lstm1997", lambda units, **kw: LSTM1997(units, **kw))
