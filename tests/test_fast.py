@@ -305,7 +305,7 @@ def test_fast_layer_standard_checks_and_keras_round_trip(tmp_path):
         expected_weight_count=3 * (2 * 3 + 6) + 6 * (2 * 3 + 6) + (2 * 3 + 6),
         tmp_path=tmp_path,
     )
-    layer = [l for l in model.layers if isinstance(l, LSTM1997)][0]
+    layer = [candidate for candidate in model.layers if isinstance(candidate, LSTM1997)][0]
     assert layer.get_config()["fast_path"] is True
     assert LSTM1997.from_config({**layer.get_config(), "fast_path": False}).fast_path is False
 
