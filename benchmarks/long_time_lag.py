@@ -20,14 +20,13 @@ that reports the figure it reached.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lstm_apps import io as _io
+from lstm_apps.cli import load_recipe
+from lstm_apps.datasets.tasks import success_rates
+from lstm_apps.training import format_table, non_negative_float, positive_int
 
 GOALS = {
     "adding100": (
@@ -51,35 +50,25 @@ GOALS = {
 DEFAULT = ["adding100", "temporal_order_2", "reber", "adding100_simple_rnn"]
 
 
-def load_recipe():
-    spec = importlib.util.spec_from_file_location(
-        "long_time_lag_recipe", ROOT / "recipes" / "long_time_lag.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", nargs="+", choices=list(GOALS), default=DEFAULT, help="goals to run")
     parser.add_argument("--runs-dir", default="runs", help="parent of the run folders (default runs/)")
-    parser.add_argument("--minutes", type=float, default=None, help="override every goal's time budget")
+    parser.add_argument(
+        "--minutes", type=non_negative_float, default=None, help="override every goal's time budget"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--trials",
-        type=int,
+        type=positive_int,
         default=1,
-        help="run each goal with seeds seed..seed+trials-1 and report the success rate, as the paper's tables do (default 1)",
+        help="run each goal with seeds seed..seed+trials-1 and report the success rate, "
+        "as the paper's tables do (default 1)",
     )
     args = parser.parse_args(argv)
-    if args.trials < 1:
-        parser.error(f"--trials must be >= 1, received {args.trials}")
-    recipe = load_recipe()
-    from lstm_apps import io as _io
-    from lstm_apps.training import format_table
+    recipe = load_recipe("long_time_lag")
 
     rows = []
     for name, seed in ((n, args.seed + k) for n in args.only for k in range(args.trials)):
@@ -110,24 +99,6 @@ def main(argv=None):
             Path(args.runs_dir) / "long_time_lag_goals.md", "## Long-time-lag goal runs\n\n" + table + "\n"
         )
     return rows
-
-
-def success_rates(rows):
-    """Per goal: trials solved and the median sequences to success of the solved ones (the paper's table columns)."""
-    out = []
-    for name in dict.fromkeys(r["goal run"] for r in rows):
-        mine = [r for r in rows if r["goal run"] == name]
-        solved = sorted(r["sequences_to_success"] for r in mine if r["solved"])
-        out.append(
-            {
-                "goal run": name,
-                "trials": len(mine),
-                "solved": f"{len(solved)}/{len(mine)}",
-                "median sequences (solved trials)": statistics.median(solved) if solved else None,
-                "paper_sequences": mine[0]["paper_sequences"],
-            }
-        )
-    return out
 
 
 if __name__ == "__main__":

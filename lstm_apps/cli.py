@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["main", "recipes_dir", "list_recipes", "load_recipe", "register_command"]
+__all__ = ["main", "recipes_dir", "checkout_root", "list_recipes", "load_recipe", "register_command"]
 
 _EXTRA_COMMANDS: dict = {}
 
@@ -30,7 +30,7 @@ def register_command(name: str, add_parser, handler) -> None:
 def recipes_dir() -> Path:
     """The ``recipes/`` folder of the checkout (``$LSTM_APPS_RECIPES`` overrides)."""
     env = os.environ.get("LSTM_APPS_RECIPES")
-    path = Path(env) if env else Path(__file__).resolve().parent.parent / "recipes"
+    path = Path(env) if env else checkout_root() / "recipes"
     if not path.is_dir():
         raise ValueError(
             f"recipes folder {str(path)!r} not found: install lstm-apps from a checkout "
@@ -53,15 +53,61 @@ def list_recipes() -> dict[str, str]:
     return {p.stem: _description(p) for p in sorted(recipes_dir().glob("*.py")) if not p.name.startswith("_")}
 
 
-def load_recipe(name: str):
-    """Import ``recipes/<name>.py`` as a module."""
-    available = list_recipes()
-    if name not in available:
-        raise ValueError(f"unknown recipe {name!r}; available: {', '.join(available) or 'none'}.")
-    path = recipes_dir() / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"lstm_apps_recipe_{name}", path)
+def checkout_root() -> Path:
+    """The checkout holding ``lstm_apps/``, ``recipes/`` and ``benchmarks/``."""
+    return Path(__file__).resolve().parent.parent
+
+
+def load_recipe(name: str, folder: str | os.PathLike | None = None):
+    """Import ``recipes/<name>.py`` (or ``<folder>/<name>.py``) as a module, executed afresh.
+
+    The one way tests and benchmarks load a recipe (or a benchmark script):
+    no ``sys.path`` changes, no ``import <recipe>``. The module is registered
+    in ``sys.modules`` as ``lstm_apps_recipe_<name>`` (``lstm_apps_script_<folder>_<name>``
+    for another folder) while and after it runs, so dataclasses, pickling and
+    ``inspect`` work in it; a second call replaces it with a fresh one.
+
+    Args:
+        name: the script's stem (``"translation"``).
+        folder: ``None`` for the recipes folder (:func:`recipes_dir`), else a
+            folder, relative ones against the checkout (``"benchmarks"``).
+
+    Returns:
+        The module.
+
+    Raises:
+        ValueError: no such script (the available ones are named).
+
+    Example:
+
+    >>> recipe = load_recipe("translation")
+    >>> metrics = recipe.main(["--quick", "--runs-dir", "/tmp/runs"])
+    >>> bench = load_recipe("cells", folder="benchmarks")
+    """
+    if folder is None:
+        available = list_recipes()
+        if name not in available:
+            raise ValueError(f"unknown recipe {name!r}; available: {', '.join(available) or 'none'}.")
+        path = recipes_dir() / f"{name}.py"
+        module_name = f"lstm_apps_recipe_{name}"
+    else:
+        base = Path(folder)
+        base = base if base.is_absolute() else checkout_root() / base
+        path = base / f"{name}.py"
+        if not path.is_file():
+            available = sorted(p.stem for p in base.glob("*.py")) if base.is_dir() else []
+            raise ValueError(
+                f"no script {name!r} in {str(base)!r}; available: {', '.join(available) or 'none'}."
+            )
+        module_name = "lstm_apps_script_" + re.sub(r"\W", "_", f"{base.name}_{name}")
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
     return module
 
 

@@ -1,18 +1,17 @@
-"""Import a recipe or benchmark script (they are files, not modules of the package)."""
+"""Import a recipe or benchmark script: a thin shim over ``lstm_apps.cli.load_recipe``.
+
+Kept only until every test calls ``load_recipe`` itself; do not use it in new tests.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from lstm_apps.cli import load_recipe
 
 
 def load_script(relative_path: str):
-    """The module of ``ROOT / relative_path``, executed afresh (e.g. ``"recipes/sentiment.py"``)."""
-    path = ROOT / relative_path
-    name = "script_" + path.with_suffix("").as_posix().replace("/", "_").replace(".", "_")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The module of ``relative_path`` in the checkout, executed afresh (e.g. ``"recipes/sentiment.py"``)."""
+    path = Path(relative_path)
+    folder = None if path.parent.as_posix() == "recipes" else path.parent.as_posix()
+    return load_recipe(path.stem, folder=folder)

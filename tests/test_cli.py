@@ -50,3 +50,40 @@ def test_checkout_recipes_are_listed_by_the_installed_command():
     names = {line.split()[0] for line in out.splitlines() if line.strip()}
     assert names == {p.stem for p in (ROOT / "recipes").glob("*.py") if not p.name.startswith("_")}
     assert names  # the checkout ships recipes
+
+
+SCRIPT = '''"""A benchmark-like script with a dataclass (needs its module in sys.modules)."""
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class Point:
+    x: int = 0
+
+
+def where():
+    return Point(3)
+'''
+
+
+def test_load_recipe_loads_recipes_and_other_scripts_afresh(tmp_path, monkeypatch):
+    import sys
+
+    import pytest
+
+    (tmp_path / "toy.py").write_text(TOY)
+    monkeypatch.setenv("LSTM_APPS_RECIPES", str(tmp_path))
+    toy = cli.load_recipe("toy")
+    assert toy.main(["--quick"]) == {"n_args": 1} and sys.modules["lstm_apps_recipe_toy"] is toy
+    assert cli.load_recipe("toy") is not toy  # executed afresh
+    scripts = tmp_path / "bench"
+    scripts.mkdir()
+    (scripts / "points.py").write_text(SCRIPT)
+    points = cli.load_recipe("points", folder=scripts)
+    assert points.where().x == 3 and sys.modules[points.__name__] is points
+    with pytest.raises(ValueError, match="no script 'nope' .* available: points"):
+        cli.load_recipe("nope", folder=scripts)
+    monkeypatch.delenv("LSTM_APPS_RECIPES")
+    assert cli.load_recipe("cells", folder="benchmarks").__file__ == str(ROOT / "benchmarks" / "cells.py")

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 from layer_test_utils import check_recurrent_layer
-from script_utils import load_script
 
 from lstm_apps.baselines.methylation import fit_recursion
+from lstm_apps.cli import load_recipe
 from lstm_apps.datasets.methylation import (
     corrected_fraction,
     methylation_equilibrium,
@@ -133,8 +133,21 @@ def test_oracle_recovers_parameters_from_noiseless_data():
         fit_recursion(data.dose, data.p_true[:, :, 0])
 
 
+def test_mean_relative_error_is_the_mean_of_the_per_site_relative_errors():
+    from lstm_apps.metrics import mean_relative_error
+
+    rng = np.random.default_rng(0)
+    truth, estimate = rng.uniform(0.01, 1.0, 40), rng.uniform(0.01, 1.0, 40)
+    expected = sum(abs(e - t) / t for e, t in zip(estimate, truth)) / 40
+    assert mean_relative_error(estimate, truth) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="need one shape"):
+        mean_relative_error(estimate, truth[:3])
+    with pytest.raises(ValueError, match="truth holds a zero"):
+        mean_relative_error([1.0], [0.0])
+
+
 def test_recipe_quick(runs_dir):
-    module = load_script("recipes/methylation.py")
+    module = load_recipe("methylation")
     metrics = module.main(["--quick", "--runs-dir", str(runs_dir)])
     for key in (
         "mu_rel_error",
@@ -154,10 +167,24 @@ def test_recipe_quick(runs_dir):
         assert (run_dir / f).exists(), f
 
 
+def test_recipe_flags_name_the_comparator_and_the_model_under_test(capsys):
+    parser = load_recipe("methylation").build_parser()
+    args = parser.parse_args([])
+    assert (args.black_box_cell, args.learning_rate, args.black_box_learning_rate) == ("lstm", 0.05, 0.01)
+    assert parser.parse_args(["--black-box-cell", "gru"]).black_box_cell == "gru"
+    for argv in (["--cell", "gru"], ["--lr", "0.1"]):  # the gray-box cell is the model under test
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        assert "unrecognized arguments" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--conversion-error", "1.5"])
+    assert "expected a fraction in [0, 1), received '1.5'" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_recipe_default_meets_goals(runs_dir):
     """The issue's goals at the default settings (30x coverage): mu, delta within 5 %, extrapolation <= 1/3 of the black box."""
-    module = load_script("recipes/methylation.py")
+    module = load_recipe("methylation")
     metrics = module.main(["--runs-dir", str(runs_dir), "--verbose", "0"])
     assert metrics["mu_rel_error"] <= 0.05 and metrics["delta_rel_error"] <= 0.05
     assert metrics["extrapolation_rmse_graybox"] <= metrics["extrapolation_rmse_blackbox"] / 3

@@ -1,15 +1,20 @@
-"""The long-time-lag recipe (recipes/long_time_lag.py): quick runs, its stop rule, flags."""
+"""The long-time-lag recipe (recipes/long_time_lag.py): quick runs and flags.
+
+Its library (task table, stop rules, streams, models) is tested in test_tasks.py,
+test_task_registry.py and test_task_models.py.
+"""
 
 import json
 
 import numpy as np
 import pytest
-from script_utils import load_script
+
+from lstm_apps.cli import load_recipe
 
 
 @pytest.fixture(scope="module")
 def recipe():
-    return load_script("recipes/long_time_lag.py")
+    return load_recipe("long_time_lag")
 
 
 REQUIRED = (
@@ -42,9 +47,14 @@ def test_quick_adding_run(recipe, tmp_path):
         "results.md",
     ):
         assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "config.json").read_text())["max_minutes"] == 10.0  # per task
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["sequences_to_success"] is None and saved["paper_sequences"] == 74_000
     assert "LSTM 1997 paper" in (run_dir / "results.md").read_text()
+    log = json.loads((run_dir / "criterion_log_adding_lstm1997.json").read_text())
+    assert [entry["sequences"] for entry in log] == [64, 128] and not any(e["solved"] for e in log)
+    history = json.loads((run_dir / "history_adding_lstm1997.json").read_text())
+    assert [e["wrong"] for e in log] == history["window_wrong"]  # the stop rule's checks reach the history
     # the vanishing gradient: a simple RNN loses its gradient over 100 steps, the carousel keeps it
     assert metrics["grad_ratio_simple_rnn_init"] < 1e-3
     assert metrics["grad_ratio_lstm1997_init"] > 0.1
@@ -53,6 +63,8 @@ def test_quick_adding_run(recipe, tmp_path):
 def test_quick_all_writes_results_table(recipe, tmp_path):
     metrics = recipe.main(["--all", "--quick", "--runs-dir", str(tmp_path)])
     run_dir = next((tmp_path / "long_time_lag").iterdir())
+    # 10 minutes per task: 5 full shares and 2 half shares of the suite's time budget
+    assert json.loads((run_dir / "config.json").read_text())["max_minutes"] == 60.0
     table = (run_dir / "results.md").read_text()
     for task in (
         "reber",
@@ -81,65 +93,22 @@ def test_quick_all_writes_results_table(recipe, tmp_path):
     assert metrics["reber_lstm1997_test_error_count"] <= 64
 
 
-class _FakeModel:
-    """Predicts given outputs; stands in for a Keras model in the stop-rule callback."""
-
-    def __init__(self, outputs):
-        self.outputs = outputs
-        self.stop_training = False
-
-    def predict(self, x, batch_size=None, verbose=0):
-        return self.outputs
-
-
-def _check(recipe, task, batch, outputs, deadline=1e12):
-    cb = recipe.SuccessCheck(task, lambda: batch, per_epoch=1000, deadline=deadline, n_seq=140, verbose=0)
-    cb.set_model(_FakeModel(outputs))
-    cb.on_epoch_end(2, {})
-    return cb
-
-
-def test_stop_rule_adding(recipe):
-    from lstm_apps.datasets import tasks
-
-    b = tasks.adding_problem(200, seed=0)
-    good = _check(recipe, "adding", b, b.y + 0.03)
-    assert good.solved_at == 3000 and good.model.stop_training
-    bad_out = b.y + 0.03
-    bad_out[5] += 0.02  # one sequence off by 0.05
-    bad = _check(recipe, "adding", b, bad_out)
-    assert bad.solved_at is None and not bad.model.stop_training
-    assert bad.log[-1]["wrong"] == 1
-    late = _check(recipe, "adding", b, bad_out, deadline=0)  # time budget spent: stop, unsolved
-    assert late.solved_at is None and late.model.stop_training
-
-
-def test_stop_rule_reber_and_temporal_order(recipe):
-    from lstm_apps.datasets import tasks
-
-    r = tasks.embedded_reber(20, seed=1)
-    legal = r.info["legal"]
-    perfect = legal / np.maximum(legal.sum(-1, keepdims=True), 1)
-    assert _check(recipe, "reber", r, perfect).solved_at == 3000
-    assert _check(recipe, "reber", r, r.y).solved_at is None  # ignores the second legal symbol
-    t = tasks.temporal_order(30, seed=2)
-    assert _check(recipe, "temporal_order_2", t, 0.8 * t.y + 0.05).solved_at == 3000
-    assert _check(recipe, "temporal_order_2", t, np.full_like(t.y, 0.25)).solved_at is None
-
-
-def test_flags_build_the_right_layer(recipe):
-    cfg = recipe.TASK_CONFIG["adding"]
-    m = recipe.build_model("adding", "lstm1997", 2, 1, 110, cfg, truncate=False)
-    layer = m.get_layer("recurrent")
-    assert layer.truncate_gradients is False
-    assert layer.cells_per_block == 2 and layer.units == 8
-    assert layer.input_gate_bias == [-1.0, -2.0, -3.0, -4.0]
-    m2 = recipe.build_model(
-        "temporal_order_2", "simple_rnn", 8, 4, 110, recipe.TASK_CONFIG["temporal_order_2"]
-    )
-    assert type(m2.get_layer("recurrent")).__name__ == "SimpleRNN"
-    with pytest.raises(SystemExit):
-        recipe.build_parser().parse_args(["--cell", "transformer"])
+def test_flags(recipe, tmp_path):
+    parser = recipe.build_parser()
+    for bad in (["--cell", "transformer"], ["--task", "parity"], ["--window", "0"], ["--lr", "0.1"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+    with pytest.raises(ValueError, match="fixed lengths"):  # the paper's fixed lengths
+        recipe.main(["--task", "reber", "--length", "50", "--quick", "--runs-dir", str(tmp_path)])
+    assert not (tmp_path / "long_time_lag").exists()  # refused before a run folder is made
+    args = parser.parse_args(["--task", "multiplication", "--blocks", "3", "--input-gate-bias", "-2"])
+    assert (args.learning_rate, args.batch_size, args.max_minutes) == (None, None, None)
+    settings = recipe.settings_for(args, args.task)
+    assert settings.config.blocks == 3 and settings.config.input_bias == -2.0
+    assert settings.config.cells_per_block == 2 and settings.learning_rate == 0.03  # the task's defaults
+    args = parser.parse_args(["--learning-rate", "0.1", "--batch-size", "8"])
+    settings = recipe.settings_for(args, "adding")
+    assert settings.learning_rate == 0.1 and settings.batch_size == 8
 
 
 @pytest.mark.slow

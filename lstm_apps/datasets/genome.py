@@ -60,6 +60,8 @@ __all__ = [
     "split_fraction",
     "window_dataset",
     "default_genome_path",
+    "GenomeSplit",
+    "load_genome_split",
 ]
 
 #: The four bases, in code order.
@@ -486,3 +488,87 @@ def window_dataset(
 
 
 reverse_complement_codes = reverse_complement
+
+
+@dataclass
+class GenomeSplit:
+    """A genome cut for a next-base model: train ``[0, val_start)``, validation, test ``[test_start, n)``.
+
+    Attributes:
+        genome: the :class:`Genome` read from the file.
+        codes: the bases used (``genome.codes``, or its first ``max_bases``).
+        val_start, test_start: where the validation slice and the held-out tail start.
+        coding: boolean mask "inside a feature of ``feature_types``" over ``codes``,
+            or None when the file has no annotation.
+        gene_starts, gene_stops: first and last base of every such feature
+            (``genome.codes`` coordinates), or None without annotation.
+    """
+
+    genome: Genome
+    codes: np.ndarray
+    val_start: int
+    test_start: int
+    coding: np.ndarray | None = None
+    gene_starts: np.ndarray | None = None
+    gene_stops: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
+
+
+def load_genome_split(
+    path: str | os.PathLike | None = None,
+    *,
+    test_fraction: float = 0.1,
+    val_fraction: float = 0.02,
+    window: int = 128,
+    max_bases: int | None = None,
+    feature_types: Sequence[str] = ("CDS",),
+) -> GenomeSplit:
+    """Read a genome and cut it into training, validation and test parts.
+
+    The test part is the last ``test_fraction`` of the bases, the validation
+    slice the ``val_fraction`` just before it, and training gets the rest.
+
+    Args:
+        path: FASTA/GenBank file, plain or gzip (default: the bundled
+            *E. coli* K-12, :func:`default_genome_path`).
+        test_fraction: held-out tail, in (0, 0.5).
+        val_fraction: validation slice before the tail, in (0, 0.5).
+        window: training window length; the training part must be longer.
+        max_bases: use only the first this-many bases (None: all).
+        feature_types: annotated feature types marked in ``coding``.
+
+    Returns:
+        A :class:`GenomeSplit`.
+
+    Raises:
+        ValueError: for a fraction outside (0, 0.5), or too few bases for
+            ``window`` and the fractions (each part needs at least 100 bases).
+
+    Example:
+
+    >>> split = load_genome_split(max_bases=60_000)
+    >>> split.val_start, split.test_start, len(split)
+    (52800, 54000, 60000)
+    """
+    path = Path(path) if path is not None else default_genome_path()
+    genome = read_genome(path)
+    codes = genome.codes
+    coding = genome.feature_mask(tuple(feature_types)) if genome.features else None
+    starts = stops = None
+    if genome.features:
+        starts, stops = genome.feature_ends(tuple(feature_types))
+    if max_bases is not None:
+        codes = codes[:max_bases]
+        if coding is not None:
+            coding = coding[: codes.size]
+    n = codes.size
+    for name, v in (("test_fraction", test_fraction), ("val_fraction", val_fraction)):
+        if not 0.0 < v < 0.5:
+            raise ValueError(f"{name} must lie in (0, 0.5), received {v}.")
+    test_start = int(round(n * (1 - test_fraction)))
+    val_start = int(round(n * (1 - test_fraction - val_fraction)))
+    if val_start < window + 1 or test_start - val_start < 100 or n - test_start < 100:
+        raise ValueError(f"{path}: {n} bases are too few for window {window} with these fractions.")
+    return GenomeSplit(genome, codes, val_start, test_start, coding, starts, stops)

@@ -60,6 +60,13 @@ __all__ = [
     "load_returns",
     "parkinson_variance",
     "load_sp500_range_variance",
+    "load_sp500_frame",
+    "relative_log_volume",
+    "load_sp500_volume_feature",
+    "windows_ending_at",
+    "network_inputs",
+    "training_windows",
+    "train_validation_windows",
 ]
 
 _DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
@@ -153,7 +160,8 @@ def clean_prices(
     if bad.any():
         where = values.index[bad][0].date()
         raise ValueError(
-            f"{source}: {int(bad.sum())} non-positive or infinite prices (first: {values[bad].iloc[0]!r} on {where}); "
+            f"{source}: {int(bad.sum())} non-positive or infinite prices "
+            f"(first: {values[bad].iloc[0]!r} on {where}); "
             "expected positive prices."
         )
     if len(values) < min_length:
@@ -164,7 +172,8 @@ def clean_prices(
         if gaps[worst] > max_gap_days:
             raise ValueError(
                 f"{source}: a gap of {gaps[worst]} days between {values.index[worst].date()} and "
-                f"{values.index[worst + 1].date()}; expected daily data with gaps of at most {max_gap_days} days "
+                f"{values.index[worst + 1].date()}; expected daily data with gaps of at most "
+                f"{max_gap_days} days "
                 "(pass max_gap_days=None to accept any gap; the return then spans it)."
             )
     values.index.name = "date"
@@ -193,6 +202,25 @@ def returns_from_prices(prices: pd.Series, kind: str = "simple", scale: float = 
     return out
 
 
+def load_sp500_frame() -> pd.DataFrame:
+    """The whole S&P 500 daily frame shipped with ``arch`` (``arch.data.sp500``), 1999-01-04 to 2018-12-31.
+
+    The one reader of that data set: :func:`load_sp500`,
+    :func:`load_sp500_range_variance` and :func:`load_sp500_volume_feature`
+    take their columns from it.
+
+    Returns:
+        A ``pandas.DataFrame`` with the columns ``Open``, ``High``, ``Low``,
+        ``Close``, ``Adj Close`` and ``Volume``, indexed by a ``DatetimeIndex``
+        of midnight dates named ``"date"`` (5,031 rows).
+    """
+    from arch.data import sp500
+
+    frame = sp500.load()
+    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index)).normalize().rename("date")
+    return frame
+
+
 def load_sp500(column: str = "Adj Close") -> pd.Series:
     """The S&P 500 daily closes shipped with ``arch`` (1999-01-04 to 2018-12-31).
 
@@ -202,9 +230,7 @@ def load_sp500(column: str = "Adj Close") -> pd.Series:
     Returns:
         A cleaned price series (5,031 days).
     """
-    from arch.data import sp500
-
-    frame = sp500.load()
+    frame = load_sp500_frame()
     if column not in frame.columns:
         raise ValueError(f"column must be one of {list(frame.columns)}, received {column!r}.")
     return clean_prices(frame[column].rename("sp500"), source="arch.data.sp500")
@@ -282,7 +308,8 @@ def _frame_to_series(frame: pd.DataFrame, ticker: str) -> pd.Series:
                 frame[name].to_numpy(dtype="float64"), index=pd.to_datetime(frame.index), name=ticker
             )
     raise ValueError(
-        f"yfinance returned no 'Adj Close' or 'Close' column for {ticker!r}; it returned {list(frame.columns)}."
+        f"yfinance returned no 'Adj Close' or 'Close' column for {ticker!r}; "
+        f"it returned {list(frame.columns)}."
     )
 
 
@@ -345,8 +372,8 @@ def download_prices(
         why = f" ({type(error).__name__}: {error})" if error is not None else ""
         raise ValueError(
             f"could not download prices for ticker {ticker!r} from {start} to {end}{why}: the machine may be "
-            f"offline or the ticker unknown, and no cached copy exists at {path}. Connect once to fill the cache, "
-            "or use a CSV file (read_price_csv / --data)."
+            f"offline or the ticker unknown, and no cached copy exists at {path}. "
+            "Connect once to fill the cache, or use a CSV file (read_price_csv / --data)."
         )
     series = _frame_to_series(frame, ticker)
     cleaned = clean_prices(series, source=f"yfinance {ticker}", **clean_kwargs)
@@ -436,9 +463,163 @@ def parkinson_variance(high, low, scale: float = 100.0) -> pd.Series:
 
 def load_sp500_range_variance() -> pd.Series:
     """Parkinson range variance (percent²) of the bundled S&P 500 (``arch.data.sp500``), by date."""
-    from arch.data import sp500
+    frame = load_sp500_frame()
+    return parkinson_variance(frame["High"], frame["Low"])
 
-    frame = sp500.load()
-    out = parkinson_variance(frame["High"], frame["Low"])
-    out.index = pd.DatetimeIndex(pd.to_datetime(out.index)).normalize().rename("date")
-    return out
+
+def relative_log_volume(volume: pd.Series, window: int = 22) -> pd.Series:
+    """``log(volume_t / mean volume of the previous window days)``: a day's activity, known at its close.
+
+    The first ``window`` days have no full history and are NaN.
+
+    Example:
+
+    >>> v = pd.Series([1.0, 1.0, 4.0], index=pd.date_range("2020-01-01", periods=3))
+    >>> relative_log_volume(v, window=2).round(4).tolist()
+    [nan, nan, 1.3863]
+    """
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window <= 0:
+        raise ValueError(f"window must be a positive number of days, received {window!r}.")
+    volume = pd.Series(volume, dtype="float64")
+    if (volume <= 0).any():
+        raise ValueError(f"volume must be positive on every day, received a minimum of {volume.min()!r}.")
+    return np.log(volume / volume.rolling(window).mean().shift(1))
+
+
+def load_sp500_volume_feature(dates, fit_days: int, window: int = 22) -> np.ndarray:
+    """The bundled S&P 500's :func:`relative_log_volume` on ``dates``, standardised on the first ``fit_days``.
+
+    Days without a value (the first ``window`` of the data, or dates not in
+    it) get 0 before standardising. Mean and standard deviation come from
+    ``dates[:fit_days]`` only (the estimation sample), so nothing leaks from
+    the forecast period.
+
+    Args:
+        dates: the days wanted (e.g. the index of the return series).
+        fit_days: how many of the first ``dates`` set the mean and scale.
+        window: days of the rolling mean volume.
+
+    Returns:
+        A float64 array as long as ``dates``.
+    """
+    if isinstance(fit_days, bool) or not isinstance(fit_days, (int, np.integer)) or fit_days < 2:
+        raise ValueError(f"fit_days must be an integer of at least 2, received {fit_days!r}.")
+    vol = load_sp500_frame()["Volume"].astype("float64")
+    rel = relative_log_volume(vol, window).reindex(pd.DatetimeIndex(dates))
+    rel = rel.fillna(0.0).to_numpy()
+    m, s = rel[:fit_days].mean(), rel[:fit_days].std()
+    return (rel - m) / s
+
+
+# ---------------------------------------------------------------------------
+# Windows of daily series for recurrent variance models
+# ---------------------------------------------------------------------------
+
+
+def windows_ending_at(x: np.ndarray, ends, seq_len: int) -> np.ndarray:
+    """Stack the windows ``x[e - seq_len + 1 : e + 1]`` for every end ``e`` (left-padded with zeros).
+
+    Example:
+
+    >>> windows_ending_at(np.arange(1.0, 5.0), np.array([0, 3]), 3).tolist()
+    [[0.0, 0.0, 1.0], [2.0, 3.0, 4.0]]
+    """
+    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len <= 0:
+        raise ValueError(f"seq_len must be a positive integer, received {seq_len!r}.")
+    x = np.asarray(x)
+    ends = np.asarray(ends, dtype=np.int64)
+    if ends.size and (ends.min() < 0 or ends.max() >= len(x)):
+        raise ValueError(f"window ends must lie in 0..{len(x) - 1}, received {ends.min()}..{ends.max()}.")
+    pad = np.concatenate([np.zeros((seq_len - 1,) + x.shape[1:], x.dtype), x])
+    idx = ends[:, None] + np.arange(seq_len)[None, :]
+    return pad[idx]
+
+
+def network_inputs(z: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+    """A network's input channels per day: the standardised return ``z``, then any ``extra`` channels.
+
+    Returns:
+        A float32 array of shape ``(days, 1 + extra channels)``.
+    """
+    z = np.asarray(z)
+    cols = [z[:, None]] + ([np.asarray(extra).reshape(len(z), -1)] if extra is not None else [])
+    return np.concatenate(cols, axis=1).astype("float32")
+
+
+def training_windows(
+    z: np.ndarray,
+    lo: int,
+    hi: int,
+    seq_len: int,
+    burn_in: int,
+    stride: int,
+    features: np.ndarray | None = None,
+):
+    """Windows whose next-day targets ``z²`` on days ``lo..hi-1`` are scored after a burn-in.
+
+    Input day t predicts target day t+1; the window ending at input day e
+    covers targets e−seq_len+2 .. e+1. Windows end every ``stride`` days,
+    the last one on day ``hi - 2``. The first ``burn_in`` steps of every
+    window, and targets outside ``lo..hi-1``, get weight 0.
+
+    Args:
+        z: standardised returns, one per day.
+        lo, hi: the target days scored.
+        seq_len: window length in days.
+        burn_in: unscored steps at the start of each window (they warm up the state).
+        stride: days between window ends.
+        features: the inputs per day (default :func:`network_inputs` of ``z``).
+
+    Returns:
+        ``(x, y, w, target_day)``: inputs ``(windows, seq_len, channels)``,
+        targets and weights ``(windows, seq_len[, 1])``, and each step's target day.
+    """
+    if not 0 <= burn_in < seq_len:
+        raise ValueError(f"burn_in must lie in 0..seq_len - 1 = {seq_len - 1}, received {burn_in!r}.")
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride <= 0:
+        raise ValueError(f"stride must be a positive number of days, received {stride!r}.")
+    z = np.asarray(z)
+    first_end = max(lo - 1 + burn_in, seq_len - 1)
+    ends = np.arange(hi - 2, first_end - 1, -stride)[::-1]
+    if len(ends) == 0:
+        raise ValueError(
+            f"no training window fits days {lo}..{hi}; use a shorter --seq-len/--burn-in or more data."
+        )
+    x = windows_ending_at(network_inputs(z) if features is None else features, ends, seq_len)
+    tgt = windows_ending_at((z**2)[:, None].astype("float32"), ends + 1, seq_len)
+    target_day = ends[:, None] + 1 - (seq_len - 1) + np.arange(seq_len)[None, :]
+    w = np.ones(x.shape[:2], "float32")
+    w[:, :burn_in] = 0.0
+    w[(target_day < lo) | (target_day >= hi)] = 0.0
+    return x, tgt, w, target_day
+
+
+def train_validation_windows(
+    z: np.ndarray,
+    lo: int,
+    hi: int,
+    *,
+    seq_len: int,
+    burn_in: int,
+    stride: int,
+    val_days: int = 0,
+    features: np.ndarray | None = None,
+):
+    """:func:`training_windows` for days ``lo..hi-1``, with those ending in the last ``val_days`` held out.
+
+    A held-out window scores only its targets inside the last ``val_days``
+    days (earlier steps keep it warm but weigh 0). When no window, or every
+    window, ends in that stretch, nothing is held out.
+
+    Returns:
+        ``((x, y, w), validation)``: the training arrays, and ``(x, y, w)`` of
+        the held-out windows or None.
+    """
+    x, y, w, target_day = training_windows(z, lo, hi, seq_len, burn_in, stride, features)
+    val_from = hi - val_days
+    is_val = target_day[:, -1] >= val_from
+    if val_days <= 0 or not is_val.any() or is_val.all():
+        return (x, y, w), None
+    wv = w[is_val].copy()
+    wv[target_day[is_val] < val_from] = 0.0  # score only the held-out stretch
+    return (x[~is_val], y[~is_val], w[~is_val]), (x[is_val], y[is_val], wv)

@@ -38,6 +38,7 @@ Loaders
 * :func:`load_csv`: a CSV file with a text column and a label column;
 * :func:`load_folder`: one sub-folder of text files per class (the aclImdb
   layout: ``pos/`` and ``neg/``);
+* :func:`load_labelled`: either of the two, by what the path is;
 * :func:`load_imdb`: the IMDB reviews through ``keras.datasets.imdb``
   (downloaded once and cached by Keras), decoded back to text so the model
   still takes raw strings.
@@ -63,6 +64,7 @@ __all__ = [
     "train_val_split",
     "load_csv",
     "load_folder",
+    "load_labelled",
     "load_imdb",
     "load_unlabeled",
     "naive_bayes_log_ratios",
@@ -426,6 +428,21 @@ def load_folder(
             texts.append(f.read_text(encoding="utf-8", errors="replace").replace("<br />", " ").strip())
             labels.append(label)
     return SentimentData(texts, np.asarray(labels), source=str(path))
+
+
+def load_labelled(
+    path: str | os.PathLike, text_column: str = "text", label_column: str = "label"
+) -> SentimentData:
+    """Labelled texts from a CSV file (:func:`load_csv`) or a folder of class folders (:func:`load_folder`).
+
+    Args:
+        path: a CSV file, or a folder holding ``neg/`` and ``pos/``.
+        text_column: the CSV's text column.
+        label_column: the CSV's label column.
+    """
+    if Path(path).is_dir():
+        return load_folder(path)
+    return load_csv(path, text_column=text_column, label_column=label_column)
 
 
 def load_imdb(

@@ -7,7 +7,7 @@ lstm-apps export RUN_DIR_OR_MODEL.keras --mode streaming --quantize int8 -o mode
 Prints the file size, the parity against Keras (max absolute difference) and
 the per-step latency on one thread. Representative/parity data: ``--data``
 (``.npy`` or ``.npz``), else the run folder's ``sample_inputs.npz`` (written by
-``--export``), else random sequences (said so in the output).
+``Run.save_model``), else random sequences (said so in the output).
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def handle(args) -> int:
     import numpy as np
 
     import lstm_apps.layers  # noqa: F401  (registers the package's layers for loading)
-    from lstm_apps.export.hook import SAMPLE_FILE, load_sample_inputs
     from lstm_apps.export.runner import measure_latency
+    from lstm_apps.export.samples import load_sample_inputs, sample_file_name
     from lstm_apps.export.tflite import synthetic_inputs, to_tflite
 
     source = Path(args.source)
@@ -87,15 +87,15 @@ def handle(args) -> int:
             else [np.load(data_path, allow_pickle=False)]
         )
         data_origin = str(data_path)
-    elif (
-        model_path.parent
-        / (sample_name := SAMPLE_FILE if model_path.stem == "model" else f"{model_path.stem}_{SAMPLE_FILE}")
-    ).is_file():
+    elif (model_path.parent / (sample_name := sample_file_name(model_path.stem))).is_file():
         data = load_sample_inputs(model_path.parent / sample_name)
         data_origin = str(model_path.parent / sample_name)
     else:
         data = synthetic_inputs(model, batch=16, timesteps=args.timesteps)
-        data_origin = "random normal sequences (no --data and no sample_inputs.npz: int8 ranges are not calibrated on real data)"
+        data_origin = (
+            "random normal sequences (no --data and no sample_inputs.npz: int8 ranges are not calibrated "
+            "on real data)"
+        )
     suffix = f"_{quantize}" if quantize else ""
     out = Path(args.output) if args.output else model_path.parent / f"model_{args.mode}{suffix}.tflite"
     result = to_tflite(model, out, mode=args.mode, quantize=quantize, representative_data=data)

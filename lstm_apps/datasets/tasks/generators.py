@@ -1,28 +1,26 @@
-"""The long-time-lag tasks of Hochreiter & Schmidhuber (1997), "Long Short-Term Memory".
+"""Sequence generators of the long-time-lag tasks of Hochreiter & Schmidhuber (1997).
 
-Generators with the paper's definitions, each seeded (an ``int`` seed or a
+Each generator has the paper's definition and is seeded (an ``int`` seed or a
 ``numpy.random.Generator``; every call with the same seed returns the same
-sequences), and the paper's success criteria as plain NumPy functions so they
-can be checked on synthetic predictions.
+sequences).
 
-============================  =======  =========================================
-task                          section  generator
-============================  =======  =========================================
-embedded Reber grammar        5.1      :func:`embedded_reber`
-noise-free long lags, p=100   5.2a     :func:`long_lag`
-adding problem, T=100/500/1000 5.4     :func:`adding_problem`
-multiplication problem        5.5      :func:`multiplication_problem`
-temporal order, 2 symbols     5.6a     :func:`temporal_order` (``relevant=2``)
-temporal order, 3 symbols     5.6b     :func:`temporal_order` (``relevant=3``)
-============================  =======  =========================================
+============================== =======  =========================================
+task                           section  generator
+============================== =======  =========================================
+embedded Reber grammar         5.1      :func:`embedded_reber`
+noise-free long lags, p=100    5.2a     :func:`long_lag`
+adding problem, T=100/500/1000 5.4      :func:`adding_problem`
+multiplication problem         5.5      :func:`multiplication_problem`
+temporal order, 2 symbols      5.6a     :func:`temporal_order` (``relevant=2``)
+temporal order, 3 symbols      5.6b     :func:`temporal_order` (``relevant=3``)
+============================== =======  =========================================
 
 Every generator returns a :class:`TaskBatch`: ``x`` of shape
 ``(n, max_length, features)`` (``float32``, sequences of different lengths are
 *post-padded with all-zero vectors*, so a ``keras.layers.Masking(0.0)`` in
 front of the recurrent layer skips the padding), targets ``y``, the true
 ``lengths`` and task-specific ``info`` (marked positions, legal next symbols,
-...). :data:`PAPER_SEQUENCES` holds the number of training sequences the 1997
-paper's LSTM needed, the figures our recipe compares against.
+...).
 
 Example:
 
@@ -42,8 +40,6 @@ import numpy as np
 
 __all__ = [
     "TaskBatch",
-    "PAPER_SEQUENCES",
-    "TASKS",
     "REBER_SYMBOLS",
     "REBER_TRANSITIONS",
     "reber_string",
@@ -57,33 +53,10 @@ __all__ = [
     "multiplication_problem",
     "temporal_order",
     "TEMPORAL_ORDER_SYMBOLS",
-    "make_task",
-    "regression_errors",
-    "adding_success",
-    "multiplication_success",
-    "classification_errors",
-    "temporal_order_success",
-    "next_symbol_correct",
-    "reber_success",
-    "long_lag_success",
+    "TEMPORAL_ORDER_CLASSES",
+    "pad",
+    "concat",
 ]
-
-#: Training sequences the paper's LSTM needed to reach its success criterion
-#: (Hochreiter & Schmidhuber 1997, tables 1, 2, 7, 8, 9; Reber: the best of
-#: the LSTM rows of table 1; multiplication: the n_seq = 140 row).
-PAPER_SEQUENCES: dict[tuple[str, int | None], int] = {
-    ("reber", None): 8_440,
-    ("long_lag", 100): 5_040,
-    ("adding", 100): 74_000,
-    ("adding", 500): 209_000,
-    ("adding", 1000): 853_000,
-    ("multiplication", 100): 482_000,
-    ("temporal_order_2", None): 31_390,
-    ("temporal_order_3", None): 571_100,
-}
-
-#: The task names :func:`make_task` accepts.
-TASKS = ("reber", "long_lag", "adding", "multiplication", "temporal_order_2", "temporal_order_3")
 
 
 @dataclass
@@ -264,7 +237,7 @@ def embedded_reber(n: int, seed=None, exclude=()) -> TaskBatch:
 
 
 def long_lag_sequences(p: int = 100) -> TaskBatch:
-    """The two sequences of task 5.2a in a fixed order: ``(y, a_1..a_{p-1}, y)`` then ``(x, a_1..a_{p-1}, x)``.
+    """The two sequences of task 5.2a: ``(y, a_1..a_{p-1}, y)`` then ``(x, a_1..a_{p-1}, x)``.
 
     Symbols (local, ``p + 1`` input units): ``a_1..a_{p-1}`` are units
     ``0..p-2``, ``x`` is unit ``p - 1`` and ``y`` unit ``p``. The net sees
@@ -418,145 +391,80 @@ def temporal_order(n: int, relevant: int = 2, seed=None) -> TaskBatch:
     return TaskBatch(x, y, lengths, {"labels": labels, "positions": positions})
 
 
-def make_task(task: str, n: int, seed=None, length: int | None = None) -> TaskBatch:
-    """Generate ``n`` sequences of ``task`` (one of :data:`TASKS`).
+# -- batching -----------------------------------------------------------------------------------
 
-    ``length`` is T for adding/multiplication (default 100) and p for
-    long_lag (default 100); other tasks have fixed lengths and reject it.
-    """
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, received {task!r}.")
-    if task in ("adding", "multiplication"):
-        gen = adding_problem if task == "adding" else multiplication_problem
-        return gen(n, T=100 if length is None else length, seed=seed)
-    if task == "long_lag":
-        return long_lag(n, p=100 if length is None else length, seed=seed)
-    if length is not None:
-        raise ValueError(
-            f"task {task!r} has the paper's fixed lengths; --length applies to adding, multiplication and long_lag, received length={length!r}."
-        )
-    if task == "reber":
-        return embedded_reber(n, seed=seed)
-    return temporal_order(n, relevant=int(task[-1]), seed=seed)
+#: ``info`` entries with a time axis (``(n, steps, ...)``), padded along with ``x``.
+_STEP_INFO = ("legal",)
 
 
-# -- success criteria ---------------------------------------------------------------------------
+def pad(batch: TaskBatch, steps: int) -> TaskBatch:
+    """Post-pad a batch to ``steps`` time steps with zeros.
 
-
-def regression_errors(pred, target, tol: float = 0.04) -> dict[str, Any]:
-    """Absolute errors at the sequence end: ``abs_error``, ``error_count`` (>= tol), ``max_abs_error``, ``mse``."""
-    pred = np.asarray(pred, dtype="float64").reshape(-1)
-    target = np.asarray(target, dtype="float64").reshape(-1)
-    if pred.shape != target.shape:
-        raise ValueError(
-            f"pred and target must hold one value per sequence; received {pred.size} and {target.size} values."
-        )
-    err = np.abs(pred - target)
-    return {
-        "abs_error": err,
-        "error_count": int((err >= tol).sum()),
-        "max_abs_error": float(err.max()),
-        "mse": float(np.mean(err**2)),
-    }
-
-
-def adding_success(pred, target, max_mse: float = 0.01, tol: float = 0.04) -> bool:
-    """The paper's stop rule for the adding problem (5.4), applied to the 2000 most recent training sequences.
-
-    True when the average (squared) training error is below ``max_mse``
-    (0.01) and every sequence is processed correctly (absolute error at the
-    end below ``tol`` = 0.04).
-    """
-    r = regression_errors(pred, target, tol)
-    return r["mse"] < max_mse and r["error_count"] == 0
-
-
-def multiplication_success(pred, target, n_seq: int = 140, tol: float = 0.04) -> bool:
-    """The paper's stop rule for multiplication (5.5): at most ``n_seq`` (140 or 13) of the
-    2000 most recent training sequences with absolute error >= ``tol``."""
-    return regression_errors(pred, target, tol)["error_count"] <= n_seq
-
-
-def classification_errors(prob, target, tol: float = 0.3) -> dict[str, Any]:
-    """Per-sequence final errors of a one-hot classification.
-
-    Returns ``max_abs_error`` per sequence (over output units), ``error_count``
-    (sequences with some unit's error >= tol), ``mse`` (mean over sequences
-    of the squared error summed over output units) and ``worst`` (the largest
-    unit error of all).
-    """
-    prob = np.asarray(prob, dtype="float64")
-    target = np.asarray(target, dtype="float64")
-    if prob.shape != target.shape or prob.ndim != 2:
-        raise ValueError(
-            f"prob and target must both be (sequences, classes); received {prob.shape} and {target.shape}."
-        )
-    err = np.abs(prob - target)
-    per_seq = err.max(axis=1)
-    return {
-        "max_abs_error": per_seq,
-        "error_count": int((per_seq >= tol).sum()),
-        "mse": float((err**2).sum(axis=1).mean()),
-        "worst": float(per_seq.max()),
-    }
-
-
-def temporal_order_success(prob, target, max_error: float = 0.1, tol: float = 0.3) -> bool:
-    """The paper's stop rule for temporal order (5.6): average training error below 0.1 and
-    all of the 2000 most recent sequences classified correctly (every output's final error < 0.3)."""
-    r = classification_errors(prob, target, tol)
-    return r["mse"] < max_error and r["error_count"] == 0
-
-
-def next_symbol_correct(prob, legal, step_mask) -> np.ndarray:
-    """Per-sequence correctness of next-symbol predictions.
-
-    A step is correct when the output units of the ``k`` legal next symbols
-    are the ``k`` most active ones (the paper's criterion, 5.1); a sequence
-    is correct when all its real steps are.
+    ``x``, sequence targets ``y`` (``(n, steps, symbols)``) and
+    ``info["legal"]`` grow; targets given once per sequence stay as they are.
 
     Args:
-        prob: ``(n, steps, symbols)`` outputs.
-        legal: boolean ``(n, steps, symbols)``, True for every legal next symbol.
-        step_mask: boolean ``(n, steps)``, True at real steps.
+        batch: the sequences.
+        steps: the padded length, at least the batch's.
 
     Returns:
-        Boolean ``(n,)``.
+        A :class:`TaskBatch` (``batch`` itself when it already has ``steps`` steps).
+
+    Example:
+
+    >>> pad(adding_problem(2, T=20, seed=0), 30).x.shape
+    (2, 30, 2)
     """
-    prob = np.asarray(prob, dtype="float64")
-    legal = np.asarray(legal, dtype=bool)
-    step_mask = np.asarray(step_mask, dtype=bool)
-    if prob.shape != legal.shape or prob.shape[:2] != step_mask.shape:
-        raise ValueError(
-            f"prob, legal and step_mask shapes disagree: {prob.shape}, {legal.shape}, {step_mask.shape}."
-        )
-    k = legal.sum(axis=-1, keepdims=True)
-    # the k-th largest output of each step must be a legal one and exceed every illegal output
-    min_legal = np.where(legal, prob, np.inf).min(axis=-1)
-    max_illegal = np.where(legal, -np.inf, prob).max(axis=-1)
-    ok = (min_legal > max_illegal) | (k[..., 0] == 0)
-    return np.where(step_mask, ok, True).all(axis=1)
+    n, length = batch.x.shape[:2]
+    if length == steps:
+        return batch
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or length > steps:
+        raise ValueError(f"cannot pad a batch of {length} steps to {steps!r} steps.")
+    x = np.zeros((n, steps, batch.x.shape[2]), "float32")
+    x[:, :length] = batch.x
+    y = batch.y
+    info = dict(batch.info)
+    if y.ndim == 3:
+        y = np.zeros((n, steps, y.shape[2]), "float32")
+        y[:, :length] = batch.y
+        for key in _STEP_INFO:
+            if key in info:
+                grown = np.zeros((n, steps, *info[key].shape[2:]), info[key].dtype)
+                grown[:, :length] = info[key]
+                info[key] = grown
+    return TaskBatch(x, y, batch.lengths, info)
 
 
-def reber_success(prob, legal, step_mask) -> bool:
-    """Embedded Reber (5.1): every symbol of every string predicted correctly (see :func:`next_symbol_correct`)."""
-    return bool(next_symbol_correct(prob, legal, step_mask).all())
+def concat(batches) -> TaskBatch:
+    """Join batches of the same number of steps into one.
 
+    ``info`` entries with one row per sequence (arrays and lists) are joined;
+    entries equal in every batch (e.g. ``T``) are kept; others are dropped.
 
-def long_lag_success(prob, target, step_mask, tol: float = 0.25) -> bool:
-    """Noise-free long lags (5.2a): every next symbol of both sequences predicted correctly.
+    Args:
+        batches: :class:`TaskBatch` objects with equal ``x.shape[1:]``.
 
-    Every real step's most active output must be the target symbol, and at
-    the final step (the one that needs the memory) every output unit's
-    absolute error must be below ``tol`` (0.25), so a network that merely
-    guesses x or y with probability 1/2 does not pass.
+    Returns:
+        A :class:`TaskBatch` with every sequence, in order.
     """
-    prob = np.asarray(prob, dtype="float64")
-    target = np.asarray(target, dtype="float64")
-    step_mask = np.asarray(step_mask, dtype=bool)
-    legal = target > 0.5
-    if not next_symbol_correct(prob, legal, step_mask).all():
-        return False
-    last = step_mask.sum(axis=1) - 1
-    rows = np.arange(prob.shape[0])
-    return bool((np.abs(prob[rows, last] - target[rows, last]) < tol).all())
+    batches = list(batches)
+    if not batches:
+        raise ValueError("concat needs at least one batch, received none.")
+    shapes = {b.x.shape[1:] for b in batches}
+    if len(shapes) > 1:
+        raise ValueError(f"batches must have equal steps and features; received shapes {sorted(shapes)}.")
+    info = {}
+    for key, first in batches[0].info.items():
+        values = [b.info.get(key) for b in batches]
+        if all(isinstance(v, np.ndarray) and v.ndim and len(v) == len(b) for v, b in zip(values, batches)):
+            info[key] = np.concatenate(values)
+        elif all(isinstance(v, list) and len(v) == len(b) for v, b in zip(values, batches)):
+            info[key] = [item for v in values for item in v]
+        elif all(np.isscalar(v) and v == first for v in values):
+            info[key] = first
+    return TaskBatch(
+        np.concatenate([b.x for b in batches]),
+        np.concatenate([b.y for b in batches]),
+        np.concatenate([b.lengths for b in batches]),
+        info,
+    )
