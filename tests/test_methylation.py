@@ -183,7 +183,8 @@ def test_recipe_flags_name_the_comparator_and_the_model_under_test(capsys):
 
 @pytest.mark.slow
 def test_recipe_default_meets_goals(runs_dir):
-    """The issue's goals at the default settings (30x coverage): mu, delta within 5 %, extrapolation <= 1/3 of the black box."""
+    """The issue's goals at the default settings (30x coverage): mu, delta within 5 %,
+    extrapolation <= 1/3 of the black box."""
     module = load_recipe("methylation")
     metrics = module.main(["--runs-dir", str(runs_dir), "--verbose", "0"])
     assert metrics["mu_rel_error"] <= 0.05 and metrics["delta_rel_error"] <= 0.05
