@@ -7,7 +7,12 @@ from layer_test_utils import check_recurrent_layer
 
 from lstm_apps.baselines.methylation import fit_recursion
 from lstm_apps.cli import load_recipe
-from lstm_apps.datasets.methylation import corrected_fraction, simulate_methylation
+from lstm_apps.datasets.methylation import (
+    corrected_fraction,
+    methylation_equilibrium,
+    methylation_recursion,
+    simulate_methylation,
+)
 from lstm_apps.layers import MethylationCell, methylation_cell_reference, recurrent
 
 
@@ -68,6 +73,26 @@ def test_cell_bad_arguments():
     assert np.asarray(
         recurrent("methylation", 2, return_sequences=True)(np.zeros((1, 4, 1), "float32"))
     ).shape == (1, 4, 2)
+
+
+def test_one_recursion_for_simulator_reference_and_cell():
+    """The recursion is written once (datasets.methylation); under a constant dose it has the
+    closed form p_t = p* + f^t (p_0 - p*), and the Keras cell follows it from any start."""
+    assert methylation_cell_reference is methylation_recursion
+    mu, delta, kappa = np.array([0.97, 0.9]), np.array([0.05, 0.2]), np.array([0.5, 0.25])
+    p0 = np.array([[0.9, 0.1]])
+    out = methylation_recursion(np.full((1, 12, 1), 0.6), mu, delta, kappa, p0=p0)[0]
+    mu_t = mu * (1 - kappa * 0.6)
+    p_star = methylation_equilibrium(mu_t, delta)
+    t = np.arange(1, 13)[:, None]
+    np.testing.assert_allclose(out, p_star + (mu_t - delta) ** t * (p0 - p_star), rtol=1e-12)
+    cell = MethylationCell(2, mu_init=mu, delta_init=delta, inhibition_init=kappa)
+    keras_out = keras.layers.RNN(cell, return_sequences=True)(
+        np.full((1, 12, 1), 0.6, "float32"), initial_state=[p0.astype("float32")]
+    )
+    np.testing.assert_allclose(np.asarray(keras_out)[0], out, atol=1e-5)
+    with pytest.raises(ValueError, match=r"dose must have shape.*\(3,\)"):
+        methylation_recursion(np.zeros(3), mu, delta, kappa)
 
 
 def test_simulator():
@@ -158,7 +183,8 @@ def test_recipe_flags_name_the_comparator_and_the_model_under_test(capsys):
 
 @pytest.mark.slow
 def test_recipe_default_meets_goals(runs_dir):
-    """The issue's goals at the default settings (30x coverage): mu, delta within 5 %, extrapolation <= 1/3 of the black box."""
+    """The issue's goals at the default settings (30x coverage): mu, delta within 5 %,
+    extrapolation <= 1/3 of the black box."""
     module = load_recipe("methylation")
     metrics = module.main(["--runs-dir", str(runs_dir), "--verbose", "0"])
     assert metrics["mu_rel_error"] <= 0.05 and metrics["delta_rel_error"] <= 0.05

@@ -198,7 +198,11 @@ def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int 
     """
     import keras
 
-    from lstm_apps.layers.forgetting_curve import ForgettingCurveCell, forgetting_cell_reference
+    from lstm_apps.layers.forgetting_curve import (
+        ForgettingCurveCell,
+        forgetting_cell_recall,
+        forgetting_cell_reference,
+    )
 
     t = np.asarray(t_days, "float64")
     y = np.asarray(y_percent, "float64")
@@ -229,11 +233,12 @@ def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int 
     i_study = i_study * i_study
 
     def parts(p):
-        # the cell's two steps in closed form: s = i_study after the study, decayed by exp(-t/tau)
+        # the cell's two steps in closed form: s = i_study after the study, decayed by exp(-t/tau),
+        # then the cell's own readout
         tau, w = np.exp(p[:units]), np.exp(p[units : 2 * units])
-        terms = i_study * np.exp(-t[:, None] / tau[None, :]) * w[None, :]
-        sig = 1.0 / (1.0 + np.exp(-(terms.sum(1) + p[2 * units])))
-        return tau, terms, sig
+        strength = i_study * np.exp(-t[:, None] / tau[None, :])
+        sig = forgetting_cell_recall(strength, {"readout_weight": w, "readout_bias": p[2 * units]})
+        return tau, strength * w[None, :], sig
 
     def residual(p):
         return 100.0 * parts(p)[2] - y
