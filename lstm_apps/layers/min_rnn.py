@@ -42,33 +42,53 @@ def log_candidate_activation(v):
     return ops.where(v >= 0, ops.log(ops.maximum(v, 0.0) + 0.5), log_sigmoid(v))
 
 
-def _combine(earlier, later):
-    """Compose two segments of ``h_t = a_t h_{t-1} + b_t`` given as ``(log A, log B)``."""
-    log_a1, log_b1 = earlier
-    log_a2, log_b2 = later
-    return log_a1 + log_a2, ops.logaddexp(log_a2 + log_b1, log_b2)
+def _logaddexp(x, y):
+    """``log(exp(x) + exp(y))`` with the exact gradient also where ``x == y`` (weights 1/2, 1/2)."""
+    m = ops.stop_gradient(ops.maximum(x, y))  # the value does not depend on m, so no gradient through it
+    return m + ops.log(ops.exp(x - m) + ops.exp(y - m))
 
 
-def log_space_scan(log_a, log_b, h0=None, axis=1):
+def _shift(v, k, fill, steps):
+    """``v`` delayed by ``k`` steps along axis 1, the first ``k`` steps set to ``fill``."""
+    if isinstance(k, int):
+        return ops.concatenate([ops.full_like(v[:, :k], fill), v[:, : steps - k]], axis=1)
+    shape = ops.shape(v)
+    head = ops.full((shape[0], k, shape[2]), fill, dtype=v.dtype)
+    return ops.concatenate([head, ops.slice(v, (0, 0, 0), (shape[0], steps - k, shape[2]))], axis=1)
+
+
+def _doubling_step(k, log_a, log_b, steps):
+    """Compose every step's segment with the segment of the ``k`` steps before it.
+
+    Segments of ``h_t = a_t h_{t-1} + b_t`` compose as ``(log A1, log B1) .
+    (log A2, log B2) = (log A1 + log A2, logaddexp(log A2 + log B1, log B2))``.
+    """
+    log_b = _logaddexp(log_a + _shift(log_b, k, _LOG_ZERO, steps), log_b)
+    log_a = log_a + _shift(log_a, k, 0.0, steps)
+    return log_a, log_b
+
+
+def log_space_scan(log_a, log_b, h0=None):
     """All states of ``h_t = a_t * h_{t-1} + b_t`` (``a_t, b_t > 0``) at once, in log space.
 
     The paper writes the scan with cumulative sums, ``log h_t = a*_t +
     logcumsumexp_k(log b_k - a*_k)`` with ``a*_t = sum_{k<=t} log a_k``; in
     float32 the difference ``a*_t - a*_k`` of two long cumulative sums loses
     about ``eps * |a*_t|`` (1e-4 relative after 1000 steps of ordinary
-    gates). The same log-space terms are composed here pairwise with
-    ``keras.ops.associative_scan`` (``(log A1, log B1) . (log A2, log B2) =
-    (log A1 + log A2, logaddexp(log A2 + log B1, log B2))``), so every
-    partial sum covers only its own segment and the result stays within a
-    few float32 ulps of the step-by-step loop. The initial state enters
-    linearly, ``h_t = exp(a*_t) h_0 + exp(log h_t)``, so it may have any sign.
+    gates). The same log-space terms are composed here segment by segment
+    instead (a Hillis-Steele scan: ``ceil(log2 T)`` rounds, round ``r``
+    composing each step's segment with the ``2**r`` steps before it), so
+    every partial sum covers only its own segment and the result stays
+    within a few float32 ulps of the step-by-step loop. The rounds are a
+    Python loop when ``T`` is static and a ``keras.ops.while_loop``
+    otherwise. The initial state enters linearly, ``h_t = exp(a*_t) h_0 +
+    exp(log h_t)``, so it may have any sign.
 
     Args:
-        log_a: ``log a_t``, shape ``(batch, timesteps, units)`` (time on ``axis``).
+        log_a: ``log a_t``, shape ``(batch, timesteps, units)``.
         log_b: ``log b_t``, the same shape; a step with ``a = 1, b = 0``
             (``log_a = 0, log_b = -1e30``) keeps the state, as a masked step.
         h0: optional ``(batch, units)`` initial state (zeros when ``None``).
-        axis: the time axis.
 
     Returns:
         ``h`` with the shape of ``log_a``: the state after every step.
@@ -78,13 +98,26 @@ def log_space_scan(log_a, log_b, h0=None, axis=1):
     >>> import numpy as np
     >>> la = np.log(np.full((1, 3, 1), 0.5, "float32"))
     >>> lb = np.zeros((1, 3, 1), "float32")           # b = 1
-    >>> np.asarray(log_space_scan(la, lb))[0, :, 0]     # 1, 1.5, 1.75
+    >>> np.round(np.asarray(log_space_scan(la, lb))[0, :, 0], 5)  # 1, 1.5, 1.75
     array([1.  , 1.5 , 1.75], dtype=float32)
     """
-    cum_log_a, log_h = ops.associative_scan(_combine, (log_a, log_b), axis=axis)
-    h = ops.exp(log_h)
+    log_a, log_b = ops.convert_to_tensor(log_a), ops.convert_to_tensor(log_b)
+    steps = log_a.shape[1]
+    if steps is not None:
+        k = 1
+        while k < steps:
+            log_a, log_b = _doubling_step(k, log_a, log_b, steps)
+            k *= 2
+    else:
+        steps = ops.shape(log_a)[1]
+        _, log_a, log_b = ops.while_loop(
+            lambda k, a, b: k < steps,
+            lambda k, a, b: (k * 2, *_doubling_step(k, a, b, steps)),
+            (ops.convert_to_tensor(1, dtype="int32"), log_a, log_b),
+        )
+    h = ops.exp(log_b)
     if h0 is not None:
-        h = h + ops.exp(cum_log_a) * ops.expand_dims(h0, axis)
+        h = h + ops.exp(log_a) * ops.expand_dims(h0, 1)
     return h
 
 
@@ -267,9 +300,9 @@ class MinLSTMCell(_MinCell):
     ```
 
     The normalised gates are computed from logarithms, ``d = log f - log i``,
-    ``f' = sigmoid(-d)``, ``i' = sigmoid(d)`` (so two vanishing gates still
+    ``f' = sigmoid(d)``, ``i' = sigmoid(-d)`` (so two vanishing gates still
     give ``f' + i' = 1``); :class:`MinLSTM` (``parallel=True``) scans
-    ``log a_t = -softplus(d)``, ``log b_t = -softplus(-d) + log g(k_h)``.
+    ``log a_t = -softplus(-d)``, ``log b_t = -softplus(d) + log g(k_h)``.
     The initial state is ``h_0 = 0``.
 
     Weight layout: ``kernel`` ``(input_dim, 3 * units)`` and ``bias``
@@ -310,7 +343,7 @@ class MinLSTMCell(_MinCell):
     def coefficients(self, projected):
         p = self.split(projected)
         d = self._log_ratio(p)
-        forget, inp = ops.sigmoid(-d), ops.sigmoid(d)
+        forget, inp = ops.sigmoid(d), ops.sigmoid(-d)
         candidate = candidate_activation(p["candidate"])
         gates = {"forget_gate": forget, "input_gate": inp, "candidate": candidate}
         return forget, inp * candidate, gates
@@ -318,7 +351,7 @@ class MinLSTMCell(_MinCell):
     def log_coefficients(self, projected):
         p = self.split(projected)
         d = self._log_ratio(p)
-        return -softplus(d), -softplus(-d) + log_candidate_activation(p["candidate"])
+        return -softplus(-d), -softplus(d) + log_candidate_activation(p["candidate"])
 
 
 class _MinRNN(keras.layers.RNN):
