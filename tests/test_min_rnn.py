@@ -310,3 +310,22 @@ def test_streaming_tflite_parity_over_1000_steps(kind, tmp_path):
     assert result.parity_shape == (2, 1000, 3)
     assert result.state_names == ["state_" + layer.name + "_0"]
     assert result.parity_max_abs <= 1e-5, result.parity_max_abs
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bidirectional_parallel_matches_sequential(kind, tmp_path):
+    cls = LAYERS[kind][0]
+    x = np.random.default_rng(17).normal(size=(2, 9, 3)).astype("float32")
+    model = keras.Sequential([keras.Input((9, 3)), keras.layers.Bidirectional(cls(4, return_sequences=True))])
+    bi = model.layers[0]
+    assert bi.backward_layer.go_backwards and bi.backward_layer.parallel
+    sequential = keras.layers.Bidirectional(cls(4, return_sequences=True, parallel=False))
+    sequential.build((None, 9, 3))
+    sequential.set_weights(bi.get_weights())
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.asarray(sequential(x)), atol=1e-6)
+    model.save(tmp_path / "bi.keras")
+    np.testing.assert_allclose(
+        keras.models.load_model(tmp_path / "bi.keras").predict(x, verbose=0),
+        model.predict(x, verbose=0),
+        atol=1e-6,
+    )
