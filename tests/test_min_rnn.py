@@ -16,7 +16,7 @@ from lstm_apps.layers.min_rnn import (
     MinLSTMCell,
     _build_min_gru,
     _build_min_lstm,
-    log_space_scan,
+    linear_scan,
 )
 
 LAYERS = {"min_gru": (MinGRU, MinGRUCell, 2), "min_lstm": (MinLSTM, MinLSTMCell, 3)}
@@ -88,12 +88,36 @@ def test_candidate_activation_and_default_state():
     np.testing.assert_array_equal(np.asarray(state), np.zeros((3, 2)))
 
 
-def test_log_space_scan_simple_recurrence():
-    la = np.log(np.full((1, 4, 1), 0.5))
-    lb = np.zeros((1, 4, 1))
-    np.testing.assert_allclose(np.asarray(log_space_scan(la, lb))[0, :, 0], [1, 1.5, 1.75, 1.875])
-    h0 = np.array([[-8.0]])  # the initial state may be negative: it enters linearly
-    np.testing.assert_allclose(np.asarray(log_space_scan(la, lb, h0))[0, :, 0], [-3, -0.5, 0.75, 1.375])
+@pytest.mark.parametrize("steps", [1, 2, 3, 4, 7, 8, 33, 64])
+@pytest.mark.parametrize("static", [True, False])
+def test_linear_scan_equals_the_loop_at_every_length(steps, static):
+    """The work-efficient scan (static lengths, odd ones padded at every level) and the doubling scan
+    (unknown lengths) against a plain loop, with an initial state of either sign."""
+    rng = np.random.default_rng(steps)
+    a = rng.uniform(0.0, 1.0, size=(2, steps, 3))
+    a[0, steps // 2] = 1.0  # an identity step (a masked one)
+    b = rng.uniform(0.0, 2.0, size=(2, steps, 3))
+    b[0, steps // 2] = 0.0
+    h0 = rng.normal(size=(2, 3)) * 5
+
+    def loop(h):
+        states = []
+        for t in range(steps):
+            h = a[:, t] * h + b[:, t]
+            states.append(h)
+        return np.stack(states, 1)
+
+    expected = loop(h0)
+    if static:
+        got = linear_scan(a, b, h0)
+    else:
+        spec = tf.TensorSpec((None, None, 3), tf.float64)
+        got = tf.function(linear_scan, input_signature=[spec, spec, tf.TensorSpec((None, 3), tf.float64)])(
+            a, b, h0
+        )
+    assert tuple(got.shape) == (2, steps, 3)
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(linear_scan(a, b)), loop(np.zeros((2, 3))), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)

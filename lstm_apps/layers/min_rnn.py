@@ -2,8 +2,8 @@
 
 Neither cell's gates see the previous state, so a whole sequence is one
 linear recurrence ``h_t = a_t * h_{t-1} + b_t`` whose coefficients are known
-before the loop, and training runs as a parallel scan in log space
-(``parallel=True``); ``parallel=False`` runs the same cell step by step in
+before the loop, and training runs as a parallel scan (``parallel=True``,
+:func:`linear_scan`); ``parallel=False`` runs the same cell step by step in
 ``keras.layers.RNN``. Both paths compute the same outputs.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import constraints, initializers, ops, regularizers
 
-from lstm_apps.layers._common import check_bool, check_positive_int, log_sigmoid, softplus
+from lstm_apps.layers._common import check_bool, check_positive_int, log_sigmoid
 
 __all__ = [
     "MinGRU",
@@ -20,12 +20,8 @@ __all__ = [
     "MinLSTM",
     "MinLSTMCell",
     "candidate_activation",
-    "log_candidate_activation",
-    "log_space_scan",
+    "linear_scan",
 ]
-
-#: Stands for log(0) in the scan: finite, so no gradient meets ``inf - inf``, and ``exp`` of it is 0.
-_LOG_ZERO = -1e30
 
 
 def candidate_activation(v):
@@ -37,87 +33,107 @@ def candidate_activation(v):
     return ops.where(v >= 0, v + 0.5, ops.sigmoid(v))
 
 
-def log_candidate_activation(v):
-    """``log g(v)``: ``log(v + 0.5)`` for ``v >= 0``, ``-softplus(-v)`` below (stable, NaN-free gradient)."""
-    return ops.where(v >= 0, ops.log(ops.maximum(v, 0.0) + 0.5), log_sigmoid(v))
+def _compose(earlier, later):
+    """Two segments of ``h_t = a_t h_{t-1} + b_t`` as one: ``(A1, B1) . (A2, B2) = (A1 A2, A2 B1 + B2)``."""
+    a1, b1 = earlier
+    a2, b2 = later
+    return a1 * a2, a2 * b1 + b2
 
 
-def _logaddexp(x, y):
-    """``log(exp(x) + exp(y))`` with the exact gradient also where ``x == y`` (weights 1/2, 1/2)."""
-    m = ops.stop_gradient(ops.maximum(x, y))  # the value does not depend on m, so no gradient through it
-    return m + ops.log(ops.exp(x - m) + ops.exp(y - m))
+def _blelloch(a, b):
+    """Inclusive scan of ``(a_t, b_t)`` along axis 1 of static length: ``O(T)`` work, ``O(log T)`` depth.
 
-
-def _shift(v, k, fill, steps):
-    """``v`` delayed by ``k`` steps along axis 1, the first ``k`` steps set to ``fill``."""
-    if isinstance(k, int):
-        return ops.concatenate([ops.full_like(v[:, :k], fill), v[:, : steps - k]], axis=1)
-    shape = ops.shape(v)
-    head = ops.full((shape[0], k, shape[2]), fill, dtype=v.dtype)
-    return ops.concatenate([head, ops.slice(v, (0, 0, 0), (shape[0], steps - k, shape[2]))], axis=1)
-
-
-def _doubling_step(k, log_a, log_b, steps):
-    """Compose every step's segment with the segment of the ``k`` steps before it.
-
-    Segments of ``h_t = a_t h_{t-1} + b_t`` compose as ``(log A1, log B1) .
-    (log A2, log B2) = (log A1 + log A2, logaddexp(log A2 + log B1, log B2))``.
+    Adjacent steps are composed in pairs (an odd length gets one identity
+    step), the pairs are scanned recursively, and the even steps are filled
+    in from the scanned pairs before them.
     """
-    log_b = _logaddexp(log_a + _shift(log_b, k, _LOG_ZERO, steps), log_b)
-    log_a = log_a + _shift(log_a, k, 0.0, steps)
-    return log_a, log_b
+    steps = a.shape[1]
+    if steps == 1:
+        return a, b
+    if steps % 2:
+        a = ops.concatenate([a, ops.ones_like(a[:, :1])], axis=1)
+        b = ops.concatenate([b, ops.zeros_like(b[:, :1])], axis=1)
+    half = (steps + 1) // 2
+    shape = ops.shape(a)
+    a = ops.reshape(a, (shape[0], half, 2, shape[2]))
+    b = ops.reshape(b, (shape[0], half, 2, shape[2]))
+    first, second = (a[:, :, 0], b[:, :, 0]), (a[:, :, 1], b[:, :, 1])
+    odd_a, odd_b = _blelloch(*_compose(first, second))  # the state after steps 1, 3, 5, ...
+    before_a = ops.concatenate([ops.ones_like(odd_a[:, :1]), odd_a[:, :-1]], axis=1)
+    before_b = ops.concatenate([ops.zeros_like(odd_b[:, :1]), odd_b[:, :-1]], axis=1)
+    even_a, even_b = _compose((before_a, before_b), first)  # the state after steps 0, 2, 4, ...
+    a = ops.reshape(ops.stack([even_a, odd_a], axis=2), (shape[0], 2 * half, shape[2]))
+    b = ops.reshape(ops.stack([even_b, odd_b], axis=2), (shape[0], 2 * half, shape[2]))
+    return a[:, :steps], b[:, :steps]
 
 
-def log_space_scan(log_a, log_b, h0=None):
-    """All states of ``h_t = a_t * h_{t-1} + b_t`` (``a_t, b_t > 0``) at once, in log space.
+def _doubling(a, b):
+    """Inclusive scan of ``(a_t, b_t)`` along axis 1 of unknown length (Hillis-Steele, in a while loop).
 
-    The paper writes the scan with cumulative sums, ``log h_t = a*_t +
-    logcumsumexp_k(log b_k - a*_k)`` with ``a*_t = sum_{k<=t} log a_k``; in
-    float32 the difference ``a*_t - a*_k`` of two long cumulative sums loses
-    about ``eps * |a*_t|`` (1e-4 relative after 1000 steps of ordinary
-    gates). The same log-space terms are composed here segment by segment
-    instead (a Hillis-Steele scan: ``ceil(log2 T)`` rounds, round ``r``
-    composing each step's segment with the ``2**r`` steps before it), so
-    every partial sum covers only its own segment and the result stays
-    within a few float32 ulps of the step-by-step loop. The rounds are a
-    Python loop when ``T`` is static and a ``keras.ops.while_loop``
-    otherwise. The initial state enters linearly, ``h_t = exp(a*_t) h_0 +
-    exp(log h_t)``, so it may have any sign.
+    Round ``r`` composes every step's segment with the ``2**r`` steps before
+    it: ``O(T log T)`` work, used only when the length is not static.
+    """
+    steps = ops.shape(a)[1]
+
+    def shifted(v, k, fill):
+        shape = ops.shape(v)
+        head = ops.full((shape[0], k, shape[2]), fill, dtype=v.dtype)
+        return ops.concatenate([head, ops.slice(v, (0, 0, 0), (shape[0], steps - k, shape[2]))], axis=1)
+
+    def body(k, a, b):
+        a, b = _compose((shifted(a, k, 1.0), shifted(b, k, 0.0)), (a, b))
+        return k * 2, a, b
+
+    _, a, b = ops.while_loop(lambda k, a, b: k < steps, body, (ops.convert_to_tensor(1, dtype="int32"), a, b))
+    return a, b
+
+
+def linear_scan(a, b, h0=None):
+    """All states of ``h_t = a_t * h_{t-1} + b_t`` at once (a parallel scan, ``keras.ops`` only).
+
+    The paper computes the scan in log space with cumulative sums,
+    ``log h_t = a*_t + logcumsumexp_k(log b_k - a*_k)``, ``a*_t = sum_{k<=t}
+    log a_k``: there the cumulative products would underflow and dividing by
+    them overflow. In float32 the difference ``a*_t - a*_k`` of two long
+    cumulative sums still loses about ``eps * |a*_t|`` (1e-4 relative after
+    1000 steps of ordinary gates). This scan composes segments instead,
+    ``(A1, B1) . (A2, B2) = (A1 A2, A2 B1 + B2)``, which for the min cells
+    (``0 < a_t <= 1``, ``b_t >= 0``, states convex combinations of the
+    candidates) is stable in linear space: no cancellation, no division, no
+    overflow, products that underflow only where the true value is below
+    1e-38. It stays within a few float32 ulps of the step-by-step loop and
+    costs a quarter of a log-space composition (no ``exp``/``log``).
+
+    A static length runs a work-efficient (Blelloch) scan: ``O(T)`` work and
+    ``O(log T)`` depth; an unknown length (a graph traced with ``None``
+    timesteps) a doubling scan in ``keras.ops.while_loop``, ``O(T log T)``.
+    The initial state enters as ``h_t = A_t h_0 + B_t``, so it may have any
+    sign.
 
     Args:
-        log_a: ``log a_t``, shape ``(batch, timesteps, units)``.
-        log_b: ``log b_t``, the same shape; a step with ``a = 1, b = 0``
-            (``log_a = 0, log_b = -1e30``) keeps the state, as a masked step.
+        a: ``a_t``, shape ``(batch, timesteps, units)``.
+        b: ``b_t``, the same shape; a step with ``a = 1, b = 0`` keeps the
+            state (a masked step).
         h0: optional ``(batch, units)`` initial state (zeros when ``None``).
 
     Returns:
-        ``h`` with the shape of ``log_a``: the state after every step.
+        ``h`` with the shape of ``a``: the state after every step.
 
     Example:
 
     >>> import numpy as np
-    >>> la = np.log(np.full((1, 3, 1), 0.5, "float32"))
-    >>> lb = np.zeros((1, 3, 1), "float32")           # b = 1
-    >>> np.round(np.asarray(log_space_scan(la, lb))[0, :, 0], 5)  # 1, 1.5, 1.75
+    >>> a = np.full((1, 3, 1), 0.5, "float32")
+    >>> b = np.ones((1, 3, 1), "float32")
+    >>> np.asarray(linear_scan(a, b))[0, :, 0]  # 1, 0.5 + 1, 0.75 + 1
     array([1.  , 1.5 , 1.75], dtype=float32)
     """
-    log_a, log_b = ops.convert_to_tensor(log_a), ops.convert_to_tensor(log_b)
-    steps = log_a.shape[1]
-    if steps is not None:
-        k = 1
-        while k < steps:
-            log_a, log_b = _doubling_step(k, log_a, log_b, steps)
-            k *= 2
+    a, b = ops.convert_to_tensor(a), ops.convert_to_tensor(b)
+    if a.shape[1] is not None:
+        cum_a, h = _blelloch(a, b)
     else:
-        steps = ops.shape(log_a)[1]
-        _, log_a, log_b = ops.while_loop(
-            lambda k, a, b: k < steps,
-            lambda k, a, b: (k * 2, *_doubling_step(k, a, b, steps)),
-            (ops.convert_to_tensor(1, dtype="int32"), log_a, log_b),
-        )
-    h = ops.exp(log_b)
+        cum_a, h = _doubling(a, b)
     if h0 is not None:
-        h = h + ops.exp(log_a) * ops.expand_dims(h0, 1)
+        h = h + cum_a * ops.expand_dims(h0, 1)
     return h
 
 
@@ -182,11 +198,11 @@ class _MinCell(keras.layers.Layer):
         return {name: projected[..., k * u : (k + 1) * u] for k, name in enumerate(self.blocks)}
 
     def coefficients(self, projected):
-        """``(a, b, gates)`` of the step ``h_t = a h_{t-1} + b`` (linear space)."""
-        raise NotImplementedError
+        """``(a, b, gates)`` of the step ``h_t = a h_{t-1} + b`` from the pre-activations ``x W + b``.
 
-    def log_coefficients(self, projected):
-        """``(log a, log b)`` of the step ``h_t = a h_{t-1} + b``, for the parallel scan."""
+        Works on one step ``(batch, width)`` or a whole sequence ``(batch,
+        timesteps, width)``: the parallel scan and the step loop share it.
+        """
         raise NotImplementedError
 
     def gate_step(self, inputs, states, training=False):
@@ -228,7 +244,7 @@ class MinGRUCell(_MinCell):
 
     The update gate and the candidate are functions of the input alone (no
     reset gate, no ``h_{t-1}`` inside), with the paper's positive candidate
-    activation ``g`` (its log-space version):
+    activation ``g``:
 
     ```
     z_t   = sigmoid(x_t W_z + b_z)                 update gate
@@ -236,10 +252,11 @@ class MinGRUCell(_MinCell):
     h_t   = (1 - z_t) * h_{t-1} + z_t * h~_t
     ```
 
-    so ``h_t = a_t h_{t-1} + b_t`` with ``log a_t = -softplus(k_z)`` and
-    ``log b_t = -softplus(-k_z) + log g(k_h)``, which
-    :class:`MinGRU` (``parallel=True``) scans over a whole sequence at once.
-    The initial state is ``h_0 = 0``.
+    so ``h_t = a_t h_{t-1} + b_t`` with ``a_t = 1 - z_t`` (computed as
+    ``sigmoid(-k_z)``, exact also where ``z_t`` is close to 1) and
+    ``b_t = z_t h~_t``, which :class:`MinGRU` (``parallel=True``) scans over
+    a whole sequence at once (:func:`linear_scan`). The initial state is
+    ``h_0 = 0``.
 
     Weight layout: ``kernel`` ``(input_dim, 2 * units)`` and ``bias``
     ``(2 * units,)``, columns ``[z | h~]``; no recurrent weights, so
@@ -277,12 +294,6 @@ class MinGRUCell(_MinCell):
         # 1 - z as sigmoid(-k) keeps its precision when z is close to 1
         return ops.sigmoid(-p["update"]), z * candidate, {"update_gate": z, "candidate": candidate}
 
-    def log_coefficients(self, projected):
-        p = self.split(projected)
-        log_a = -softplus(p["update"])
-        log_b = log_sigmoid(p["update"]) + log_candidate_activation(p["candidate"])
-        return log_a, log_b
-
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
 class MinLSTMCell(_MinCell):
@@ -299,11 +310,13 @@ class MinLSTMCell(_MinCell):
     h_t   = f'_t * h_{t-1} + i'_t * h~_t
     ```
 
-    The normalised gates are computed from logarithms, ``d = log f - log i``,
-    ``f' = sigmoid(d)``, ``i' = sigmoid(-d)`` (so two vanishing gates still
-    give ``f' + i' = 1``); :class:`MinLSTM` (``parallel=True``) scans
-    ``log a_t = -softplus(-d)``, ``log b_t = -softplus(d) + log g(k_h)``.
-    The initial state is ``h_0 = 0``.
+    The normalised gates are computed from logarithms, ``d = log f - log i =
+    log sigmoid(k_f) - log sigmoid(k_i)`` (each ``-softplus(-k)``, stable),
+    ``f' = sigmoid(d)``, ``i' = sigmoid(-d)``, so two vanishing gates still
+    give ``f' + i' = 1`` and never ``0 / 0``. :class:`MinLSTM`
+    (``parallel=True``) scans ``h_t = a_t h_{t-1} + b_t`` with ``a_t = f'_t``
+    and ``b_t = i'_t h~_t`` over a whole sequence at once
+    (:func:`linear_scan`). The initial state is ``h_0 = 0``.
 
     Weight layout: ``kernel`` ``(input_dim, 3 * units)`` and ``bias``
     ``(3 * units,)``, columns ``[f | i | h~]``; ``3 * units * (input_dim + 1)``
@@ -347,11 +360,6 @@ class MinLSTMCell(_MinCell):
         candidate = candidate_activation(p["candidate"])
         gates = {"forget_gate": forget, "input_gate": inp, "candidate": candidate}
         return forget, inp * candidate, gates
-
-    def log_coefficients(self, projected):
-        p = self.split(projected)
-        d = self._log_ratio(p)
-        return -softplus(-d), -softplus(d) + log_candidate_activation(p["candidate"])
 
 
 class _MinRNN(keras.layers.RNN):
@@ -432,14 +440,15 @@ class _MinRNN(keras.layers.RNN):
         h0 = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
         dtype = self.compute_dtype
         scan_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
-        log_a, log_b = self.cell.log_coefficients(self.cell.project_inputs(sequences))
-        log_a, log_b = ops.cast(log_a, scan_dtype), ops.cast(log_b, scan_dtype)
+        # under a mixed-precision policy the gates and the scan run in float32
+        projected = ops.cast(self.cell.project_inputs(sequences), scan_dtype)
+        a, b, _ = self.cell.coefficients(projected)
         keep = None
         if mask is not None:  # a masked step keeps the state: a = 1, b = 0
             keep = ops.expand_dims(ops.cast(mask, "bool"), -1)
-            log_a = ops.where(keep, log_a, ops.zeros_like(log_a))
-            log_b = ops.where(keep, log_b, ops.full_like(log_b, _LOG_ZERO))
-        h = ops.cast(log_space_scan(log_a, log_b, ops.cast(h0, scan_dtype)), dtype)
+            a = ops.where(keep, a, ops.ones_like(a))
+            b = ops.where(keep, b, ops.zeros_like(b))
+        h = ops.cast(linear_scan(a, b, ops.cast(h0, scan_dtype)), dtype)
         outputs = h
         if keep is not None:
             # keras.layers.RNN outputs zeros at masked steps (zero_output_for_mask) or repeats the
@@ -471,8 +480,8 @@ _LAYER_DOC = """
 
     Args:
         units: size of the state (and output).
-        parallel: ``True`` runs a sequence as one parallel scan in log space
-            (:func:`log_space_scan`, ``keras.ops`` only: ``O(log T)`` depth,
+        parallel: ``True`` runs a sequence as one parallel scan
+            (:func:`linear_scan`, ``keras.ops`` only: ``O(log T)`` depth,
             for training on long sequences); ``False`` runs the cell step
             by step in ``keras.layers.RNN`` (``unroll`` applies only here).
             Both give the same outputs (within float32 rounding, <= 1e-5
