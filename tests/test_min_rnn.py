@@ -9,13 +9,12 @@ from layer_test_utils import check_recurrent_layer
 from reference_min_rnn import forward as reference_forward
 
 from lstm_apps.export import to_tflite
+from lstm_apps.layers import recurrent, recurrent_kinds
 from lstm_apps.layers.min_rnn import (
     MinGRU,
     MinGRUCell,
     MinLSTM,
     MinLSTMCell,
-    _build_min_gru,
-    _build_min_lstm,
     linear_scan,
 )
 
@@ -310,9 +309,10 @@ def test_two_dimensional_input_raises(kind):
 
 
 def test_factory_builders():
-    gru = _build_min_gru(3, return_sequences=True, parallel=False)
+    assert {"min_gru", "min_lstm", "slstm"} <= set(recurrent_kinds())
+    gru = recurrent("min_gru", 3, return_sequences=True, parallel=False)
     assert isinstance(gru, MinGRU) and gru.return_sequences and not gru.parallel
-    lstm = _build_min_lstm(3)
+    lstm = recurrent("min_lstm", 3)
     assert isinstance(lstm, MinLSTM) and lstm.parallel and lstm.units == 3
 
 

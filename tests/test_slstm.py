@@ -10,7 +10,8 @@ from reference_slstm import block_diagonal
 from reference_slstm import forward as reference_forward
 
 from lstm_apps.export import to_tflite
-from lstm_apps.layers.slstm import SLSTM, SLSTMCell, _build_slstm
+from lstm_apps.layers import recurrent
+from lstm_apps.layers.slstm import SLSTM, SLSTMCell
 
 OPTIONS = [(1, "sigmoid"), (1, "exp"), (2, "sigmoid"), (4, "exp")]
 
@@ -272,7 +273,7 @@ def test_two_dimensional_input_raises():
 
 
 def test_factory_builder():
-    layer = _build_slstm(8, num_heads=2, return_sequences=True)
+    layer = recurrent("slstm", 8, num_heads=2, return_sequences=True)
     assert isinstance(layer, SLSTM) and layer.num_heads == 2 and layer.return_sequences
 
 

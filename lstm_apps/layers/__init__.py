@@ -25,6 +25,8 @@ from lstm_apps.layers.forgetting_curve import (
 from lstm_apps.layers.graybox import GrayBoxCell
 from lstm_apps.layers.lstm1997 import LSTM1997, LSTM1997Cell, gate_activations, memory_half_life
 from lstm_apps.layers.methylation import MethylationCell, methylation_cell_reference
+from lstm_apps.layers.min_rnn import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell, linear_scan
+from lstm_apps.layers.slstm import SLSTM, SLSTMCell
 
 __all__ = [
     "AdaptiveForgetCell",
@@ -40,6 +42,13 @@ __all__ = [
     "methylation_cell_reference",
     "gate_activations",
     "memory_half_life",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
+    "linear_scan",
+    "SLSTM",
+    "SLSTMCell",
     "recurrent",
     "recurrent_kinds",
     "register_recurrent_kind",

@@ -14,6 +14,8 @@ from lstm_apps.layers.adaptive_forget import AdaptiveForgetCell
 from lstm_apps.layers.forgetting_curve import ForgettingCurveCell
 from lstm_apps.layers.lstm1997 import LSTM1997
 from lstm_apps.layers.methylation import MethylationCell
+from lstm_apps.layers.min_rnn import MinGRU, MinLSTM
+from lstm_apps.layers.slstm import SLSTM
 
 __all__ = ["recurrent", "register_recurrent_kind", "recurrent_kinds"]
 
@@ -56,7 +58,9 @@ def recurrent(kind: str, units: int, **kwargs) -> keras.layers.Layer:
             ``"forgetting_curve"``
             (:class:`~lstm_apps.layers.ForgettingCurveCell`),
             ``"methylation"`` (:class:`~lstm_apps.layers.MethylationCell`),
-            or a kind added with :func:`register_recurrent_kind`.
+            the modern cells ``"min_gru"`` (:class:`~lstm_apps.layers.MinGRU`),
+            ``"min_lstm"`` (:class:`~lstm_apps.layers.MinLSTM`) and ``"slstm"``
+            (:class:`~lstm_apps.layers.SLSTM`), or a kind added with :func:`register_recurrent_kind`.
         units: number of units.
         **kwargs: passed to the layer (``return_sequences``, ``name``, ...).
             For a gray-box kind they go to the ``keras.layers.RNN``, except
@@ -107,3 +111,6 @@ register_recurrent_kind("lstm1997", lambda units, **kw: LSTM1997(units, **kw))
 register_recurrent_kind("adaptive_forget", _cell_in_rnn(AdaptiveForgetCell, _ADAPTIVE_FORGET_CELL_ARGS))
 register_recurrent_kind("forgetting_curve", _cell_in_rnn(ForgettingCurveCell))
 register_recurrent_kind("methylation", _cell_in_rnn(MethylationCell))
+register_recurrent_kind("min_gru", lambda units, **kw: MinGRU(units, **kw))
+register_recurrent_kind("min_lstm", lambda units, **kw: MinLSTM(units, **kw))
+register_recurrent_kind("slstm", lambda units, **kw: SLSTM(units, **kw))

@@ -553,13 +553,3 @@ class MinLSTM(_MinRNN):
     ```
     """
     )
-
-
-def _build_min_gru(units, **kwargs) -> MinGRU:
-    """Factory builder of the ``"min_gru"`` kind."""
-    return MinGRU(units, **kwargs)
-
-
-def _build_min_lstm(units, **kwargs) -> MinLSTM:
-    """Factory builder of the ``"min_lstm"`` kind."""
-    return MinLSTM(units, **kwargs)

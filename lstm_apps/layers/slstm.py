@@ -386,8 +386,3 @@ class SLSTM(keras.layers.RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-
-def _build_slstm(units, **kwargs) -> SLSTM:
-    """Factory builder of the ``"slstm"`` kind."""
-    return SLSTM(units, **kwargs)
