@@ -41,6 +41,7 @@ sources, targets = read_ding("ding", exclude=validation_sources + validation_tar
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -186,7 +187,9 @@ def read_ding(
 
     Every sub-entry gives pairs: its i-th English synonym with its i-th
     German synonym (the first one where a side has fewer), annotations
-    removed. Duplicate pairs are kept once, in file order.
+    removed. Duplicate pairs are kept once, in file order. A line whose two
+    sides hold different numbers of ``|`` sub-entries gives no pair (which
+    sub-entries belong together cannot be told).
 
     Args:
         path: a ``German :: English`` dictionary file (UTF-8; lines starting
@@ -208,8 +211,8 @@ def read_ding(
         ``(english, german)``, two lists of equal length.
 
     Raises:
-        ValueError: for a missing file, a line without ``::``, or a file
-            holding no pairs, naming the line.
+        ValueError: for a missing file, bytes that are not UTF-8 or a line
+            without ``::`` (naming the line), or a file holding no pairs.
     """
     if str(path) == "ding":
         path = download_ding()
@@ -219,10 +222,12 @@ def read_ding(
             f"Dictionary file {str(path)!r} does not exist (expected a Ding-format 'German :: English' file, or 'ding')."
         )
     _check_word_limits(min_words, max_words)
+    from lstm_apps.datasets._files import iter_text_lines
+
     banned = _banned(exclude)
     seen: dict[tuple[str, str], None] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with contextlib.closing(iter_text_lines(path, what="a UTF-8 dictionary file")) as lines:
+        for lineno, line in lines:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue

@@ -348,15 +348,16 @@ def train_val_split(
 _LABEL_WORDS = {"0": 0, "1": 1, "-1": 0, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 
 
-def _parse_labels(values, where: str) -> np.ndarray:
+def _parse_labels(values, where: str, lines=None) -> np.ndarray:
     out = []
     for i, v in enumerate(values):
         key = str(v).strip().lower()
         if key.endswith(".0"):
             key = key[:-2]
         if key not in _LABEL_WORDS:
+            at = f"{where}:{lines[i]}" if lines is not None else where
             raise ValueError(
-                f"{where}: bad label {v!r} in row {i}; expected 0/1 (or -1/1, neg/pos, negative/positive)."
+                f"{at}: bad label {v!r} in row {i}; expected 0/1 (or -1/1, neg/pos, negative/positive)."
             )
         out.append(_LABEL_WORDS[key])
     labels = np.asarray(out, dtype="int32")
@@ -369,31 +370,39 @@ def load_csv(
     """Load a CSV file with a text column and a label column.
 
     Args:
-        path: the CSV file (pandas dialect detection: comma by default).
+        path: the CSV file (UTF-8, comma-separated; a text holding a comma
+            is quoted).
         text_column: the column of review texts.
         label_column: the column of labels (0/1, -1/1, neg/pos, negative/positive).
 
     Raises:
-        ValueError: the file is missing, a column is missing, a label is not
-            one of the accepted values, or a text is empty.
+        ValueError: the file is missing or empty, not UTF-8, a row has more
+            or fewer fields than the header, a column is missing, a label is
+            not one of the accepted values, or a text is empty (naming the
+            file and line).
     """
-    import pandas as pd
+    from lstm_apps.datasets._files import read_csv_rows
 
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"CSV file {str(path)!r} does not exist.")
-    frame = pd.read_csv(path, keep_default_na=False, dtype=str)
-    missing = [c for c in (text_column, label_column) if c not in frame.columns]
+    header, rows, lines = read_csv_rows(
+        path, expected=f"a header line naming a {text_column!r} and a {label_column!r} column"
+    )
+    missing = [c for c in (text_column, label_column) if c not in header]
     if missing:
         raise ValueError(
-            f"{path}: missing column(s) {missing}; the file has columns {list(frame.columns)} "
+            f"{path}: missing column(s) {missing}; the file has columns {header} "
             f"(choose them with text_column=/label_column=, or --text-column/--label-column)."
         )
-    texts = frame[text_column].astype(str).tolist()
+    ti, li = header.index(text_column), header.index(label_column)
+    texts = [row[ti] for row in rows]
     empty = [i for i, t in enumerate(texts) if not t.strip()]
     if empty:
-        raise ValueError(f"{path}: empty text in row(s) {empty[:5]}; every row needs a review text.")
-    labels = _parse_labels(frame[label_column].tolist(), str(path))
+        raise ValueError(
+            f"{path}:{lines[empty[0]]}: empty text in row(s) {empty[:5]}; every row needs a review text."
+        )
+    labels = _parse_labels([row[li] for row in rows], str(path), lines)
     return SentimentData(texts, labels, source=str(path))
 
 
@@ -408,8 +417,11 @@ def load_folder(
         pattern: file glob inside each class folder.
 
     Raises:
-        ValueError: the folder or a class folder is missing or holds no file.
+        ValueError: the folder or a class folder is missing or holds no
+            file, or a file is not UTF-8 (naming the file and line).
     """
+    from lstm_apps.datasets._files import read_text
+
     path = Path(path)
     if not path.is_dir():
         raise ValueError(f"review folder {str(path)!r} does not exist.")
@@ -425,7 +437,7 @@ def load_folder(
         if not files:
             raise ValueError(f"{sub}: no files matching {pattern!r}.")
         for f in files:
-            texts.append(f.read_text(encoding="utf-8", errors="replace").replace("<br />", " ").strip())
+            texts.append(read_text(f, what="a UTF-8 review file").replace("<br />", " ").strip())
             labels.append(label)
     return SentimentData(texts, np.asarray(labels), source=str(path))
 
@@ -494,24 +506,38 @@ def load_unlabeled(path: str | os.PathLike, column: int | str | None = None) -> 
 
     With ``column`` a tab-separated file is read and that column kept (an
     index, e.g. ``0`` for the English side of a ``src<TAB>tgt`` file), or a
-    CSV's column by name.
+    CSV's column by name. Blank lines and empty texts are skipped.
+
+    Raises:
+        ValueError: the file is missing or not UTF-8, a non-blank line lacks
+            the column, or the CSV is empty, ragged or lacks the column
+            (naming the file and line).
     """
+    from lstm_apps.datasets._files import read_csv_rows, read_text
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"unlabeled text file {str(path)!r} does not exist.")
     if isinstance(column, str):
-        import pandas as pd
-
-        frame = pd.read_csv(path, keep_default_na=False, dtype=str)
-        if column not in frame.columns:
-            raise ValueError(
-                f"{path}: missing column {column!r}; the file has columns {list(frame.columns)}."
-            )
-        return [t for t in frame[column].tolist() if t.strip()]
-    lines = [l.rstrip("\n") for l in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+        header, rows, _ = read_csv_rows(path, expected=f"a header line naming a {column!r} column")
+        if column not in header:
+            raise ValueError(f"{path}: missing column {column!r}; the file has columns {header}.")
+        i = header.index(column)
+        return [row[i] for row in rows if row[i].strip()]
+    lines = read_text(path, what="a UTF-8 text file").splitlines()
     if column is not None:
-        lines = [l.split("\t")[column] for l in lines if len(l.split("\t")) > column]
-    return [l for l in lines if l.strip()]
+        picked = []
+        for number, line in enumerate(lines, start=1):
+            fields = line.split("\t")
+            if len(fields) > column:
+                picked.append(fields[column])
+            elif line.strip():
+                raise ValueError(
+                    f"{path}:{number}: {len(fields)} tab-separated field(s) {line[:60]!r}; expected at least "
+                    f"{column + 1} (column={column})."
+                )
+        lines = picked
+    return [line for line in lines if line.strip()]
 
 
 def naive_bayes_log_ratios(token_ids, labels, vocab_size: int, alpha: float = 1.0) -> np.ndarray:
@@ -602,8 +628,10 @@ def load_lexicon(path: str | os.PathLike | None = None) -> dict[str, float]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"lexicon file {str(path)!r} does not exist (expected lines 'word<TAB>score').")
+    from lstm_apps.datasets._files import read_text
+
     scores: dict[str, float] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path, what="a UTF-8 lexicon file").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")

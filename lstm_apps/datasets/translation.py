@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Sequence
@@ -221,8 +222,8 @@ def load_pairs(path: str | os.PathLike, max_pairs: int | None = None) -> tuple[l
         ``(sources, targets)``, two lists of strings of equal length.
 
     Raises:
-        ValueError: for a missing file, a line without a tab, or an empty
-            source or target, naming the line.
+        ValueError: for a missing file, bytes that are not UTF-8, a line
+            without a tab, or an empty source or target, naming the line.
     """
     path = Path(path)
     if not path.is_file():
@@ -234,9 +235,11 @@ def load_pairs(path: str | os.PathLike, max_pairs: int | None = None) -> tuple[l
         isinstance(max_pairs, bool) or not isinstance(max_pairs, (int, np.integer)) or max_pairs <= 0
     ):
         raise ValueError(f"max_pairs must be a positive integer or None, received {max_pairs!r}.")
+    from lstm_apps.datasets._files import iter_text_lines
+
     sources, targets = [], []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with contextlib.closing(iter_text_lines(path, what="a UTF-8 file of sentence pairs")) as lines:
+        for lineno, line in lines:
             line = line.rstrip("\r\n")
             if not line.strip():
                 continue
