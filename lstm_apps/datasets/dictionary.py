@@ -98,7 +98,8 @@ def _deb_member(deb: Path, member: str) -> bytes:
                 size = int(header[48:58].decode("ascii").strip())
             except (UnicodeDecodeError, ValueError):
                 raise ValueError(
-                    f"{str(deb)!r} is not a valid Debian package (malformed ar member header {header[:16]!r})."
+                    f"{str(deb)!r} is not a valid Debian package (malformed ar member header "
+                    f"{header[:16]!r})."
                 ) from None
             body = fh.read(size)
             fh.read(size % 2)  # members are 2-byte aligned
@@ -135,7 +136,8 @@ def download_ding(cache_dir: str | os.PathLike | None = None) -> Path:
         DING_SHA256,
         cache_dir,
         "the Ding dictionary",
-        "install it elsewhere (`apt-get download trans-de-en && dpkg-deb -x trans-de-en_*.deb ding`) and pass ding/usr/share/trans/de-en.",
+        "install it elsewhere (`apt-get download trans-de-en && dpkg-deb -x trans-de-en_*.deb ding`) and "
+        "pass ding/usr/share/trans/de-en.",
     )
     target = deb.with_name("ding-1.9-de-en.txt")
     if not target.is_file():
@@ -219,7 +221,8 @@ def read_ding(
     path = Path(path)
     if not path.is_file():
         raise ValueError(
-            f"Dictionary file {str(path)!r} does not exist (expected a Ding-format 'German :: English' file, or 'ding')."
+            f"Dictionary file {str(path)!r} does not exist (expected a Ding-format 'German :: English' "
+            "file, or 'ding')."
         )
     _check_word_limits(min_words, max_words)
     from lstm_apps.datasets._files import iter_text_lines
@@ -233,7 +236,8 @@ def read_ding(
                 continue
             if "::" not in line:
                 raise ValueError(
-                    f"{path}:{lineno}: expected a 'German :: English' dictionary line, received {line[:80]!r}."
+                    f"{path}:{lineno}: expected a 'German :: English' dictionary line, received "
+                    f"{line[:80]!r}."
                 )
             german, english = (part.strip() for part in line.split("::", 1))
             de_subs, en_subs = german.split("|"), english.split("|")
@@ -252,7 +256,8 @@ def read_ding(
                     seen.setdefault(pair, None)
     if not seen:
         raise ValueError(
-            f"Dictionary file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters)."
+            f"Dictionary file {str(path)!r} holds no pairs (after excluding held-out sentences and applying "
+            "the word and sentence filters)."
         )
     english_side = [e for e, _ in seen]
     german_side = [d for _, d in seen]
@@ -311,7 +316,8 @@ def load_extra_pairs(
         ]
         if not keep:
             raise ValueError(
-                f"Pairs file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters)."
+                f"Pairs file {str(path)!r} holds no pairs (after excluding held-out sentences and applying "
+                "the word and sentence filters)."
             )
         sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
     seen = {(_keys(s)[1], _keys(t)[1]) for s, t in known}
@@ -319,7 +325,8 @@ def load_extra_pairs(
         keep = [i for i, (s, t) in enumerate(zip(sources, targets)) if (_keys(s)[1], _keys(t)[1]) not in seen]
         if not keep:
             raise ValueError(
-                f"Every pair of {str(path)!r} is already among the {len(seen)} known training pairs: there is nothing extra to add."
+                f"Every pair of {str(path)!r} is already among the {len(seen)} known training pairs: there "
+                "is nothing extra to add."
             )
         sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
     return sources, targets

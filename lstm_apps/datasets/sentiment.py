@@ -17,10 +17,10 @@ phenomena that defeat a bag of words:
 
 Every clause reads ``<subject> <verb> [negator] <intensifier> <adjective>
 <tail>`` (the tail, e.g. "at times", is never empty, so the adjective's right
-neighbour does not depend on where the clause stands). A contrast review is generated together with its **twin**: the same
-review with the two clauses' opinion cores (``[negator] intensifier
-adjective``) swapped. Both clauses of a pair share their verb and tail, so the
-twin has exactly the same multiset of words *and of word bigrams*, but the
+neighbour does not depend on where the clause stands). A contrast review is
+generated together with its **twin**: the same review with the two clauses'
+opinion cores (``[negator] intensifier adjective``) swapped. Both clauses of
+a pair share their verb and tail, so the twin has exactly the same multiset of words *and of word bigrams*, but the
 opposite label: "the acting was very good at times , but the plot was really
 boring at times" (negative) versus "the acting was really boring at times ,
 but the plot was very good at times" (positive). No classifier that sees only
@@ -98,7 +98,8 @@ class SentimentData:
         self.labels = np.asarray(self.labels, dtype="int32")
         if len(self.texts) != len(self.labels):
             raise ValueError(
-                f"texts and labels differ in length: received {len(self.texts)} texts and {len(self.labels)} labels."
+                f"texts and labels differ in length: received {len(self.texts)} texts and "
+                f"{len(self.labels)} labels."
             )
         if self.groups is None:
             self.groups = np.arange(len(self.texts))
@@ -302,7 +303,8 @@ def ngram_ceiling(texts: Sequence[str], labels, ngram_range: tuple[int, int] = (
     labels = np.asarray(labels)
     if len(texts) != len(labels) or len(texts) == 0:
         raise ValueError(
-            f"need as many labels as texts (at least one), received {len(texts)} texts and {len(labels)} labels."
+            f"need as many labels as texts (at least one), received {len(texts)} texts and {len(labels)} "
+            "labels."
         )
     counts = CountVectorizer(ngram_range=tuple(ngram_range)).fit_transform(list(texts)).tocsr()
     counts.sort_indices()
@@ -570,11 +572,13 @@ def naive_bayes_log_ratios(token_ids, labels, vocab_size: int, alpha: float = 1.
     y = np.asarray(labels).reshape(-1)
     if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(
-            f"token_ids must be a 2-D integer array (texts x tokens), received shape {ids.shape} of {ids.dtype}."
+            f"token_ids must be a 2-D integer array (texts x tokens), received shape {ids.shape} of "
+            f"{ids.dtype}."
         )
     if len(y) != len(ids) or not np.isin(y, (0, 1)).all():
         raise ValueError(
-            f"labels must be {len(ids)} values in {{0, 1}}, received {len(y)} values {np.unique(y)[:5].tolist()}."
+            f"labels must be {len(ids)} values in {{0, 1}}, received {len(y)} values "
+            f"{np.unique(y)[:5].tolist()}."
         )
     if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
         raise ValueError(

