@@ -20,8 +20,8 @@ Every clause reads ``<subject> <verb> [negator] <intensifier> <adjective>
 neighbour does not depend on where the clause stands). A contrast review is
 generated together with its **twin**: the same review with the two clauses'
 opinion cores (``[negator] intensifier adjective``) swapped. Both clauses of
-a pair share their verb and tail, so the twin has exactly the same multiset of words *and of word bigrams*, but the
-opposite label: "the acting was very good at times , but the plot was really
+a pair share their verb and tail, so the twin has exactly the same multiset
+of words *and of word bigrams*, but the opposite label: "the acting was very good at times , but the plot was really
 boring at times" (negative) versus "the acting was really boring at times ,
 but the plot was very good at times" (positive). No classifier that sees only
 word 1–2-gram counts (TF-IDF + logistic regression included) can tell the two
