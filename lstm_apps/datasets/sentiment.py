@@ -19,16 +19,17 @@ Every clause reads ``<subject> <verb> [negator] <intensifier> <adjective>
 <tail>`` (the tail, e.g. "at times", is never empty, so the adjective's right
 neighbour does not depend on where the clause stands). A contrast review is
 generated together with its **twin**: the same review with the two clauses'
-opinion cores (``[negator] intensifier adjective``) swapped. Both clauses of
-a pair share their verb and tail, so the twin has exactly the same multiset
-of words *and of word bigrams*, but the opposite label: "the acting was very good at times , but the plot was really
-boring at times" (negative) versus "the acting was really boring at times ,
-but the plot was very good at times" (positive). No classifier that sees only
-word 1–2-gram counts (TF-IDF + logistic regression included) can tell the two
-apart, so on a set where twins travel together it gets at most one of each
-pair right. :func:`ngram_ceiling` computes that bound exactly on any labelled
-set: group the texts by their n-gram count vector and count the majority
-label of each group. A reader of the word order (an LSTM) is not bound by it.
+opinion cores (``[negator] intensifier adjective``) swapped. Both clauses of a
+pair share their verb and tail, so the twin has exactly the same multiset of
+words *and of word bigrams*, but the opposite label: "the acting was very good
+at times , but the plot was really boring at times" (negative) versus "the
+acting was really boring at times , but the plot was very good at times"
+(positive). No classifier that sees only word 1–2-gram counts (TF-IDF +
+logistic regression included) can tell the two apart, so on a set where twins
+travel together it gets at most one of each pair right. :func:`ngram_ceiling`
+computes that bound exactly on any labelled set: group the texts by their
+n-gram count vector and count the majority label of each group. A reader of
+the word order (an LSTM) is not bound by it.
 
 The twins of a pair share a ``group`` id; :func:`train_val_split` keeps
 groups together so the bound holds on the validation split too.
