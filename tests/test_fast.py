@@ -382,9 +382,9 @@ def test_to_keras_lstm_errors():
 
 # -- benchmark ------------------------------------------------------------------------
 def test_benchmark_quick_writes_ratios(tmp_path):
-    from script_utils import load_script
+    from lstm_apps.cli import load_recipe
 
-    bench = load_script("benchmarks/cells.py")
+    bench = load_recipe("cells", folder="benchmarks")
     out = tmp_path / "cells.json"
     bench.main(["--quick", "--layers", "lstm1997", "--repeats", "1", "--phases", "infer", "--out", str(out)])
     report = json.loads(out.read_text())
