@@ -44,7 +44,8 @@ def bits_per_base(y_true, y_prob, sample_weight=None) -> float:
         raise ValueError(f"y_prob must have shape {y_true.shape + ('n_classes',)}, received {y_prob.shape}.")
     if y_true.size and (y_true.min() < 0 or y_true.max() >= y_prob.shape[-1]):
         raise ValueError(
-            f"y_true must hold class codes 0..{y_prob.shape[-1] - 1}, received {y_true.min()}..{y_true.max()}."
+            f"y_true must hold class codes 0..{y_prob.shape[-1] - 1}, "
+            f"received {y_true.min()}..{y_true.max()}."
         )
     p = np.take_along_axis(y_prob, y_true[..., None].astype(np.int64), axis=-1)[..., 0]
     bits = -np.log2(np.clip(p, 1e-12, 1.0))
@@ -76,7 +77,10 @@ def _variance_pair(y, h):
 
 
 def qlike_losses(y, h) -> np.ndarray:
-    """Per-day QLIKE losses ``log h + y/h`` (Patton 2011) of variance forecasts ``h`` against a proxy ``y``."""
+    """Per-day QLIKE losses ``log h + y/h`` (Patton 2011) of variance forecasts ``h``.
+
+    ``y`` is the variance proxy the forecasts are scored against.
+    """
     y, h = _variance_pair(y, h)
     return np.log(h) + y / h
 
@@ -160,7 +164,8 @@ def diebold_mariano(losses_a, losses_b, hac_lags: int | None = None) -> dict[str
     b = np.asarray(losses_b, dtype="float64").reshape(-1)
     if a.shape != b.shape or a.size < 3:
         raise ValueError(
-            f"losses must be two equal-length arrays of at least 3 days, received lengths {a.size} and {b.size}."
+            "losses must be two equal-length arrays of at least 3 days, "
+            f"received lengths {a.size} and {b.size}."
         )
     d = a - b
     if np.allclose(d, 0.0):
