@@ -52,7 +52,7 @@ import pandas as pd
 
 from lstm_apps import metrics as M
 from lstm_apps.baselines import volatility as vb
-from lstm_apps.datasets import prices
+from lstm_apps.datasets import prices, return_windows
 from lstm_apps.layers import AdaptiveForgetCell, GrayBoxCell, recurrent, recurrent_kinds, variance_nll
 from lstm_apps.training import (
     existing_file,
@@ -209,7 +209,9 @@ def train_network(run, kind, key, z, feats, blocks, args, later_fits=0):
     for bi, (fit_lo, fit_hi, b_lo, b_hi) in enumerate(blocks):
         if bi > 0:
             model.optimizer.learning_rate.assign(args.learning_rate / 3)
-        (x, y, w), val = prices.train_validation_windows(z, fit_lo + 1, fit_hi, features=feats, **windowing)
+        (x, y, w), val = return_windows.train_validation_windows(
+            z, fit_lo + 1, fit_hi, features=feats, **windowing
+        )
         stop = keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True)
         run.fit(
             model,
@@ -292,7 +294,7 @@ def main(argv=None) -> dict:
     sigma = float(np.sqrt(np.mean((r[:split_pos] - mu) ** 2)))
     z = ((r - mu) / sigma).astype("float64")
     extra = prices.load_sp500_volume_feature(returns.index, split_pos) if args.volume else None
-    feats = prices.network_inputs(z, extra)
+    feats = return_windows.network_inputs(z, extra)
     models, net_fc = train_networks(run, z, feats, blocks, args)
     scaled = {k: pd.Series(fc * sigma**2, index=y.index, name=k) for k, fc in net_fc.items()}
     forecasts = scaled | forecasts
@@ -323,7 +325,7 @@ def main(argv=None) -> dict:
     metrics["forget_gate_median"], metrics["forget_gate_min"] = float(gate.median()), float(gate.min())
     pd.DataFrame({"proxy": y, **forecasts}).drop(columns="unconditional").to_csv(run.file("forecasts.csv"))
 
-    sample = prices.windows_ending_at(feats, np.arange(split_pos, split_pos + 2), args.seq_len)
+    sample = return_windows.windows_ending_at(feats, np.arange(split_pos, split_pos + 2), args.seq_len)
     run.save_model(models["cell"], sample_inputs=sample)
     run.save_model(models["lstm"], "model_lstm.keras", export=False)  # the comparison net
     return run.finish(metrics)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_apps.datasets import prices
+from lstm_apps.datasets import prices, return_windows
 
 
 def _series(values, start="2020-01-01", freq="B"):
@@ -241,31 +241,33 @@ def test_sp500_volume_feature_is_standardised_on_the_estimation_days():
 
 def test_windows_align_inputs_with_next_day_targets():
     z = np.arange(1.0, 41.0)
-    x, y, w, day = prices.training_windows(z, 1, 40, seq_len=8, burn_in=2, stride=4)
+    x, y, w, day = return_windows.training_windows(z, 1, 40, seq_len=8, burn_in=2, stride=4)
     # input day t (value t+1) predicts target day t+1 (value (t+2)^2)
     np.testing.assert_allclose(y[..., 0], (x[..., 0] + 1) ** 2)
     np.testing.assert_allclose(day, x[..., 0])  # target day index == input value (t+1)
     assert (w[:, :2] == 0).all() and day.max() == 39
-    feats = prices.network_inputs(z, np.stack([-z, 2 * z], axis=1))
+    feats = return_windows.network_inputs(z, np.stack([-z, 2 * z], axis=1))
     assert feats.shape == (40, 3) and feats.dtype == np.float32
-    x3, *_ = prices.training_windows(z, 1, 40, seq_len=8, burn_in=2, stride=4, features=feats)
+    x3, *_ = return_windows.training_windows(z, 1, 40, seq_len=8, burn_in=2, stride=4, features=feats)
     np.testing.assert_allclose(x3[..., 0], x[..., 0])
     np.testing.assert_allclose(x3[..., 2], 2 * x[..., 0])
-    fx = prices.windows_ending_at(z[:, None], np.array([9, 20]), 5)
+    fx = return_windows.windows_ending_at(z[:, None], np.array([9, 20]), 5)
     np.testing.assert_allclose(fx[:, -1, 0], [10.0, 21.0])
-    np.testing.assert_allclose(prices.windows_ending_at(z, np.array([1]), 4)[0], [0.0, 0.0, 1.0, 2.0])
+    np.testing.assert_allclose(return_windows.windows_ending_at(z, np.array([1]), 4)[0], [0.0, 0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="burn_in must lie in 0..seq_len - 1 = 7, received 8"):
-        prices.training_windows(z, 1, 40, seq_len=8, burn_in=8, stride=4)
+        return_windows.training_windows(z, 1, 40, seq_len=8, burn_in=8, stride=4)
     with pytest.raises(ValueError, match="no training window fits days 1..5"):
-        prices.training_windows(z, 1, 5, seq_len=8, burn_in=2, stride=4)
+        return_windows.training_windows(z, 1, 5, seq_len=8, burn_in=2, stride=4)
     with pytest.raises(ValueError, match="window ends must lie in 0..39"):
-        prices.windows_ending_at(z, np.array([40]), 4)
+        return_windows.windows_ending_at(z, np.array([40]), 4)
 
 
 def test_train_validation_windows_hold_out_the_last_days():
     z = np.arange(1.0, 101.0)
-    (x, y, w), val = prices.train_validation_windows(z, 1, 100, seq_len=10, burn_in=2, stride=3, val_days=20)
-    _, _, w_all, day = prices.training_windows(z, 1, 100, 10, 2, 3)
+    (x, y, w), val = return_windows.train_validation_windows(
+        z, 1, 100, seq_len=10, burn_in=2, stride=3, val_days=20
+    )
+    _, _, w_all, day = return_windows.training_windows(z, 1, 100, 10, 2, 3)
     held = day[:, -1] >= 80
     assert len(x) == (~held).sum() and len(val[0]) == held.sum() > 0
     assert day[~held][:, -1].max() < 80
@@ -273,4 +275,4 @@ def test_train_validation_windows_hold_out_the_last_days():
     expected = w_all[held] * (day[held] >= 80)
     np.testing.assert_array_equal(val[2], expected)
     np.testing.assert_array_equal(w, w_all[~held])
-    assert prices.train_validation_windows(z, 1, 100, seq_len=10, burn_in=2, stride=3)[1] is None
+    assert return_windows.train_validation_windows(z, 1, 100, seq_len=10, burn_in=2, stride=3)[1] is None

@@ -222,13 +222,13 @@ def test_full_run_reproduces_the_garch_reference(tmp_path):
 def test_volume_channel_is_fused_into_the_cell():
     """``--volume``: a second input channel, known at the close of day t, reaches the cell's gates."""
     from lstm_apps.baselines import volatility as vb
-    from lstm_apps.datasets import prices
+    from lstm_apps.datasets import prices, return_windows
 
     recipe = _recipe()
     r = prices.load_returns().loc["2010-01-01":"2010-12-31"]
     v = prices.load_sp500_volume_feature(r.index, 200)
     z = ((r - r.mean()) / r.std()).to_numpy()
-    feats = prices.network_inputs(z, v)
+    feats = return_windows.network_inputs(z, v)
     model = recipe.build_model("cell", 3, 1e-3, 0, n_features=2)
     h1 = vb.network_forecasts(model, feats, np.arange(100, 110), 32)
     feats2 = feats.copy()

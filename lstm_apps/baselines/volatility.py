@@ -222,11 +222,11 @@ def network_forecasts(model, features: np.ndarray, days, seq_len: int, batch_siz
 
     The forecast for day t is the last output of the ``seq_len``-day window
     of ``features`` ending on day t−1, read from a zero state, exactly as
-    :func:`lstm_apps.datasets.prices.training_windows` trains it.
+    :func:`lstm_apps.datasets.return_windows.training_windows` trains it.
 
     Args:
         model: a Keras model mapping ``(batch, time, channels)`` to ``(batch, time, 1)``.
-        features: the inputs per day (:func:`lstm_apps.datasets.prices.network_inputs`).
+        features: the inputs per day (:func:`lstm_apps.datasets.return_windows.network_inputs`).
         days: target days (positions, each at least 1).
         seq_len: window length in days.
         batch_size: windows per ``predict`` batch.
@@ -234,7 +234,7 @@ def network_forecasts(model, features: np.ndarray, days, seq_len: int, batch_siz
     Returns:
         A float array with one forecast per day, in the model's (standardised) units.
     """
-    from lstm_apps.datasets.prices import windows_ending_at
+    from lstm_apps.datasets.return_windows import windows_ending_at
 
     x = windows_ending_at(features, np.asarray(days) - 1, seq_len)
     return model.predict(x, batch_size=batch_size, verbose=0)[:, -1, 0]
@@ -258,7 +258,7 @@ def forget_gate_by_day(cell, features: np.ndarray, ends, seq_len: int, dates=Non
     Returns:
         A ``pandas.Series`` of gate values in (0, 1), one per end day.
     """
-    from lstm_apps.datasets.prices import windows_ending_at
+    from lstm_apps.datasets.return_windows import windows_ending_at
     from lstm_apps.layers import forget_gate_trace
 
     ends = np.asarray(ends)
