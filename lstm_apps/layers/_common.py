@@ -55,6 +55,27 @@ def check_finite(name: str, value, length: int | None = None) -> float | list[fl
     return values
 
 
+def finite_array(name: str, value) -> np.ndarray:
+    """``value`` (a number or a sequence of numbers) as a float64 array of finite values.
+
+    Strings, booleans, NaN and infinities are a ``ValueError`` naming the option.
+    """
+    flat = np.asarray(value, dtype=object).reshape(-1)
+    if any(isinstance(v, (str, bytes, bool, np.bool_)) for v in flat):
+        raise ValueError(
+            f"{name} must be a finite number or a list of finite numbers, received {name}={value!r}."
+        )
+    try:
+        arr = np.asarray(value, dtype="float64")
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a finite number or a list of finite numbers, received {name}={value!r}."
+        ) from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, received {name}={value!r}.")
+    return arr
+
+
 def softplus(x):
     """``log(1 + exp(x))``, finite for every finite ``x`` once converted to TFLite.
 

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from lstm_apps import telemetry
+from lstm_apps.layers._common import finite_array
 from lstm_apps.layers.graybox import GrayBoxCell
 from lstm_apps.layers.lstm1997 import memory_half_life
 
@@ -113,8 +114,8 @@ class AdaptiveForgetCell(GrayBoxCell):
             raise ValueError(
                 f"return_index must be a non-negative integer, received return_index={return_index!r}."
             )
-        a_arr = np.asarray(a_init, dtype="float64").reshape(-1)
-        b_arr = np.asarray(b_init, dtype="float64").reshape(-1)
+        a_arr = finite_array("a_init", a_init).reshape(-1)
+        b_arr = finite_array("b_init", b_init).reshape(-1)
         n_pairs = 1 if shared_forget else int(units) if isinstance(units, (int, np.integer)) else 1
         for name, arr, value in (("a_init", a_arr, a_init), ("b_init", b_arr, b_init)):
             if arr.size not in (1, n_pairs):

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from lstm_apps.layers._common import finite_array
 from lstm_apps.layers.graybox import GrayBoxCell
 
 __all__ = ["ForgettingCurveCell", "forgetting_cell_reference", "forgetting_cell_recall"]
@@ -138,9 +139,9 @@ class ForgettingCurveCell(GrayBoxCell):
                     f"received {tau_init!r}."
                 )
         self.tau_init = [float(v) for v in tau]
-        self.gate_bias_init = float(gate_bias_init)
-        self.readout_bias_init = float(readout_bias_init)
-        self.target_bias_init = float(target_bias_init)
+        self.gate_bias_init = float(finite_array("gate_bias_init", gate_bias_init))
+        self.readout_bias_init = float(finite_array("readout_bias_init", readout_bias_init))
+        self.target_bias_init = float(finite_array("target_bias_init", target_bias_init))
         if readout not in _READOUTS:
             raise ValueError(f"readout must be one of {_READOUTS}, received {readout!r}.")
         self.readout = readout

@@ -11,6 +11,7 @@ from keras import constraints, initializers, ops, regularizers
 
 from lstm_apps import telemetry
 from lstm_apps.layers import kernels
+from lstm_apps.layers._common import finite_array
 from lstm_apps.layers.keras_lstm import PINNED_FORGET_BIAS, keras_lstm_weights
 
 __all__ = [
@@ -57,20 +58,27 @@ def _check_positive_int(name, value):
 
 
 def _per_block(name, value, n_blocks):
-    """A number or one value per block -> a list of n_blocks floats."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return [float(value)] * n_blocks
-    try:
-        values = [float(v) for v in value]
-    except TypeError:
-        raise ValueError(
-            f"{name} must be a number or a list of {n_blocks} numbers (one per block), received {value!r}."
-        ) from None
-    if len(values) != n_blocks:
-        raise ValueError(
-            f"{name} must be a number or a list of one value per memory cell block ({n_blocks} blocks), "
-            f"received a list of length {len(values)}: {value!r}."
-        )
+    """A finite number or one finite number per block -> a list of n_blocks floats."""
+    expected = f"a finite number or a list of {n_blocks} finite numbers (one per block)"
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        values = [float(value)] * n_blocks
+    elif isinstance(value, (str, bytes, bool, np.bool_)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{name} must be {expected}, received {value!r}.")
+    else:
+        values = list(value)
+        if any(isinstance(v, (str, bytes, bool, np.bool_)) for v in values):
+            raise ValueError(f"{name} must be {expected}, received {value!r}.")
+        try:
+            values = [float(v) for v in values]
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be {expected}, received {value!r}.") from None
+        if len(values) != n_blocks:
+            raise ValueError(
+                f"{name} must be a number or a list of one value per memory cell block ({n_blocks} blocks), "
+                f"received a list of length {len(values)}: {value!r}."
+            )
+    if not all(np.isfinite(values)):
+        raise ValueError(f"{name} must be {expected}, received {value!r}.")
     return values
 
 
@@ -184,7 +192,7 @@ class LSTM1997Cell(keras.layers.Layer):
             raise ValueError(f"squash must be one of {_SQUASHES}, received squash={squash!r}.")
         self.squash = squash
         self.truncate_gradients = bool(truncate_gradients)
-        self.cell_input_bias = float(cell_input_bias)
+        self.cell_input_bias = float(finite_array("cell_input_bias", cell_input_bias))
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)

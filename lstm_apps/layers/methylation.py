@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from lstm_apps.datasets.methylation import methylation_equilibrium, methylation_recursion
+from lstm_apps.layers._common import finite_array
 from lstm_apps.layers.graybox import GrayBoxCell
 
 __all__ = ["MethylationCell", "methylation_cell_reference", "MU_RANGE", "DELTA_RANGE"]
@@ -93,7 +94,7 @@ class MethylationCell(GrayBoxCell):
         self.output_size = self.units
 
     def _per_site(self, name, value, bounds):
-        arr = np.asarray(value, dtype="float64")
+        arr = finite_array(name, value)
         if arr.ndim == 0:
             arr = np.full(self.units, float(arr))
         if arr.shape != (self.units,):
@@ -102,7 +103,7 @@ class MethylationCell(GrayBoxCell):
                 f"received {value!r}."
             )
         lo, hi = bounds
-        if np.any(arr <= lo) or np.any(arr >= hi):
+        if not np.all((arr > lo) & (arr < hi)):
             raise ValueError(f"{name} must lie strictly inside {bounds}, received {value!r}.")
         return [float(v) for v in arr]
 
