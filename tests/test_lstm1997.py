@@ -349,6 +349,9 @@ def test_factory_lists_every_kind_and_routes_gray_box_options(monkeypatch):
         "adaptive_forget",
         "forgetting_curve",
         "methylation",
+        "min_gru",
+        "min_lstm",
+        "slstm",
     )
     layer = recurrent(
         "adaptive_forget", 3, a_init=2.0, recurrent_forget=False, return_sequences=True, name="af"

@@ -150,10 +150,15 @@ def _flag(key: str) -> str:
 
 
 def _config_differences(stored: Mapping[str, Any], new: Mapping[str, Any], free=()) -> list[str]:
-    """``["--seed: 0 in the run, 7 now", ...]`` for the flags whose values differ."""
+    """``["--seed: 0 in the run, 7 now", ...]`` for the flags whose values differ.
+
+    A flag given as ``None`` now (left to the recipe's choice) matches the
+    value the recipe chose and stored for it, since the recipe chooses it
+    again from the same flags.
+    """
     out = []
     for key, value in new.items():
-        if key in RESUME_FREE_FLAGS or key in free or key not in stored:
+        if key in RESUME_FREE_FLAGS or key in free or key not in stored or value is None:
             continue
         was, now = _io.to_jsonable(stored[key]), _io.to_jsonable(value)
         if was != now:
