@@ -226,10 +226,13 @@ def evaluate(run, models, baselines, val_bits, split, args):
     probe_metrics, probes = scoring.property_probes(model, split.train, split.test, untrained=untrained, **kw)
     m.update(probe_metrics)
     if "multitask" in models:
-        multi, _ = scoring.property_probes(models["multitask"], split.train, split.test, **kw)
+        multi, multi_probes = scoring.property_probes(models["multitask"], split.train, split.test, **kw)
         m.update({f"multitask_probe_r2_{p}": multi[f"probe_r2_{p}"] for p in PROPERTIES})
     one = sorted(split.test, key=len)[len(split.test) // 2]
     traces = scoring.probe_traces(one, model, probes, untrained=untrained)
+    if "multitask" in models:  # the multitask network's probe beside the plain one's
+        for p, curves in scoring.probe_traces(one, models["multitask"], multi_probes).items():
+            traces[p]["multitask"] = curves["lstm"]
     title = f"Probes along held-out {one.id} ({len(one)} residues)"
     run.save_figure(scoring.plot_probe_traces(traces, title), "probe_along_protein.png")
     labels = {
@@ -311,7 +314,17 @@ def main(argv=None) -> dict:
 """
 ## Conclusion
 
-Docs and benchmarked figures: `docs/recipes/protein.md`.
+In the benchmarked run the trained network scores fewer bits per residue
+than the best Markov model and the composition, on held-out proteins and on
+the chloroplast proteins of *Arabidopsis*; the margins are hundredths of a
+bit, as expected of nearly incompressible proteins. Its hidden state holds
+the mean hydrophobicity of the prefix better than an untrained network's
+does, but not its net charge: predicting the next residue does not make the
+network keep a running charge. With the auxiliary heads of `--multitask` a
+linear probe reads both off the state almost as well as off the residue
+counts, at a small cost in bits. A `--quick` run only shows the pipeline
+working: there the Markov model wins.
+Figures, the benchmark and its caveats: `docs/recipes/protein.md`.
 """
 
 if __name__ == "__main__":

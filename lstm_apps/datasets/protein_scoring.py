@@ -267,6 +267,7 @@ def plot_probe_traces(traces: Mapping[str, Mapping[str, np.ndarray]], title: str
         "lstm": "probe on trained states",
         "untrained": "probe on untrained states",
         "counts": "probe on residue counts",
+        "multitask": "probe on multitask states",
     }
     units = {"charge": "net charge at pH 7", "hydrophobicity": "mean Kyte-Doolittle"}
     fig, axes = plt.subplots(len(traces), 1, figsize=(9, 3 * len(traces)), sharex=True, squeeze=False)
