@@ -366,7 +366,7 @@ def read_proteins(
 
     >>> chloroplast = read_proteins("../shared/data/genomes/arabidopsis_chloroplast_NC_000932.gb")
     >>> chloroplast.sources
-    {'CDS translation': 85}
+    {'CDS translation': 79}
     """
     from Bio import SeqIO
 
