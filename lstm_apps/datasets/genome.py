@@ -280,7 +280,7 @@ class Genome:
 
 
 def _open_text(path: Path):
-    """Open ``path`` as text, gunzipping when it starts with the gzip magic."""
+    """``(text, encoding)`` of ``path``, gunzipped when it starts with the gzip magic."""
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
@@ -292,18 +292,26 @@ def _open_text(path: Path):
                 f"{str(path)!r} is a damaged or truncated gzip file ({type(exc).__name__}: {exc}); "
                 "expected a complete gzip-compressed FASTA/GenBank file."
             ) from None
-        compressed = True
     else:
         data = Path(path).read_bytes()
-        compressed = False
     try:
-        text = data.decode("ascii")
+        return data.decode("utf-8"), "utf-8"  # ASCII, or UTF-8 in headers and annotations
     except UnicodeDecodeError:
-        try:
-            text = data.decode("latin-1")
-        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-            raise ValueError(f"{str(path)!r} is not a text file.") from None
-    return text, compressed
+        return data.decode("latin-1"), "latin-1"  # decodes every byte; a non-ASCII base is refused by line
+
+
+def _non_ascii_in_sequence(text: str, encoding: str, fmt: str, path: Path) -> ValueError | None:
+    """The error naming the first line (outside FASTA headers) that holds a character that is not ASCII."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.isascii() or (fmt == "fasta" and line.startswith(">")):
+            continue
+        column = next(i for i, ch in enumerate(line) if not ch.isascii())
+        context, raw = line[max(0, column - 20) : column + 20], line[column].encode(encoding)
+        return ValueError(
+            f"{path}:{number}:{column + 1}: the byte(s) {raw!r} in {context!r} are not ASCII; expected a "
+            f"DNA sequence of A/C/G/T (and N or IUPAC ambiguity codes {_AMBIGUOUS})."
+        )
+    return None
 
 
 def _sniff_format(text: str, path: Path) -> str:
@@ -363,7 +371,7 @@ def read_genome(path: str | os.PathLike, format: str | None = None) -> Genome:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"genome file {str(path)!r} does not exist.")
-    text, _ = _open_text(path)
+    text, encoding = _open_text(path)
     fmt = format or _sniff_format(text, path)
     records = []
     try:
@@ -382,6 +390,10 @@ def read_genome(path: str | os.PathLike, format: str | None = None) -> Genome:
             feats = _features(rec) if fmt != "fasta" else []
             records.append(GenomeRecord(rec.id, rec.description, codes, feats))
     except ValueError as exc:
+        if isinstance(exc, UnicodeError):  # Biopython reads the bases as ASCII
+            located = _non_ascii_in_sequence(text, encoding, fmt, path)
+            if located is not None:
+                raise located from None
         if str(path) in str(exc) or path.name in str(exc):
             raise
         raise ValueError(f"{str(path)!r} could not be parsed as {fmt}: {exc}") from None
