@@ -51,6 +51,7 @@ SUMMARY = [
     "evaluate_bits_per_residue_lstm",
     "evaluate_bits_per_residue_markov",
     "evaluate_bits_per_residue_multitask",
+    "evaluate_bits_per_residue_composition",
     "probe_r2_charge",
     "probe_r2_charge_untrained",
     "probe_r2_charge_counts",
