@@ -26,7 +26,7 @@ test time each scored block gets `--eval-warmup` bases of preceding context.
 With a GenBank file (annotated genes) it also asks what the network learned:
 its mean loss near gene starts and stops against elsewhere, and a linear probe
 (logistic regression on its hidden states) for "this base lies inside a coding
-region", against the majority-class baseline.
+region", beside the same probe on an untrained copy and the majority class.
 
 `--evaluate other.fasta` scores another file with the trained network and the
 Markov model.
@@ -263,9 +263,10 @@ def evaluate(run, model, markov, best_val, split, args):
         if profile is not None:
             run.save_figure(scoring.plot_gene_start_profile(*profile), "loss_around_gene_starts.png")
         metrics.update(scoring.coding_probe(model, split, warmup=args.eval_warmup, seed=args.seed))
-        probe = f"probe 'inside CDS' ({args.cell} states)"
-        rows.append({"model": probe, "test bits/base": None, "accuracy": metrics["probe_accuracy"]})
-        rows.append({"model": "probe majority baseline", "accuracy": metrics["probe_majority_accuracy"]})
+        for key, states in (("", args.cell), ("untrained_", f"untrained {args.cell}"), ("majority_", None)):
+            rows.append({"model": f"probe 'inside CDS' on {states} states" if states else "majority class"})
+            rows[-1].update(accuracy=metrics[f"probe_{key}accuracy"])
+            rows[-1]["balanced accuracy"] = metrics[f"probe_{key}balanced_accuracy"]
     return metrics, rows
 
 

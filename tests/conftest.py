@@ -9,7 +9,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# ``../shared/data`` beside the checkout, or the folder named by LSTM_APPS_SHARED_DATA (for worktrees)
+SHARED_DATA = Path(os.environ.get("LSTM_APPS_SHARED_DATA") or ROOT.parent / "shared" / "data")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 

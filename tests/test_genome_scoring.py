@@ -152,7 +152,15 @@ def test_coding_probe_reads_a_coding_signal():
     out = coding_probe(model, split, warmup=8, seed=0, max_samples=300)
     assert out["probe_train_samples"] == 300 and out["probe_test_samples"] == 300
     assert 0.55 < out["probe_majority_accuracy"] < 0.8
-    assert out["probe_accuracy"] > 0.95
+    assert out["probe_majority_balanced_accuracy"] == 0.5  # both classes occur in the test part
+    assert out["probe_accuracy"] > 0.95 and out["probe_balanced_accuracy"] > 0.95
+    # the letters alone give the label away, so an untrained network's states do too
+    assert out["probe_untrained_accuracy"] > 0.9 and out["probe_untrained_balanced_accuracy"] > 0.9
+    trained_weights = [w.copy() for w in model.get_weights()]
+    no_control = coding_probe(model, split, warmup=8, seed=0, max_samples=300, untrained=False)
+    assert "probe_untrained_accuracy" not in no_control
+    for before, after in zip(trained_weights, model.get_weights()):
+        np.testing.assert_array_equal(before, after)  # the control leaves the model alone
     no_annotation = GenomeSplit(split.genome, codes, 6000, 7000)
     with pytest.raises(ValueError, match="no annotated features"):
         coding_probe(model, no_annotation)

@@ -1,12 +1,19 @@
 """Tests for lstm_apps.baselines.markov against a plain-Python reference."""
 
+import math
 from collections import Counter
 
 import numpy as np
 import pytest
 
 from lstm_apps.baselines import markov as markov_module
-from lstm_apps.baselines.markov import MarkovModel, kmer_codes, select_model, select_order
+from lstm_apps.baselines.markov import (
+    MarkovModel,
+    kmer_codes,
+    select_model,
+    select_order,
+    select_order_and_alpha,
+)
 from lstm_apps.datasets.genome import default_genome_path, read_genome, reverse_complement, split_fraction
 
 
@@ -141,3 +148,79 @@ def test_reproduces_reference_figures_on_ecoli():
     for k, want in ((0, 2.000), (6, 1.936), (12, 1.994)):
         got = MarkovModel(k).fit(train).bits_per_base(codes, start=start)
         assert abs(got - want) < 0.0015, (k, got)
+
+
+def reference_protein_bits(train, test, k, alpha, A=20):
+    """Order-k bits with the mask (code A) as a context symbol of its own; masked targets unscored."""
+    joint, ctx = Counter(), Counter()
+    for i in range(k, len(train)):
+        if train[i] == A:
+            continue
+        c = tuple(train[i - k : i])
+        joint[c + (train[i],)] += 1
+        ctx[c] += 1
+    out = []
+    for i in range(k, len(test)):
+        if test[i] == A:
+            out.append(np.nan)
+            continue
+        c = tuple(test[i - k : i])
+        out.append(-np.log2((joint[c + (test[i],)] + alpha) / (ctx[c] + A * alpha)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("k,alpha", [(0, 1.0), (1, 0.1), (2, 0.5)])
+def test_protein_alphabet_with_mask_in_context_matches_reference(k, alpha):
+    rng = np.random.default_rng(k)
+
+    def proteins(n):  # proteins padded on the left with k mask tokens ("before the start")
+        return np.concatenate(
+            [np.concatenate([np.full(k, 20), rng.integers(0, 20, rng.integers(5, 40))]) for _ in range(n)]
+        ).astype(np.int8)
+
+    train, test = proteins(80), proteins(15)
+    model = MarkovModel(k, alpha=alpha, alphabet_size=20, mask_in_context=True).fit(train)
+    got, want = model.per_base_bits(test), reference_protein_bits(train.tolist(), test.tolist(), k, alpha)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=1e-12)
+    assert np.isfinite(got[test[k:] < 20]).all()  # every residue scored, the first ones too
+    assert model.predict_proba(test).shape == (test.size - k, 20)
+    # without mask_in_context, residues whose context reaches a mask are not scored
+    plain = MarkovModel(k, alpha=alpha, alphabet_size=20).fit(train).per_base_bits(test)
+    if k:
+        assert np.isnan(plain).sum() > np.isnan(got).sum()
+
+
+def test_protein_alphabet_sparse_matches_dense(monkeypatch):
+    rng = np.random.default_rng(5)
+    train, test = rng.integers(0, 21, 5000).astype(np.int8), rng.integers(0, 21, 500).astype(np.int8)
+    dense = MarkovModel(2, alpha=0.1, alphabet_size=20, mask_in_context=True).fit(train)
+    monkeypatch.setattr(markov_module, "_DENSE_MAX_ORDER", 1)
+    sparse = MarkovModel(2, alpha=0.1, alphabet_size=20, mask_in_context=True).fit(train)
+    assert dense._keys is None and sparse._keys is not None
+    np.testing.assert_allclose(sparse.per_base_bits(test), dense.per_base_bits(test))
+
+
+def test_select_order_and_alpha_and_alphabet_errors():
+    rng = np.random.default_rng(4)
+    # an order-1 protein chain: each residue mostly decides the next one
+    n = 20000
+    nxt = rng.integers(0, 20, 20)
+    seq = np.zeros(n, np.int8)
+    for i in range(1, n):  # data generation only
+        seq[i] = nxt[seq[i - 1]] if rng.random() < 0.7 else rng.integers(0, 20)
+    best, table = select_order_and_alpha(
+        seq[:15000], seq[15000:], range(0, 3), alphas=(1.0, 0.01), alphabet_size=20
+    )
+    assert [(r["alpha"], r["order"]) for r in table] == [(a, k) for a in (1.0, 0.01) for k in range(3)]
+    winner = min(table, key=lambda r: r["valid_bits_per_base"])
+    assert (best.alpha, best.order) == (winner["alpha"], winner["order"]) and best.order >= 1
+    assert best.bits_per_base(seq[15000:]) < 0.8 * math.log2(20)
+    with pytest.raises(ValueError, match="alphas must name"):
+        select_order_and_alpha(seq, seq, alphas=())
+    with pytest.raises(ValueError, match="0..19"):
+        MarkovModel(1, alphabet_size=20).fit(np.array([0, 25, 3]))
+    with pytest.raises(ValueError, match="needs alphabet_size=4"):
+        MarkovModel(1, alphabet_size=20, both_strands=True)
+    with pytest.raises(ValueError, match="order must be an integer in 0..13"):
+        MarkovModel(14, alphabet_size=20, mask_in_context=True)

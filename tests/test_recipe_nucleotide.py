@@ -56,6 +56,12 @@ def test_quick_genbank_probe_and_evaluate(runs_dir, shared_data):
     # the chloroplast tail is ~57 % coding: the majority baseline is far from 100 %
     assert 0.5 <= metrics["probe_majority_accuracy"] < 0.8
     assert 0.0 < metrics["probe_accuracy"] <= 1.0
+    # balanced accuracy, the untrained-model control and the majority class, reported together
+    assert metrics["probe_majority_balanced_accuracy"] == 0.5
+    for key in ("probe_balanced_accuracy", "probe_untrained_accuracy", "probe_untrained_balanced_accuracy"):
+        assert 0.3 < metrics[key] <= 1.0, key
+    table = (_run_dir(runs_dir) / "results.md").read_text()
+    assert "untrained lstm states" in table and "majority class" in table and "balanced accuracy" in table
     assert metrics["probe_test_samples"] > 1000
     assert 1.8 < metrics["evaluate_bits_per_base_lstm"] < 2.2
     assert 1.8 < metrics["evaluate_bits_per_base_markov"] < 2.2

@@ -1,9 +1,9 @@
-"""Order-k Markov models of DNA, the classic baseline for next-base prediction.
+"""Order-k Markov models of DNA and proteins, the classic baseline for next-symbol prediction.
 
 An order-k model predicts base ``x_i`` from the ``k`` bases before it:
 
 ```
-P(x_i = b | context c) = (n(c, b) + alpha) / (n(c) + 4 alpha)
+P(x_i = b | context c) = (n(c, b) + alpha) / (n(c) + A alpha)
 ```
 
 with ``n(c, b)`` the count of the (k+1)-mer ``c b`` in the training sequence
@@ -13,6 +13,13 @@ vectorised: every position gets the integer code of the k-mer ending there
 codes are tallied with ``np.bincount`` (orders up to 10) or ``np.unique``
 (sparse, higher orders). Mask tokens (``N``/ambiguous bases, code 4) never
 enter a count and positions whose target or context holds one are not scored.
+
+The alphabet has ``A = 4`` symbols by default; ``alphabet_size=20`` models
+proteins (codes 0..19, mask 20, see :mod:`lstm_apps.datasets.proteins`).
+With ``mask_in_context=True`` a mask token in the *context* is an ordinary
+context symbol ("before the start of the protein"), so every residue of a
+protein padded on the left with ``order`` mask tokens is scored with a
+start-aware context; a masked *target* is still never counted or scored.
 
 Example:
 
@@ -30,56 +37,68 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["MarkovModel", "kmer_codes", "select_order", "select_model"]
+__all__ = ["MarkovModel", "kmer_codes", "select_order", "select_model", "select_order_and_alpha"]
 
-_DENSE_MAX_ORDER = 10  # 4**11 int64 counts = 32 MiB
+_DENSE_MAX_ORDER = 10  # DNA: 4**11 int64 counts = 32 MiB; other alphabets: at most as many counts
 
 
-def _as_codes(codes, name="codes") -> np.ndarray:
+def _as_codes(codes, name="codes", alphabet_size: int = 4) -> np.ndarray:
     arr = np.asarray(codes)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of base codes, received shape {arr.shape}.")
-    if arr.size and (arr.min() < 0 or arr.max() > 4):
+        raise ValueError(f"{name} must be a 1-D array of symbol codes, received shape {arr.shape}.")
+    if arr.size and (arr.min() < 0 or arr.max() > alphabet_size):
         raise ValueError(
-            f"{name} must hold base codes 0..3 (and 4 for masked bases), "
-            f"received values {arr.min()}..{arr.max()}."
+            f"{name} must hold symbol codes 0..{alphabet_size - 1} (and {alphabet_size} for masked "
+            f"symbols), received values {arr.min()}..{arr.max()}."
         )
     return arr.astype(np.int64, copy=False)
 
 
-def kmer_codes(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Base-4 codes of every k-mer and whether it is free of mask tokens.
+def kmer_codes(
+    codes: np.ndarray, k: int, *, alphabet_size: int = 4, mask_in_context: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of every k-mer and whether it is free of mask tokens.
 
     Returns ``(kmers, valid)``, both of length ``len(codes) - k + 1``, where
-    ``kmers[i]`` encodes ``codes[i : i + k]`` (first base most significant).
+    ``kmers[i]`` encodes ``codes[i : i + k]`` in base ``alphabet_size`` (first
+    symbol most significant). With ``mask_in_context`` the mask token is a
+    digit of its own (base ``alphabet_size + 1``) and every k-mer is valid.
 
     Example:
 
     >>> kmer_codes(np.array([0, 1, 2, 3]), 2)[0].tolist()   # AC, CG, GT
     [1, 6, 11]
     """
-    codes = _as_codes(codes)
+    codes = _as_codes(codes, alphabet_size=alphabet_size)
     n = codes.size - k + 1
     if k < 0:
         raise ValueError(f"k must be >= 0, received {k}.")
     if n <= 0:
         return np.zeros(0, np.int64), np.zeros(0, bool)
+    base = alphabet_size + int(mask_in_context)
     kmers = np.zeros(n, dtype=np.int64)
     valid = np.ones(n, dtype=bool)
     for j in range(k):
         part = codes[j : j + n]
-        valid &= part < 4
-        kmers = kmers * 4 + np.minimum(part, 3)
+        if not mask_in_context:
+            valid &= part < alphabet_size
+            part = np.minimum(part, alphabet_size - 1)
+        kmers = kmers * base + part
     return kmers, valid
 
 
 class MarkovModel:
-    """Order-k Markov model over A/C/G/T with additive smoothing.
+    """Order-k Markov model over A/C/G/T (or another alphabet) with additive smoothing.
 
     Args:
         order: context length ``k`` (0: base frequencies only).
         alpha: additive smoothing pseudo-count (> 0).
-        both_strands: also count the reverse-complement strand.
+        both_strands: also count the reverse-complement strand (DNA only).
+        alphabet_size: number of predicted symbols ``A`` (codes ``0..A-1``;
+            ``A`` is the mask token): 4 for DNA, 20 for proteins.
+        mask_in_context: a mask token in the context is a context symbol of
+            its own instead of making the position unscored (see the module
+            docstring).
 
     Example:
 
@@ -88,14 +107,42 @@ class MarkovModel:
     True
     """
 
-    def __init__(self, order: int = 6, alpha: float = 1.0, both_strands: bool = False):
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0 or order > 31:
-            raise ValueError(f"order must be an integer in 0..31, received {order!r}.")
+    def __init__(
+        self,
+        order: int = 6,
+        alpha: float = 1.0,
+        both_strands: bool = False,
+        alphabet_size: int = 4,
+        mask_in_context: bool = False,
+    ):
+        if (
+            isinstance(alphabet_size, bool)
+            or not isinstance(alphabet_size, (int, np.integer))
+            or not 2 <= alphabet_size <= 256
+        ):
+            raise ValueError(f"alphabet_size must be an integer in 2..256, received {alphabet_size!r}.")
+        base = int(alphabet_size) + int(bool(mask_in_context))
+        max_order = int(math.log(2**62) // math.log(base)) - 1  # (order + 1)-mer codes fit in int64
+        if (
+            isinstance(order, bool)
+            or not isinstance(order, (int, np.integer))
+            or order < 0
+            or order > max_order
+        ):
+            raise ValueError(f"order must be an integer in 0..{max_order}, received {order!r}.")
         if not (isinstance(alpha, (int, float, np.floating)) and alpha > 0):
             raise ValueError(f"alpha must be a positive number, received {alpha!r}.")
+        if both_strands and alphabet_size != 4:
+            raise ValueError(
+                f"both_strands counts the reverse complement of DNA; it needs alphabet_size=4, "
+                f"received alphabet_size={alphabet_size}."
+            )
         self.order = int(order)
         self.alpha = float(alpha)
         self.both_strands = bool(both_strands)
+        self.alphabet_size = int(alphabet_size)
+        self.mask_in_context = bool(mask_in_context)
+        self._base = base
         self._keys = None
         self._counts = None
         self.n_train = 0
@@ -103,7 +150,8 @@ class MarkovModel:
     # -- training -------------------------------------------------------
     def fit(self, codes: np.ndarray) -> MarkovModel:
         """Count the (k+1)-mers of ``codes`` (and its reverse complement when ``both_strands``)."""
-        codes = _as_codes(codes)
+        A = self.alphabet_size
+        codes = _as_codes(codes, alphabet_size=A)
         seqs = [codes]
         if self.both_strands:
             rc = np.where(codes[::-1] < 4, 3 - codes[::-1], 4)
@@ -111,17 +159,19 @@ class MarkovModel:
         k1 = self.order + 1
         all_kmers = []
         for seq in seqs:
-            kmers, valid = kmer_codes(seq, k1)
+            kmers, valid = kmer_codes(seq, k1, alphabet_size=A, mask_in_context=self.mask_in_context)
+            if self.mask_in_context:  # the target (last symbol) must still be unmasked
+                valid &= seq[k1 - 1 :] < A
             all_kmers.append(kmers[valid])
         kmers = np.concatenate(all_kmers)
         if kmers.size == 0:
             raise ValueError(
-                f"need at least {k1} consecutive unmasked bases to fit an order-{self.order} model, "
-                f"received {codes.size} bases."
+                f"need at least {k1} consecutive unmasked symbols to fit an order-{self.order} model, "
+                f"received {codes.size} symbols."
             )
         self.n_train = int(kmers.size)
-        if self.order <= _DENSE_MAX_ORDER:
-            self._counts = np.bincount(kmers, minlength=4**k1).reshape(-1, 4)
+        if self._base**k1 <= 4 ** (_DENSE_MAX_ORDER + 1):
+            self._counts = np.bincount(kmers, minlength=self._base**k1).reshape(-1, self._base)
             self._keys = None
         else:
             keys, counts = np.unique(kmers, return_counts=True)
@@ -142,15 +192,16 @@ class MarkovModel:
 
     # -- prediction -----------------------------------------------------
     def predict_proba(self, codes: np.ndarray, start: int | None = None) -> np.ndarray:
-        """Next-base probabilities for positions ``start..len(codes)-1``.
+        """Next-symbol probabilities for positions ``start..len(codes)-1``.
 
         Position ``i`` is predicted from ``codes[i-k:i]``; ``start`` defaults
         to ``k`` (the first position with a full context). Returns an array
-        of shape ``(len(codes) - start, 4)``; rows whose context holds a mask
-        token are NaN.
+        of shape ``(len(codes) - start, alphabet_size)``; rows whose context
+        holds a mask token are NaN (unless ``mask_in_context``).
         """
         self._check_fitted()
-        codes = _as_codes(codes)
+        A, base = self.alphabet_size, self._base
+        codes = _as_codes(codes, alphabet_size=A)
         k = self.order
         start = k if start is None else int(start)
         if start < k:
@@ -159,26 +210,28 @@ class MarkovModel:
             )
         n = codes.size - start
         if n <= 0:
-            return np.zeros((0, 4))
+            return np.zeros((0, A))
         ctx, valid = (
-            kmer_codes(codes[start - k : codes.size - 1], k)
+            kmer_codes(
+                codes[start - k : codes.size - 1], k, alphabet_size=A, mask_in_context=self.mask_in_context
+            )
             if k
             else (np.zeros(n, np.int64), np.ones(n, bool))
         )
         ctx, valid = ctx[:n], valid[:n]
-        joint = (ctx[:, None] * 4 + np.arange(4)[None, :]).reshape(-1)
-        counts = self._lookup(joint).reshape(n, 4).astype(np.float64)
-        probs = (counts + self.alpha) / (counts.sum(axis=1, keepdims=True) + 4 * self.alpha)
+        joint = (ctx[:, None] * base + np.arange(A)[None, :]).reshape(-1)
+        counts = self._lookup(joint).reshape(n, A).astype(np.float64)
+        probs = (counts + self.alpha) / (counts.sum(axis=1, keepdims=True) + A * self.alpha)
         probs[~valid] = np.nan
         return probs
 
     def per_base_bits(self, codes: np.ndarray, start: int | None = None) -> np.ndarray:
         """``-log2 P(x_i | context)`` for positions ``start..``; NaN where unscored (masked)."""
-        codes = _as_codes(codes)
+        codes = _as_codes(codes, alphabet_size=self.alphabet_size)
         start = self.order if start is None else int(start)
         probs = self.predict_proba(codes, start)
         target = codes[start:]
-        ok = (target < 4) & np.isfinite(probs[:, 0])
+        ok = (target < self.alphabet_size) & np.isfinite(probs[:, 0])
         out = np.full(target.size, np.nan)
         out[ok] = -np.log2(probs[ok, target[ok]])
         return out
@@ -191,10 +244,19 @@ class MarkovModel:
         return float(np.nanmean(bits))
 
     def get_config(self) -> dict:
-        return {"order": self.order, "alpha": self.alpha, "both_strands": self.both_strands}
+        return {
+            "order": self.order,
+            "alpha": self.alpha,
+            "both_strands": self.both_strands,
+            "alphabet_size": self.alphabet_size,
+            "mask_in_context": self.mask_in_context,
+        }
 
     def __repr__(self) -> str:
-        return f"MarkovModel(order={self.order}, alpha={self.alpha}, both_strands={self.both_strands})"
+        extra = ""
+        if self.alphabet_size != 4 or self.mask_in_context:
+            extra = f", alphabet_size={self.alphabet_size}, mask_in_context={self.mask_in_context}"
+        return f"MarkovModel(order={self.order}, alpha={self.alpha}, both_strands={self.both_strands}{extra})"
 
 
 def select_order(
@@ -204,6 +266,7 @@ def select_order(
     alpha: float = 1.0,
     both_strands: bool = False,
     context: np.ndarray | None = None,
+    **model_kwargs,
 ) -> tuple[MarkovModel, list[dict]]:
     """Fit one model per order on ``train``; keep the one best on ``valid``.
 
@@ -215,6 +278,8 @@ def select_order(
         both_strands: count the reverse-complement strand too.
         context: bases preceding ``valid`` (e.g. the end of ``train``), so its
             first bases are scored with full contexts; defaults to ``train``.
+        **model_kwargs: more :class:`MarkovModel` arguments (``alphabet_size``,
+            ``mask_in_context``).
 
     Returns:
         ``(best_model, table)`` where ``table`` lists ``{"order", "valid_bits_per_base"}``.
@@ -224,10 +289,13 @@ def select_order(
         raise ValueError("orders must name at least one order, received an empty list.")
     context = train if context is None else context
     best, best_bits, table = None, math.inf, []
-    valid = _as_codes(valid)
+    A = model_kwargs.get("alphabet_size", 4)
+    valid = _as_codes(valid, alphabet_size=A)
     for k in orders:
-        model = MarkovModel(k, alpha=alpha, both_strands=both_strands).fit(train)
-        prefix = _as_codes(context)[max(0, len(context) - k) :] if k else np.zeros(0, np.int64)
+        model = MarkovModel(k, alpha=alpha, both_strands=both_strands, **model_kwargs).fit(train)
+        prefix = (
+            _as_codes(context, alphabet_size=A)[max(0, len(context) - k) :] if k else np.zeros(0, np.int64)
+        )
         if prefix.size < k:
             raise ValueError(f"context must hold at least {k} bases for order {k}, received {prefix.size}.")
         bits = model.bits_per_base(np.concatenate([prefix, valid]), start=prefix.size)
@@ -267,6 +335,47 @@ def select_model(
     for both in options:
         model, rows = select_order(train, valid, orders, alpha=alpha, both_strands=both, context=context)
         table += [{"both_strands": bool(both), **row} for row in rows]
+        bits = min(row["valid_bits_per_base"] for row in rows)
+        if bits < best_bits:
+            best, best_bits = model, bits
+    return best, table
+
+
+def select_order_and_alpha(
+    train: np.ndarray,
+    valid: np.ndarray,
+    orders: Iterable[int] = range(0, 6),
+    alphas: Iterable[float] = (1.0, 0.1, 0.01),
+    context: np.ndarray | None = None,
+    **model_kwargs,
+) -> tuple[MarkovModel, list[dict]]:
+    """:func:`select_order` for each smoothing pseudo-count; keep the model best on ``valid``.
+
+    A large alphabet (20 amino acids) makes high-order contexts sparse, so
+    the pseudo-count matters as much as the order. On a tie the earlier
+    ``alpha`` wins.
+
+    Args:
+        train, valid, orders, context, **model_kwargs: as for :func:`select_order`.
+        alphas: candidate pseudo-counts.
+
+    Returns:
+        ``(best_model, table)`` where ``table`` lists ``{"alpha", "order",
+        "valid_bits_per_base"}`` (bits per symbol) for every pair.
+
+    Example:
+
+    ```python
+    best, table = select_order_and_alpha(train, valid, range(4), (1.0, 0.1), alphabet_size=20)
+    ```
+    """
+    alphas = list(alphas)
+    if not alphas:
+        raise ValueError("alphas must name at least one pseudo-count, received an empty list.")
+    best, best_bits, table = None, math.inf, []
+    for alpha in alphas:
+        model, rows = select_order(train, valid, orders, alpha=alpha, context=context, **model_kwargs)
+        table += [{"alpha": float(alpha), **row} for row in rows]
         bits = min(row["valid_bits_per_base"] for row in rows)
         if bits < best_bits:
             best, best_bits = model, bits

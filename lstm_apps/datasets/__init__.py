@@ -4,6 +4,7 @@ from lstm_apps.datasets import (
     genome,  # noqa: F401  (read_genome, window_dataset, ...)
     methylation,  # noqa: F401  (simulate_methylation, corrected_fraction)
     prices,  # noqa: F401  (load_returns, download_prices, read_price_csv, load_sp500, ...)
+    proteins,  # noqa: F401  (read_proteins, find_orfs, load_protein_split, protein_batches)
     sentiment,  # noqa: F401  (generate_reviews, ngram_ceiling, load_csv, load_folder, load_imdb)
     tasks,  # noqa: F401  (adding_problem, embedded_reber, temporal_order, ... the 1997 tasks)
     translation,  # noqa: F401  (number_pairs, load_pairs, load_anki_fra, ...)

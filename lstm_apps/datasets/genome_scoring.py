@@ -284,28 +284,42 @@ def context_windows(codes: np.ndarray, positions, warmup: int) -> np.ndarray:
 
 
 def coding_probe(
-    model, split: GenomeSplit, *, warmup: int = 256, seed: int = 0, max_samples: int = 6000, layer=None
+    model,
+    split: GenomeSplit,
+    *,
+    warmup: int = 256,
+    seed: int = 0,
+    max_samples: int = 6000,
+    layer=None,
+    untrained: bool = True,
 ) -> dict:
-    """A linear probe on the model's hidden states for "this base lies inside a coding region".
+    """A linear probe on the model's hidden states for "this base lies inside a coding region", with controls.
 
     Positions are sampled from the training part (the ``20 * max_samples``
     bases before the validation slice) and from the test part; each is read
-    with ``warmup`` bases of context, and :func:`lstm_apps.probes.linear_probe`
-    fits a logistic regression on the states at the position.
+    with ``warmup`` bases of context, and
+    :func:`lstm_apps.probes.linear_probe` fits a logistic regression on the
+    states at the position. The same probe runs on an untrained copy of the
+    model (:func:`lstm_apps.probes.untrained_copy`), and the majority class of
+    the training positions is the baseline: balanced accuracy (mean recall of
+    "coding" and "non-coding") is 0.5 for it whatever the class balance.
 
     Args:
         model: the next-base model.
         split: a :class:`~lstm_apps.datasets.genome.GenomeSplit` with ``coding``.
         warmup: bases of context before each probed position.
-        seed: sampling seed.
+        seed: sampling seed (and the untrained copy's seed).
         max_samples: most positions sampled per part.
         layer: the recurrent layer probed (default: the last one).
+        untrained: also probe the untrained copy.
 
     Returns:
-        ``probe_train_samples``, ``probe_test_samples``,
-        ``probe_majority_accuracy`` and ``probe_accuracy``.
+        ``probe_train_samples``, ``probe_test_samples``, ``probe_accuracy``,
+        ``probe_balanced_accuracy``, ``probe_majority_accuracy``,
+        ``probe_majority_balanced_accuracy`` and, with ``untrained``,
+        ``probe_untrained_accuracy`` and ``probe_untrained_balanced_accuracy``.
     """
-    from lstm_apps.probes import linear_probe
+    from lstm_apps.probes import linear_probe, untrained_copy
 
     if split.coding is None:
         raise ValueError(
@@ -320,12 +334,15 @@ def coding_probe(
     test_pos = np.sort(
         rng.choice(np.arange(test_start, n), size=min(max_samples, n - test_start), replace=False)
     )
-    out = linear_probe(
-        model,
+    data = (
         context_windows(split.codes, train_pos, warmup),
         split.coding[train_pos],
         context_windows(split.codes, test_pos, warmup),
         split.coding[test_pos],
-        layer=layer,
     )
-    return {f"probe_{k}": v for k, v in out.items()}
+    out = {f"probe_{k}": v for k, v in linear_probe(model, *data, layer=layer).items()}
+    if untrained:
+        layer_name = getattr(layer, "name", layer)
+        control = linear_probe(untrained_copy(model, seed), *data, layer=layer_name)
+        out.update({f"probe_untrained_{k}": control[k] for k in ("accuracy", "balanced_accuracy")})
+    return out
