@@ -514,6 +514,14 @@ def test_recipe_export_flag_and_cli(tmp_path, capsys):
     assert out.is_file() and report["size_bytes"] == out.stat().st_size
     assert report["parity_max_abs"] <= INT8_TOL and report["per_step_latency_us"] > 0
     assert report["data"].endswith("sample_inputs.npz")
+    assert report["ops"]["FULLY_CONNECTED"] >= 1 and report["op_flags"] == []
+
+    # the text report lists the ops and which LSTMs fused
+    seq = tmp_path / "cli_sequence.tflite"
+    assert cli.main(["export", str(run.path), "--mode", "sequence", "-o", str(seq)]) == 0
+    text = capsys.readouterr().out
+    assert "ops:       FULLY_CONNECTED x1, UNIDIRECTIONAL_SEQUENCE_LSTM x1" in text
+    assert "fusion:    lstm1997" in text and ": fused" in text and "needs:" not in text
 
     # a model that cannot stream: clear CLI error, exit status 2
     bidi = keras.Sequential([keras.Input((5, 2)), keras.layers.Bidirectional(keras.layers.GRU(2))])

@@ -4,8 +4,10 @@
 lstm-apps export RUN_DIR_OR_MODEL.keras --mode streaming --quantize int8 -o model.tflite
 ```
 
-Prints the file size, the parity against Keras (max absolute difference) and
-the per-step latency on one thread. Representative/parity data: ``--data``
+Prints the file size, the parity against Keras (max absolute difference),
+the per-step latency on one thread, the LiteRT ops the file uses (with a
+warning when it needs Flex, custom or control-flow ops) and, for sequence
+files, which LSTMs became fused ops and why the others did not. Representative/parity data: ``--data``
 (``.npy`` or ``.npz``), else the run folder's ``sample_inputs.npz`` (written by
 ``Run.save_model``), else random sequences (said so in the output).
 """
@@ -30,7 +32,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("sequence", "streaming"), default="streaming", help="default streaming")
     p.add_argument(
         "--quantize",
-        choices=("none", "dynamic", "float16", "int8"),
+        choices=("none", "dynamic", "float16", "int8", "int16x8"),
         default="none",
         help="default none (float32)",
     )
@@ -109,6 +111,9 @@ def handle(args) -> int:
         "parity_inputs": list(result.parity_shape) if result.parity_shape else None,
         "per_step_latency_us": round(latency["per_step_us_median"], 2),
         "states": result.state_names,
+        "ops": result.ops,
+        "op_flags": result.op_flags,
+        "fusion": result.fusion,
         "data": data_origin,
     }
     if args.json:
@@ -122,5 +127,11 @@ def handle(args) -> int:
         print(f"  latency:   {latency['per_step_us_median']:.1f} us per step (median, 1 thread)")
         if result.state_names:
             print(f"  states:    {', '.join(result.state_names)}")
+        print(f"  ops:       {', '.join(f'{op} x{n}' for op, n in result.ops.items())}")
+        if result.op_flags:
+            flags = ", ".join(result.op_flags)
+            print(f"  needs:     {flags} ops (not every LiteRT runtime or delegate has them)")
+        for layer, how in result.fusion.items():
+            print(f"  fusion:    {layer}: {how}")
         print(f"  data:      {data_origin}")
     return 0
