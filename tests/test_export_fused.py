@@ -14,6 +14,7 @@ import pytest
 
 import lstm_apps.layers as L
 from lstm_apps.export import SequenceRunner, file_ops, op_flags, to_tflite
+from lstm_apps.export.fused import INT8_LSTM1997, lstm_fusion
 from lstm_apps.export.ops import set_lstm_cell_clip
 
 FUSED = "UNIDIRECTIONAL_SEQUENCE_LSTM"
@@ -145,6 +146,21 @@ def test_int8_sequence_is_fused_int16x8_says_why_not(tmp_path):
     assert int16.sequence_loop == "unrolled" and FUSED not in int16.ops and "WHILE" not in int16.ops
     assert "16x8" in int16.fusion["lstm"] and "UNIDIRECTIONAL_SEQUENCE_LSTM" in int16.fusion["lstm"]
     assert int16.parity_max_abs <= 0.01
+
+
+def test_int8_keeps_the_1997_layer_out_of_the_fused_op():
+    layer = L.LSTM1997(4, return_sequences=True)
+    _sequential(layer)
+    form, reason = lstm_fusion(layer)
+    assert reason is None and form.units == 4 and form.kernel.shape == (3, 16)
+    assert lstm_fusion(layer, "int8") == (None, INT8_LSTM1997)
+    assert lstm_fusion(layer, "dynamic")[1] is None
+    lstm = keras.layers.LSTM(4)
+    _sequential(lstm)
+    assert lstm_fusion(lstm, "int8")[1] is None  # a Keras LSTM keeps the fused int8 kernel
+    gru = keras.layers.GRU(4)
+    _sequential(gru)
+    assert "GRUCell" in lstm_fusion(gru)[1]
 
 
 def test_file_ops_and_flags(tmp_path):

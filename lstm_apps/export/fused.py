@@ -51,6 +51,13 @@ __all__ = ["FUSED_OP", "FUSED", "lstm_fusion", "build_fused_sequence_module"]
 FUSED_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 #: The fusion report's value for a layer that became the fused op.
 FUSED = "fused"
+#: Why an int8 file keeps the 1997 layer out of the fused op.
+INT8_LSTM1997 = (
+    "int8: LiteRT's integer LSTM kernel computes the gates in 16-bit fixed point over a narrow range and "
+    "keeps the cell state in 16 bits over a power-of-two range; the 1997 cell (forget gate pinned at 1 by "
+    "a bias of 40, a carousel without bound) loses its memory there (the benchmark's 64-unit layer: "
+    "parity 0.77 fused against 0.02 unrolled), so int8 files unroll its step graph"
+)
 
 
 def _tf():
@@ -90,11 +97,13 @@ def _standard_lstm(layer) -> tuple[Any, str | None]:
     return layer, None
 
 
-def lstm_fusion(layer) -> tuple[_LSTMForm | None, str | None]:
+def lstm_fusion(layer, quantize: str | None = None) -> tuple[_LSTMForm | None, str | None]:
     """Whether a recurrent layer can become one fused LSTM op, judged from its configuration.
 
     Args:
         layer: a built ``keras.layers.RNN`` (``LSTM``, ``LSTM1997``, ``GRU``...).
+        quantize: the file's quantization: ``"int8"`` keeps the 1997 layer
+            out of the fused op (see :data:`INT8_LSTM1997`).
 
     Returns:
         ``(form, None)`` with the standard-LSTM weights, or ``(None, reason)``.
@@ -103,6 +112,8 @@ def lstm_fusion(layer) -> tuple[_LSTMForm | None, str | None]:
     lstm, reason = _standard_lstm(layer)
     if reason:
         return None, reason
+    if quantize == "int8" and lstm is not layer:
+        return None, INT8_LSTM1997
     cell = lstm.cell
     if (
         cell.activation is not keras.activations.tanh
@@ -193,7 +204,7 @@ class FusionReport:
         return self.expected_ops > 0
 
 
-def _plan(model) -> dict[int, tuple[_LSTMForm | None, str | None]]:
+def _plan(model, quantize=None) -> dict[int, tuple[_LSTMForm | None, str | None]]:
     """:func:`lstm_fusion` of every recurrent layer (nested ones too), by ``id``.
 
     Read before tracing: inside the export's frozen scope the weights are
@@ -204,9 +215,9 @@ def _plan(model) -> dict[int, tuple[_LSTMForm | None, str | None]]:
     def visit(layer):
         if isinstance(layer, keras.layers.Bidirectional):
             for sub in (layer.forward_layer, layer.backward_layer):
-                plan[id(sub)] = lstm_fusion(sub)
+                plan[id(sub)] = lstm_fusion(sub, quantize)
         elif isinstance(layer, keras.layers.RNN):
-            plan[id(layer)] = lstm_fusion(layer)
+            plan[id(layer)] = lstm_fusion(layer, quantize)
         for sub in getattr(layer, "layers", []) or []:
             visit(sub)
 
@@ -319,7 +330,9 @@ class _SequenceWalk:
         return y * y_rev
 
 
-def build_fused_sequence_module(model, batch_size: int, frozen_scope, input_names, output_names):
+def build_fused_sequence_module(
+    model, batch_size: int, frozen_scope, input_names, output_names, quantize: str | None = None
+):
     """The sequence function of ``model`` with its fusable LSTMs as composite functions.
 
     Args:
@@ -328,6 +341,7 @@ def build_fused_sequence_module(model, batch_size: int, frozen_scope, input_name
         frozen_scope: a function opening a scope that reads the model's
             variables as constants.
         input_names, output_names: the signature's names.
+        quantize: the file's quantization (:func:`lstm_fusion`).
 
     Returns:
         ``(tf.Module, {signature: concrete function}, FusionReport)``.
@@ -343,7 +357,7 @@ def build_fused_sequence_module(model, batch_size: int, frozen_scope, input_name
         )
         for n, kt in zip(input_names, fn.inputs)
     }
-    walker = _SequenceWalk(_plan(model))
+    walker = _SequenceWalk(_plan(model, quantize))
 
     def sequence(inputs):
         walker.report = FusionReport()

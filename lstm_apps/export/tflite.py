@@ -95,8 +95,8 @@ MAX_CALIBRATION_SAMPLES = 2000
 #: Length of the streams an integer streaming file is calibrated on, by quantization (the sample
 #: sequences chained; ``None``: each sequence alone).
 CALIBRATION_STEPS = {"int8": None, "int16x8": 1000}
-#: Integer streaming files are calibrated with every sample also scaled by ``1 + CALIBRATION_HEADROOM``
-#: (float inputs and states), so that values a little beyond those seen in calibration are not clipped.
+#: Integer files are calibrated with every sample also scaled by ``1 + CALIBRATION_HEADROOM`` (float
+#: inputs and states), so that values a little beyond those seen in calibration are not clipped.
 CALIBRATION_HEADROOM = 0.25
 
 
@@ -392,6 +392,9 @@ def _calibration(
 ):
     """Representative samples: whole sequences, or (x_t, states) pairs from stepping the float model.
 
+    Every sample is also given scaled by ``1 + headroom`` (its float inputs
+    and states), so that the calibrated ranges reach a little beyond.
+
     Streaming: the sample sequences are chained into (up to 64) streams of
     ``steps`` steps (at least one sequence), run through the float step
     function with the states fed back; ``max_samples`` (x_t, states) pairs
@@ -402,10 +405,11 @@ def _calibration(
     if mode == "sequence":
         names = _input_names(len(xs))
         b = batch_size
-        return [
+        samples = [
             (SEQUENCE_SIGNATURE, {n: v[i : i + b] for n, v in zip(names, xs)})
             for i in range(0, min(n_seq, 64) - b + 1, b)
         ]
+        return samples + [(sig, _widened(d, 1.0 + headroom)) for sig, d in samples if headroom]
     tf = _tf()
     samples = []
     lanes = min(n_seq, 64)
@@ -518,7 +522,7 @@ def convert(
                 )
             ]
         if fuse:
-            builders.insert(0, ("fused", lambda: _build_fused_module(model, batch_size)))
+            builders.insert(0, ("fused", lambda: _build_fused_module(model, batch_size, quantize)))
     errors = []
     for loop, build in builders:
         if loop == "unrolled" and unroll_error:
@@ -562,7 +566,7 @@ def convert(
     )
 
 
-def _build_fused_module(model, batch_size):
+def _build_fused_module(model, batch_size, quantize):
     from lstm_apps.export.fused import build_fused_sequence_module
 
     module, concrete, report = build_fused_sequence_module(
@@ -571,6 +575,7 @@ def _build_fused_module(model, batch_size):
         _frozen_scope(model),
         _input_names(len(model.inputs)),
         _output_names(len(model.outputs)),
+        quantize=quantize,
     )
     module.fusion_report = report
     return module, {SEQUENCE_SIGNATURE: concrete}
@@ -603,7 +608,15 @@ def _convert_fused(module, signatures, model, quantize, representative_data, bat
     if quantize is not None:
         calibration = None
         if integer:
-            calibration = _calibration(model, "sequence", None, module, representative_data, batch_size)
+            calibration = _calibration(
+                model,
+                "sequence",
+                None,
+                module,
+                representative_data,
+                batch_size,
+                headroom=CALIBRATION_HEADROOM,
+            )
         try:
             data, _ = _convert_module(module, signatures, quantize, calibration, "sequence", fallback=False)
         except ValueError as exc:
