@@ -50,7 +50,9 @@ def any_length_model(model):
     return clone
 
 
-def stream_drift(model, tflite: str | os.PathLike | bytes, stream, marks=(1000, 10000)) -> dict[int, float]:
+def stream_drift(
+    model, tflite: str | os.PathLike | bytes, stream, marks=(1000, 10000), reference=None
+) -> dict[int, float]:
     """Largest ``|Keras - file|`` over the first ``n`` steps of one long stream, for each ``n``.
 
     Args:
@@ -60,6 +62,9 @@ def stream_drift(model, tflite: str | os.PathLike | bytes, stream, marks=(1000, 
         stream: the stream(s), ``(batch, steps, ...)`` (a list for several
             inputs).
         marks: the step counts to report; each at most the stream's length.
+        reference: the Keras outputs on ``stream`` when already computed
+            (an array, or a list for several outputs); by default the model
+            is run on it (:func:`any_length_model`).
 
     Returns:
         ``{n: max abs difference over steps [0, n)}`` over all outputs.
@@ -80,7 +85,8 @@ def stream_drift(model, tflite: str | os.PathLike | bytes, stream, marks=(1000, 
         raise ValueError(
             f"marks must be step counts in [1, {steps}] (the stream's length), received {marks}."
         )
-    reference = any_length_model(model).predict(xs if len(xs) > 1 else xs[0], verbose=0, batch_size=1)
+    if reference is None:
+        reference = any_length_model(model).predict(xs if len(xs) > 1 else xs[0], verbose=0, batch_size=1)
     reference = reference if isinstance(reference, (list, tuple)) else [reference]
     runner = StreamingRunner(tflite)
     got = runner.run(xs if len(xs) > 1 else xs[0])
