@@ -1,26 +1,39 @@
-"""Edge export benchmark: TFLite file size, per-step latency and parity.
+"""Edge export benchmark: file size, parity, ops, fused vs loop sequence files, drift on long streams.
 
-For each cell (LSTM1997, Keras LSTM, Keras GRU), each form (``sequence``:
-whole sequence per call; ``streaming``: one step per call with the states
-fed back) and each quantization (float32, dynamic-range int8 weights, full
-int8), a model ``Input -> recurrent(units) -> Dense(1)`` is trained briefly
-on standardised windows of a noisy seasonal series (one-step-ahead
+Models: ``Input(20 steps, 2) -> cell(64) -> Dense(1)`` trained briefly on
+standardised windows of a noisy seasonal series (one-step-ahead
 forecasting, as in the forecasting recipes), exported with
-``lstm_apps.export.to_tflite``, and measured:
+``lstm_apps.export.to_tflite``. Two tables go to ``benchmarks/results/edge.json``:
 
-* ``size_bytes``: the ``.tflite`` file;
-* ``per_step_us``: median latency per time step on ONE interpreter thread
-  (streaming: one ``StreamingRunner.step`` call, Python overhead of the
-  signature runner included; sequence: one whole-sequence call divided by
-  the number of steps);
-* ``parity_max_abs``: max |Keras - TFLite| on 8 held-out sequences;
-* ``convert_s``: wall time of the conversion.
+* ``rows``: for each cell (LSTM1997, Keras LSTM, Keras GRU), form and
+  quantization (float32, float16, dynamic-range int8 weights, full int8,
+  int16x8): ``size_bytes``, ``parity_max_abs`` (max |Keras - TFLite| on 8
+  held-out windows), the LiteRT ``ops`` and ``op_flags`` of the file. The
+  forms: ``streaming`` (one step per call, states fed back), ``sequence``
+  (whole window per call; fused ``UNIDIRECTIONAL_SEQUENCE_LSTM`` ops where
+  the cell allows) and, for cells that fuse, ``sequence_loop`` (the same
+  with ``fuse=False``: the model's own ``WHILE`` loop, or the unrolled step
+  graph for integer files): the fused/loop comparison.
+* ``drift``: for every cell kind of the layer registry and every
+  quantization, a streaming file run over one long stream of the same
+  series (10,000 steps); ``drift_1000`` / ``drift_10000`` are the largest
+  |Keras - TFLite| over the first 1000 / 10,000 steps (10,000 for the
+  ``--long-cells``), ``stream_std`` the spread of the Keras output on the
+  stream. The 1997 layer also gets rows with ``state_clip`` (its carousel
+  grows without bound; see ``to_tflite``).
+
+Timings depend on the machine's load, so the default run records none; with
+``--latency`` the rows also get ``per_step_us`` (median per time step on ONE
+interpreter thread: streaming, one ``StreamingRunner.step`` call with the
+Python signature-runner overhead; sequence, one whole-window call divided by
+the 20 steps) and ``convert_s``. Run it on an idle machine.
 
 Usage:
 
 ```
-python benchmarks/edge.py                       # writes benchmarks/results/edge.json, prints a Markdown table
-python benchmarks/edge.py --units 32 --timesteps 40 --cells lstm gru --out /tmp/edge.json
+python benchmarks/edge.py                       # writes benchmarks/results/edge.json (no timings)
+python benchmarks/edge.py --latency --out /tmp/edge_latency.json   # with per-step latency
+python benchmarks/edge.py --only drift --drift-cells lstm gru --out /tmp/edge.json
 ```
 """
 
@@ -42,7 +55,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-QUANT_CHOICES = ("none", "float16", "dynamic", "int8")
+QUANT_CHOICES = ("none", "float16", "dynamic", "int8", "int16x8")
+LONG_STEPS = 10_000
 
 
 def seasonal_windows(n: int, steps: int, seed: int = 0):
@@ -60,126 +74,235 @@ def seasonal_windows(n: int, steps: int, seed: int = 0):
     return np.stack([x, phase], axis=-1).astype("float32"), y[..., None].astype("float32")
 
 
-def build_model(cell: str, units: int, steps: int):
+def build_model(cell: str, units: int, steps: int, features: int = 2):
     import keras
 
     from lstm_apps.layers import recurrent
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
-        [keras.Input((steps, 2)), recurrent(cell, units, return_sequences=True), keras.layers.Dense(1)],
+        [
+            keras.Input((steps, features)),
+            recurrent(cell, units, return_sequences=True),
+            keras.layers.Dense(1),
+        ],
         name=cell,
     )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     return model
 
 
+def trained(cell: str, args, x, y):
+    """The benchmark model of a cell kind, trained; its input width (2, or 1 for one-feature cells)."""
+    for features in (2, 1):
+        try:
+            model = build_model(cell, args.units, args.timesteps, features)
+            break
+        except ValueError:
+            if features == 1:
+                raise
+    hist = model.fit(x[:64, :, :features], y[:64], epochs=args.epochs, batch_size=16, verbose=0)
+    return model, features, float(hist.history["loss"][-1])
+
+
+def export_rows(args, x, y, tmp) -> list[dict]:
+    """The size / parity / ops table: cell x form x quantization (with latency on request)."""
+    from lstm_apps.export import measure_latency, to_tflite
+    from lstm_apps.export.fused import lstm_fusion
+
+    rows = []
+    x_test = x[88:96]
+    for cell in args.cells:
+        model, _, loss = trained(cell, args, x, y)
+        out_std = float(np.std(model.predict(x_test, verbose=0)))
+        forms = [("streaming", "streaming", True), ("sequence", "sequence", True)]
+        if lstm_fusion(model.layers[0])[1] is None:  # the cell fuses: its loop form too, to compare
+            forms.append(("sequence_loop", "sequence", False))
+        for q in args.quantize:
+            quantize = None if q == "none" else q
+            for form, mode, fuse in forms:
+                row = {
+                    "cell": cell,
+                    "form": form,
+                    "quantize": q,
+                    "units": args.units,
+                    "timesteps": args.timesteps,
+                }
+                t0 = time.time()
+                try:
+                    result = to_tflite(
+                        model,
+                        Path(tmp) / f"{cell}_{form}_{q}.tflite",
+                        mode=mode,
+                        quantize=quantize,
+                        representative_data=x[:32],
+                        parity_inputs=x_test,
+                        fuse=fuse,
+                    )
+                except ValueError as exc:
+                    row["error"] = str(exc)[:300]
+                    rows.append(row)
+                    print(f"{cell:9s} {form:13s} {q:8s} ERROR {row['error'][:120]}", flush=True)
+                    continue
+                convert_s = time.time() - t0
+                row.update(
+                    size_bytes=result.size_bytes,
+                    parity_max_abs=float(f"{result.parity_max_abs:.3g}"),
+                    sequence_loop=result.sequence_loop,
+                    ops=result.ops,
+                    op_flags=result.op_flags,
+                    output_std=round(out_std, 3),
+                    train_loss=round(loss, 4),
+                )
+                if args.latency:
+                    lat = measure_latency(result.path, x_test[:1], repeats=args.repeats, warmup=30)
+                    row.update(
+                        per_step_us=round(lat["per_step_us_median"], 2),
+                        per_step_us_p90=round(lat["per_step_us_p90"], 2),
+                        convert_s=round(convert_s, 2),
+                    )
+                rows.append(row)
+                print(
+                    f"{cell:9s} {form:13s} {q:8s} {row['size_bytes']:8d} B "
+                    f"parity {row['parity_max_abs']:.2e} {row['sequence_loop'] or '':10s} "
+                    f"{', '.join(result.ops)}",
+                    flush=True,
+                )
+    return rows
+
+
+def drift_rows(args, x, y, tmp) -> list[dict]:
+    """The drift table: cell kind x quantization (x state_clip), over one long stream."""
+    from lstm_apps.export import stream_drift, to_tflite
+    from lstm_apps.export.drift import any_length_model
+
+    stream, _ = seasonal_windows(1, LONG_STEPS, seed=1)
+    rows = []
+    for cell in args.drift_cells:
+        model, features, _ = trained(cell, args, x, y)
+        long = cell in args.long_cells
+        steps = LONG_STEPS if long else 1000
+        xs = stream[:, :steps, :features]
+        reference = any_length_model(model).predict(xs, verbose=0, batch_size=1)
+        variants = [(q, None) for q in args.quantize]
+        if cell in args.clip_cells:
+            variants += [(q, args.state_clip) for q in args.quantize if q in ("none", "int8", "int16x8")]
+        for q, clip in variants:
+            row = {"cell": cell, "quantize": q, "state_clip": clip, "units": args.units, "steps": steps}
+            try:
+                result = to_tflite(
+                    model,
+                    Path(tmp) / f"drift_{cell}_{q}.tflite",
+                    mode="streaming",
+                    quantize=None if q == "none" else q,
+                    representative_data=x[:32, :, :features],
+                    parity_inputs=x[88:96, :, :features],
+                    state_clip=clip,
+                )
+                marks = (1000, LONG_STEPS) if long else (1000,)
+                drift = stream_drift(model, result.path, xs, marks=marks, reference=reference)
+            except ValueError as exc:
+                row["error"] = str(exc)[:300]
+                rows.append(row)
+                print(f"{cell:17s} {q:8s} clip={clip} ERROR {row['error'][:120]}", flush=True)
+                continue
+            row.update(
+                drift_1000=float(f"{drift[1000]:.3g}"),
+                drift_10000=float(f"{drift[LONG_STEPS]:.3g}") if long else None,
+                parity_max_abs=float(f"{result.parity_max_abs:.3g}"),
+                size_bytes=result.size_bytes,
+                stream_std=round(float(np.std(reference)), 3),
+            )
+            rows.append(row)
+            print(
+                f"{cell:17s} {q:8s} clip={clip} drift 1000: {row['drift_1000']:.3g}  "
+                f"10000: {row['drift_10000'] if long else '-'}  (parity {row['parity_max_abs']:.2g})",
+                flush=True,
+            )
+    return rows
+
+
 def main(argv=None) -> dict:
+    from lstm_apps.layers import recurrent_kinds
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--only", choices=("rows", "drift"), default=None, help="one of the two tables")
     parser.add_argument("--cells", nargs="+", default=["lstm1997", "lstm", "gru"])
+    parser.add_argument("--quantize", nargs="+", default=list(QUANT_CHOICES), choices=QUANT_CHOICES)
+    parser.add_argument("--drift-cells", nargs="+", default=list(recurrent_kinds()))
     parser.add_argument(
-        "--modes", nargs="+", default=["sequence", "streaming"], choices=["sequence", "streaming"]
+        "--long-cells", nargs="+", default=["lstm1997", "lstm", "gru"], help="drift over 10,000 steps"
     )
-    parser.add_argument("--quantize", nargs="+", default=["none", "dynamic", "int8"], choices=QUANT_CHOICES)
+    parser.add_argument("--clip-cells", nargs="*", default=["lstm1997"], help="also measured with state_clip")
+    parser.add_argument("--state-clip", type=float, default=40.0)
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--timesteps", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=300, help="timed steps per file")
+    parser.add_argument("--latency", action="store_true", help="measure per-step latency (idle machine)")
+    parser.add_argument("--repeats", type=int, default=300, help="timed steps per file (--latency)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "edge.json"))
     args = parser.parse_args(argv)
 
     from lstm_apps import io as _io
-    from lstm_apps.export import measure_latency, to_tflite
 
     x, y = seasonal_windows(96, args.timesteps)
-    x_train, y_train, x_test = x[:64], y[:64], x[88:96]
-    rows = []
+    report = {"benchmark": "edge", "config": {k: v for k, v in vars(args).items() if k != "out"}}
     with tempfile.TemporaryDirectory() as tmp:
-        for cell in args.cells:
-            model = build_model(cell, args.units, args.timesteps)
-            t0 = time.time()
-            hist = model.fit(x_train, y_train, epochs=args.epochs, batch_size=16, verbose=0)
-            train_s = time.time() - t0
-            out_std = float(np.std(model.predict(x_test, verbose=0)))
-            for mode in args.modes:
-                for q in args.quantize:
-                    quantize = None if q == "none" else q
-                    path = Path(tmp) / f"{cell}_{mode}_{q}.tflite"
-                    row = {
-                        "cell": cell,
-                        "mode": mode,
-                        "quantize": q,
-                        "units": args.units,
-                        "timesteps": args.timesteps,
-                    }
-                    t0 = time.time()
-                    try:
-                        result = to_tflite(
-                            model,
-                            path,
-                            mode=mode,
-                            quantize=quantize,
-                            representative_data=x_train[:32],
-                            parity_inputs=x_test,
-                        )
-                    except ValueError as exc:
-                        row["error"] = str(exc)[:300]
-                        rows.append(row)
-                        print(f"{cell:9s} {mode:9s} {q:8s} ERROR {row['error'][:120]}", flush=True)
-                        continue
-                    row["convert_s"] = round(time.time() - t0, 2)
-                    lat = measure_latency(path, x_test[:1], repeats=args.repeats, warmup=30, num_threads=1)
-                    row.update(
-                        size_bytes=result.size_bytes,
-                        per_step_us=round(lat["per_step_us_median"], 2),
-                        per_step_us_p90=round(lat["per_step_us_p90"], 2),
-                        parity_max_abs=float(f"{result.parity_max_abs:.3g}"),
-                        output_std=round(out_std, 3),
-                        train_loss=round(float(hist.history["loss"][-1]), 4),
-                    )
-                    if result.sequence_loop:
-                        row["sequence_loop"] = result.sequence_loop
-                    rows.append(row)
-                    print(
-                        f"{cell:9s} {mode:9s} {q:8s} {row['size_bytes']:8d} B {row['per_step_us']:9.1f} us/step "
-                        f"parity {row['parity_max_abs']:.2e} (convert {row['convert_s']} s)",
-                        flush=True,
-                    )
-            print(f"[{cell}] trained {args.epochs} epochs in {train_s:.1f} s", flush=True)
-    report = {
-        "benchmark": "edge",
-        "config": vars(args),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-            "note": "latency on one interpreter thread; the load average says how shared the machine was",
-        },
-        "rows": rows,
+        if args.only in (None, "rows"):
+            report["rows"] = export_rows(args, x, y, tmp)
+        if args.only in (None, "drift"):
+            report["drift"] = drift_rows(args, x, y, tmp)
+    report["machine"] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
     }
+    if args.latency:
+        report["machine"]["load_average_1min"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        report["machine"]["note"] = (
+            "latency on one interpreter thread; the load average says how shared it was"
+        )
     _io.write_json(args.out, report)
-    print(markdown_table(rows))
+    print(markdown_tables(report))
     print(f"wrote {args.out}")
     return report
 
 
-def markdown_table(rows) -> str:
-    lines = [
-        "| cell | mode | quantize | size (KiB) | µs/step (1 thread) | max abs parity |",
-        "|---|---|---|---:|---:|---:|",
-    ]
-    for r in rows:
-        if "error" in r:
+def markdown_tables(report) -> str:
+    lines = []
+    if "rows" in report:
+        lines += [
+            "| cell | form | quantize | size (KiB) | max abs parity | ops |",
+            "|---|---|---|---:|---:|---|",
+        ]
+        for r in report["rows"]:
+            if "error" in r:
+                lines.append(
+                    f"| {r['cell']} | {r['form']} | {r['quantize']} | — | — | error: {r['error'][:60]} |"
+                )
+                continue
             lines.append(
-                f"| {r['cell']} | {r['mode']} | {r['quantize']} | — | — | error: {r['error'][:60]} |"
+                f"| {r['cell']} | {r['form']} | {r['quantize']} | {r['size_bytes'] / 1024:.1f} | "
+                f"{r['parity_max_abs']:.2g} | {', '.join(r['ops'])} |"
             )
-            continue
-        lines.append(
-            f"| {r['cell']} | {r['mode']} | {r['quantize']} | {r['size_bytes'] / 1024:.1f} | {r['per_step_us']:.1f} | {r['parity_max_abs']:.2g} |"
-        )
+    if "drift" in report:
+        lines += [
+            "",
+            "| cell | quantize | state_clip | drift 1000 | drift 10000 |",
+            "|---|---|---|---:|---:|",
+        ]
+        for r in report["drift"]:
+            if "error" in r:
+                lines.append(
+                    f"| {r['cell']} | {r['quantize']} | {r['state_clip']} | error | {r['error'][:60]} |"
+                )
+                continue
+            lines.append(
+                f"| {r['cell']} | {r['quantize']} | {r['state_clip'] or '—'} | {r['drift_1000']:.2g} | "
+                f"{'—' if r['drift_10000'] is None else format(r['drift_10000'], '.2g')} |"
+            )
     return "\n".join(lines)
 
 

@@ -2,11 +2,17 @@
 
 * :func:`to_tflite` — ``mode="sequence"`` (whole sequences) or
   ``mode="streaming"`` (one step per call, recurrent states as named
-  inputs/outputs), ``quantize=None | "dynamic" | "float16" | "int8"``;
-  every float32 file is checked against the Keras model before it is written.
+  inputs/outputs), ``quantize=None | "dynamic" | "float16" | "int8" |
+  "int16x8"``; sequence files hold LiteRT's fused LSTM op where the model's
+  LSTMs allow it; every float32 file is checked against the Keras model
+  before it is written.
 * :class:`StreamingRunner` — runs a streaming file with ``ai_edge_litert``,
   keeping the state between :meth:`~StreamingRunner.step` calls.
 * :func:`check_parity` — largest absolute difference Keras vs TFLite.
+* :func:`file_ops`, :func:`op_flags` — the LiteRT ops a file uses, and
+  whether it needs Flex, custom or control-flow ops.
+* :func:`stream_drift` — how far a streaming file strays from Keras over a
+  long stream (1000, 10,000 steps).
 * :class:`StepGraph` — the one-step form of a Keras model, in Keras.
 
 Example:
@@ -37,6 +43,8 @@ _EXPORTS = {
     "ExportResult": "tflite",
     "MODES": "tflite",
     "QUANTIZATIONS": "tflite",
+    "INTEGER_QUANTIZATIONS": "tflite",
+    "CALIBRATION_STEPS": "tflite",
     "FLOAT_PARITY_LIMIT": "tflite",
     "StreamingRunner": "runner",
     "SequenceRunner": "runner",
@@ -44,6 +52,9 @@ _EXPORTS = {
     "load_interpreter": "runner",
     "file_mode": "runner",
     "StepGraph": "streaming",
+    "file_ops": "ops",
+    "stream_drift": "drift",
+    "op_flags": "ops",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -5,12 +5,14 @@ lstm-apps export RUN_DIR_OR_MODEL.keras --mode streaming --quantize int8 -o mode
 ```
 
 Prints the file size, the parity against Keras (max absolute difference), the
-per-step latency on one thread and the data it used. Calibration/parity data:
-``--data`` (``.npy`` or ``.npz``), else the run folder's ``sample_inputs.npz``
-(kept by ``Run.save_model``). Without either, an int8 export is refused (its
-ranges would fit random noise) unless ``--calibration random`` asks for random
-normal sequences; a float export then checks parity on random sequences and
-says so.
+per-step latency on one thread, the LiteRT ops the file uses (with a warning
+when it needs Flex, custom or control-flow ops), for sequence files which LSTMs
+became fused ops and why the others did not, and the data it used.
+Calibration/parity data: ``--data`` (``.npy`` or ``.npz``), else the run
+folder's ``sample_inputs.npz`` (kept by ``Run.save_model``). Without either,
+an int8 export is refused (its ranges would fit random noise) unless
+``--calibration random`` asks for random normal sequences; a float export then
+checks parity on random sequences and says so.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("sequence", "streaming"), default="streaming", help="default streaming")
     p.add_argument(
         "--quantize",
-        choices=("none", "dynamic", "float16", "int8"),
+        choices=("none", "dynamic", "float16", "int8", "int16x8"),
         default="none",
         help="default none (float32)",
     )
@@ -202,6 +204,9 @@ def export_file(
         "data": origin + (" (tokenized by the model's TextVectorization)" if from_token_ids else ""),
         "data_source": kind,
         "input": "token_ids" if from_token_ids else "model_inputs",
+        "ops": result.ops,
+        "op_flags": result.op_flags,
+        "fusion": result.fusion,
     }
 
 
@@ -230,5 +235,11 @@ def handle(args) -> int:
         print(f"  latency:   {report['per_step_latency_us']:.1f} us per step (median, 1 thread)")
         if report["states"]:
             print(f"  states:    {', '.join(report['states'])}")
+        print(f"  ops:       {', '.join(f'{op} x{n}' for op, n in report['ops'].items())}")
+        if report["op_flags"]:
+            flags = ", ".join(report["op_flags"])
+            print(f"  needs:     {flags} ops (not every LiteRT runtime or delegate has them)")
+        for layer, how in report["fusion"].items():
+            print(f"  fusion:    {layer}: {how}")
         print(f"  data:      {report['data']}")
     return 0

@@ -56,7 +56,8 @@ def file_mode(model: str | os.PathLike | bytes) -> str:
     if SEQUENCE_SIGNATURE in sigs:
         return "sequence"
     raise ValueError(
-        f"not an lstm_apps export: signatures {sorted(sigs)}; expected {STEP_SIGNATURE!r} or {SEQUENCE_SIGNATURE!r}."
+        f"not an lstm_apps export: signatures {sorted(sigs)}; "
+        f"expected {STEP_SIGNATURE!r} or {SEQUENCE_SIGNATURE!r}."
     )
 
 
@@ -88,7 +89,8 @@ class _SignatureIO:
             arr = arr.astype(dtype)
         if arr.ndim != len(shape):
             raise ValueError(
-                f"input {name!r} expects rank {len(shape)} (shape {shape}, -1 = any), received shape {arr.shape}."
+                f"input {name!r} expects rank {len(shape)} (shape {shape}, -1 = any), "
+                f"received shape {arr.shape}."
             )
         return np.ascontiguousarray(arr)
 
@@ -125,8 +127,9 @@ class StreamingRunner:
         sigs = self.interpreter.get_signature_list()
         if STEP_SIGNATURE not in sigs:
             raise ValueError(
-                f"{model if not isinstance(model, (bytes, bytearray)) else 'model bytes'!s} is not a streaming file: "
-                f"its signatures are {sorted(sigs)}, expected {STEP_SIGNATURE!r}; export with mode='streaming'."
+                f"{model if not isinstance(model, (bytes, bytearray)) else 'model bytes'!s} is not a "
+                f"streaming file: its signatures are {sorted(sigs)}, expected {STEP_SIGNATURE!r}; "
+                "export with mode='streaming'."
             )
         step_sig = sigs[STEP_SIGNATURE]
         self._step = self.interpreter.get_signature_runner(STEP_SIGNATURE)
@@ -220,6 +223,10 @@ class SequenceRunner:
 
     The file's batch is fixed at export (``to_tflite(..., batch_size=)``);
     :meth:`predict` splits (and pads) larger batches into calls of that size.
+    The states of fused LSTM ops are variable tensors of the file, kept from
+    one call to the next: :meth:`predict` resets them before each call, so
+    every call starts its sequences from the initial state (on a device,
+    call ``ResetVariableTensors()`` before each new sequence).
 
     Args:
         model: path of a file written by ``to_tflite(..., mode="sequence")`` (or its bytes).
@@ -228,6 +235,7 @@ class SequenceRunner:
 
     def __init__(self, model: str | os.PathLike | bytes, num_threads: int = 1):
         self.interpreter = load_interpreter(model, num_threads=num_threads)
+        self.interpreter.allocate_tensors()  # reset_all_variables needs allocated tensors
         sigs = self.interpreter.get_signature_list()
         if SEQUENCE_SIGNATURE not in sigs:
             raise ValueError(
@@ -255,6 +263,7 @@ class SequenceRunner:
                 piece = {
                     n: np.concatenate([v, np.repeat(v[-1:], chunk - got, axis=0)]) for n, v in piece.items()
                 }
+            self.interpreter.reset_all_variables()  # fused LSTM states start from zero
             out = self._run(**piece)
             for n in self.output_names:
                 parts[n].append(np.array(out[n])[:got])

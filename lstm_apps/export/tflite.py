@@ -3,8 +3,12 @@
 Two forms:
 
 * ``mode="sequence"``: the whole sequence in one call (signature
-  ``serving_default``: ``x`` -> ``y``), the model's own time loop (a TFLite
-  ``WHILE``);
+  ``serving_default``: ``x`` -> ``y``). Every LSTM that can becomes LiteRT's
+  fused ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op (:mod:`lstm_apps.export.fused`:
+  ``keras.layers.LSTM``, ``LSTM1997`` through its exact map to a standard
+  LSTM, both directions of a ``Bidirectional``); other recurrent layers keep
+  the model's own time loop (a TFLite ``WHILE``), and ``ExportResult.fusion``
+  says why for each;
 * ``mode="streaming"``: one time step per call (signature ``step``: ``x`` and
   the states ``state_<layer>_<i>`` -> ``y`` and the new states, plus a
   signature ``initial_state``: ``x`` -> the states a sequence starts with),
@@ -14,13 +18,25 @@ Two forms:
 Quantization (``quantize=``): ``None`` (float32), ``"float16"`` (weights
 stored in float16), ``"dynamic"`` (weights in int8, activations float;
 TFLite leaves weight tensors under 1024 elements in float, so small models
-do not shrink), ``"int8"`` (weights and activations in int8, calibrated on
-``representative_data``; inputs and outputs stay float32). ``int8`` is
-meant for the streaming form, whose calibration runs the sample sequences
-step by step so the states it sees are the ones the model really produces.
+do not shrink), ``"int8"`` (weights and activations in int8) and
+``"int16x8"`` (weights in int8, activations and states in int16: the mode
+integer-only accelerators and microcontroller LSTM kernels take), both
+calibrated on ``representative_data`` (inputs and outputs stay float32). A
+streaming file is calibrated step by step: the sample sequences are run
+through the float model with the states fed back, so the states it sees are
+the ones the model really produces; for ``int16x8`` they are chained into
+streams of 1000 steps, so the ranges cover what a long-running stream
+reaches (:data:`CALIBRATION_STEPS`), and every sample is also seen scaled by
+``1 + CALIBRATION_HEADROOM`` so that values a little beyond are not clipped.
+Measured on the benchmark stacks (``benchmarks/edge.py``), this takes
+int16x8 LSTM and GRU files from 0.05-0.12 to about 0.002 over 1000 steps,
+and int8 ones from 0.13-0.24 to about 0.04; int8 is calibrated on the
+sequences alone, as its 256 levels lose more to a wider range than they gain.
 The TFLite int8 quantizer crashes (segmentation fault) on a recurrent
-``WHILE`` loop, so an int8 *sequence* file is the one-step graph unrolled
-over the model's fixed length (at most :data:`MAX_UNROLL` steps).
+``WHILE`` loop, so an integer *sequence* file is either all fused LSTMs or
+the one-step graph unrolled over the model's fixed length (at most
+:data:`MAX_UNROLL` steps); the converter cannot quantize the fused op to
+16x8 (TensorFlow issue 59626), so ``int16x8`` sequence files are unrolled.
 
 When the model's own loop does not convert (some layers lose the static
 shapes the converter needs), the sequence form is built as a loop over the
@@ -29,7 +45,9 @@ one-step graph instead (``ExportResult.sequence_loop`` says which).
 Every export is checked: the file is run with LiteRT on sample sequences and
 compared with the Keras model (:func:`check_parity`); a float32 file whose
 largest absolute difference exceeds :data:`FLOAT_PARITY_LIMIT` is not
-written.
+written. ``ExportResult.ops`` lists the LiteRT ops the file uses and
+``ExportResult.op_flags`` whether it needs Flex, custom or control-flow ops
+(:mod:`lstm_apps.export.ops`).
 """
 
 from __future__ import annotations
@@ -43,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from lstm_apps import io as _io
+from lstm_apps.export.ops import file_ops, op_flags
 from lstm_apps.export.runner import (
     INIT_SIGNATURE,
     SEQUENCE_SIGNATURE,
@@ -55,6 +74,8 @@ from lstm_apps.export.runner import (
 __all__ = [
     "MODES",
     "QUANTIZATIONS",
+    "INTEGER_QUANTIZATIONS",
+    "CALIBRATION_STEPS",
     "FLOAT_PARITY_LIMIT",
     "ExportResult",
     "to_tflite",
@@ -64,11 +85,19 @@ __all__ = [
 ]
 
 MODES = ("sequence", "streaming")
-QUANTIZATIONS = (None, "dynamic", "float16", "int8")
+QUANTIZATIONS = (None, "dynamic", "float16", "int8", "int16x8")
+#: The quantizations with integer activations, calibrated on representative data.
+INTEGER_QUANTIZATIONS = ("int8", "int16x8")
 #: Largest absolute difference (Keras vs TFLite) accepted for a float32 file.
 FLOAT_PARITY_LIMIT = 1e-4
-#: Calibration samples (one per sequence and step) fed to the int8 converter at most.
-MAX_CALIBRATION_SAMPLES = 400
+#: Calibration samples (one per stream and step) fed to the integer converter at most.
+MAX_CALIBRATION_SAMPLES = 2000
+#: Length of the streams an integer streaming file is calibrated on, by quantization (the sample
+#: sequences chained; ``None``: each sequence alone).
+CALIBRATION_STEPS = {"int8": None, "int16x8": 1000}
+#: Integer files are calibrated with every sample also scaled by ``1 + CALIBRATION_HEADROOM`` (float
+#: inputs and states), so that values a little beyond those seen in calibration are not clipped.
+CALIBRATION_HEADROOM = 0.25
 
 
 @dataclass
@@ -84,10 +113,20 @@ class ExportResult:
             and the file on ``parity_shape`` inputs (``None`` if not checked).
         parity_shape: shape of the first input used for the parity check.
         state_names: the streaming states (empty for sequence files).
-        int8_float_fallback: ``True`` when some int8 ops had to stay float.
-        sequence_loop: how the sequence form loops: ``"keras"`` (the model's
-            own graph), ``"step_graph"`` (a loop over the one-step graph, when
-            the model's own does not convert) or ``"unrolled"`` (int8).
+        int8_float_fallback: ``True`` when some ops of an integer file had to
+            stay float.
+        sequence_loop: how the sequence form loops: ``"fused"`` (fused LSTM
+            ops, and the model's own loop for layers that cannot fuse),
+            ``"keras"`` (the model's own graph), ``"step_graph"`` (a loop over
+            the one-step graph, when the model's own does not convert) or
+            ``"unrolled"`` (integer files that cannot fuse).
+        ops: ``{LiteRT op name: count}`` over the file's subgraphs
+            (:func:`~lstm_apps.export.ops.file_ops`).
+        op_flags: ``"flex"``, ``"custom"``, ``"control_flow"`` when the file
+            needs such ops (:func:`~lstm_apps.export.ops.op_flags`); empty when
+            every op is a plain builtin.
+        fusion: sequence files: for each recurrent layer, ``"fused"`` or why
+            it is not a fused LSTM op.
     """
 
     path: Path
@@ -99,6 +138,9 @@ class ExportResult:
     state_names: list[str] = field(default_factory=list)
     int8_float_fallback: bool = False
     sequence_loop: str | None = None
+    ops: dict[str, int] = field(default_factory=dict)
+    op_flags: list[str] = field(default_factory=list)
+    fusion: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -141,7 +183,7 @@ def _vocabulary_size(model) -> int | None:
         for sub in getattr(layer, "layers", []) or []:
             yield from walk(sub)
 
-    sizes = [l.input_dim for l in walk(model)]
+    sizes = [layer.input_dim for layer in walk(model)]
     return min(sizes) if sizes else None
 
 
@@ -284,7 +326,11 @@ def _build_stepped_sequence_module(model, graph, batch_size: int = 1, unroll: bo
     return module, {SEQUENCE_SIGNATURE: module.sequence.get_concrete_function()}
 
 
-def _build_streaming_module(model, graph):
+def _build_streaming_module(model, graph, state_clip: float | None = None):
+    """The streaming module: ``step`` (inputs and states -> outputs and states) and ``initial_state``.
+
+    ``state_clip``: every float state is clipped to ``[-state_clip, state_clip]`` after each step.
+    """
     tf = _tf()
     scope = _frozen_scope(model)
     specs = {
@@ -298,7 +344,11 @@ def _build_streaming_module(model, graph):
                 {n: inputs[n] for n in graph.input_names}, {n: inputs[n] for n in state_specs}
             )
         result = {n: tf.identity(v) for n, v in outs.items()}
-        result.update({n: tf.identity(states[n]) for n in state_specs})
+        for n in state_specs:
+            v = states[n]
+            if state_clip is not None and state_specs[n].dtype.is_floating:
+                v = tf.clip_by_value(v, -state_clip, state_clip)
+            result[n] = tf.identity(v)
         return result
 
     def initial_state(inputs):
@@ -316,49 +366,100 @@ def _build_streaming_module(model, graph):
     }
 
 
-def _calibration(model, mode, graph, module, data, batch_size=1, max_samples=MAX_CALIBRATION_SAMPLES):
-    """Representative samples: whole sequences, or (x_t, states) pairs from stepping the float model."""
+def _chained_streams(xs: list[np.ndarray], lanes: int, steps: int) -> list[np.ndarray]:
+    """``lanes`` streams of ``steps`` steps: lane ``j`` runs sequences ``j, j + lanes, ...`` back to back."""
+    n_seq, length = xs[0].shape[0], xs[0].shape[1]
+    rounds = -(-steps // length)
+    order = [[(j + r * lanes) % n_seq for r in range(rounds)] for j in range(lanes)]
+    return [np.stack([np.concatenate([v[i] for i in lane], axis=0)[:steps] for lane in order]) for v in xs]
+
+
+def _widened(sample: dict, factor: float) -> dict:
+    """A calibration sample with its float inputs and states scaled by ``factor`` (integer ids kept)."""
+    return {n: (v * np.asarray(factor, v.dtype) if v.dtype.kind == "f" else v) for n, v in sample.items()}
+
+
+def _calibration(
+    model,
+    mode,
+    graph,
+    module,
+    data,
+    batch_size=1,
+    max_samples=MAX_CALIBRATION_SAMPLES,
+    steps: int | None = None,
+    headroom: float = 0.0,
+):
+    """Representative samples: whole sequences, or (x_t, states) pairs from stepping the float model.
+
+    Every sample is also given scaled by ``1 + headroom`` (its float inputs
+    and states), so that the calibrated ranges reach a little beyond.
+
+    Streaming: the sample sequences are chained into (up to 64) streams of
+    ``steps`` steps (at least one sequence), run through the float step
+    function with the states fed back; ``max_samples`` (x_t, states) pairs
+    are drawn at random (seed 0) from all streams and steps.
+    """
     xs = _as_list(data)
-    n_seq, steps = xs[0].shape[0], xs[0].shape[1]
+    n_seq, length = xs[0].shape[0], xs[0].shape[1]
     if mode == "sequence":
         names = _input_names(len(xs))
         b = batch_size
-        return [
+        samples = [
             (SEQUENCE_SIGNATURE, {n: v[i : i + b] for n, v in zip(names, xs)})
             for i in range(0, min(n_seq, 64) - b + 1, b)
         ]
+        return samples + [(sig, _widened(d, 1.0 + headroom)) for sig, d in samples if headroom]
     tf = _tf()
     samples = []
-    batch = min(n_seq, 64)
-    xs = [v[:batch] for v in xs]
-    stride = max(1, (batch * steps) // max_samples)
-    states = graph.initial_state(batch)
+    lanes = min(n_seq, 64)
+    total = max(length, steps or length)
+    streams = _chained_streams(xs, lanes, total)
+    # An even random choice of (step, stream) pairs: a fixed stride would alias with the number of streams.
+    count = min(max_samples, lanes * total)
+    chosen = np.zeros(lanes * total, dtype=bool)
+    chosen[np.random.default_rng(0).choice(lanes * total, size=count, replace=False)] = True
+    chosen = chosen.reshape(total, lanes)
+    states = graph.initial_state(lanes)
     states = {k: tf.convert_to_tensor(v) for k, v in states.items()}
-    counter = 0
-    for t in range(steps):
-        feed = {n: tf.convert_to_tensor(v[:, t]) for n, v in zip(graph.input_names, xs)}
-        for i in range(batch):
-            if counter % stride == 0:
-                sample = {n: np.asarray(feed[n][i : i + 1]) for n in graph.input_names}
-                sample.update({n: np.asarray(states[n][i : i + 1]) for n in graph.state_names})
-                samples.append((STEP_SIGNATURE, sample))
-            counter += 1
+    for t in range(total):
+        feed = {n: tf.convert_to_tensor(v[:, t]) for n, v in zip(graph.input_names, streams)}
+        for i in np.flatnonzero(chosen[t]):
+            sample = {n: np.asarray(feed[n][i : i + 1]) for n in graph.input_names}
+            sample.update({n: np.asarray(states[n][i : i + 1]) for n in graph.state_names})
+            samples.append((STEP_SIGNATURE, sample))
+            if headroom:
+                samples.append((STEP_SIGNATURE, _widened(sample, 1.0 + headroom)))
         out = module.step({**feed, **states})
         states = {n: out[n] for n in graph.state_names}
-    for i in range(min(batch, 8)):
+    for i in range(min(lanes, 8)):
         samples.append((INIT_SIGNATURE, {n: v[i : i + 1, 0] for n, v in zip(graph.input_names, xs)}))
     return samples
 
 
 def convert(
-    model, mode: str = "streaming", quantize: str | None = None, representative_data=None, batch_size: int = 1
+    model,
+    mode: str = "streaming",
+    quantize: str | None = None,
+    representative_data=None,
+    batch_size: int = 1,
+    calibration_steps: int | None = None,
+    fuse: bool = True,
+    state_clip: float | None = None,
 ) -> tuple[bytes, dict]:
     """Convert ``model`` to TFLite bytes (no parity check; see :func:`to_tflite`).
 
-    ``batch_size``: the sequence form's fixed batch (streaming files take any batch).
+    ``batch_size``: the sequence form's fixed batch (streaming files take any
+    batch). ``calibration_steps``: length of the streams an integer streaming
+    file is calibrated on (``None``: :data:`CALIBRATION_STEPS`). ``fuse``:
+    sequence form with fused LSTM ops where possible (``False``: the model's
+    own loop, e.g. to compare).
+    ``state_clip``: streaming files clip every float state to
+    ``[-state_clip, state_clip]`` after each step (see :func:`to_tflite`).
 
     Returns ``(flatbuffer bytes, info)`` where ``info`` holds
-    ``state_names`` and ``int8_float_fallback``.
+    ``state_names``, ``int8_float_fallback``, ``sequence_loop`` and
+    ``fusion``.
     """
     _check_args(mode, quantize)
     import keras
@@ -367,19 +468,34 @@ def convert(
         raise ValueError(f"model must be a keras.Model, received {type(model).__name__}.")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, received {batch_size!r}.")
-    if quantize == "int8" and representative_data is None:
+    if calibration_steps is not None and (
+        not isinstance(calibration_steps, int)
+        or isinstance(calibration_steps, bool)
+        or calibration_steps <= 0
+    ):
         raise ValueError(
-            "quantize='int8' needs representative_data: a few real input sequences (batch, timesteps, features) "
-            "to calibrate the int8 ranges of activations and states; received None."
+            f"calibration_steps must be a positive integer or None, received {calibration_steps!r}."
+        )
+    if state_clip is not None:
+        if isinstance(state_clip, bool) or not isinstance(state_clip, (int, float)) or not state_clip > 0:
+            raise ValueError(f"state_clip must be a positive number or None, received {state_clip!r}.")
+        if mode != "streaming":
+            raise ValueError(
+                f"state_clip applies to streaming files (their states are explicit); received mode={mode!r}."
+            )
+    if quantize in INTEGER_QUANTIZATIONS and representative_data is None:
+        raise ValueError(
+            f"quantize={quantize!r} needs representative_data: a few real input sequences (batch, timesteps, "
+            "features) to calibrate the integer ranges of activations and states; received None."
         )
     from lstm_apps.export.streaming import StepGraph
 
-    info = {"state_names": [], "int8_float_fallback": False, "sequence_loop": None}
+    info = {"state_names": [], "int8_float_fallback": False, "sequence_loop": None, "fusion": {}}
     graph = None
     if mode == "streaming":
         graph = StepGraph(model)
         info["state_names"] = list(graph.state_names)
-        builders = [("step", lambda: _build_streaming_module(model, graph))]
+        builders = [("step", lambda: _build_streaming_module(model, graph, state_clip))]
     else:
 
         def stepped():
@@ -389,14 +505,15 @@ def convert(
             ("keras", lambda: _build_sequence_module(model, batch_size=batch_size)),
             ("step_graph", stepped),
         ]
-        if quantize == "int8":
+        if quantize in INTEGER_QUANTIZATIONS:
             # The int8 quantizer crashes (segfault) on a recurrent WHILE loop: unroll the step graph instead.
             steps = model.inputs[0].shape[1]
+            unroll_error = None
             if steps is None or steps > MAX_UNROLL:
-                raise ValueError(
-                    f"int8 sequence export needs a fixed sequence length of at most {MAX_UNROLL} steps (the loop is "
-                    f"unrolled, as the TFLite int8 quantizer cannot handle a recurrent WHILE loop); the model's "
-                    f"length is {steps}. Use mode='streaming' for int8."
+                unroll_error = (
+                    f"{quantize} sequence export needs a fixed sequence length of at most {MAX_UNROLL} "
+                    "steps (the loop is unrolled, as the TFLite integer quantizer cannot handle a recurrent "
+                    f"WHILE loop); the model's length is {steps}. Use mode='streaming' for {quantize}."
                 )
             builders = [
                 (
@@ -404,25 +521,38 @@ def convert(
                     lambda: _build_stepped_sequence_module(model, StepGraph(model), batch_size, unroll=True),
                 )
             ]
+        if fuse:
+            builders.insert(0, ("fused", lambda: _build_fused_module(model, batch_size, quantize)))
     errors = []
     for loop, build in builders:
+        if loop == "unrolled" and unroll_error:
+            errors.append(f"{loop}: {unroll_error}")
+            continue
         try:
             module, signatures = build()
         except ValueError as exc:  # e.g. a layer the step graph cannot run
             errors.append(f"{loop}: {exc}")
             continue
-        calibration = None
-        if quantize == "int8":
-            calibration = _calibration(
-                model,
-                mode,
-                graph if mode == "streaming" else None,
-                module,
-                representative_data,
-                batch_size=batch_size,
-            )
         try:
-            data, fallback = _convert_module(module, signatures, quantize, calibration, mode)
+            if loop == "fused":
+                data = _convert_fused(
+                    module, signatures, model, quantize, representative_data, batch_size, info
+                )
+                fallback = False
+            else:
+                calibration = None
+                if quantize in INTEGER_QUANTIZATIONS:
+                    calibration = _calibration(
+                        model,
+                        mode,
+                        graph if mode == "streaming" else None,
+                        module,
+                        representative_data,
+                        batch_size=batch_size,
+                        steps=calibration_steps or CALIBRATION_STEPS[quantize],
+                        headroom=CALIBRATION_HEADROOM,
+                    )
+                data, fallback = _convert_module(module, signatures, quantize, calibration, mode)
             _smoke_test(data, model, mode, batch_size)
         except ValueError as exc:
             errors.append(f"{loop}: {exc}")
@@ -434,6 +564,67 @@ def convert(
         f"TFLite conversion of {model.name!r} (mode={mode!r}, quantize={quantize!r}) failed: "
         + " | ".join(errors)
     )
+
+
+def _build_fused_module(model, batch_size, quantize):
+    from lstm_apps.export.fused import build_fused_sequence_module
+
+    module, concrete, report = build_fused_sequence_module(
+        model,
+        batch_size,
+        _frozen_scope(model),
+        _input_names(len(model.inputs)),
+        _output_names(len(model.outputs)),
+        quantize=quantize,
+    )
+    module.fusion_report = report
+    return module, {SEQUENCE_SIGNATURE: concrete}
+
+
+def _convert_fused(module, signatures, model, quantize, representative_data, batch_size, info) -> bytes:
+    """The fused sequence file: float first (to see that the converter fused), then quantized."""
+    from lstm_apps.export.fused import FUSED, FUSED_OP
+    from lstm_apps.export.ops import file_ops, set_lstm_cell_clip
+
+    report = module.fusion_report
+    info["fusion"] = dict(report.layers)
+    if not report.any_fused:
+        raise ValueError("no recurrent layer can become a fused LSTM op")
+    integer = quantize in INTEGER_QUANTIZATIONS
+    if integer and not report.all_fused:
+        raise ValueError(
+            f"{quantize} needs every recurrent layer fused (the integer quantizer cannot handle the "
+            "WHILE loop of the others)"
+        )
+    data, _ = _convert_module(module, signatures, None, None, "sequence")
+    ops = file_ops(data)
+    if ops.get(FUSED_OP, 0) != report.expected_ops:
+        raise ValueError(
+            f"the converter fused {ops.get(FUSED_OP, 0)} of the {report.expected_ops} LSTM ops expected "
+            f"(ops: {sorted(ops)})"
+        )
+    if integer and "WHILE" in ops:
+        raise ValueError(f"{quantize} cannot quantize the WHILE loop left in the fused graph")
+    if quantize is not None:
+        calibration = None
+        if integer:
+            calibration = _calibration(
+                model,
+                "sequence",
+                None,
+                module,
+                representative_data,
+                batch_size,
+                headroom=CALIBRATION_HEADROOM,
+            )
+        try:
+            data, _ = _convert_module(module, signatures, quantize, calibration, "sequence", fallback=False)
+        except ValueError as exc:
+            reason = f"{quantize}: {exc}"
+            info["fusion"] = {k: (reason if v == FUSED else v) for k, v in info["fusion"].items()}
+            raise
+    data, _ = set_lstm_cell_clip(data, 0.0)
+    return data
 
 
 def _smoke_test(data: bytes, model, mode: str, batch_size: int) -> None:
@@ -451,43 +642,60 @@ def _smoke_test(data: bytes, model, mode: str, batch_size: int) -> None:
         ) from exc
 
 
-def _convert_module(module, signatures, quantize, calibration, mode) -> tuple[bytes, bool]:
-    """SavedModel -> TFLite bytes; returns ``(bytes, int8_float_fallback)``."""
+def _convert_module(module, signatures, quantize, calibration, mode, fallback=True) -> tuple[bytes, bool]:
+    """SavedModel -> TFLite bytes; returns ``(bytes, int8_float_fallback)``.
+
+    Integer files are tried with integer ops only, then (``fallback``) with
+    float builtins allowed for what cannot be quantized.
+    """
     tf = _tf()
+    integer_ops = {
+        "int8": tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+        "int16x8": tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+    }
     with tempfile.TemporaryDirectory(prefix="lstm_apps_export_") as tmp:
         tf.saved_model.save(module, tmp, signatures=signatures)
 
-        def make(strict_int8: bool):
+        def make(strict: bool):
             conv = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(signatures))
             if quantize is not None:
                 conv.optimizations = [tf.lite.Optimize.DEFAULT]
             if quantize == "float16":
                 conv.target_spec.supported_types = [tf.float16]
-            if quantize == "int8":
+            if quantize in integer_ops:
                 conv.representative_dataset = lambda: iter(calibration)
-                conv.target_spec.supported_ops = (
-                    [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-                    if strict_int8
-                    else [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+                conv.target_spec.supported_ops = [integer_ops[quantize]] + (
+                    [] if strict else [tf.lite.OpsSet.TFLITE_BUILTINS]
                 )
             return conv.convert()
 
         try:
-            return make(strict_int8=True), False
+            return make(strict=True), False
         except Exception as exc:  # converter errors are not ValueErrors
-            first = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
-            if quantize != "int8":
+            first = _converter_message(exc)
+            if quantize not in integer_ops or not fallback:
                 raise ValueError(f"the converter failed ({type(exc).__name__}: {first})") from exc
             if mode == "sequence":
                 raise ValueError(
-                    "full-integer (int8) quantization of the sequence form failed: the TFLite converter cannot "
-                    f"quantize the recurrent WHILE loop ({type(exc).__name__}). Use mode='streaming' for int8, "
-                    "or quantize='dynamic' for the sequence form."
+                    f"full-integer ({quantize}) quantization of the sequence form failed: the TFLite "
+                    f"converter cannot quantize the recurrent WHILE loop ({type(exc).__name__}). Use "
+                    f"mode='streaming' for {quantize}, or quantize='dynamic' for the sequence form."
                 ) from exc
         try:
-            return make(strict_int8=False), True
+            return make(strict=False), True
         except Exception as exc2:
-            raise ValueError(f"int8 conversion failed ({type(exc2).__name__}: {str(exc2)[-300:]})") from exc2
+            raise ValueError(
+                f"{quantize} conversion failed ({type(exc2).__name__}: {str(exc2)[-300:]})"
+            ) from exc2
+
+
+def _converter_message(exc) -> str:
+    """The converter's own error line (the last line that says ``error:``), else its last line."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    lines = [line for line in text.splitlines() if "error:" in line] or text.splitlines()
+    return lines[-1].split("error:", 1)[-1].strip()[:300]
 
 
 def _keras_outputs(model, xs) -> list[np.ndarray]:
@@ -554,6 +762,9 @@ def to_tflite(
     parity_inputs=None,
     check: bool = True,
     batch_size: int = 1,
+    calibration_steps: int | None = None,
+    fuse: bool = True,
+    state_clip: float | None = None,
 ) -> ExportResult:
     """Export a Keras recurrent model to a ``.tflite`` file (LiteRT).
 
@@ -563,10 +774,11 @@ def to_tflite(
         mode: ``"sequence"`` (whole sequences per call) or ``"streaming"``
             (one step per call, recurrent states as named inputs/outputs;
             run it with :class:`~lstm_apps.export.StreamingRunner`).
-        quantize: ``None`` (float32), ``"float16"``, ``"dynamic"`` or
-            ``"int8"`` (needs ``representative_data``).
+        quantize: ``None`` (float32), ``"float16"``, ``"dynamic"``,
+            ``"int8"`` or ``"int16x8"`` (the last two need
+            ``representative_data``).
         representative_data: real input sequences ``(n, timesteps, ...)``
-            (a list for several inputs): int8 calibration and the default
+            (a list for several inputs): integer calibration and the default
             parity inputs.
         parity_inputs: sequences for the parity check; by default (up to 8
             of) ``representative_data``, else random ones
@@ -576,9 +788,25 @@ def to_tflite(
             converter lowers a recurrent loop only with static shapes;
             :class:`~lstm_apps.export.SequenceRunner` splits larger batches).
             Streaming files take any batch.
+        calibration_steps: integer streaming files: the sample sequences are
+            chained into streams of this many steps for calibration, so the
+            state ranges cover a long-running stream (a value up to the
+            sequences' length: each sequence alone, from the initial state;
+            ``None``: :data:`CALIBRATION_STEPS` for the quantization).
+        fuse: sequence form: LSTMs become fused ``UNIDIRECTIONAL_SEQUENCE_LSTM``
+            ops where they can (``False``: the model's own loop).
+        state_clip: streaming form: clip every float state to
+            ``[-state_clip, state_clip]`` after each step (``None``: no
+            clip, exactly as Keras). For long integer streams of the 1997
+            layer, whose carousel ``s`` has no forget gate and grows without
+            bound (to about 150 in 1000 steps of the benchmark series): its
+            output ``tanh(s / 2)`` is 1 in float32 once ``|s| > 17``, so
+            ``state_clip=20`` leaves the outputs unchanged while ``s`` stays
+            beyond, and keeps the state on a grid integers can hold. The
+            parity check measures what it changes.
 
     Returns:
-        An :class:`ExportResult` (path, size, parity, states).
+        An :class:`ExportResult` (path, size, parity, states, ops, fusion).
 
     Raises:
         ValueError: bad arguments, a layer that cannot be exported in this
@@ -598,8 +826,16 @@ def to_tflite(
     if path.suffix != ".tflite":
         raise ValueError(f"path must end in '.tflite', received {str(path)!r}.")
     data, info = convert(
-        model, mode=mode, quantize=quantize, representative_data=representative_data, batch_size=batch_size
+        model,
+        mode=mode,
+        quantize=quantize,
+        representative_data=representative_data,
+        batch_size=batch_size,
+        calibration_steps=calibration_steps,
+        fuse=fuse,
+        state_clip=state_clip,
     )
+    ops = file_ops(data)
     parity = None
     xs = None
     if check or quantize is None:
@@ -612,10 +848,11 @@ def to_tflite(
         parity = check_parity(model, data, xs)
         if quantize is None and not parity <= FLOAT_PARITY_LIMIT:
             raise ValueError(
-                f"refusing to write {str(path)!r}: the float32 {mode} file differs from the Keras model by up to "
-                f"{parity:.3g} (max abs over {xs[0].shape[0]} sequences of {xs[0].shape[1]} steps), above the "
-                f"{FLOAT_PARITY_LIMIT:g} limit, so the converted graph does not compute what the model computes "
-                "(a layer whose call() does more than its cell, or an op the converter changes)."
+                f"refusing to write {str(path)!r}: the float32 {mode} file differs from the Keras model by "
+                f"up to {parity:.3g} (max abs over {xs[0].shape[0]} sequences of {xs[0].shape[1]} steps), "
+                f"above the {FLOAT_PARITY_LIMIT:g} limit, so the converted graph does not compute what the "
+                "model computes (a layer whose call() does more than its cell, or an op the converter "
+                "changes)."
             )
     with _io.atomic_path(path) as tmp:
         tmp.write_bytes(data)
@@ -629,4 +866,7 @@ def to_tflite(
         state_names=info["state_names"],
         int8_float_fallback=info["int8_float_fallback"],
         sequence_loop=info["sequence_loop"],
+        ops=ops,
+        op_flags=op_flags(ops),
+        fusion=info["fusion"],
     )
