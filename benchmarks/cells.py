@@ -40,10 +40,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 BUILTIN = ("lstm1997", "lstm", "gru", "simple_rnn")
 
 
@@ -152,7 +148,7 @@ def run_shape(
         except Exception as exc:  # noqa: BLE001 - report, do not guess
             skipped[kind] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     times = {k: {p: [] for p in phases} for k in benches}
-    for r in range(repeats):
+    for _ in range(repeats):
         for phase in phases:
             for kind, b in benches.items():  # interleaved: every layer once per round
                 times[kind][phase].append(b.time(phase))
@@ -172,7 +168,7 @@ def run_shape(
         rows[kind] = row
     if "lstm" in rows:
         ref = rows["lstm"]
-        for kind, row in rows.items():
+        for row in rows.values():
             for phase in phases:
                 row[f"{phase}_ratio_to_lstm"] = ref[f"{phase}_seconds"] / row[f"{phase}_seconds"]
                 row[f"{phase}_cpu_ratio_to_lstm"] = ref[f"{phase}_cpu_seconds"] / max(
@@ -280,7 +276,10 @@ def main(argv=None):
     parser.add_argument(
         "--return-sequences",
         action="store_true",
-        help="layers return every step's output and the loss reads all of them (Dense(1) per step); default: the last output only",
+        help=(
+            "layers return every step's output and the loss reads all of them (Dense(1) per step); "
+            "default: the last output only"
+        ),
     )
     parser.add_argument("--out", default=None, help="write the JSON here (default: print it)")
     parser.add_argument(

@@ -19,7 +19,7 @@ forecasting, as in the forecasting recipes), exported with
 Usage:
 
 ```
-python benchmarks/edge.py                       # writes benchmarks/edge.json, prints a Markdown table
+python benchmarks/edge.py                       # writes benchmarks/results/edge.json, prints a Markdown table
 python benchmarks/edge.py --units 32 --timesteps 40 --cells lstm gru --out /tmp/edge.json
 ```
 """
@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--timesteps", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=300, help="timed steps per file")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "edge.json"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "edge.json"))
     args = parser.parse_args(argv)
 
     from lstm_apps import io as _io

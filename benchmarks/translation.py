@@ -11,10 +11,10 @@ Usage:
 
     nice -n 10 python benchmarks/translation.py [--only numbers|ding] [--max-minutes 50]
 
-Writes ``benchmarks/results/translation.json`` (``translation_<only>.json`` with ``--only``, or ``--out``) and prints a table with the
-wall time and the process CPU time of each run (on a shared machine wall
-time overstates what the run needs; CPU seconds / 2 is the time on two free
-cores).
+Writes ``benchmarks/results/translation.json`` (``translation_<only>.json``
+with ``--only``, or ``--out``) and prints a table with the wall time and the
+process CPU time of each run (on a shared machine wall time overstates what
+the run needs; CPU seconds / 2 is the time on two free cores).
 """
 
 from __future__ import annotations
@@ -27,17 +27,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "recipes"))
 
 DING = ROOT.parent / "shared" / "data" / "translation" / "ding_en_de.tsv"
 
 
 def _run(name: str, argv: list[str]) -> dict:
-    import translation  # recipes/translation.py
+    from lstm_apps.cli import load_recipe
 
     cpu0, t0 = time.process_time(), time.time()
-    metrics = translation.main(argv)
+    metrics = load_recipe("translation").main(argv)
     return {
         "name": name,
         "argv": argv,
@@ -97,7 +95,8 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--out",
         default=None,
-        help="results file (default benchmarks/results/translation.json, translation_<only>.json with --only)",
+        help="results file (default benchmarks/results/translation.json, "
+        "translation_<only>.json with --only)",
     )
     parser.add_argument(
         "--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags for every run"

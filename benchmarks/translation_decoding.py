@@ -23,13 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def validation_split(config: dict) -> tuple[list[str], list[str]]:
@@ -38,7 +36,8 @@ def validation_split(config: dict) -> tuple[list[str], list[str]]:
 
     if not config.get("data"):
         raise ValueError(
-            f"the decoding benchmark needs a run trained with --data FILE; this run used --dataset {config.get('dataset')!r}."
+            "the decoding benchmark needs a run trained with --data FILE; "
+            f"this run used --dataset {config.get('dataset')!r}."
         )
     sources, targets = load_pairs(config["data"], max_pairs=config.get("max_pairs"))
     if config.get("quick"):
@@ -101,7 +100,8 @@ def main(argv=None) -> dict:
             "decode_seconds": round(seconds, 2),
         }
         print(
-            f"{name:<6} {kwargs}: chrF {row['val_chrf']:.2f}  BLEU {row['val_bleu']:.2f}  length {row['length_ratio']:.3f}  {seconds:.1f} s",
+            f"{name:<6} {kwargs}: chrF {row['val_chrf']:.2f}  BLEU {row['val_bleu']:.2f}  "
+            f"length {row['length_ratio']:.3f}  {seconds:.1f} s",
             flush=True,
         )
         return row

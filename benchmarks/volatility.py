@@ -22,14 +22,10 @@ python benchmarks/volatility.py --quick --seeds 0      # seconds, a smoke check
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 KEYS = (
     "qlike_cell",
@@ -56,9 +52,9 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="further recipe flags after --")
     args = parser.parse_args(argv)
-    spec = importlib.util.spec_from_file_location("volatility_recipe", ROOT / "recipes" / "volatility.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    from lstm_apps.cli import load_recipe
+
+    recipe = load_recipe("volatility")
     extra = [a for a in args.extra if a != "--"]
     rows = []
     for seed in args.seeds:

@@ -132,8 +132,11 @@ def main(argv=None) -> int:
                 print(f"{name.ljust(width)}  {desc}")
             return 0
         if args.command == "run":
+            from lstm_apps.training.run import failures_recorded
+
             module = load_recipe(args.name)
-            result = module.main(args.recipe_args)
+            with failures_recorded():  # a run that fails says why in its failed.json
+                result = module.main(args.recipe_args)
             if isinstance(result, dict):
                 print(
                     json.dumps(

@@ -44,7 +44,8 @@ def bits_per_base(y_true, y_prob, sample_weight=None) -> float:
         raise ValueError(f"y_prob must have shape {y_true.shape + ('n_classes',)}, received {y_prob.shape}.")
     if y_true.size and (y_true.min() < 0 or y_true.max() >= y_prob.shape[-1]):
         raise ValueError(
-            f"y_true must hold class codes 0..{y_prob.shape[-1] - 1}, received {y_true.min()}..{y_true.max()}."
+            f"y_true must hold class codes 0..{y_prob.shape[-1] - 1}, "
+            f"received {y_true.min()}..{y_true.max()}."
         )
     p = np.take_along_axis(y_prob, y_true[..., None].astype(np.int64), axis=-1)[..., 0]
     bits = -np.log2(np.clip(p, 1e-12, 1.0))
@@ -76,7 +77,10 @@ def _variance_pair(y, h):
 
 
 def qlike_losses(y, h) -> np.ndarray:
-    """Per-day QLIKE losses ``log h + y/h`` (Patton 2011) of variance forecasts ``h`` against a proxy ``y``."""
+    """Per-day QLIKE losses ``log h + y/h`` (Patton 2011) of variance forecasts ``h``.
+
+    ``y`` is the variance proxy the forecasts are scored against.
+    """
     y, h = _variance_pair(y, h)
     return np.log(h) + y / h
 
@@ -160,7 +164,8 @@ def diebold_mariano(losses_a, losses_b, hac_lags: int | None = None) -> dict[str
     b = np.asarray(losses_b, dtype="float64").reshape(-1)
     if a.shape != b.shape or a.size < 3:
         raise ValueError(
-            f"losses must be two equal-length arrays of at least 3 days, received lengths {a.size} and {b.size}."
+            "losses must be two equal-length arrays of at least 3 days, "
+            f"received lengths {a.size} and {b.size}."
         )
     d = a - b
     if np.allclose(d, 0.0):
@@ -169,6 +174,39 @@ def diebold_mariano(losses_a, losses_b, hac_lags: int | None = None) -> dict[str
     res = sm.OLS(d, np.ones_like(d)).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
     stat = float(res.tvalues[0])
     return {"stat": stat, "pvalue": float(2.0 * stats.norm.sf(abs(stat))), "mean_diff": float(d.mean())}
+
+
+def gate_half_lives(a: float, b: float, abs_returns, shock_quantile: float = 0.99) -> dict[str, float]:
+    """Memory half-lives, in days, of a forget gate ``sigmoid(a − b·|z|)`` on a calm day and after a shock.
+
+    The calm day has the median ``|z|`` of ``abs_returns``, the shock its
+    ``shock_quantile`` quantile (``z``: standardised returns); the half-life
+    of a gate held at ``f`` is ``ln 0.5 / ln f`` (see
+    :func:`lstm_apps.layers.memory_half_life`).
+
+    Returns:
+        ``{"half_life_calm_days", "half_life_shock_days", "calm_abs_return_sd",
+        "shock_abs_return_sd"}``.
+
+    Example:
+
+    >>> round(gate_half_lives(0.0, 0.0, [1.0])["half_life_calm_days"], 3)   # a gate of 0.5
+    1.0
+    """
+    from lstm_apps.layers import memory_half_life
+
+    z = np.abs(np.asarray(abs_returns, dtype="float64")).reshape(-1)
+    if z.size == 0 or not np.all(np.isfinite(z)):
+        raise ValueError(f"abs_returns must be a non-empty array of finite values, received {z.size} values.")
+    if not 0.5 < shock_quantile < 1.0:
+        raise ValueError(f"shock_quantile must lie in (0.5, 1), received {shock_quantile!r}.")
+    calm, shock = float(np.median(z)), float(np.quantile(z, shock_quantile))
+    return {
+        "half_life_calm_days": float(memory_half_life(a - b * calm)),
+        "half_life_shock_days": float(memory_half_life(a - b * shock)),
+        "calm_abs_return_sd": calm,
+        "shock_abs_return_sd": shock,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -227,7 +265,8 @@ def rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses) -> float:
     lapse = np.asarray(lapses, dtype="float64").ravel()
     if not (y.size == p.size == dt.size == i.size == lapse.size) or y.size == 0:
         raise ValueError(
-            f"all arguments must be non-empty and of equal size, received sizes {[a.size for a in (y, p, dt, i, lapse)]}."
+            "all arguments must be non-empty and of equal size, "
+            f"received sizes {[a.size for a in (y, p, dt, i, lapse)]}."
         )
     if np.any(i < 1):
         raise ValueError(f"review_index must be >= 1, received minimum {i.min()}.")
@@ -247,6 +286,32 @@ def rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses) -> float:
     return float(np.sqrt(np.sum(counts * (y_mean - p_mean) ** 2) / counts.sum()))
 
 
+def recall_scores(y_true, p_pred, elapsed_days, review_index, lapses) -> dict[str, float]:
+    """The three scores of the open-spaced-repetition benchmark for recall predictions.
+
+    Args:
+        y_true: outcomes (1 = recalled).
+        p_pred: predicted recall probabilities.
+        elapsed_days, review_index, lapses: each review's days since the
+            card's previous review, index in the card's history and lapses so
+            far (see :func:`rmse_bins`).
+
+    Returns:
+        ``{"logloss": log_loss, "auc": auc, "rmse_bins": rmse_bins}``.
+
+    Example:
+
+    >>> scores = recall_scores([1, 0], [0.5, 0.5], [1.0, 1.0], [2, 2], [0, 0])
+    >>> round(scores["logloss"], 6), scores["auc"], scores["rmse_bins"]
+    (0.693147, 0.5, 0.0)
+    """
+    return {
+        "logloss": log_loss(y_true, p_pred),
+        "auc": auc(y_true, p_pred),
+        "rmse_bins": rmse_bins(y_true, p_pred, elapsed_days, review_index, lapses),
+    }
+
+
 def aic_least_squares(residuals, n_params: int) -> float:
     """Akaike information criterion of a least-squares fit with Gaussian errors.
 
@@ -264,6 +329,27 @@ def aic_least_squares(residuals, n_params: int) -> float:
 
 
 # ---------------------------------------------------------------------------
+# Gray-box parameter recovery (methylation rates against the simulated truth)
+# ---------------------------------------------------------------------------
+
+
+def mean_relative_error(estimate, truth) -> float:
+    """Mean of ``|estimate - truth| / |truth|`` over the entries (e.g. one rate per CpG site).
+
+    Example:
+
+    >>> round(mean_relative_error([0.99, 0.055], [1.0, 0.05]), 3)
+    0.055
+    """
+    est, true = np.asarray(estimate, dtype="float64"), np.asarray(truth, dtype="float64")
+    if est.shape != true.shape or est.size == 0:
+        raise ValueError(f"estimate and truth need one shape, received {est.shape} and {true.shape}.")
+    if np.any(true == 0):
+        raise ValueError("truth holds a zero: the relative error is undefined there.")
+    return float(np.mean(np.abs(est - true) / np.abs(true)))
+
+
+# ---------------------------------------------------------------------------
 # Translation (sacrebleu)
 # ---------------------------------------------------------------------------
 
@@ -272,7 +358,8 @@ def _check_corpus(hypotheses, references):
     hyps, refs = [str(h) for h in hypotheses], [str(r) for r in references]
     if len(hyps) != len(refs) or not hyps:
         raise ValueError(
-            f"Expected equally many hypotheses and references (at least one), received {len(hyps)} and {len(refs)}."
+            "Expected equally many hypotheses and references (at least one), "
+            f"received {len(hyps)} and {len(refs)}."
         )
     return hyps, refs
 
@@ -290,7 +377,7 @@ def corpus_bleu(hypotheses, references) -> tuple[float, str]:
 
     Example:
 
-    >>> corpus_bleu(["the cat sat on the mat"], ["the cat sat on the mat"])[0]
+    >>> round(corpus_bleu(["the cat sat on the mat"], ["the cat sat on the mat"])[0], 6)
     100.0
     """
     from sacrebleu.metrics import BLEU
@@ -322,6 +409,58 @@ def exact_match(hypotheses, references) -> float:
     """Fraction of hypotheses identical to their reference (after stripping outer whitespace)."""
     hyps, refs = _check_corpus(hypotheses, references)
     return float(np.mean([h.strip() == r.strip() for h, r in zip(hyps, refs)]))
+
+
+def translation_signatures() -> dict[str, str]:
+    """sacrebleu's signatures of :func:`corpus_bleu` and :func:`corpus_chrf`, to report with their scores.
+
+    sacrebleu writes a signature only after scoring (it names the number of
+    references), so they come from scoring one pair, with one reference as
+    every score of this module.
+
+    Returns:
+        ``{"bleu_signature": ..., "chrf_signature": ...}``.
+
+    Example:
+
+    >>> "nc:6" in translation_signatures()["chrf_signature"]
+    True
+    """
+    return {"bleu_signature": corpus_bleu(["a"], ["a"])[1], "chrf_signature": corpus_chrf(["a"], ["a"])[1]}
+
+
+def translation_scores(hypotheses, references, sources=None, prefix: str | None = None) -> dict[str, float]:
+    """chrF, BLEU and exact match of a system; with ``sources``, also of copying the source.
+
+    Copying the source sentence is the simplest translation there is and
+    already earns chrF points for names, numbers and cognates: a system is
+    worth its training only above it.
+
+    Args:
+        hypotheses: the system's translations.
+        references: one reference per hypothesis.
+        sources: the source sentences, scored as a translation of their own
+            (the ``*_copy`` keys); ``None`` leaves the baseline out.
+        prefix: prepended to every key with an underscore (e.g. ``"val"``).
+
+    Returns:
+        ``{"chrf", "bleu", "exact_match"}`` (and ``"chrf_copy"``,
+        ``"bleu_copy"``, ``"exact_match_copy"``), each key prefixed.
+
+    Example:
+
+    >>> scores = translation_scores(["einundzwanzig"], ["einundzwanzig"], ["twenty-one"], prefix="val")
+    >>> scores["val_exact_match"], scores["val_exact_match_copy"]
+    (1.0, 0.0)
+    """
+    systems = {"": hypotheses} if sources is None else {"": hypotheses, "_copy": sources}
+    head = f"{prefix}_" if prefix else ""
+    out = {}
+    for suffix, outputs in systems.items():
+        out[f"{head}chrf{suffix}"] = corpus_chrf(outputs, references)[0]
+        out[f"{head}bleu{suffix}"] = corpus_bleu(outputs, references)[0]
+        out[f"{head}exact_match{suffix}"] = exact_match(outputs, references)
+    return out
 
 
 def _has_chrf_helpers(chrf) -> bool:
@@ -373,3 +512,56 @@ def sentence_chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -
                 stats.extend(chrf._get_match_statistics(h, r))
             out[i, j] = chrf._compute_f_score(stats)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Paired comparison over seeds (benchmarks: a model against its baseline on the same splits)
+# ---------------------------------------------------------------------------
+
+
+def spread(values) -> dict[str, float]:
+    """Mean, sample standard deviation (0 for one value), minimum and maximum.
+
+    Example:
+
+    >>> spread([0.7, 0.8])["mean"]
+    0.75
+    """
+    v = np.asarray(values, dtype="float64").reshape(-1)
+    if v.size == 0:
+        raise ValueError("spread needs at least one value, received none.")
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+        "min": float(v.min()),
+        "max": float(v.max()),
+    }
+
+
+def paired_tests(scores_a, scores_b) -> dict:
+    """Is score ``a`` different from score ``b`` measured on the same splits (one pair per seed)?
+
+    The paired t-test on the differences and the two-sided exact sign test
+    (binomial, tied pairs left out), both from scipy.
+
+    Returns:
+        ``paired_t_test_p`` (NaN for fewer than two pairs or constant
+        differences), ``sign_test_p`` (NaN when every pair ties), ``wins`` (a
+        above b), ``losses`` and ``ties``.
+    """
+    from scipy import stats
+
+    a, b = np.asarray(scores_a, dtype="float64"), np.asarray(scores_b, dtype="float64")
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"need two equally long 1-D score lists, received shapes {a.shape} and {b.shape}.")
+    diff = a - b
+    wins, losses = int(np.sum(diff > 0)), int(np.sum(diff < 0))
+    t_p = float(stats.ttest_rel(a, b).pvalue) if len(diff) > 1 and np.ptp(diff) > 0 else float("nan")
+    sign_p = float(stats.binomtest(wins, wins + losses).pvalue) if wins + losses else float("nan")
+    return {
+        "paired_t_test_p": t_p,
+        "sign_test_p": sign_p,
+        "wins": wins,
+        "losses": losses,
+        "ties": len(diff) - wins - losses,
+    }

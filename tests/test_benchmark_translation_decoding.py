@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from script_utils import load_script
 
+from lstm_apps.cli import load_recipe
 from lstm_apps.datasets.translation import number_pairs
 
 
@@ -14,7 +14,7 @@ def test_decoding_benchmark_reproduces_the_recipe_scores(tmp_path):
     src, tgt, _ = number_pairs(300, seed=4)
     data = tmp_path / "pairs.tsv"
     data.write_text("".join(f"{s}\t{t}\n" for s, t in zip(src, tgt)), encoding="utf-8")
-    recipe = load_script("recipes/translation.py")
+    recipe = load_recipe("translation")
     metrics = recipe.main(
         [
             "--quick",
@@ -33,7 +33,7 @@ def test_decoding_benchmark_reproduces_the_recipe_scores(tmp_path):
         ]
     )
     run_dir = next((tmp_path / "runs" / "translation").iterdir())
-    bench = load_script("benchmarks/translation_decoding.py")
+    bench = load_recipe("translation_decoding", folder="benchmarks")
     out = tmp_path / "decoding.json"
     lp = metrics["length_penalty"]
     result = bench.main(

@@ -34,7 +34,9 @@ SCRIPT = textwrap.dedent(
     y = x[:, :, :1].sum(axis=1)
 
     def build():
-        model = keras.Sequential([keras.Input((12, 3)), LSTM1997(8, cells_per_block=2), keras.layers.Dense(1)])
+        model = keras.Sequential(
+            [keras.Input((12, 3)), LSTM1997(8, cells_per_block=2), keras.layers.Dense(1)]
+        )
         model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
         return model
 
@@ -58,7 +60,9 @@ SCRIPT = textwrap.dedent(
     print(json.dumps({
         "replicas": strategy.num_replicas_in_sync,
         "strategy": type(strategy).__name__,
-        "max_weight_diff": max(float(np.abs(a - b).max()) for a, b in zip(single.get_weights(), mirrored.get_weights())),
+        "max_weight_diff": max(
+            float(np.abs(a - b).max()) for a, b in zip(single.get_weights(), mirrored.get_weights())
+        ),
         "max_weight_change": max(float(np.abs(a - b).max()) for a, b in zip(start, single.get_weights())),
         "model": str(path),
     }))

@@ -1,4 +1,4 @@
-"""The fast path of LSTM1997 (lstm_apps.layers.fast_rnn) against the generic
+"""The fast path of LSTM1997 (lstm_apps.layers.kernels) against the generic
 ``keras.layers.RNN`` path, the map to ``keras.layers.LSTM``, and the benchmark."""
 
 import itertools
@@ -10,7 +10,9 @@ import pytest
 import tensorflow as tf
 from layer_test_utils import check_recurrent_layer
 
-from lstm_apps.layers import LSTM1997, LSTM1997Cell, fast_rnn
+from lstm_apps.layers import LSTM1997, LSTM1997Cell
+from lstm_apps.layers.kernels import lstm1997_tf, sharding
+from lstm_apps.layers.lstm1997 import keras_lstm_weights, to_keras_lstm
 
 B, T, F, U = 3, 11, 4, 4  # T = 3 steps before the loop + one chunk of UNROLL=8
 
@@ -18,6 +20,22 @@ CELL_CONFIGS = [
     dict(squash=sq, forget_gate=fg, cells_per_block=cpb, truncate_gradients=tr)
     for sq, fg, cpb, tr in itertools.product(("paper", "tanh"), (False, True), (1, 2), (True, False))
 ]
+
+
+def _kernel(cell, sequences, initial_state, **kwargs):
+    """The fast kernel on a cell's weights and options, as ``LSTM1997`` calls it."""
+    return lstm1997_tf.lstm1997(
+        sequences,
+        initial_state,
+        cell.kernel,
+        cell.recurrent_kernel,
+        cell.bias,
+        cells_per_block=cell.cells_per_block,
+        forget_gate=cell.forget_gate,
+        squash=cell.squash,
+        truncate_gradients=cell.truncate_gradients,
+        **kwargs,
+    )
 
 
 def _pair(config, **rnn_kwargs):
@@ -121,8 +139,8 @@ def test_many_to_one_path_matches_generic_outputs_and_gradients(index, monkeypat
     config = LAST_CONFIGS[index]
     fast, slow = _pair(config)  # defaults: truncated, no forget gate, return_sequences=False
     calls = []
-    original = fast_rnn._core_last
-    monkeypatch.setattr(fast_rnn, "_core_last", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = lstm1997_tf._core_last
+    monkeypatch.setattr(lstm1997_tf, "_core_last", lambda *a, **k: calls.append(1) or original(*a, **k))
     x, init, _ = _data(index + 40)
     for training in (True, False):  # an inference call's gradient runs the storing loop again
         _assert_same(fast, slow, x, init if index % 2 else None, None, training=training)
@@ -150,7 +168,7 @@ def test_shared_loops_handle_relaxed_shapes():
 
 
 def test_many_to_one_path_is_not_taken_with_a_mask_or_sequences(monkeypatch):
-    monkeypatch.setattr(fast_rnn, "_core_last", lambda *a, **k: pytest.fail("many-to-one path taken"))
+    monkeypatch.setattr(lstm1997_tf, "_core_last", lambda *a, **k: pytest.fail("many-to-one path taken"))
     x, init, mask = _data(3, masked=True)
     for kwargs, m in (
         (dict(return_sequences=True), None),
@@ -170,18 +188,18 @@ def test_xla_and_plain_loops_agree(jit):
     layer(x)
     ref = keras.layers.RNN(layer.cell, return_sequences=True)  # the same cell, generic loop
     for m in (None, mask):
-        last, outs, states = fast_rnn.fast_lstm1997(layer.cell, tf.constant(x), init, mask=m, jit_compile=jit)
+        last, outs, states = _kernel(layer.cell, tf.constant(x), init, mask=m, jit_compile=jit)
         np.testing.assert_allclose(outs.numpy(), ref(x, initial_state=init, mask=m).numpy(), atol=2e-6)
 
 
 def _sharded_results(layer, x, init, mask, training, return_sequences):
-    """Outputs, final states and gradients of ``fast_lstm1997`` run as 1, 2 and 3 shards."""
+    """Outputs, final states and gradients of the kernel run as 1, 2 and 3 shards."""
     results = []
     for shards in (1, 2, 3):
         xs = tf.constant(x)
         with tf.GradientTape() as tape:
             tape.watch(xs)
-            last, outs, states = fast_rnn.fast_lstm1997(
+            last, outs, states = _kernel(
                 layer.cell,
                 xs,
                 init,
@@ -227,20 +245,34 @@ def test_bad_shards_raise_value_error(shards):
     x, init, _ = _data(0)
     layer(x)
     with pytest.raises(ValueError, match="shards"):
-        fast_rnn.fast_lstm1997(layer.cell, tf.constant(x), init, shards=shards)
+        _kernel(layer.cell, tf.constant(x), init, shards=shards)
+
+
+def test_kernel_rejects_options_that_do_not_fit_the_weights():
+    layer = LSTM1997(U)
+    x, init, _ = _data(0)
+    layer(x)
+    cell = layer.cell
+    weights = (cell.kernel, cell.recurrent_kernel, cell.bias)
+    with pytest.raises(ValueError, match=r"do not fit.*forget_gate=True"):
+        lstm1997_tf.lstm1997(tf.constant(x), init, *weights, forget_gate=True)
+    with pytest.raises(ValueError, match="cells_per_block=3"):
+        lstm1997_tf.lstm1997(tf.constant(x), init, *weights, cells_per_block=3)
+    with pytest.raises(ValueError, match="squash='relu'"):
+        lstm1997_tf.lstm1997(tf.constant(x), init, *weights, squash="relu")
 
 
 def test_auto_shards_one_loop_per_core_for_large_batches(monkeypatch):
-    monkeypatch.setattr(fast_rnn, "_cpu_cores", lambda: 2)
+    monkeypatch.setattr(sharding, "_cpu_cores", lambda: 2)
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])
-    assert fast_rnn._auto_shards(None) == 1
-    assert fast_rnn._auto_shards(fast_rnn.SHARD_MIN_BATCH - 1) == 1
-    assert fast_rnn._auto_shards(fast_rnn.SHARD_MIN_BATCH) == 2
-    assert fast_rnn._auto_shards(1024) == 2
+    assert sharding.auto_shards(None) == 1
+    assert sharding.auto_shards(sharding.SHARD_MIN_BATCH - 1) == 1
+    assert sharding.auto_shards(sharding.SHARD_MIN_BATCH) == 2
+    assert sharding.auto_shards(1024) == 2
     monkeypatch.setattr(
         tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else []
     )
-    assert fast_rnn._auto_shards(1024) == 1
+    assert sharding.auto_shards(1024) == 1
 
 
 def test_unrolled_and_generic_layers_take_the_generic_path():
@@ -273,7 +305,7 @@ def test_fast_layer_standard_checks_and_keras_round_trip(tmp_path):
         expected_weight_count=3 * (2 * 3 + 6) + 6 * (2 * 3 + 6) + (2 * 3 + 6),
         tmp_path=tmp_path,
     )
-    layer = [l for l in model.layers if isinstance(l, LSTM1997)][0]
+    layer = [candidate for candidate in model.layers if isinstance(candidate, LSTM1997)][0]
     assert layer.get_config()["fast_path"] is True
     assert LSTM1997.from_config({**layer.get_config(), "fast_path": False}).fast_path is False
 
@@ -332,7 +364,7 @@ def test_to_keras_lstm_parity(config):
 def test_to_keras_lstm_pins_the_forget_gate_and_halves_the_cell_input():
     layer = LSTM1997(U)
     layer.build((None, T, F))
-    kernel, recurrent, bias = fast_rnn.keras_lstm_weights(layer.cell)
+    kernel, recurrent, bias = keras_lstm_weights(layer.cell)
     assert kernel.shape == (F, 4 * U) and recurrent.shape == (U, 4 * U) and bias.shape == (4 * U,)
     assert not np.any(kernel[:, U : 2 * U]) and not np.any(recurrent[:, U : 2 * U])
     assert float(tf.sigmoid(tf.constant(bias[U : 2 * U]))[0]) == 1.0
@@ -343,16 +375,16 @@ def test_to_keras_lstm_errors():
     with pytest.raises(ValueError, match="not built"):
         LSTM1997(U).to_keras_lstm()
     with pytest.raises(ValueError, match="expects an LSTM1997 layer, received LSTM"):
-        fast_rnn.to_keras_lstm(keras.layers.LSTM(3))
+        to_keras_lstm(keras.layers.LSTM(3))
     with pytest.raises(ValueError, match="must be built"):
-        fast_rnn.keras_lstm_weights(LSTM1997Cell(3))
+        keras_lstm_weights(LSTM1997Cell(3))
 
 
 # -- benchmark ------------------------------------------------------------------------
 def test_benchmark_quick_writes_ratios(tmp_path):
-    from script_utils import load_script
+    from lstm_apps.cli import load_recipe
 
-    bench = load_script("benchmarks/cells.py")
+    bench = load_recipe("cells", folder="benchmarks")
     out = tmp_path / "cells.json"
     bench.main(["--quick", "--layers", "lstm1997", "--repeats", "1", "--phases", "infer", "--out", str(out)])
     report = json.loads(out.read_text())

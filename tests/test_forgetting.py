@@ -1,4 +1,4 @@
-"""ForgettingCurveCell, forgetting data, curve/review baselines, memory metrics, the recipe."""
+"""ForgettingCurveCell, forgetting data, curve/review baselines, memory metrics."""
 
 import math
 from pathlib import Path
@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from layer_test_utils import check_recurrent_layer
-from script_utils import load_script
 
 from lstm_apps.baselines.curves import (
     FSRS6_DEFAULT_PARAMETERS,
@@ -237,43 +236,3 @@ def test_fsrs_and_hlr_baselines():
     scored = seq_df[seq_df.review_index > 1]
     hlr.fit(scored.elapsed_days, scored.n_correct, scored.n_wrong, scored.y)
     assert log_loss(scored.y, hlr.predict(scored.elapsed_days, scored.n_correct, scored.n_wrong)) < 0.6
-
-
-# -- the recipe ----------------------------------------------------------------------
-
-
-def _load_recipe(name):
-    return load_script(f"recipes/{name}.py")
-
-
-def test_recipe_quick(runs_dir):
-    metrics = _load_recipe("forgetting_curve").main(
-        ["--quick", "--runs-dir", str(runs_dir), "--max-cell-units", "2"]
-    )
-    for name in ("cell_1", "cell_2", "exponential", "power_law", "ebbinghaus", "fsrs6"):
-        assert f"rmse_{name}" in metrics and f"aic_{name}" in metrics
-    for name in ("cell", "hlr", "fsrs"):
-        for key in ("logloss", "auc", "rmse_bins"):
-            assert f"{key}_{name}" in metrics
-    assert metrics["rmse_cell_2"] < metrics["rmse_ebbinghaus"] < 1.9
-    assert metrics["logloss_cell"] < 0.6  # a constant 0.5 scores 0.69
-    assert metrics["logloss_fsrs"] < 0.6
-    run_dir = next((runs_dir / "forgetting_curve").iterdir())
-    for f in (
-        "metrics.json",
-        "model.keras",
-        "ebbinghaus_fits.png",
-        "card_memory.png",
-        "curves.md",
-        "reviews.md",
-    ):
-        assert (run_dir / f).exists(), f
-
-
-@pytest.mark.slow
-def test_recipe_default_cell_beats_ebbinghaus(runs_dir):
-    """Default run: the cell with at most 3 time constants beats Ebbinghaus's formula on RMSE and AIC."""
-    metrics = _load_recipe("forgetting_curve").main(["--runs-dir", str(runs_dir), "--verbose", "0"])
-    assert min(metrics[f"rmse_cell_{k}"] for k in (2, 3)) < metrics["rmse_ebbinghaus"]
-    assert min(metrics[f"aic_cell_{k}"] for k in (2, 3)) < metrics["aic_ebbinghaus"]
-    assert metrics["logloss_cell"] < metrics["logloss_constant"]

@@ -14,6 +14,7 @@ from lstm_apps.datasets.genome import (
     decode,
     default_genome_path,
     encode,
+    load_genome_split,
     read_genome,
     reverse_complement,
     split_fraction,
@@ -196,6 +197,43 @@ def test_window_dataset_errors():
         window_dataset(np.zeros(10, np.int8), 10)
 
 
+# -- train / validation / test split ----------------------------------------
+
+
+def test_load_genome_split_of_a_genbank_file(tmp_path):
+    rng = np.random.default_rng(0)
+    seq = "".join(rng.choice(list("ACGT"), 3000))
+    rec = SeqRecord(Seq(seq), id="toy", name="toy", description="toy")
+    rec.annotations["molecule_type"] = "DNA"
+    rec.features = [
+        SeqFeature(FeatureLocation(100, 400, strand=1), type="CDS"),
+        SeqFeature(FeatureLocation(2700, 2900, strand=-1), type="CDS"),
+        SeqFeature(FeatureLocation(1000, 1100, strand=1), type="rRNA"),
+    ]
+    path = tmp_path / "toy.gb"
+    seqio_write(rec, path, "genbank")
+    split = load_genome_split(path, test_fraction=0.2, val_fraction=0.1, window=64)
+    assert (split.val_start, split.test_start, len(split)) == (2100, 2400, 3000)
+    assert decode(split.codes) == seq
+    expected = np.zeros(3000, bool)
+    expected[100:400] = expected[2700:2900] = True  # CDS only: the rRNA is not marked
+    np.testing.assert_array_equal(split.coding, expected)
+    assert split.gene_starts.tolist() == [100, 2899] and split.gene_stops.tolist() == [399, 2700]
+    short = load_genome_split(path, test_fraction=0.2, val_fraction=0.1, window=64, max_bases=1000)
+    assert len(short) == 1000 and short.coding.size == 1000 and short.test_start == 800
+    with pytest.raises(ValueError, match="too few for window 900"):
+        load_genome_split(path, window=900, max_bases=1000)
+    with pytest.raises(ValueError, match=r"test_fraction must lie in \(0, 0.5\), received 0.6"):
+        load_genome_split(path, test_fraction=0.6)
+
+
+def test_load_genome_split_of_a_fasta_file_has_no_annotation(tmp_path):
+    path = _fasta(tmp_path, ">x\n" + "ACGT" * 2500 + "\n")
+    split = load_genome_split(path, window=32)
+    assert split.coding is None and split.gene_starts is None and split.gene_stops is None
+    assert (split.val_start, split.test_start) == (8800, 9000)
+
+
 # -- the real genomes -------------------------------------------------------
 
 
@@ -205,6 +243,9 @@ def test_bundled_ecoli():
     assert len(g) == 4_646_332 and g.n_ambiguous == 0
     assert g.records[0].id == "NC_007779.1"
     assert abs(g.gc_content() - 0.508) < 0.001
+    split = load_genome_split(max_bases=60_000)  # the bundled genome, as nucleotide --quick uses it
+    assert (split.val_start, split.test_start, len(split)) == (52_800, 54_000, 60_000)
+    np.testing.assert_array_equal(split.codes, g.codes[:60_000])
 
 
 def test_shared_genomes(shared_data):

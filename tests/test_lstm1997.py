@@ -9,7 +9,18 @@ import tensorflow as tf
 from layer_test_utils import check_recurrent_layer
 from reference_lstm1997 import Reference
 
-from lstm_apps.layers import LSTM1997, LSTM1997Cell, gate_activations, memory_half_life, recurrent
+from lstm_apps.layers import (
+    LSTM1997,
+    ForgettingCurveCell,
+    LSTM1997Cell,
+    MethylationCell,
+    factory,
+    gate_activations,
+    memory_half_life,
+    recurrent,
+    recurrent_kinds,
+    register_recurrent_kind,
+)
 
 OPTIONS = list(
     itertools.product(
@@ -327,6 +338,29 @@ def test_bad_arguments_raise_value_error(kwargs, match):
 def test_two_dimensional_input_raises():
     with pytest.raises(ValueError, match=r"3-D inputs.*\(2, 5\)"):
         LSTM1997(4)(np.zeros((2, 5), "float32"))
+
+
+def test_factory_lists_every_kind_and_routes_gray_box_options(monkeypatch):
+    assert recurrent_kinds() == (
+        "lstm",
+        "gru",
+        "simple_rnn",
+        "lstm1997",
+        "adaptive_forget",
+        "forgetting_curve",
+        "methylation",
+    )
+    layer = recurrent(
+        "adaptive_forget", 3, a_init=2.0, recurrent_forget=False, return_sequences=True, name="af"
+    )
+    assert isinstance(layer, keras.layers.RNN) and layer.name == "af" and layer.return_sequences
+    assert layer.cell.a_init == 2.0 and layer.cell.recurrent_forget is False
+    for kind, cell_class in (("forgetting_curve", ForgettingCurveCell), ("methylation", MethylationCell)):
+        rnn = recurrent(kind, 2, go_backwards=True, name=kind)  # keyword arguments go to the RNN
+        assert type(rnn.cell) is cell_class and rnn.cell.units == 2 and rnn.go_backwards
+    monkeypatch.setattr(factory, "_KINDS", dict(factory._KINDS))  # a user's kind, undone after the test
+    register_recurrent_kind("wide_gru", lambda units, **kw: keras.layers.GRU(2 * units, **kw))
+    assert recurrent_kinds()[-1] == "wide_gru" and recurrent("wide_gru", 3).units == 6
 
 
 def test_factory_and_half_life():

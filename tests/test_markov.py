@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lstm_apps.baselines import markov as markov_module
-from lstm_apps.baselines.markov import MarkovModel, kmer_codes, select_order
+from lstm_apps.baselines.markov import MarkovModel, kmer_codes, select_model, select_order
 from lstm_apps.datasets.genome import default_genome_path, read_genome, reverse_complement, split_fraction
 
 
@@ -92,6 +92,30 @@ def test_order_zero_uniform_and_learnable_chain():
     assert [r["order"] for r in tab] == list(range(6))
     # entropy of 90 % + 10 %/4 on one symbol: about 0.57 bits
     assert best.bits_per_base(seq[25000:]) < 0.7
+
+
+def test_select_model_tries_both_strand_options():
+    rng = np.random.default_rng(3)
+    # a strand-asymmetric chain (the cycle A A C with 20 % noise): counting the reverse
+    # strand (G T T) only blurs the low orders, so one strand wins
+    cycle = np.tile(np.array([0, 0, 1], np.int8), 4000)
+    seq = np.where(rng.random(cycle.size) < 0.2, rng.integers(0, 4, cycle.size), cycle).astype(np.int8)
+    train, valid = seq[:9000], seq[9000:]
+    best, table = select_model(train, valid, orders=range(0, 4))
+    assert [(r["both_strands"], r["order"]) for r in table] == [
+        (b, k) for b in (False, True) for k in range(4)
+    ]
+    for both in (False, True):
+        _, rows = select_order(train, valid, range(0, 4), both_strands=both)
+        mine = [r["valid_bits_per_base"] for r in table if r["both_strands"] == both]
+        assert mine == [r["valid_bits_per_base"] for r in rows]
+    winner = min(table, key=lambda r: r["valid_bits_per_base"])
+    assert best.both_strands is False and (best.order, best.both_strands) == (winner["order"], False)
+    assert table[0]["valid_bits_per_base"] < table[4]["valid_bits_per_base"]  # order 0: one strand better
+    only_both, _ = select_model(train, valid, orders=range(0, 4), strand_options=(True,))
+    assert only_both.both_strands is True
+    with pytest.raises(ValueError, match="strand_options must name at least one option"):
+        select_model(train, valid, strand_options=())
 
 
 def test_errors():

@@ -4,10 +4,15 @@ import keras
 import numpy as np
 import pytest
 from layer_test_utils import check_recurrent_layer
-from script_utils import load_script
 
 from lstm_apps.baselines.methylation import fit_recursion
-from lstm_apps.datasets.methylation import corrected_fraction, simulate_methylation
+from lstm_apps.cli import load_recipe
+from lstm_apps.datasets.methylation import (
+    corrected_fraction,
+    methylation_equilibrium,
+    methylation_recursion,
+    simulate_methylation,
+)
 from lstm_apps.layers import MethylationCell, methylation_cell_reference, recurrent
 
 
@@ -70,6 +75,26 @@ def test_cell_bad_arguments():
     ).shape == (1, 4, 2)
 
 
+def test_one_recursion_for_simulator_reference_and_cell():
+    """The recursion is written once (datasets.methylation); under a constant dose it has the
+    closed form p_t = p* + f^t (p_0 - p*), and the Keras cell follows it from any start."""
+    assert methylation_cell_reference is methylation_recursion
+    mu, delta, kappa = np.array([0.97, 0.9]), np.array([0.05, 0.2]), np.array([0.5, 0.25])
+    p0 = np.array([[0.9, 0.1]])
+    out = methylation_recursion(np.full((1, 12, 1), 0.6), mu, delta, kappa, p0=p0)[0]
+    mu_t = mu * (1 - kappa * 0.6)
+    p_star = methylation_equilibrium(mu_t, delta)
+    t = np.arange(1, 13)[:, None]
+    np.testing.assert_allclose(out, p_star + (mu_t - delta) ** t * (p0 - p_star), rtol=1e-12)
+    cell = MethylationCell(2, mu_init=mu, delta_init=delta, inhibition_init=kappa)
+    keras_out = keras.layers.RNN(cell, return_sequences=True)(
+        np.full((1, 12, 1), 0.6, "float32"), initial_state=[p0.astype("float32")]
+    )
+    np.testing.assert_allclose(np.asarray(keras_out)[0], out, atol=1e-5)
+    with pytest.raises(ValueError, match=r"dose must have shape.*\(3,\)"):
+        methylation_recursion(np.zeros(3), mu, delta, kappa)
+
+
 def test_simulator():
     a = simulate_methylation(n_sites=6, n_cultures=3, n_divisions=30, seed=1)
     b = simulate_methylation(n_sites=6, n_cultures=3, n_divisions=30, seed=1)
@@ -108,8 +133,21 @@ def test_oracle_recovers_parameters_from_noiseless_data():
         fit_recursion(data.dose, data.p_true[:, :, 0])
 
 
+def test_mean_relative_error_is_the_mean_of_the_per_site_relative_errors():
+    from lstm_apps.metrics import mean_relative_error
+
+    rng = np.random.default_rng(0)
+    truth, estimate = rng.uniform(0.01, 1.0, 40), rng.uniform(0.01, 1.0, 40)
+    expected = sum(abs(e - t) / t for e, t in zip(estimate, truth)) / 40
+    assert mean_relative_error(estimate, truth) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="need one shape"):
+        mean_relative_error(estimate, truth[:3])
+    with pytest.raises(ValueError, match="truth holds a zero"):
+        mean_relative_error([1.0], [0.0])
+
+
 def test_recipe_quick(runs_dir):
-    module = load_script("recipes/methylation.py")
+    module = load_recipe("methylation")
     metrics = module.main(["--quick", "--runs-dir", str(runs_dir)])
     for key in (
         "mu_rel_error",
@@ -129,10 +167,25 @@ def test_recipe_quick(runs_dir):
         assert (run_dir / f).exists(), f
 
 
+def test_recipe_flags_name_the_comparator_and_the_model_under_test(capsys):
+    parser = load_recipe("methylation").build_parser()
+    args = parser.parse_args([])
+    assert (args.black_box_cell, args.learning_rate, args.black_box_learning_rate) == ("lstm", 0.05, 0.01)
+    assert parser.parse_args(["--black-box-cell", "gru"]).black_box_cell == "gru"
+    for argv in (["--cell", "gru"], ["--lr", "0.1"]):  # the gray-box cell is the model under test
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        assert "unrecognized arguments" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--conversion-error", "1.5"])
+    assert "expected a fraction in [0, 1), received '1.5'" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_recipe_default_meets_goals(runs_dir):
-    """The issue's goals at the default settings (30x coverage): mu, delta within 5 %, extrapolation <= 1/3 of the black box."""
-    module = load_script("recipes/methylation.py")
+    """The issue's goals at the default settings (30x coverage): mu, delta within 5 %,
+    extrapolation <= 1/3 of the black box."""
+    module = load_recipe("methylation")
     metrics = module.main(["--runs-dir", str(runs_dir), "--verbose", "0"])
     assert metrics["mu_rel_error"] <= 0.05 and metrics["delta_rel_error"] <= 0.05
     assert metrics["extrapolation_rmse_graybox"] <= metrics["extrapolation_rmse_blackbox"] / 3

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_apps.datasets import prices
+from lstm_apps.datasets import prices, return_windows
 
 
 def _series(values, start="2020-01-01", freq="B"):
@@ -195,3 +195,84 @@ def test_parkinson_range_variance():
         prices.parkinson_variance(pd.Series([1.0, 1.0], idx), pd.Series([2.0, 1.0], idx))
     sp = prices.load_sp500_range_variance()
     assert len(sp) == 5031 and (sp > 0).all()
+
+
+# -- the whole S&P 500 frame and its volume ---------------------------------
+
+
+def test_sp500_frame_is_the_one_reader():
+    frame = prices.load_sp500_frame()
+    assert list(frame.columns) == ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
+    assert (
+        len(frame) == 5031 and frame.index.name == "date" and (frame.index == frame.index.normalize()).all()
+    )
+    np.testing.assert_array_equal(prices.load_sp500("Close").to_numpy(), frame["Close"].to_numpy())
+    rv = prices.load_sp500_range_variance()
+    expected = np.log(frame["High"] / frame["Low"]) ** 2 / (4 * np.log(2)) * 1e4
+    np.testing.assert_allclose(rv.to_numpy(), expected.to_numpy())
+    assert rv.index.equals(frame.index)
+
+
+def test_relative_log_volume_against_numpy():
+    v = pd.Series([10.0, 20.0, 30.0, 60.0, 15.0], index=pd.date_range("2020-01-01", periods=5))
+    out = prices.relative_log_volume(v, window=2).to_numpy()
+    assert np.isnan(out[:2]).all()
+    np.testing.assert_allclose(out[2:], np.log([30 / 15, 60 / 25, 15 / 45]))
+    with pytest.raises(ValueError, match="window must be a positive number of days, received 0"):
+        prices.relative_log_volume(v, window=0)
+    with pytest.raises(ValueError, match="volume must be positive"):
+        prices.relative_log_volume(v - 20.0)
+
+
+def test_sp500_volume_feature_is_standardised_on_the_estimation_days():
+    r = prices.load_returns().loc["2010-01-01":"2010-12-31"]
+    v = prices.load_sp500_volume_feature(r.index, 200)
+    assert v.shape == (len(r),) and np.isfinite(v).all()
+    assert abs(v[:200].mean()) < 1e-9 and v[:200].std() == pytest.approx(1.0)
+    vol = prices.load_sp500_frame()["Volume"].astype(float)
+    raw = np.log(vol / vol.rolling(22).mean().shift(1)).loc[r.index].to_numpy()
+    np.testing.assert_allclose(v, (raw - raw[:200].mean()) / raw[:200].std())
+    with pytest.raises(ValueError, match="fit_days must be an integer of at least 2"):
+        prices.load_sp500_volume_feature(r.index, 1)
+
+
+# -- windows for recurrent variance models ----------------------------------
+
+
+def test_windows_align_inputs_with_next_day_targets():
+    z = np.arange(1.0, 41.0)
+    x, y, w, day = return_windows.training_windows(z, 1, 40, seq_len=8, burn_in=2, stride=4)
+    # input day t (value t+1) predicts target day t+1 (value (t+2)^2)
+    np.testing.assert_allclose(y[..., 0], (x[..., 0] + 1) ** 2)
+    np.testing.assert_allclose(day, x[..., 0])  # target day index == input value (t+1)
+    assert (w[:, :2] == 0).all() and day.max() == 39
+    feats = return_windows.network_inputs(z, np.stack([-z, 2 * z], axis=1))
+    assert feats.shape == (40, 3) and feats.dtype == np.float32
+    x3, *_ = return_windows.training_windows(z, 1, 40, seq_len=8, burn_in=2, stride=4, features=feats)
+    np.testing.assert_allclose(x3[..., 0], x[..., 0])
+    np.testing.assert_allclose(x3[..., 2], 2 * x[..., 0])
+    fx = return_windows.windows_ending_at(z[:, None], np.array([9, 20]), 5)
+    np.testing.assert_allclose(fx[:, -1, 0], [10.0, 21.0])
+    np.testing.assert_allclose(return_windows.windows_ending_at(z, np.array([1]), 4)[0], [0.0, 0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="burn_in must lie in 0..seq_len - 1 = 7, received 8"):
+        return_windows.training_windows(z, 1, 40, seq_len=8, burn_in=8, stride=4)
+    with pytest.raises(ValueError, match="no training window fits days 1..5"):
+        return_windows.training_windows(z, 1, 5, seq_len=8, burn_in=2, stride=4)
+    with pytest.raises(ValueError, match="window ends must lie in 0..39"):
+        return_windows.windows_ending_at(z, np.array([40]), 4)
+
+
+def test_train_validation_windows_hold_out_the_last_days():
+    z = np.arange(1.0, 101.0)
+    (x, y, w), val = return_windows.train_validation_windows(
+        z, 1, 100, seq_len=10, burn_in=2, stride=3, val_days=20
+    )
+    _, _, w_all, day = return_windows.training_windows(z, 1, 100, 10, 2, 3)
+    held = day[:, -1] >= 80
+    assert len(x) == (~held).sum() and len(val[0]) == held.sum() > 0
+    assert day[~held][:, -1].max() < 80
+    # a held-out window scores only days of the last 20, after its burn-in
+    expected = w_all[held] * (day[held] >= 80)
+    np.testing.assert_array_equal(val[2], expected)
+    np.testing.assert_array_equal(w, w_all[~held])
+    assert return_windows.train_validation_windows(z, 1, 100, seq_len=10, burn_in=2, stride=3)[1] is None

@@ -2,15 +2,12 @@
 
 import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "recipes"))
+from lstm_apps.cli import load_recipe
 
-import nucleotide  # noqa: E402  (recipes/nucleotide.py)
+nucleotide = load_recipe("nucleotide")
 
 
 def _run_dir(runs_dir):
@@ -100,40 +97,9 @@ def test_full_ecoli_lstm_beats_markov(runs_dir):
             "1000",
             "--patience",
             "6",
-            "--train-cpu-minutes",
+            "--max-cpu-minutes",
             "30",
         ]
     )
     assert metrics["test_bits_per_base_markov"] < 1.94
     assert metrics["test_bits_per_base_lstm"] < metrics["test_bits_per_base_markov"]
-
-
-def test_eval_blocks_line_up_with_targets():
-    import numpy as np
-
-    codes = np.random.default_rng(0).integers(0, 4, 1000).astype(np.int8)
-    start, stop, block, warm = 300, 1000, 128, 50
-    x, starts = nucleotide.blocks(codes, start, stop, block, warm)
-    assert x.shape == (len(starts), warm + block)
-    for r, b in enumerate(starts):
-        for j in range(block):
-            # output warm + j has read codes[..b+j-1] and predicts codes[b+j]
-            if b + j < codes.size:
-                assert x[r, warm + j] == codes[b + j - 1]
-    # before the sequence start the context is padded with the mask token
-    x0, _ = nucleotide.blocks(codes, 1, 50, 32, 8)
-    assert (x0[0, :8] == 4).all() and x0[0, 8] == codes[0]
-
-
-def test_uniform_model_scores_two_bits():
-    import numpy as np
-
-    class Uniform:
-        def predict(self, x, batch_size=None, verbose=0):
-            return np.zeros(x.shape + (4,), "float32")
-
-    codes = np.random.default_rng(1).integers(0, 4, 3000).astype(np.int8)
-    codes[500] = 4  # a masked base is not scored
-    bits = nucleotide.per_base_bits_lstm(Uniform(), codes, 100, 3000, 256, 32)
-    assert bits.shape == (2900,) and np.isnan(bits[400]) and np.isnan(bits).sum() == 1
-    np.testing.assert_allclose(np.nanmean(bits), 2.0)

@@ -1,20 +1,20 @@
-"""The translation recipe end to end in --quick mode, --data/--test-data, --translate, --dataset anki-fra offline."""
+"""The translation recipe end to end in --quick mode: --data/--test-data, --translate, --dataset anki-fra
+offline, --ensemble with --resume, the low-resource options and weight averaging."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "recipes"))
+from lstm_apps.cli import load_recipe
+from lstm_apps.datasets.translation import number_pairs
+from lstm_apps.losses import SmoothedSparseCategoricalCrossentropy
+from lstm_apps.seq2seq import LexicalModel, Translator
 
-import translation as recipe  # noqa: E402  (recipes/translation.py)
-
-from lstm_apps.datasets.translation import number_pairs  # noqa: E402
+recipe = load_recipe("translation")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,8 @@ def test_quick_run_beats_copying_and_learns(quick_run):
         assert (run_dir / name).is_file(), name
     assert "copy the source" in (run_dir / "results.md").read_text()
     keras.models.load_model(run_dir / "decoder_step.keras", compile=False)  # exportable on its own
-    # --length-penalty auto: chosen on the dev split from the grid, saved with the translator, named in the table
+    # --length-penalty auto: chosen on the dev split from the grid, saved with the translator, named in
+    # the table
     tried = {k: v for k, v in metrics.items() if k.startswith("dev_chrf_length_penalty_")}
     assert set(tried) == {f"dev_chrf_length_penalty_{p}" for p in ("0.6", "1", "1.5", "2")}
     assert tried[f"dev_chrf_length_penalty_{metrics['length_penalty']:g}"] == max(tried.values())
@@ -179,7 +180,8 @@ def test_train_pairs_subsets_training_but_keeps_the_held_out_splits(tmp_path):
         "200",
     ]
     metrics = recipe.main([*common, "--train-pairs", "50", "--runs-dir", str(tmp_path / "runs")])
-    # 240 pairs: 24 validation, 10 dev, 206 training of which the first 50 are kept (--max-pairs 50 would leave 5 validation)
+    # 240 pairs: 24 validation, 10 dev, 206 training of which the first 50 are kept (--max-pairs 50
+    # would leave 5 validation)
     assert metrics["train_pairs"] == 50 and metrics["val_pairs"] == 24
     config = json.loads((next((tmp_path / "runs" / "translation").iterdir()) / "config.json").read_text())
     assert config["train_pairs"] == 50
@@ -215,7 +217,8 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
             "--max-length",
             "500",
         ]
-    )  # (no pair is skipped for its length: upper-case letters are unknown to the sentences' subwords, one token each)
+    )  # (no pair is skipped for its length: upper-case letters are unknown to the sentences' subwords,
+    # one token each)
     n_val = 24
     n_dev = (240 - n_val) // 20
     # the validation, dev and test pairs are dropped (case and punctuation do not hide them), and so are
@@ -224,8 +227,6 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
     assert metrics["extra_pairs"] == metrics["extra_pairs_per_epoch"] == 50
     run_dir = next((tmp_path / "runs" / "translation").iterdir())
     assert json.loads((run_dir / "config.json").read_text())["extra_data"] == str(extra)
-    from lstm_apps.seq2seq import Translator
-
     # the extra sources are upper-cased: their letters reach the vocabulary only with --subwords-from all
     assert not any(sym.isupper() for sym in Translator.load(run_dir).source_tokenizer.symbols)
     recipe.main(
@@ -273,7 +274,8 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
                 str(tmp_path / "runs"),
             ]
         )
-    # the word filter: of the 50 new numbers, those spelled with at least 4 words on each side (German has one)
+    # the word filter: of the 50 new numbers, those spelled with at least 4 words on each side (German
+    # has one)
     with pytest.raises(ValueError, match="holds no pairs.*filters"):
         recipe.main(
             [
@@ -288,7 +290,8 @@ def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
                 str(tmp_path / "runs3"),
             ]
         )
-    # sentences only: the sources end in no '.', '!' or '?', so only pairs added with both ends punctuated stay
+    # sentences only: the sources end in no '.', '!' or '?', so only pairs added with both ends
+    # punctuated stay
     extra.write_text(
         extra.read_text(encoding="utf-8") + "Good night.\tGute Nacht!\nsay hello\tHallo sagen.\n",
         encoding="utf-8",
@@ -368,10 +371,10 @@ def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_the
         recipe.main(base)
     run_dir = next((tmp_path / "translation").iterdir())
     assert (run_dir / "backup_members" / "member_0.weights.h5").is_file()  # the finished member is kept
-    ledger = run_dir / "train_seconds.json"
-    assert json.loads(ledger.read_text())["seconds"] > 0.0  # the training time spent so far
+    ledger = run_dir / "train_time.json"  # the harness's time ledger
+    assert json.loads(ledger.read_text())["wall_seconds"] > 0.0  # the training time spent so far
     # pretend the first member took the whole hour: the resumed member stops after its first batch
-    ledger.write_text(json.dumps({"seconds": 3600.0}))
+    ledger.write_text(json.dumps({"wall_seconds": 3600.0, "cpu_seconds": 1.0, "stopped_by": None}))
     fits.clear()
     monkeypatch.setattr(
         keras.Model, "fit", lambda self, *a, **k: (fits.append(self.name), real_fit(self, *a, **k))[1]
@@ -387,10 +390,83 @@ def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_the
         assert 0.0 <= metrics[key] <= 100.0
     assert not (run_dir / "backup_members").exists()
     # the saved translator is the ensemble: two members' states pass through its one-step decoder
-    from lstm_apps.seq2seq import Translator
-
     translator = Translator.load(run_dir)
     assert len(translator.decoder_step.outputs) == 1 + 2 * 2
     assert "ensemble of 2" in (run_dir / "results.md").read_text()
     with pytest.raises(SystemExit):
         recipe.main(base[:-3] + ["0"])
+
+
+def test_recipe_quick_with_label_smoothing_word_dropout_bidirectional_encoder_and_lexical_model(runs_dir):
+    base = [
+        "--quick",
+        "--epochs",
+        "1",
+        "--num-pairs",
+        "300",
+        "--beam-width",
+        "1",
+        "--samples",
+        "1",
+        "--runs-dir",
+        str(runs_dir),
+    ]
+    metrics = recipe.main(
+        base
+        + [
+            "--label-smoothing",
+            "0.1",
+            "--word-dropout",
+            "0.2",
+            "--bidirectional-encoder",
+            "--lexical-model",
+            "--tie-embeddings",
+        ]
+    )
+    assert 0.0 <= metrics["val_chrf"] <= 100.0
+    run_dir = next((runs_dir / "translation").iterdir())
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (
+        config["label_smoothing"] == 0.1
+        and config["word_dropout"] == 0.2
+        and config["bidirectional_encoder"] is True
+    )
+    assert config["lexical_model"] is True and config["tie_embeddings"] is True
+    assert isinstance(
+        keras.models.load_model(run_dir / "encoder.keras").get_layer("encoder"), keras.layers.Bidirectional
+    )
+    assert isinstance(
+        keras.models.load_model(run_dir / "decoder_step.keras").get_layer("lexical_model"), LexicalModel
+    )
+    model = keras.models.load_model(
+        run_dir / "model.keras"
+    )  # compiled: the registered smoothed loss comes back
+    assert isinstance(model.loss, SmoothedSparseCategoricalCrossentropy) and model.loss.label_smoothing == 0.1
+    assert {"source_word_dropout", "target_word_dropout"} <= {layer.name for layer in model.layers}
+    assert isinstance(
+        Translator.load(run_dir).translate("one hundred"), str
+    )  # the saved inference parts still load
+    for flag in ("--label-smoothing", "--word-dropout"):
+        with pytest.raises(SystemExit):
+            recipe.main(base + [flag, "1.0"])
+    with pytest.raises(SystemExit):
+        recipe.main(base + ["--bidirectional-encoder", "--units", "33"])
+
+
+def test_recipe_quick_with_weight_averaging(tmp_path):
+    base = ["--quick", "--epochs", "1", "--num-pairs", "300", "--beam-width", "1", "--samples", "1"]
+    recipe.main(base + ["--runs-dir", str(tmp_path / "plain")])
+    recipe.main(base + ["--runs-dir", str(tmp_path / "avg"), "--ema", "0.999"])
+    run_dir = next((tmp_path / "avg" / "translation").iterdir())
+    assert json.loads((run_dir / "config.json").read_text())["ema"] == 0.999
+    # the dev loss is the averaged weights': Keras starts the average at the weights after the first step, and
+    # with momentum 0.999 the few steps after it barely move it, so the loss stays near log(64 tokens) = 4.16
+    # while the trained weights' loss falls
+    plain_dir = next((tmp_path / "plain" / "translation").iterdir())
+    plain_loss = json.loads((plain_dir / "history.json").read_text())["val_loss"][0]
+    avg_loss = json.loads((run_dir / "history.json").read_text())["val_loss"][0]
+    assert avg_loss > plain_loss + 0.5 and avg_loss > 0.95 * np.log(64), (avg_loss, plain_loss)
+    assert isinstance(Translator.load(run_dir).translate("one hundred"), str)
+    for bad in (["--ema", "1.0"], ["--ema", "-0.1"], ["--lexical-model", "--attention", "none"]):
+        with pytest.raises(SystemExit):
+            recipe.main(base + ["--runs-dir", str(tmp_path / "bad")] + bad)

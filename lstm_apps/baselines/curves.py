@@ -14,7 +14,9 @@ with :func:`fit_retention_curve`:
 to the same points. Review-log models, fitted on training reviews by log
 loss: :class:`HalfLifeRegression` (Settles & Meeder 2016) and
 :class:`FSRSModel` (FSRS-6 curve with FSRS's long-term stability and
-difficulty updates).
+difficulty updates). :func:`next_review_interval` schedules the next review
+of a recall curve, and :func:`card_memory` follows a fitted cell's memory of
+one card through its reviews and up to that next review.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ __all__ = [
     "FSRSModel",
     "FSRS6_DEFAULT_PARAMETERS",
     "next_review_interval",
+    "CardMemory",
+    "card_memory",
 ]
 
 MINUTES_PER_DAY = 1440.0
@@ -177,7 +181,7 @@ def fit_retention_curve(name: str, t_days, y_percent) -> CurveFit:
 
 
 def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int = 0) -> CurveFit:
-    """Fit a :class:`~lstm_apps.layers.ForgettingCurveCell` with ``units`` time constants to a retention curve.
+    """Fit a :class:`~lstm_apps.layers.ForgettingCurveCell` with ``units`` time constants to a curve.
 
     Each delay is the 2-step sequence "study at 0, test after t": the study
     opens the input gate fully (gate bias fixed at 15, so ``s = 1``), the
@@ -194,7 +198,11 @@ def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int 
     """
     import keras
 
-    from lstm_apps.layers.forgetting_curve import ForgettingCurveCell, forgetting_cell_reference
+    from lstm_apps.layers.forgetting_curve import (
+        ForgettingCurveCell,
+        forgetting_cell_recall,
+        forgetting_cell_reference,
+    )
 
     t = np.asarray(t_days, "float64")
     y = np.asarray(y_percent, "float64")
@@ -225,11 +233,12 @@ def fit_cell_curve(t_days, y_percent, units: int, n_starts: int = 40, seed: int 
     i_study = i_study * i_study
 
     def parts(p):
-        # the cell's two steps in closed form: s = i_study after the study, decayed by exp(-t/tau)
+        # the cell's two steps in closed form: s = i_study after the study, decayed by exp(-t/tau),
+        # then the cell's own readout
         tau, w = np.exp(p[:units]), np.exp(p[units : 2 * units])
-        terms = i_study * np.exp(-t[:, None] / tau[None, :]) * w[None, :]
-        sig = 1.0 / (1.0 + np.exp(-(terms.sum(1) + p[2 * units])))
-        return tau, terms, sig
+        strength = i_study * np.exp(-t[:, None] / tau[None, :])
+        sig = forgetting_cell_recall(strength, {"readout_weight": w, "readout_bias": p[2 * units]})
+        return tau, strength * w[None, :], sig
 
     def residual(p):
         return 100.0 * parts(p)[2] - y
@@ -517,3 +526,108 @@ def next_review_interval(recall_at, target: float = 0.9, t_max: float = 3650.0) 
         else:
             lo = mid
     return float(math.sqrt(lo * hi))
+
+
+@dataclass
+class CardMemory:
+    """A :class:`~lstm_apps.layers.ForgettingCurveCell`'s memory of one card (see :func:`card_memory`).
+
+    Attributes:
+        days: the time grid, days since the card's first study, ``(n_points,)``.
+        strength: memory strength of each memory cell on the grid, ``(n_points, units)``.
+        recall: predicted recall probability on the grid, ``(n_points,)``.
+        review_days: the day of each review, ``(n_reviews,)``.
+        next_review_days: days after the last review until recall falls to the
+            target (``inf`` when it never does within 10 years).
+        tau: the memory cells' time constants (days).
+        target: the recall probability at which the next review is due.
+    """
+
+    days: np.ndarray
+    strength: np.ndarray
+    recall: np.ndarray
+    review_days: np.ndarray
+    next_review_days: float
+    tau: np.ndarray
+    target: float = 0.9
+
+    def plot(self, ratings=None):
+        """Two panels: each memory cell's strength, and the recall with the reviews and the next one.
+
+        Args:
+            ratings: the rating of each review (1 = lapse, drawn red; others
+                green); ``None`` draws every review gray.
+
+        Returns:
+            A Matplotlib figure.
+        """
+        import matplotlib.pyplot as plt
+
+        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+        for k, tau in enumerate(self.tau):
+            ax1.plot(self.days, self.strength[:, k], label=f"memory cell {k + 1} (τ = {tau:.3g} d)")
+        ax2.plot(self.days, self.recall, color="k", label="predicted recall")
+        colors = ["gray"] * len(self.review_days) if ratings is None else [
+            "tab:red" if r == 1 else "tab:green" for r in ratings
+        ]  # fmt: skip
+        for t, color in zip(self.review_days, colors):
+            ax2.axvline(t, color=color, lw=0.8, alpha=0.7)
+        if np.isfinite(self.next_review_days):
+            label = f"next review: +{self.next_review_days:.1f} d (recall {100 * self.target:g} %)"
+            ax2.axvline(self.review_days[-1] + self.next_review_days, color="tab:blue", ls="--", label=label)
+        ax2.axhline(self.target, color="gray", ls=":")
+        ax1.set_ylabel("memory strength s_k")
+        ax1.legend(fontsize=7)
+        ax2.set_ylabel("recall probability")
+        ax2.set_xlabel("days since the card was first studied (green: recalled, red: lapse)")
+        ax2.legend(fontsize=7)
+        ax1.set_title("One card's memory through its reviews")
+        return fig
+
+
+def card_memory(params, x, target: float = 0.9, n_points: int = 800) -> CardMemory:
+    """Follow a forgetting cell's memory of one card through its reviews, to its next review.
+
+    Between reviews each memory strength decays as ``s_k e^(−Δt/τ_k)`` from
+    its value just after the last review (the cell's NumPy reference,
+    :func:`~lstm_apps.layers.forgetting_cell_reference`). The next review is
+    due when the predicted recall falls to ``target``
+    (:func:`next_review_interval`); the grid runs from the first study to
+    half that interval past it (30 days past the last review when recall
+    never falls that low).
+
+    Args:
+        params: the cell's :meth:`~lstm_apps.layers.ForgettingCurveCell.numpy_parameters`.
+        x: the card's cell inputs ``(n_reviews, 2 + features)``: days since the
+            previous review, study, the event features.
+        target: the recall probability at which the next review is due.
+        n_points: points of the time grid.
+
+    Returns:
+        A :class:`CardMemory`.
+    """
+    from lstm_apps.layers import forgetting_cell_recall, forgetting_cell_reference
+
+    x = np.asarray(x, "float64")
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 2:
+        raise ValueError(f"x must have shape (n_reviews >= 1, 2 + features), received shape {x.shape!r}.")
+    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 2:
+        raise ValueError(f"n_points must be an integer >= 2, received {n_points!r}.")
+    _, _, s_after = forgetting_cell_reference(x[None], params)
+    s_after = s_after[0]
+    review_days = np.cumsum(x[:, 0])
+    tau = np.asarray(params["tau"], "float64")
+
+    def recall_after_last(dt):
+        decay = np.exp(-np.asarray(dt, "float64")[:, None] / tau[None, :])
+        return forgetting_cell_recall(s_after[-1][None, :] * decay, params)
+
+    interval = next_review_interval(recall_after_last, target)
+    horizon = review_days[-1] + (interval * 1.5 if np.isfinite(interval) and interval > 0 else 30.0)
+    days = np.linspace(0, horizon, n_points)
+    last = np.searchsorted(review_days, days, side="right") - 1  # the last review at or before each day
+    since = days - review_days[np.maximum(last, 0)]
+    strength = s_after[np.maximum(last, 0)] * np.exp(-since[:, None] / tau[None, :])
+    strength[last < 0] = 0.0  # before the first study nothing is remembered
+    recall = forgetting_cell_recall(strength, params)
+    return CardMemory(days, strength, recall, review_days, interval, tau, target)

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["MarkovModel", "kmer_codes", "select_order"]
+__all__ = ["MarkovModel", "kmer_codes", "select_order", "select_model"]
 
 _DENSE_MAX_ORDER = 10  # 4**11 int64 counts = 32 MiB
 
@@ -41,7 +41,8 @@ def _as_codes(codes, name="codes") -> np.ndarray:
         raise ValueError(f"{name} must be a 1-D array of base codes, received shape {arr.shape}.")
     if arr.size and (arr.min() < 0 or arr.max() > 4):
         raise ValueError(
-            f"{name} must hold base codes 0..3 (and 4 for masked bases), received values {arr.min()}..{arr.max()}."
+            f"{name} must hold base codes 0..3 (and 4 for masked bases), "
+            f"received values {arr.min()}..{arr.max()}."
         )
     return arr.astype(np.int64, copy=False)
 
@@ -115,7 +116,8 @@ class MarkovModel:
         kmers = np.concatenate(all_kmers)
         if kmers.size == 0:
             raise ValueError(
-                f"need at least {k1} consecutive unmasked bases to fit an order-{self.order} model, received {codes.size} bases."
+                f"need at least {k1} consecutive unmasked bases to fit an order-{self.order} model, "
+                f"received {codes.size} bases."
             )
         self.n_train = int(kmers.size)
         if self.order <= _DENSE_MAX_ORDER:
@@ -230,6 +232,42 @@ def select_order(
             raise ValueError(f"context must hold at least {k} bases for order {k}, received {prefix.size}.")
         bits = model.bits_per_base(np.concatenate([prefix, valid]), start=prefix.size)
         table.append({"order": k, "valid_bits_per_base": bits})
+        if bits < best_bits:
+            best, best_bits = model, bits
+    return best, table
+
+
+def select_model(
+    train: np.ndarray,
+    valid: np.ndarray,
+    orders: Iterable[int] = range(0, 13),
+    alpha: float = 1.0,
+    context: np.ndarray | None = None,
+    strand_options: Iterable[bool] = (False, True),
+) -> tuple[MarkovModel, list[dict]]:
+    """:func:`select_order` for each strand option; keep the model best on ``valid``.
+
+    On a tie the earlier option wins (by default: counting one strand).
+
+    Returns:
+        ``(best_model, table)`` where ``table`` lists ``{"both_strands",
+        "order", "valid_bits_per_base"}`` for every option and order
+        (``best_model.both_strands`` tells which option won).
+
+    Example:
+
+    ```python
+    best, table = select_model(codes[:val_start], codes[val_start:test_start], range(0, 13))
+    ```
+    """
+    options = list(strand_options)
+    if not options:
+        raise ValueError("strand_options must name at least one option, received an empty list.")
+    best, best_bits, table = None, math.inf, []
+    for both in options:
+        model, rows = select_order(train, valid, orders, alpha=alpha, both_strands=both, context=context)
+        table += [{"both_strands": bool(both), **row} for row in rows]
+        bits = min(row["valid_bits_per_base"] for row in rows)
         if bits < best_bits:
             best, best_bits = model, bits
     return best, table

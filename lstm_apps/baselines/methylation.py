@@ -33,7 +33,10 @@ class RecursionFit:
 
 
 def predict_recursion(dose, mu, delta, inhibition) -> np.ndarray:
-    """Run the recursion from the drug-free equilibrium (see :func:`~lstm_apps.layers.methylation_cell_reference`)."""
+    """Run the recursion from the drug-free equilibrium.
+
+    See :func:`~lstm_apps.layers.methylation_cell_reference`.
+    """
     return methylation_cell_reference(dose, mu, delta, inhibition)
 
 
@@ -74,7 +77,7 @@ def fit_recursion(
         ok = np.isfinite(y)
         sw = np.sqrt(w[:, :, site][ok])
 
-        def residual(theta):
+        def residual(theta, ok=ok, y=y, sw=sw):
             mu, delta, kappa = theta
             pred = methylation_cell_reference(dose, np.array([mu]), np.array([delta]), np.array([kappa]))[
                 :, :, 0

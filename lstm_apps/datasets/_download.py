@@ -35,5 +35,6 @@ def fetch_pinned(
         )
     except Exception as exc:  # urllib errors are re-raised by Keras as plain Exceptions
         raise ValueError(
-            f"Could not download {what} from {origin} ({exc}). Check the network connection, or {offline_hint}"
+            f"Could not download {what} from {origin} ({exc}). Check the network connection, or "
+            f"{offline_hint}"
         ) from exc

@@ -41,6 +41,7 @@ sources, targets = read_ding("ding", exclude=validation_sources + validation_tar
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -97,7 +98,8 @@ def _deb_member(deb: Path, member: str) -> bytes:
                 size = int(header[48:58].decode("ascii").strip())
             except (UnicodeDecodeError, ValueError):
                 raise ValueError(
-                    f"{str(deb)!r} is not a valid Debian package (malformed ar member header {header[:16]!r})."
+                    f"{str(deb)!r} is not a valid Debian package (malformed ar member header "
+                    f"{header[:16]!r})."
                 ) from None
             body = fh.read(size)
             fh.read(size % 2)  # members are 2-byte aligned
@@ -134,7 +136,8 @@ def download_ding(cache_dir: str | os.PathLike | None = None) -> Path:
         DING_SHA256,
         cache_dir,
         "the Ding dictionary",
-        "install it elsewhere (`apt-get download trans-de-en && dpkg-deb -x trans-de-en_*.deb ding`) and pass ding/usr/share/trans/de-en.",
+        "install it elsewhere (`apt-get download trans-de-en && dpkg-deb -x trans-de-en_*.deb ding`) and "
+        "pass ding/usr/share/trans/de-en.",
     )
     target = deb.with_name("ding-1.9-de-en.txt")
     if not target.is_file():
@@ -186,7 +189,9 @@ def read_ding(
 
     Every sub-entry gives pairs: its i-th English synonym with its i-th
     German synonym (the first one where a side has fewer), annotations
-    removed. Duplicate pairs are kept once, in file order.
+    removed. Duplicate pairs are kept once, in file order. A line whose two
+    sides hold different numbers of ``|`` sub-entries gives no pair (which
+    sub-entries belong together cannot be told).
 
     Args:
         path: a ``German :: English`` dictionary file (UTF-8; lines starting
@@ -208,27 +213,31 @@ def read_ding(
         ``(english, german)``, two lists of equal length.
 
     Raises:
-        ValueError: for a missing file, a line without ``::``, or a file
-            holding no pairs, naming the line.
+        ValueError: for a missing file, bytes that are not UTF-8 or a line
+            without ``::`` (naming the line), or a file holding no pairs.
     """
     if str(path) == "ding":
         path = download_ding()
     path = Path(path)
     if not path.is_file():
         raise ValueError(
-            f"Dictionary file {str(path)!r} does not exist (expected a Ding-format 'German :: English' file, or 'ding')."
+            f"Dictionary file {str(path)!r} does not exist (expected a Ding-format 'German :: English' "
+            "file, or 'ding')."
         )
     _check_word_limits(min_words, max_words)
+    from lstm_apps.datasets._files import iter_text_lines
+
     banned = _banned(exclude)
     seen: dict[tuple[str, str], None] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with contextlib.closing(iter_text_lines(path, what="a UTF-8 dictionary file")) as lines:
+        for lineno, line in lines:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
             if "::" not in line:
                 raise ValueError(
-                    f"{path}:{lineno}: expected a 'German :: English' dictionary line, received {line[:80]!r}."
+                    f"{path}:{lineno}: expected a 'German :: English' dictionary line, received "
+                    f"{line[:80]!r}."
                 )
             german, english = (part.strip() for part in line.split("::", 1))
             de_subs, en_subs = german.split("|"), english.split("|")
@@ -247,7 +256,8 @@ def read_ding(
                     seen.setdefault(pair, None)
     if not seen:
         raise ValueError(
-            f"Dictionary file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters)."
+            f"Dictionary file {str(path)!r} holds no pairs (after excluding held-out sentences and applying "
+            "the word and sentence filters)."
         )
     english_side = [e for e, _ in seen]
     german_side = [d for _, d in seen]
@@ -306,7 +316,8 @@ def load_extra_pairs(
         ]
         if not keep:
             raise ValueError(
-                f"Pairs file {str(path)!r} holds no pairs (after excluding held-out sentences and applying the word and sentence filters)."
+                f"Pairs file {str(path)!r} holds no pairs (after excluding held-out sentences and applying "
+                "the word and sentence filters)."
             )
         sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
     seen = {(_keys(s)[1], _keys(t)[1]) for s, t in known}
@@ -314,7 +325,8 @@ def load_extra_pairs(
         keep = [i for i, (s, t) in enumerate(zip(sources, targets)) if (_keys(s)[1], _keys(t)[1]) not in seen]
         if not keep:
             raise ValueError(
-                f"Every pair of {str(path)!r} is already among the {len(seen)} known training pairs: there is nothing extra to add."
+                f"Every pair of {str(path)!r} is already among the {len(seen)} known training pairs: there "
+                "is nothing extra to add."
             )
         sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
     return sources, targets

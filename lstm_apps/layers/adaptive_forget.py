@@ -6,21 +6,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from lstm_apps.layers.factory import register_recurrent_kind
+from lstm_apps import telemetry
 from lstm_apps.layers.graybox import GrayBoxCell
 from lstm_apps.layers.lstm1997 import memory_half_life
 
 __all__ = ["AdaptiveForgetCell", "forget_gate_trace", "variance_nll"]
-
-_CELL_ARGS = (
-    "return_index",
-    "shared_forget",
-    "a_init",
-    "b_init",
-    "recurrent_forget",
-    "kernel_initializer",
-    "recurrent_initializer",
-)
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -128,10 +118,8 @@ class AdaptiveForgetCell(GrayBoxCell):
         n_pairs = 1 if shared_forget else int(units) if isinstance(units, (int, np.integer)) else 1
         for name, arr, value in (("a_init", a_arr, a_init), ("b_init", b_arr, b_init)):
             if arr.size not in (1, n_pairs):
-                raise ValueError(
-                    f"{name} must be a number{'' if shared_forget else f' or a list of {n_pairs} numbers (one per unit)'}, "
-                    f"received {name}={value!r}."
-                )
+                per_unit = "" if shared_forget else f" or a list of {n_pairs} numbers (one per unit)"
+                raise ValueError(f"{name} must be a number{per_unit}, received {name}={value!r}.")
         if not np.all((a_arr > -12.0) & (a_arr < 12.0)):
             raise ValueError(f"a_init must lie in (-12, 12), received a_init={a_init!r}.")
         if not np.all(b_arr > 0.0):
@@ -178,7 +166,15 @@ class AdaptiveForgetCell(GrayBoxCell):
         self.b_raw = self.add_positive_weight("b", shape, np.asarray(self.b_init, dtype="float64"))
         self.built = True
 
-    def _step(self, inputs, states):
+    def gate_step(self, inputs, states, training=None):
+        """One step with its gates, for :func:`lstm_apps.telemetry.trace_gates`.
+
+        Returns:
+            ``(h, [h, s], gates)``, ``h`` and ``s`` as :meth:`call` computes
+            them; ``gates`` maps ``"input_gate"``, ``"forget_gate"``,
+            ``"output_gate"`` (``i_t``, ``f_t``, ``o_t``) and ``"cell_state"``
+            (``s_t``), each ``(batch, units)``.
+        """
         h_prev, s_prev = states[0], states[1]
         r = inputs[:, self.return_index : self.return_index + 1]
         mag = ops.abs(r)
@@ -196,11 +192,11 @@ class AdaptiveForgetCell(GrayBoxCell):
         o = ops.sigmoid(z[:, 2 * u :])
         s = f * s_prev + i * g
         h = o * ops.tanh(s)
-        return h, s, f
+        return h, [h, s], {"input_gate": i, "forget_gate": f, "output_gate": o, "cell_state": s}
 
     def call(self, inputs, states, training=None):
-        h, s, _ = self._step(inputs, states)
-        return h, [h, s]
+        h, new_states, _ = self.gate_step(inputs, states)
+        return h, new_states
 
     # -- reading the physics ------------------------------------------------
     def half_life(self, abs_return) -> np.ndarray | float:
@@ -237,23 +233,6 @@ class AdaptiveForgetCell(GrayBoxCell):
         return config
 
 
-class _TraceCell(keras.layers.Layer):
-    """Wraps a built AdaptiveForgetCell; outputs [h, f, s] per step (telemetry only)."""
-
-    def __init__(self, cell, **kwargs):
-        super().__init__(**kwargs)
-        self.cell = cell
-        self.state_size = cell.state_size
-        self.output_size = 3 * cell.units
-
-    def build(self, input_shape):
-        self.built = True
-
-    def call(self, inputs, states, training=None):
-        h, s, f = self.cell._step(inputs, states)
-        return ops.concatenate([h, f, s], axis=-1), [h, s]
-
-
 def _find_cell(layer):
     if isinstance(layer, AdaptiveForgetCell):
         return layer
@@ -266,7 +245,8 @@ def _find_cell(layer):
         except ValueError:
             continue
     raise ValueError(
-        f"found no AdaptiveForgetCell in {getattr(layer, 'name', layer)!r}; pass its RNN layer, the cell, or a model holding one."
+        f"found no AdaptiveForgetCell in {getattr(layer, 'name', layer)!r}; pass its RNN layer, "
+        "the cell, or a model holding one."
     )
 
 
@@ -288,15 +268,8 @@ def forget_gate_trace(layer, inputs, initial_state=None) -> dict[str, np.ndarray
     """
     cell = _find_cell(layer)
     x = ops.convert_to_tensor(np.asarray(inputs, dtype="float32"))
-    if len(x.shape) != 3:
-        raise ValueError(f"inputs must be (batch, timesteps, features), received shape {tuple(x.shape)}.")
-    if not cell.built:
-        cell.build(tuple(x.shape[:1]) + tuple(x.shape[2:]))
-    rnn = keras.layers.RNN(_TraceCell(cell), return_sequences=True)
-    kwargs = {"initial_state": list(initial_state)} if initial_state is not None else {}
-    out = ops.convert_to_numpy(rnn(x, **kwargs))
-    u = cell.units
-    return {"output": out[..., :u], "forget_gate": out[..., u:-u], "cell_state": out[..., -u:]}
+    trace = telemetry.trace_gates(cell, x, initial_state=initial_state)
+    return {name: trace[name] for name in ("output", "forget_gate", "cell_state")}
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -310,11 +283,3 @@ def variance_nll(y_true, y_pred):
     y_pred = ops.maximum(ops.cast(y_pred, "float32"), 1e-8)
     y_true = ops.cast(y_true, "float32")
     return ops.mean(ops.log(y_pred) + y_true / y_pred, axis=-1)
-
-
-def _build_adaptive(units, **kwargs):
-    cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _CELL_ARGS}
-    return keras.layers.RNN(AdaptiveForgetCell(units, **cell_kwargs), **kwargs)
-
-
-register_recurrent_kind("adaptive_forget", _build_adaptive)

@@ -8,7 +8,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from lstm_apps.layers.factory import register_recurrent_kind
 from lstm_apps.layers.graybox import GrayBoxCell
 
 __all__ = ["ForgettingCurveCell", "forgetting_cell_reference", "forgetting_cell_recall"]
@@ -79,8 +78,9 @@ class ForgettingCurveCell(GrayBoxCell):
       the recall probability at study time (negative = spacing benefit).
 
     Other weights: ``gate_kernel`` W (n_event_features, K), ``gate_bias`` c
-    (K,), ``target_kernel`` V (n_event_features, K) and ``target_bias`` a (K,). Output: recall probability, shape ``(batch, 1)``. State: memory
-    strength ``s``, shape ``(batch, K)``, zero (never studied) at the start.
+    (K,), ``target_kernel`` V (n_event_features, K) and ``target_bias`` a (K,).
+    Output: recall probability, shape ``(batch, 1)``. State: memory strength
+    ``s``, shape ``(batch, K)``, zero (never studied) at the start.
 
     Args:
         units: number of memory cells K (time constants).
@@ -134,7 +134,8 @@ class ForgettingCurveCell(GrayBoxCell):
             )
             if tau.shape != (self.units,) or np.any(tau <= 0) or not np.all(np.isfinite(tau)):
                 raise ValueError(
-                    f"tau_init must be a positive number or a list of {self.units} positive numbers, received {tau_init!r}."
+                    f"tau_init must be a positive number or a list of {self.units} positive numbers, "
+                    f"received {tau_init!r}."
                 )
         self.tau_init = [float(v) for v in tau]
         self.gate_bias_init = float(gate_bias_init)
@@ -150,7 +151,8 @@ class ForgettingCurveCell(GrayBoxCell):
         features = int(input_shape[-1])
         if features < 2:
             raise ValueError(
-                f"ForgettingCurveCell expects inputs [Δt, study, features...] with at least 2 features, received input shape {tuple(input_shape)!r}."
+                "ForgettingCurveCell expects inputs [Δt, study, features...] with at least 2 features, "
+                f"received input shape {tuple(input_shape)!r}."
             )
         self.n_event_features = features - 2
         k = self.units
@@ -182,7 +184,16 @@ class ForgettingCurveCell(GrayBoxCell):
         )
         self.built = True
 
-    def call(self, inputs, states, training=None):
+    def gate_step(self, inputs, states, training=None):
+        """One step with its gates, for :func:`lstm_apps.telemetry.trace_gates`.
+
+        Returns:
+            ``(p, [s'], gates)``, as :meth:`call` computes them; ``gates``
+            maps ``"forget_gate"`` (the decay ``f_k`` over Δt),
+            ``"input_gate"`` (``i_k``), ``"cell_input"`` (``g_k``; ``(units,)``
+            without event features) and ``"cell_state"`` (the new strength
+            ``s_k'``), each ``(batch, units)``.
+        """
         s = states[0] if isinstance(states, (list, tuple)) else states
         dt = ops.maximum(inputs[:, 0:1], 0.0)
         study = ops.clip(inputs[:, 1:2], 0.0, 1.0)
@@ -204,7 +215,11 @@ class ForgettingCurveCell(GrayBoxCell):
             zg = zg + ops.matmul(inputs[:, 2:], self.target_kernel)
         g = ops.sigmoid(zg)
         s_new = s_dec + i * (g - s_dec)
-        return p, [s_new]
+        return p, [s_new], {"forget_gate": f, "input_gate": i, "cell_input": g, "cell_state": s_new}
+
+    def call(self, inputs, states, training=None):
+        p, new_states, _ = self.gate_step(inputs, states)
+        return p, new_states
 
     def physical_parameters(self):
         params = super().physical_parameters()
@@ -253,9 +268,12 @@ def forgetting_cell_recall(strength, params):
     """Recall probability read out from memory strengths ``(..., K)`` (NumPy).
 
     ``sigmoid(Σ_k w_k s_k + b)``, or ``sigmoid(a ln(eps + Σ_k w_k s_k) + b)``
-    when ``params`` has a ``readout_slope`` a (``readout="activation"``).
+    when ``params`` has a ``readout_slope`` a (``readout="activation"``): the
+    one NumPy form of :class:`ForgettingCurveCell`'s readout, used by
+    :func:`forgetting_cell_reference` and by
+    :func:`lstm_apps.baselines.curves.fit_cell_curve`.
     """
-    total = np.asarray(strength, "float64") @ np.asarray(params["readout_weight"], "float64")
+    total = np.sum(np.asarray(strength, "float64") * np.asarray(params["readout_weight"], "float64"), axis=-1)
     if params.get("readout_slope") is not None:
         total = params["readout_slope"] * np.log(total + _EPS)
     return 1.0 / (1.0 + np.exp(-(total + params["readout_bias"])))
@@ -304,8 +322,3 @@ def forgetting_cell_reference(x, params, s0=None):
         before.append(s_dec)
         after.append(s)
     return np.stack(ps, 1), np.stack(before, 1), np.stack(after, 1)
-
-
-register_recurrent_kind(
-    "forgetting_curve", lambda units, **kw: keras.layers.RNN(ForgettingCurveCell(units), **kw)
-)

@@ -41,8 +41,8 @@ class GrayBoxCell(keras.layers.Layer):
     physical range; :meth:`add_positive_weight` does the same through a
     softplus, and :meth:`add_log_weight` through an exponential (for time
     constants spanning orders of magnitude). :meth:`set_physical_value`
-    assigns an effective value (e.g. from a least-squares fit). Weights created with ``physical=True`` are reported by
-    :meth:`physical_parameters`.
+    assigns an effective value (e.g. from a least-squares fit). Weights
+    created with ``physical=True`` are reported by :meth:`physical_parameters`.
 
     A subclass implements:
 
@@ -52,6 +52,11 @@ class GrayBoxCell(keras.layers.Layer):
       :meth:`add_bounded_weight` / :meth:`add_positive_weight`;
     * ``call(inputs, states, training=None)``: one step, returning
       ``(output, new_states)`` with ``keras.ops`` only;
+    * optionally ``gate_step(inputs, states, training=None)``: the same step
+      returning ``(output, new_states, gates)`` with ``gates`` a dict of
+      named per-step tensors (``"forget_gate"``, ``"cell_state"``, ...), so
+      :func:`lstm_apps.telemetry.trace_gates` can record them (then ``call``
+      is ``gate_step`` without the gates, and the two cannot disagree);
     * ``get_config()``: its constructor arguments (call ``super().get_config()``);
     * optionally ``physical_parameters()`` to add derived quantities (a
       half-life, an equilibrium) to the named parameters;
@@ -153,7 +158,8 @@ class GrayBoxCell(keras.layers.Layer):
         value = np.asarray(initial_value, dtype="float64")
         if np.any(value <= 0) or not np.all(np.isfinite(value)):
             raise ValueError(
-                f"initial value of log-scale weight {name!r} must be finite and > 0, received {initial_value!r}."
+                f"initial value of log-scale weight {name!r} must be finite and > 0, "
+                f"received {initial_value!r}."
             )
         init = np.broadcast_to(np.log(value), shape).astype("float32")
         var = self.add_weight(
@@ -202,7 +208,8 @@ class GrayBoxCell(keras.layers.Layer):
         """The named physical parameters, as NumPy arrays, after training."""
         if not self.built:
             raise ValueError(
-                f"{type(self).__name__} is not built yet: call it on data (or build it) before reading its parameters."
+                f"{type(self).__name__} is not built yet: call it on data (or build it) before "
+                "reading its parameters."
             )
         return {
             name: np.asarray(ops.convert_to_numpy(self.bounded_value(name)))

@@ -9,9 +9,19 @@ import keras
 import numpy as np
 from keras import constraints, initializers, ops, regularizers
 
-from lstm_apps.layers.factory import register_recurrent_kind
+from lstm_apps import telemetry
+from lstm_apps.layers import kernels
+from lstm_apps.layers.keras_lstm import PINNED_FORGET_BIAS, keras_lstm_weights
 
-__all__ = ["LSTM1997Cell", "LSTM1997", "gate_activations", "memory_half_life"]
+__all__ = [
+    "LSTM1997Cell",
+    "LSTM1997",
+    "gate_activations",
+    "keras_lstm_weights",
+    "memory_half_life",
+    "to_keras_lstm",
+    "PINNED_FORGET_BIAS",
+]
 
 _SQUASHES = ("paper", "tanh")
 
@@ -162,7 +172,8 @@ class LSTM1997Cell(keras.layers.Layer):
         self.cells_per_block = _check_positive_int("cells_per_block", cells_per_block)
         if self.units % self.cells_per_block:
             raise ValueError(
-                f"units must be divisible by cells_per_block, received units={units} and cells_per_block={cells_per_block}."
+                f"units must be divisible by cells_per_block, received units={units} and "
+                f"cells_per_block={cells_per_block}."
             )
         self.n_blocks = self.units // self.cells_per_block
         self.input_gate_bias = _per_block("input_gate_bias", input_gate_bias, self.n_blocks)
@@ -288,6 +299,23 @@ class LSTM1997Cell(keras.layers.Layer):
         h, s, _ = self.step_projected(self.project_inputs(inputs), states)
         return h, [h, s]
 
+    def gate_step(self, inputs, states, training=False):
+        """One step with its gates, for :func:`lstm_apps.telemetry.trace_gates`.
+
+        Returns:
+            ``(h, [h, s], gates)``, ``h`` and ``s`` as :meth:`call` computes
+            them; ``gates`` maps ``"input_gate"``, ``"output_gate"`` (and
+            ``"forget_gate"``) to ``(batch, units)`` activations, one column
+            per memory cell (a block's cells repeat its gate), and
+            ``"cell_state"`` to ``s``.
+        """
+        h, s, gates = self.step_projected(self.project_inputs(inputs), states)
+        named = {"input_gate": self._expand(gates["input"]), "output_gate": self._expand(gates["output"])}
+        if self.forget_gate:
+            named["forget_gate"] = self._expand(gates["forget"])
+        named["cell_state"] = s
+        return h, [h, s], named
+
     def get_initial_state(self, batch_size=None):
         return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype) for _ in range(2)]
 
@@ -312,32 +340,6 @@ class LSTM1997Cell(keras.layers.Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
         }
         return {**super().get_config(), **config}
-
-
-class _TelemetryCell(keras.layers.Layer):
-    """Wraps an :class:`LSTM1997Cell` (sharing its weights) to emit gates and states."""
-
-    def __init__(self, cell: LSTM1997Cell, **kwargs):
-        super().__init__(**kwargs)
-        self.cell = cell
-        self.state_size = cell.state_size
-        n_gates = 3 if cell.forget_gate else 2
-        self.output_size = 2 * cell.units + n_gates * cell.n_blocks
-
-    def build(self, input_shape):
-        self.built = True
-
-    def call(self, inputs, states, training=False):
-        cell = self.cell
-        h, s, gates = cell.step_projected(cell.project_inputs(inputs), states)
-        parts = [h, gates["input"], gates["output"]]
-        if cell.forget_gate:
-            parts.append(gates["forget"])
-        parts.append(s)
-        return ops.concatenate(parts, axis=-1), [h, s]
-
-
-_RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -365,7 +367,7 @@ class LSTM1997(keras.layers.RNN):
             XLA), e.g. for TFLite conversion.
         zero_output_for_mask: output zeros at masked steps (with ``return_sequences``).
         fast_path: with the TensorFlow backend (and ``unroll=False``), run the
-            fast time loop of :mod:`lstm_apps.layers.fast_rnn`: inputs of all
+            fast time loop of :mod:`lstm_apps.layers.kernels.lstm1997_tf`: inputs of all
             steps projected by one matrix product, an XLA-compiled loop with
             one recurrent product per step, and a hand-written backward pass
             (same outputs and gradients as the generic
@@ -471,21 +473,24 @@ class LSTM1997(keras.layers.RNN):
 
     def uses_fast_path(self) -> bool:
         """Whether calls run the fast loop (``fast_path``, TensorFlow backend, no ``unroll``)."""
-        from lstm_apps.layers.fast_rnn import fast_path_supported
-
-        return self.fast_path and not self.unroll and fast_path_supported()
+        return self.fast_path and not self.unroll and kernels.fast_path_supported()
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self.uses_fast_path():
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        from lstm_apps.layers.fast_rnn import fast_lstm1997
-
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        last_output, outputs, states = fast_lstm1997(
-            self.cell,
+        cell = self.cell
+        last_output, outputs, states = kernels.lstm1997(
             sequences,
             list(initial_state),
+            cell.kernel,
+            cell.recurrent_kernel,
+            cell.bias,
+            cells_per_block=cell.cells_per_block,
+            forget_gate=cell.forget_gate,
+            squash=cell.squash,
+            truncate_gradients=cell.truncate_gradients,
             mask=mask,
             go_backwards=self.go_backwards,
             return_sequences=self.return_sequences,
@@ -502,7 +507,7 @@ class LSTM1997(keras.layers.RNN):
         The 1997 cell is a standard LSTM with its forget gate pinned at 1 once
         the cell input and the state are halved: ``4 sigmoid(x) - 2 =
         2 tanh(x / 2)`` and ``2 sigmoid(s) - 1 = tanh(s / 2)``. See
-        :func:`lstm_apps.layers.fast_rnn.to_keras_lstm` for the exact map and
+        :func:`to_keras_lstm` for the exact map and
         its limits (a ``ValueError`` names the unsupported option).
 
         Args:
@@ -512,8 +517,6 @@ class LSTM1997(keras.layers.RNN):
             A built ``keras.layers.LSTM`` with the mapped weights; its states
             are ``[h, s / 2]`` (paper squash) or ``[h, s]`` (``"tanh"``).
         """
-        from lstm_apps.layers.fast_rnn import to_keras_lstm
-
         return to_keras_lstm(self, **kwargs)
 
     def gate_activations(self, inputs, initial_state=None, mask=None) -> dict[str, np.ndarray]:
@@ -538,28 +541,14 @@ class LSTM1997(keras.layers.RNN):
         self._check_rank(inputs.shape)
         if not self.built:
             self(inputs)
-        cell = self.cell
-        rnn = keras.layers.RNN(
-            _TelemetryCell(cell, dtype=self.dtype_policy),
-            return_sequences=True,
+        return telemetry.trace_gates(
+            self.cell,
+            inputs,
+            initial_state=initial_state,
+            mask=mask,
             go_backwards=self.go_backwards,
             dtype=self.dtype_policy,
         )
-        kwargs = {}
-        if initial_state is not None:
-            kwargs["initial_state"] = list(initial_state)
-        if mask is not None:
-            kwargs["mask"] = ops.convert_to_tensor(mask)
-        out = ops.convert_to_numpy(rnn(inputs, **kwargs))
-        units, nb, s_per = cell.units, cell.n_blocks, cell.cells_per_block
-        result = {"output": out[..., :units]}
-        pos = units
-        names = ["input_gate", "output_gate"] + (["forget_gate"] if cell.forget_gate else [])
-        for name in names:
-            result[name] = np.repeat(out[..., pos : pos + nb], s_per, axis=-1)
-            pos += nb
-        result["cell_state"] = out[..., pos : pos + units]
-        return result
 
     def get_config(self):
         config = self.cell.get_config()
@@ -602,36 +591,89 @@ def gate_activations(model, inputs, layer=None) -> dict[str, np.ndarray]:
         The dict of :meth:`LSTM1997.gate_activations`.
     """
     if layer is None:
-        found = [l for l in _walk_layers(model) if isinstance(l, LSTM1997)]
+        found = [candidate for candidate in telemetry.walk_layers(model) if isinstance(candidate, LSTM1997)]
         if not found:
             raise ValueError(
-                f"model {model.name!r} has no LSTM1997 layer; its layers are {[l.name for l in model.layers]}."
+                f"model {model.name!r} has no LSTM1997 layer; its layers are "
+                f"{[candidate.name for candidate in model.layers]}."
             )
         layer = found[0]
     elif isinstance(layer, str):
         layer = model.get_layer(layer)
     if not isinstance(layer, LSTM1997):
         raise ValueError(
-            f"layer must be an LSTM1997 layer, received {type(layer).__name__} {getattr(layer, 'name', layer)!r}."
+            f"layer must be an LSTM1997 layer, received {type(layer).__name__} "
+            f"{getattr(layer, 'name', layer)!r}."
         )
-    feeder = keras.Model(model.inputs, layer.input)
-    layer_inputs = feeder.predict(inputs, verbose=0)
-    mask = None
-    if isinstance(layer_inputs, (list, tuple)):
-        # a layer fed a mask (Masking, Embedding(mask_zero=True)) records [sequences, mask]
-        layer_inputs, *rest = layer_inputs
-        masks = [np.asarray(r) for r in rest if np.asarray(r).dtype == bool and np.asarray(r).ndim == 2]
-        mask = masks[0] if masks else None
-    return layer.gate_activations(layer_inputs, mask=mask)
+    fed, mask = telemetry.layer_inputs(model, layer, inputs)
+    return layer.gate_activations(fed, mask=mask)
 
 
-def _walk_layers(model):
-    for l in model.layers:
-        yield l
-        if hasattr(l, "layers"):
-            yield from _walk_layers(l)
-        if hasattr(l, "layer") and isinstance(l.layer, keras.layers.Layer):
-            yield l.layer
+# ---------------------------------------------------------------------------
+# mapping onto keras.layers.LSTM
+# ---------------------------------------------------------------------------
+def to_keras_lstm(layer: LSTM1997, **kwargs) -> keras.layers.LSTM:
+    """A built-in ``keras.layers.LSTM`` with the same outputs as an ``LSTM1997`` layer.
 
+    Every configuration maps exactly for inference: both squashes, with and
+    without the forget gate, any ``cells_per_block``, and the layer's
+    ``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``,
+    ``unroll`` and ``zero_output_for_mask``. The map is for inference: the
+    returned layer trains with full backpropagation and a free forget gate,
+    not with the paper's truncation. Its state is ``[h, s / 2]`` with the
+    paper's squash (``[h, s]`` with ``"tanh"``): halve ``s`` in an
+    ``initial_state`` given to it. The weights are :func:`keras_lstm_weights`.
 
-register_recurrent_kind("lstm1997", lambda units, **kw: LSTM1997(units, **kw))
+    Args:
+        layer: a built :class:`LSTM1997`.
+        **kwargs: extra ``keras.layers.LSTM`` arguments (``name``,
+            ``use_cudnn`` ...); they override the copied ones.
+
+    Returns:
+        A built ``keras.layers.LSTM``; on a GPU it can run on cuDNN.
+
+    Example:
+
+    ```python
+    layer = LSTM1997(16, return_sequences=True)
+    y = layer(x)
+    lstm = layer.to_keras_lstm()
+    np.testing.assert_allclose(lstm(x), y, atol=1e-5)
+    ```
+    """
+    if not isinstance(layer, LSTM1997):
+        raise ValueError(
+            f"to_keras_lstm expects an LSTM1997 layer, received {type(layer).__name__} "
+            f"{getattr(layer, 'name', layer)!r}."
+        )
+    if not layer.built or not layer.cell.built:
+        raise ValueError(
+            f"LSTM1997 layer {layer.name!r} is not built: call it on data (or build it) before converting."
+        )
+    weights = keras_lstm_weights(layer.cell)
+    options = dict(
+        units=layer.cell.units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        unit_forget_bias=False,
+        return_sequences=layer.return_sequences,
+        return_state=layer.return_state,
+        go_backwards=layer.go_backwards,
+        stateful=layer.stateful,
+        unroll=layer.unroll,
+        zero_output_for_mask=layer.zero_output_for_mask,
+        dtype=layer.dtype_policy,
+        name=f"{layer.name}_as_lstm",
+    )
+    options.update(kwargs)
+    lstm = keras.layers.LSTM(**options)
+    input_dim = weights[0].shape[0]
+    batch = int(layer.states[0].shape[0]) if layer.stateful and layer.states is not None else None
+    lstm.build((batch, None, input_dim))
+    lstm.set_weights(weights)
+    if batch is not None:  # carry the current states over: [h, s / 2] (paper) or [h, s]
+        half = 0.5 if layer.cell.squash == "paper" else 1.0
+        lstm.states[0].assign(layer.states[0].value)
+        lstm.states[1].assign(half * layer.states[1].value)
+    return lstm

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lstm_apps.layers.factory import register_recurrent_kind
+from lstm_apps.datasets.methylation import methylation_equilibrium, methylation_recursion
 from lstm_apps.layers.graybox import GrayBoxCell
 
 __all__ = ["MethylationCell", "methylation_cell_reference", "MU_RANGE", "DELTA_RANGE"]
@@ -38,7 +38,12 @@ class MethylationCell(GrayBoxCell):
     p_t  = f_t p_{t−1} + i_t g_t          = μ_t p + δ_k (1 − p): an EMA, in [0, 1]
     ```
 
-    The state (and output) is the methylation fraction of each site.
+    The state (and output) is the methylation fraction of each site. The
+    same recursion in NumPy, which the simulator
+    :func:`~lstm_apps.datasets.methylation.simulate_methylation` draws its
+    data with, is :func:`~lstm_apps.datasets.methylation.methylation_recursion`
+    (here :func:`methylation_cell_reference`); the tests check this cell
+    against it.
 
     Physical parameters (:meth:`physical_parameters`): ``mu`` (maintenance
     efficiency, in (0.5, 1)), ``delta`` (de novo rate, in (0, 0.5)),
@@ -93,7 +98,8 @@ class MethylationCell(GrayBoxCell):
             arr = np.full(self.units, float(arr))
         if arr.shape != (self.units,):
             raise ValueError(
-                f"{name} must be a number or a list of {self.units} values (one per site), received {value!r}."
+                f"{name} must be a number or a list of {self.units} values (one per site), "
+                f"received {value!r}."
             )
         lo, hi = bounds
         if np.any(arr <= lo) or np.any(arr >= hi):
@@ -103,7 +109,8 @@ class MethylationCell(GrayBoxCell):
     def build(self, input_shape):
         if int(input_shape[-1]) != 1:
             raise ValueError(
-                f"MethylationCell expects one input feature (the drug dose), received input shape {tuple(input_shape)!r}."
+                "MethylationCell expects one input feature (the drug dose), "
+                f"received input shape {tuple(input_shape)!r}."
             )
         k = self.units
         self.add_bounded_weight("mu", (k,), *MU_RANGE, np.asarray(self.mu_init))
@@ -121,7 +128,15 @@ class MethylationCell(GrayBoxCell):
             return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
         return [ops.ones((batch_size, 1), dtype=self.compute_dtype) * ops.expand_dims(self.equilibrium(), 0)]
 
-    def call(self, inputs, states, training=None):
+    def gate_step(self, inputs, states, training=None):
+        """One step with its gates, for :func:`lstm_apps.telemetry.trace_gates`.
+
+        Returns:
+            ``(p, [p], gates)``, ``p`` as :meth:`call` computes it; ``gates``
+            maps ``"forget_gate"`` (``f_t``), ``"input_gate"`` (``i_t``),
+            ``"cell_input"`` (``g_t``) and ``"cell_state"`` (``p_t``), each
+            ``(batch, units)``.
+        """
         p = states[0] if isinstance(states, (list, tuple)) else states
         dose = ops.clip(inputs[:, 0:1], 0.0, 1.0)
         mu = self.bounded_value("mu") * (1.0 - self.bounded_value("inhibition") * dose)
@@ -130,12 +145,16 @@ class MethylationCell(GrayBoxCell):
         i = 1.0 - f
         g = delta / (1.0 - mu + delta)
         p_new = f * p + i * g
-        return p_new, [p_new]
+        return p_new, [p_new], {"forget_gate": f, "input_gate": i, "cell_input": g, "cell_state": p_new}
+
+    def call(self, inputs, states, training=None):
+        p_new, new_states, _ = self.gate_step(inputs, states)
+        return p_new, new_states
 
     def physical_parameters(self):
         params = super().physical_parameters()
         mu, delta = params["mu"], params["delta"]
-        params["equilibrium"] = delta / (1.0 - mu + delta)
+        params["equilibrium"] = methylation_equilibrium(mu, delta)
         params["forget"] = mu - delta
         params["recovery_divisions"] = 1.0 / (1.0 - mu + delta)
         return params
@@ -152,34 +171,5 @@ class MethylationCell(GrayBoxCell):
         return config
 
 
-def methylation_cell_reference(dose, mu, delta, inhibition, p0=None):
-    """NumPy reference of :class:`MethylationCell`: the recursion ``p' = μ_t p + δ (1 − p)``.
-
-    Args:
-        dose: ``(batch, time)`` or ``(batch, time, 1)`` drug doses in [0, 1].
-        mu, delta, inhibition: per-site arrays ``(sites,)``.
-        p0: initial fractions ``(batch, sites)``; the drug-free equilibrium when None.
-
-    Returns:
-        ``(batch, time, sites)`` methylation fractions after each division.
-    """
-    dose = np.asarray(dose, "float64")
-    if dose.ndim == 3:
-        dose = dose[..., 0]
-    if dose.ndim != 2:
-        raise ValueError(f"dose must have shape (batch, time) or (batch, time, 1), received {dose.shape!r}.")
-    mu, delta, inhibition = (np.asarray(a, "float64") for a in (mu, delta, inhibition))
-    p = (
-        np.broadcast_to(delta / (1 - mu + delta), (dose.shape[0], mu.shape[0])).copy()
-        if p0 is None
-        else np.asarray(p0, "float64").copy()
-    )
-    out = []
-    for t in range(dose.shape[1]):
-        mu_t = mu * (1 - inhibition * np.clip(dose[:, t : t + 1], 0, 1))
-        p = mu_t * p + delta * (1 - p)
-        out.append(p)
-    return np.stack(out, 1)
-
-
-register_recurrent_kind("methylation", lambda units, **kw: keras.layers.RNN(MethylationCell(units), **kw))
+#: NumPy reference of :class:`MethylationCell`: the simulator's recursion, written once.
+methylation_cell_reference = methylation_recursion

@@ -27,6 +27,8 @@ __all__ = ["TimeBudget", "StopWhen"]
 #: The clocks :class:`TimeBudget` reads (module attributes, so tests can replace them).
 wall_clock: Callable[[], float] = time.perf_counter
 cpu_clock: Callable[[], float] = time.process_time
+#: Within an epoch, :class:`TimeBudget` writes its ledger at most this often (seconds of training).
+LEDGER_EVERY_SECONDS = 5.0
 
 
 def _limit_seconds(minutes, name: str) -> float | None:
@@ -51,10 +53,13 @@ class TimeBudget(keras.callbacks.Callback):
     epoch (validation, callbacks) the way Keras does.
 
     With a ``ledger`` (a JSON file) the spent seconds are written after every
-    epoch and at the end of each fit, and read back when the callback is
-    created: a run resumed after an interruption continues from the time spent
-    before it. Time spent in an interrupted epoch is not counted (the backup
-    repeats that epoch).
+    epoch, every :data:`LEDGER_EVERY_SECONDS` of training within an epoch and
+    at the end of each fit, and read back when the callback is created: a run
+    resumed after an interruption continues from the time spent before it
+    (the interrupted epoch included, up to its last ledger write: it was
+    spent, even though the backup repeats that epoch). ``ledger_extra`` (a
+    function returning a dict) adds entries to each write; what a ledger
+    holds is ``ledger_data``.
 
     ``share`` (set before a fit, default 1) is the fraction of the time left
     that the next fit may use: an ensemble of ``n`` members gives member ``k``
@@ -91,8 +96,12 @@ class TimeBudget(keras.callbacks.Callback):
         self.fits = 0
         self._clock = None  # (wall0, cpu0, spent wall, spent cpu) of the fit in progress
         self._fit_limits = (None, None)
+        self._saved_at = 0.0
+        self.ledger_extra: Callable[[], dict] | None = None
+        self.ledger_data: dict[str, Any] = {}
         if self.ledger is not None and self.ledger.is_file():
             saved = _io.read_json(self.ledger)
+            self.ledger_data = dict(saved)
             self.wall_seconds = float(saved.get("wall_seconds", 0.0))
             self.cpu_seconds = float(saved.get("cpu_seconds", 0.0))
             self.stopped_by = saved.get("stopped_by")
@@ -132,19 +141,20 @@ class TimeBudget(keras.callbacks.Callback):
     def save(self) -> None:
         """Write the spent time to the ledger (if any)."""
         if self.ledger is not None:
-            _io.write_json(
-                self.ledger,
-                {
-                    "wall_seconds": round(self.wall_seconds, 3),
-                    "cpu_seconds": round(self.cpu_seconds, 3),
-                    "stopped_by": self.stopped_by,
-                },
-            )
+            self.ledger_data = {
+                **(self.ledger_extra() if self.ledger_extra is not None else {}),
+                "wall_seconds": round(self.wall_seconds, 3),
+                "cpu_seconds": round(self.cpu_seconds, 3),
+                "stopped_by": self.stopped_by,
+            }
+            _io.write_json(self.ledger, self.ledger_data)
+            self._saved_at = self.wall_seconds
 
     # -- Keras hooks ----------------------------------------------------
     def on_train_begin(self, logs=None):
         self.fits += 1
         self._clock = (wall_clock(), cpu_clock(), self.wall_seconds, self.cpu_seconds)
+        self._saved_at = self.wall_seconds
         self._fit_limits = tuple(
             None if limit is None else spent + self.share * max(limit - spent, 0.0)
             for limit, spent in ((self.wall_limit, self.wall_seconds), (self.cpu_limit, self.cpu_seconds))
@@ -168,6 +178,8 @@ class TimeBudget(keras.callbacks.Callback):
         if stopped:
             self.stopped_by = stopped
             self.model.stop_training = True
+        if self.ledger is not None and self.wall_seconds - self._saved_at >= LEDGER_EVERY_SECONDS:
+            self.save()
 
     def on_epoch_end(self, epoch, logs=None):
         self._tick()

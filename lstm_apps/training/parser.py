@@ -29,6 +29,10 @@ __all__ = [
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
 
 
+class BadDefaultError(ValueError, argparse.ArgumentTypeError):
+    """A bad default given to :func:`recipe_parser` (a ``ValueError``, and the validators' error type)."""
+
+
 def _int(text, expected: str) -> int:
     try:
         if isinstance(text, bool):
@@ -131,7 +135,8 @@ def recipe_parser(
 
     The group "common recipe options" holds ``--quick``, ``--seed``,
     ``--epochs``, ``--batch-size``, ``--cell``, ``--learning-rate``,
-    ``--runs-dir``, ``--resume [RUN_DIR]``, ``--verbose``, ``--distribute``,
+    ``--runs-dir``, ``--resume [RUN_DIR]``, ``--continue-from RUN_DIR``,
+    ``--verbose``, ``--distribute``,
     ``--export``, ``--max-minutes``, ``--max-cpu-minutes`` and ``--debug``.
     ``--max-minutes``/``--max-cpu-minutes`` bound the training time of the run
     (wall clock / process CPU), summed over all of its ``run.fit`` calls and
@@ -171,10 +176,20 @@ def recipe_parser(
         cells = list(cells)
         if cell not in cells:
             raise ValueError(f"cell must be one of {cells}, received {cell!r}.")
-    for value, check in ((epochs, positive_int), (batch_size, positive_int), (learning_rate, positive_float)):
-        if value is not None:
+    for name, value, check in (
+        ("epochs", epochs, positive_int),
+        ("quick_epochs", quick_epochs, positive_int),
+        ("batch_size", batch_size, positive_int),
+        ("learning_rate", learning_rate, positive_float),
+    ):
+        if value is None and name != "quick_epochs":
+            continue  # the recipe's choice
+        try:
             check(value)
-    positive_int(quick_epochs)
+        except argparse.ArgumentTypeError as exc:
+            raise BadDefaultError(f"recipe_parser: {name} {exc}.") from None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise BadDefaultError(f"recipe_parser: seed must be an integer, received {seed!r}.")
     parser = argparse.ArgumentParser(
         prog=f"{recipe}.py",
         description=description,
@@ -215,13 +230,22 @@ def recipe_parser(
         else "the optimizer's learning rate (default: the recipe's choice)",
     )
     g.add_argument("--runs-dir", default="runs", help="parent folder of the run folders (default runs/)")
-    g.add_argument(
+    again = g.add_mutually_exclusive_group()
+    again.add_argument(
         "--resume",
         nargs="?",
         const="latest",
         default=None,
         metavar="RUN_DIR",
-        help="continue an interrupted run (its folder, or the latest unfinished one of this recipe)",
+        help="continue an interrupted run in its folder (RUN_DIR, or the latest interrupted one of this "
+        "recipe whose process is gone); give the run's own flags again. A finished run is refused",
+    )
+    again.add_argument(
+        "--continue-from",
+        default=None,
+        metavar="RUN_DIR",
+        help="train a finished run further, into a new folder that names it: each fit restarts from "
+        "the run's last state and trains up to --epochs (the total); give the run's own flags again",
     )
     g.add_argument(
         "--verbose",

@@ -7,6 +7,29 @@ the interrupted one) with ``config.json``; the :class:`Run` it returns trains
 ``save_metrics``, ``print_table``, ``export``) and ends the run (``finish``).
 Every file is written atomically (see :mod:`lstm_apps.io`).
 
+Nothing is lost or silently mixed:
+
+* a run holds ``run.lock`` (its process id and host) from ``start_run`` until
+  ``finish`` or a failure; ``--resume`` skips (no folder) or refuses (a
+  folder) a run whose process is alive, and takes over the lock of a killed
+  one;
+* ``--resume`` continues an *interrupted* run only: a finished one (its
+  ``metrics.json`` written by ``finish``) is refused, and so are flags whose
+  values differ from the run's ``config.json`` in what changes its result
+  (seed, cell, data, epochs...; not ``--verbose``, ``--runs-dir``,
+  ``--max-minutes``... see :data:`RESUME_FREE_FLAGS`): repeat the run's own
+  flags and add ``--resume``;
+* ``--continue-from RUN_DIR`` trains a finished run further in a *new*
+  folder whose ``config.json`` names its parent (``continued_from``): each
+  fit restarts from the parent's last state (``final_state/``, weights and
+  optimizer) and runs up to the new ``--epochs``; the histories and the
+  training time carry on;
+* a run that fails after ``start_run`` (in :func:`run_recipe_main` or
+  ``lstm-apps run``) writes ``failed.json`` (the error, the time) and releases
+  its lock;
+* after a resume the history files, ``train_seconds``,
+  ``train_cpu_seconds`` and ``wall_seconds`` cover the whole run.
+
 Example:
 
 ```python
@@ -25,9 +48,7 @@ run.finish({"val_loss": model.evaluate(x_val, y_val)})
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import json
-import os
+import contextlib
 import shutil
 import sys
 import time
@@ -36,146 +57,51 @@ from pathlib import Path
 from typing import Any
 
 from lstm_apps import io as _io
-from lstm_apps.training.parser import DISTRIBUTE_CHOICES
+from lstm_apps.training.folders import (
+    FINAL_STATE_DIR,
+    LEDGER_FILE,
+    MEMBERS_DIR,
+    RESUME_FREE_FLAGS,
+    _check_same_config,
+    _copy_parent_state,
+    _final_state_keeper,
+    _float_or_none,
+    _history_writer,
+    _join_histories,
+    _latest_unfinished,
+    _new_run_dir,
+    _resolve_epochs,
+    _restored_epochs,
+    make_strategy,
+    set_seed,
+)
+from lstm_apps.training.lock import (
+    FAILED_FILE,
+    RunLock,
+    RunLockedError,
+    describe_owner,
+    read_lock,
+    run_state,
+    write_failure,
+)
 from lstm_apps.training.report import flatten_metrics, format_table, plot_history
 
-__all__ = ["Run", "start_run", "set_seed", "make_strategy", "run_recipe_main", "LEDGER_FILE", "MEMBERS_DIR"]
+__all__ = [
+    "Run",
+    "start_run",
+    "set_seed",
+    "make_strategy",
+    "run_recipe_main",
+    "failures_recorded",
+    "LEDGER_FILE",
+    "MEMBERS_DIR",
+    "FINAL_STATE_DIR",
+    "RESUME_FREE_FLAGS",
+]
 
-#: The time ledger (training seconds spent, carried across ``--resume``).
-LEDGER_FILE = "train_time.json"
-#: Where :meth:`Run.fit_members` keeps finished members' weights until the run ends.
-MEMBERS_DIR = "backup_members"
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and the backend (``keras.utils.set_random_seed``)."""
-    import keras
-
-    keras.utils.set_random_seed(int(seed))
-
-
-def make_strategy(kind: str):
-    """Return the ``tf.distribute`` strategy for ``--distribute``.
-
-    Args:
-        kind: ``"none"``: the default (single-device) strategy; ``"mirrored"``:
-            ``MirroredStrategy`` over the local GPUs (or CPU devices);
-            ``"multiworker"``: ``MultiWorkerMirroredStrategy`` across the
-            machines that the ``TF_CONFIG`` environment variable (JSON)
-            describes.
-
-    Returns:
-        The strategy: build and compile models inside ``strategy.scope()``;
-        the global batch is split over the replicas.
-
-    Example:
-
-    >>> with make_strategy("mirrored").scope():
-    ...     model = build_model()
-    """
-    import tensorflow as tf
-
-    if kind == "none":
-        return tf.distribute.get_strategy()
-    if kind == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if kind == "multiworker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ValueError(
-                "--distribute multiworker needs the TF_CONFIG environment variable describing the cluster "
-                '(e.g. \'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
-                '"index": 0}}\'); received TF_CONFIG unset.'
-            )
-        try:
-            config = json.loads(os.environ["TF_CONFIG"])
-        except json.JSONDecodeError as exc:
-            raise ValueError(
-                f"--distribute multiworker: TF_CONFIG must be JSON, received {os.environ['TF_CONFIG']!r} "
-                f"({exc})."
-            ) from None
-        if not isinstance(config, dict) or "cluster" not in config or "task" not in config:
-            raise ValueError(
-                "--distribute multiworker: TF_CONFIG needs 'cluster' and 'task' entries, received "
-                f"{os.environ['TF_CONFIG']!r}."
-            )
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"distribute must be one of {DISTRIBUTE_CHOICES}, received {kind!r}.")
-
-
-def _new_run_dir(parent: Path) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for i in range(1000):
-        candidate = parent / (stamp if i == 0 else f"{stamp}-{i}")
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"could not create a fresh run folder under {parent}")
-
-
-def _latest_unfinished(parent: Path) -> Path | None:
-    if not parent.is_dir():
-        return None
-    candidates = sorted(
-        p
-        for p in parent.iterdir()
-        if p.is_dir() and any(p.glob("backup*")) and not (p / "metrics.json").exists()
-    )
-    return candidates[-1] if candidates else None
-
-
-def _history_of(rows: Sequence[Mapping[str, Any]]) -> dict[str, list]:
-    """A Keras history dict (``{key: [per epoch]}``) from per-epoch logs."""
-    history: dict[str, list] = {}
-    for logs in rows:
-        for key, value in logs.items():
-            history.setdefault(key, []).append(value)
-    return history
-
-
-def _join_histories(before: Mapping[str, Sequence], after: Mapping[str, Sequence]) -> dict[str, list]:
-    keys = list(dict.fromkeys([*before, *after]))
-    return {key: [*before.get(key, []), *after.get(key, [])] for key in keys}
-
-
-def _float_or_none(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _history_writer(run: Run, name: str, before: Mapping[str, Sequence] | None):
-    """A Keras callback that writes ``<name>.json``/``.csv`` after every epoch.
-
-    ``before`` is the history the file held when the fit started (a resumed
-    fit); the callback keeps its first ``initial_epoch`` epochs (those the
-    backup restored) and appends this fit's.
-    """
-    import keras
-
-    class _HistoryWriter(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.rows: list[dict] = []  # this fit's epoch logs (the dicts later callbacks extend)
-            self.before: dict[str, list] = {}
-            self.started = False
-
-        def on_epoch_begin(self, epoch, logs=None):
-            if not self.started:
-                self.started = True
-                self.before = {k: list(v)[:epoch] for k, v in (before or {}).items()}
-
-        def history(self) -> dict[str, list]:
-            return _join_histories(self.before, _history_of(self.rows))
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.rows.append(logs if logs is not None else {})
-            run.save_history(self.history(), name, plot=False)
-
-    return _HistoryWriter()
+#: The runs opened inside :func:`failures_recorded` blocks (none are kept outside one).
+_OPENED: list[Run] = []
+_RECORDING = [0]  # how many failures_recorded blocks are open
 
 
 class Run:
@@ -201,11 +127,8 @@ class Run:
         self.path = Path(path)
         self.resumed = resumed
         self.started = time.time()
-        default_epochs = getattr(args, "_default_epochs", 10)
-        quick_epochs = getattr(args, "_quick_epochs", 1)
-        epochs = getattr(args, "epochs", None)
         quick = bool(getattr(args, "quick", False))
-        self.epochs = epochs if epochs is not None else (quick_epochs if quick else default_epochs)
+        self.epochs = _resolve_epochs(args)
         verbose = getattr(args, "verbose", None)
         self.verbose = verbose if verbose is not None else (0 if quick else 1)
         self.config = {k: v for k, v in vars(args).items() if not k.startswith("_")}
@@ -214,6 +137,10 @@ class Run:
         self._metrics: dict[str, Any] = {}
         self._wall_given = False
         self._budget = None
+        self._lock: RunLock | None = None
+        self.finished = False
+        #: wall-clock seconds of this run spent in earlier processes (before ``--resume``)
+        self.wall_before = 0.0
 
     # -- distribution -------------------------------------------------
     @property
@@ -235,7 +162,12 @@ class Run:
                 getattr(self.args, "max_cpu_minutes", None),
                 ledger=self.file(LEDGER_FILE),
             )
+            self._budget.ledger_extra = lambda: {"run_wall_seconds": round(self.wall_seconds(), 3)}
         return self._budget
+
+    def wall_seconds(self) -> float:
+        """Wall-clock seconds of the run: this process's, plus those before ``--resume``."""
+        return self.wall_before + (time.time() - self.started)
 
     # -- artifacts ----------------------------------------------------
     def file(self, name: str) -> Path:
@@ -267,7 +199,7 @@ class Run:
             model: the Keras model.
             name: the file name (ends in ``.keras``).
             sample_inputs: a small batch of the model's real inputs (an array,
-                or a list for several inputs). Numeric ones are kept as
+                or a list for several inputs). Numbers and text are kept as
                 ``sample_inputs.npz`` (``<stem>_sample_inputs.npz`` for another
                 name), so ``lstm-apps export RUN_DIR`` calibrates and checks
                 parity on real data; with ``--export`` they are the parity data.
@@ -305,8 +237,8 @@ class Run:
     def save_metrics(self, metrics: Mapping[str, Any], merge: bool = True) -> dict[str, Any]:
         """Write ``metrics.json``: flat, numeric where possible.
 
-        ``wall_seconds`` since the run started (in this process) is added
-        unless given. With ``merge`` the metrics extend those saved earlier in
+        ``wall_seconds`` since the run started (across ``--resume``) is
+        added unless given. With ``merge`` the metrics extend those saved earlier in
         this run.
         """
         flat = flatten_metrics(metrics)
@@ -317,7 +249,7 @@ class Run:
         if "wall_seconds" in flat:
             self._wall_given = True
         if not self._wall_given:  # refreshed at every save (e.g. after an early --export save)
-            self._metrics["wall_seconds"] = round(time.time() - self.started, 3)
+            self._metrics["wall_seconds"] = round(self.wall_seconds(), 3)
         _io.write_json(self.file("metrics.json"), self._metrics)
         return dict(self._metrics)
 
@@ -369,8 +301,11 @@ class Run:
 
         Each ``history_name`` backs up into its own folder (``backup`` for the
         default, ``backup_<history_name>`` otherwise) with
-        ``keras.callbacks.BackupAndRestore``, so an interrupted run continues
-        each fit from its last finished epoch with ``--resume``. The history
+        ``keras.callbacks.BackupAndRestore`` (keeping the previous epoch's
+        copy too, in case a kill cuts a write short), so an interrupted run
+        continues each fit from its last finished epoch with ``--resume``.
+        When the fit ends the backup becomes ``final_state/<history_name>/``,
+        from which ``--continue-from`` trains further. The history
         is written after every epoch as ``<history_name>.json`` and ``.csv``
         (and ``.png`` when the fit ends); a resumed fit keeps the epochs
         before the interruption, so the files and the returned
@@ -396,18 +331,23 @@ class Run:
         kwargs.setdefault("epochs", self.epochs)
         kwargs.setdefault("verbose", self.verbose)
         backup = self.file("backup" if history_name == "history" else f"backup_{history_name}")
-        before = None
+        before, restored = None, 0
         if backup.exists() and self.file(f"{history_name}.json").is_file():
             before = _io.read_json(self.file(f"{history_name}.json"))
-        writer = _history_writer(self, history_name, before)
+            restored = _restored_epochs(backup)
+        writer = _history_writer(self, history_name, before, restored)
         budget = self.budget
         budget.share = budget_share
-        run_callbacks = [
-            keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
+        # the history is written before the backup at each epoch's end: a kill between the two
+        # leaves one epoch more in the history, which the resumed fit drops (never one less)
+        all_callbacks = [
             writer,
+            keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True, delete_checkpoint=False),
+            _final_state_keeper(backup, self.file(FINAL_STATE_DIR) / history_name),
             budget,
+            *callbacks,
         ]
-        history = model.fit(*args, callbacks=[*run_callbacks, *callbacks], **kwargs)
+        history = model.fit(*args, callbacks=all_callbacks, **kwargs)
         history.history = _join_histories(writer.before, history.history)
         history.epoch = list(range(len(next(iter(history.history.values()), []))))
         self.save_history(history.history, history_name)
@@ -484,12 +424,14 @@ class Run:
         return members
 
     def finish(self, metrics: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Write the final metrics (with the training time) and return them.
+        """Write the final metrics (with the training time) and return them; the run is then finished.
 
         Adds ``train_seconds``, ``train_cpu_seconds`` and
         ``stopped_by_time_budget`` (the time spent in :meth:`fit`, across
         ``--resume``) unless the recipe gives them; once ``metrics.json`` is
-        written, the time ledger and ``backup_members/`` are removed.
+        written, the time ledger and ``backup_members/`` are removed and the
+        lock is released: ``--resume`` then refuses the folder
+        (``--continue-from`` trains it further in a new one).
         """
         budget_metrics = {}
         if self._budget is not None or self.file(LEDGER_FILE).is_file():
@@ -500,11 +442,30 @@ class Run:
         result = self.save_metrics(metrics)
         self.file(LEDGER_FILE).unlink(missing_ok=True)
         shutil.rmtree(self.file(MEMBERS_DIR), ignore_errors=True)
+        self.file(FAILED_FILE).unlink(missing_ok=True)
+        self.finished = True
+        self._release()
         return result
+
+    def fail(self, exc: BaseException) -> Path:
+        """Record a failure: write ``failed.json`` (the error's type and message, the time), release the lock.
+
+        :func:`run_recipe_main` (and ``lstm-apps run``) call it when a recipe
+        raises after :func:`start_run`; the backups stay, so ``--resume``
+        continues the run once the cause is fixed.
+        """
+        path = write_failure(self.path, exc)
+        self._release()
+        return path
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, Any] | None = None) -> Run:
-    """Seed everything and open the run folder; write ``config.json``.
+    """Seed everything, open and lock the run folder; write ``config.json``.
 
     Args:
         recipe: the recipe's name (the run folder's parent).
@@ -512,11 +473,21 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
         extra_config: more entries for ``config.json``.
 
     Returns:
-        The :class:`Run`. A fresh folder ``<runs-dir>/<recipe>/<timestamp>/``
-        is created (with a suffix if the name is taken, so no earlier run is
-        ever overwritten). With ``--resume`` the given (or the latest
-        unfinished) run folder is reused: each fit continues from its backup,
-        the time budget from the ledger.
+        The :class:`Run`, holding the folder's lock (``run.lock``) until
+        :meth:`Run.finish` or :meth:`Run.fail`. A fresh folder
+        ``<runs-dir>/<recipe>/<timestamp>/`` is created (with a suffix if the
+        name is taken, so no earlier run is ever overwritten). With
+        ``--resume`` the given (or the latest interrupted) run folder is
+        reused: each fit continues from its backup, the time budget from the
+        ledger. With ``--continue-from`` a fresh folder continues a finished
+        run (see the module docstring).
+
+    Raises:
+        ValueError: ``--resume`` of a folder that does not exist, has finished,
+            is still running (its process id is named), or was made with other
+            values of flags that change the result (the flags are named);
+            ``--continue-from`` of a folder that has not finished or keeps no
+            final state, or with ``--epochs`` not above the run's.
 
     Example:
 
@@ -526,29 +497,150 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
 
     matplotlib.use("Agg")
     parent = Path(args.runs_dir) / recipe
+    resume = getattr(args, "resume", None)
+    continue_from = getattr(args, "continue_from", None)
+    if resume and continue_from:
+        raise ValueError(
+            f"--resume {resume} and --continue-from {continue_from} exclude each other: --resume continues "
+            "an interrupted run in its folder, --continue-from a finished one in a new folder."
+        )
+    new_config = {k: v for k, v in vars(args).items() if not k.startswith("_")}
+    new_config["epochs"] = _resolve_epochs(args)
+    stored: dict[str, Any] | None = None
     resumed = False
-    if getattr(args, "resume", None):
-        if args.resume == "latest":
-            path = _latest_unfinished(parent)
+    if resume:
+        if resume == "latest":
+            path, skipped = _latest_unfinished(parent)
             if path is None:
+                also = f"; skipped runs still in progress: {', '.join(skipped)}" if skipped else ""
                 raise ValueError(
-                    f"--resume: no unfinished run of {recipe!r} under {parent} (one with a backup folder "
-                    "and no metrics.json)."
+                    f"--resume: no unfinished run of {recipe!r} under {parent} (one with a backup folder, "
+                    f"not finished and not running){also}."
                 )
         else:
-            path = Path(args.resume)
+            path = Path(resume)
             if not path.is_dir():
-                raise ValueError(f"--resume: run folder {str(path)!r} does not exist.")
+                what = "is not a folder" if path.exists() else "does not exist"
+                raise ValueError(f"--resume: run folder {str(path)!r} {what}.")
+            state = run_state(path)
+            if state == "finished":
+                raise ValueError(
+                    f"--resume: run folder {str(path)!r} has finished (its metrics.json was written by "
+                    "Run.finish), so there is nothing to resume and resuming would overwrite its results. "
+                    f"To train it further into a new folder, use --continue-from {path}."
+                )
+            if state == "running":
+                raise RunLockedError(
+                    f"--resume: run folder {str(path)!r} is locked by {describe_owner(read_lock(path))}, "
+                    "which is still running."
+                )
+        stored = _check_same_config(path, new_config, "--resume")
         resumed = True
+    elif continue_from:
+        source = Path(continue_from)
+        if not source.is_dir():
+            what = "is not a folder" if source.exists() else "does not exist"
+            raise ValueError(f"--continue-from: run folder {str(source)!r} {what}.")
+        state = run_state(source)
+        if state != "finished":
+            raise ValueError(
+                f"--continue-from: run folder {str(source)!r} has not finished ({state}); "
+                + (
+                    "wait for it to end."
+                    if state == "running"
+                    else f"continue it in its own folder with --resume {source}."
+                )
+            )
+        parent_config = _check_same_config(source, new_config, "--continue-from", free=("epochs",))
+        if not (source / FINAL_STATE_DIR).is_dir():
+            raise ValueError(
+                f"--continue-from: run folder {str(source)!r} keeps no final training state "
+                f"({FINAL_STATE_DIR}/), so it cannot be trained further (it was made before lstm-apps "
+                "kept it, or it trained nothing)."
+            )
+        parent_epochs = parent_config.get("epochs")
+        if new_config["epochs"] is None:
+            raise ValueError(
+                f"--continue-from {source} needs --epochs: the total number of epochs each fit of the "
+                "run trains up to (this recipe chooses its epochs itself otherwise)."
+            )
+        if isinstance(parent_epochs, int) and new_config["epochs"] <= parent_epochs:
+            raise ValueError(
+                f"--continue-from: --epochs is the total number of epochs; run {str(source)!r} was made "
+                f"with {parent_epochs}, so give --epochs above {parent_epochs} (received "
+                f"{new_config['epochs']})."
+            )
+        path = _new_run_dir(parent)
     else:
         path = _new_run_dir(parent)
-    set_seed(getattr(args, "seed", 0))
-    run = Run(recipe, args, path, resumed=resumed)
-    if resumed and run.file("config.json").exists():
-        run.config = {**_io.read_json(run.file("config.json")), "resumed": True}
-    run.save_config(extra_config)
-    print(f"[{recipe}] run folder: {path}" + (" (resumed)" if resumed else ""), file=sys.stderr)
+    lock = RunLock.acquire(path)
+    try:
+        set_seed(getattr(args, "seed", 0))
+        run = Run(recipe, args, path, resumed=resumed)
+        if resumed:
+            run.config = {**stored, **run.config, "resumed": True}  # equal but for RESUME_FREE_FLAGS
+            run.file(FAILED_FILE).unlink(missing_ok=True)
+            if run.file(LEDGER_FILE).is_file():
+                run.wall_before = float(_io.read_json(run.file(LEDGER_FILE)).get("run_wall_seconds", 0.0))
+        elif continue_from:
+            source = Path(continue_from)
+            fits = _copy_parent_state(source, path)
+            parent_metrics = _io.read_json(source / "metrics.json")
+            spent = {
+                "wall_seconds": float(parent_metrics.get("train_seconds") or 0.0),
+                "cpu_seconds": float(parent_metrics.get("train_cpu_seconds") or 0.0),
+                "stopped_by": None,
+                "run_wall_seconds": float(parent_metrics.get("wall_seconds") or 0.0),
+            }
+            _io.write_json(run.file(LEDGER_FILE), spent)
+            run.wall_before = spent["run_wall_seconds"]
+            run.config["continued_from"] = str(source.resolve())
+            run.config["continued_fits"] = fits
+            run.config["parent_epochs"] = parent_config.get("epochs")
+        run._lock = lock
+        run.save_config(extra_config)
+    except BaseException:
+        lock.release()
+        raise
+    if _RECORDING[0]:
+        _OPENED.append(run)
+    note = " (resumed)" if resumed else (f" (continues {continue_from})" if continue_from else "")
+    print(f"[{recipe}] run folder: {path}{note}", file=sys.stderr)
     return run
+
+
+@contextlib.contextmanager
+def failures_recorded():
+    """Record the failure of every run opened inside the block and not finished.
+
+    Each such run gets its ``failed.json`` and its lock is released.
+
+    Used by :func:`run_recipe_main` and ``lstm-apps run``; the exception
+    propagates. A run that fails before its first fit leaves a folder holding
+    ``config.json`` and ``failed.json`` (why), not an empty one.
+
+    Example:
+
+    >>> with failures_recorded():
+    ...     metrics = recipe.main(argv)
+    """
+    first = len(_OPENED)
+    _RECORDING[0] += 1
+    try:
+        yield
+    except BaseException as exc:
+        if not (isinstance(exc, SystemExit) and exc.code in (0, None)):
+            for run in _OPENED[first:]:
+                if not run.finished:
+                    try:
+                        path = run.fail(exc)
+                    except OSError:  # the folder went away: nothing to record
+                        continue
+                    print(f"[{run.recipe}] run failed; see {path}", file=sys.stderr)
+        raise
+    finally:
+        _RECORDING[0] -= 1
+        del _OPENED[first:]
 
 
 def run_recipe_main(main: Callable[[list[str]], Any], argv: Sequence[str] | None = None):
@@ -557,7 +649,9 @@ def run_recipe_main(main: Callable[[list[str]], Any], argv: Sequence[str] | None
     A ``ValueError`` (the library's error for bad input) is printed as
     ``<recipe>: error: <message>`` and the process exits with status 2, the
     way ``argparse`` reports a bad flag; with ``--debug`` in ``argv`` the
-    full traceback is shown instead. Recipes end with::
+    full traceback is shown instead. A run that fails after :func:`start_run`
+    records why in ``failed.json`` and releases its lock
+    (:func:`failures_recorded`). Recipes end with::
 
         if __name__ == "__main__":
             run_recipe_main(main)
@@ -573,7 +667,8 @@ def run_recipe_main(main: Callable[[list[str]], Any], argv: Sequence[str] | None
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return main(argv)
+        with failures_recorded():
+            return main(argv)
     except ValueError as exc:
         if "--debug" in argv:
             raise
