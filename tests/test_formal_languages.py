@@ -303,7 +303,7 @@ def test_counter_analysis_finds_the_hand_set_counter():
     assert layer["phase"]["unit"] == 1 and layer["phase"]["r2"] > 0.99
     assert layer["state"].shape == (201, 2)
     fig = counting.plot_counter(report)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 3  # states (with the phase on a twin axis) and the fit
     # a leaky counter is a worse line of the count
     leaky = counting.counter_analysis(keras_counter(forget_bias=4.0), "anbn", n=100)
     assert leaky["layers"][0]["counter"]["r2"] < 0.9

@@ -36,6 +36,10 @@ def test_sinusoidal_positions_match_the_formula():
     rates = np.exp(-np.log(10000.0) * np.arange(3) / 3)
     angles = np.arange(5)[:, None] * rates[None]
     np.testing.assert_allclose(out, np.concatenate([np.sin(angles), np.cos(angles)], axis=1), atol=1e-5)
+    learned = tf_baseline.PositionEmbedding("learned", max_length=3)
+    table = keras.ops.convert_to_numpy(learned(np.zeros((1, 6, 2), "float32")))[0]
+    np.testing.assert_array_equal(table[3:], table[[2, 2, 2]])  # past max_length: the last vector
+    assert not np.array_equal(table[0], table[1])
     with pytest.raises(ValueError, match="max_length must be a positive integer"):
         tf_baseline.PositionEmbedding("learned")
     with pytest.raises(ValueError, match="kind must be one of"):

@@ -251,13 +251,14 @@ def plot_counter(report: dict, symbols_shown: int = 60):
         ax = row[0]
         ax.plot(layer["state"], lw=0.8, alpha=0.5)
         ax.plot(layer["state"][:, fit["unit"]], lw=2.0, color="black", label=f"unit {fit['unit']} (counter)")
-        if layer["phase"] is not None:
-            p = layer["phase"]
-            ax.plot(layer["output"][:, p["unit"]], lw=1.5, ls="--", color="tab:red",
-                    label=f"output {p['unit']}: phase, R² {p['r2']:.3f}")  # fmt: skip
         ax.set_title(f"{layer['name']}: memory states over {report['name']}, n = {report['n']}")
         ax.set_xlabel("step" if len(text) > symbols_shown else "input: " + text)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left")
+        if layer["phase"] is not None:  # the phase detector, on its own scale
+            p = layer["phase"]
+            twin = ax.twinx()
+            twin.plot(layer["output"][:, p["unit"]], lw=1.5, ls="--", color="tab:red")
+            twin.set_ylabel(f"output {p['unit']}: phase (R² {p['r2']:.3f})", color="tab:red")
         ax = row[1]
         ax.scatter(count, layer["state"][:, fit["unit"]], s=6)
         grid = np.linspace(count.min(), count.max(), 2)

@@ -94,8 +94,9 @@ class PositionEmbedding(keras.layers.Layer):
     Args:
         kind: ``"sinusoidal"`` (fixed sines and cosines of geometric
             wavelengths, defined for any length) or ``"learned"`` (a trained
-            vector per position, up to ``max_length``).
-        max_length: the longest sequence (``"learned"`` only).
+            vector per position up to ``max_length``; later positions share
+            the last one's vector).
+        max_length: the positions with a vector of their own (``"learned"`` only).
         **kwargs: standard layer arguments.
 
     Call arguments:
@@ -122,7 +123,8 @@ class PositionEmbedding(keras.layers.Layer):
     def call(self, inputs):
         steps = ops.shape(inputs)[1]
         if self.kind == "learned":
-            return inputs + ops.expand_dims(self.table[:steps], 0)
+            positions = ops.minimum(ops.arange(steps), self.max_length - 1)
+            return inputs + ops.expand_dims(ops.take(self.table, positions, axis=0), 0)
         half = (self.d_model + 1) // 2
         rates = np.exp(-np.log(10000.0) * np.arange(half) / half).astype("float32")
         angles = ops.expand_dims(ops.cast(ops.arange(steps), "float32"), 1) * ops.expand_dims(rates, 0)
@@ -218,7 +220,9 @@ def causal_transformer(
         ff_dim: the feed-forward width (default ``4 * d_model``).
         window: ``None`` (full causal attention) or the attention window ``w``.
         positions: ``"sinusoidal"`` or ``"learned"`` (needs ``max_length``).
-        max_length: the longest sequence (learned positions only).
+        max_length: positions with a learned vector of their own (learned
+            positions only; later ones share the last one's, so set it to the
+            longest sequence trained on).
         output_activation: of the output ``Dense`` (``"sigmoid"``, ``"softmax"``, ``None``).
         dropout: dropout rate in the blocks.
         name: the model's name.
