@@ -34,9 +34,22 @@ def test_stream():
     delays = set()
     for _ in range(40):
         x, y, w = next(stream)
-        assert x.shape[0] == y.shape[0] == w.shape[0] == 6 and w.sum() == 12
-        delays.add(x.shape[1] - 5)
+        assert x.shape[0] == y.shape[0] == w.shape[0] == 6
+        steps = x.shape[1]
+        assert (w > 0).sum() == 12 and np.allclose(w[w > 0], steps / 2)  # mean over steps = mean per symbol
+        delays.add(steps - 5)
     assert delays == set(range(4, 10))
+    padded = dc.copy_batches(3, max_delay=30, symbols=2, alphabet=3, seed=0, length_multiple=16)
+    shapes = set()
+    for _ in range(30):
+        x, y, w = next(padded)
+        shapes.add(x.shape[1])
+        real = x.any(-1)  # padding: all-zero inputs, weight 0, after the recall steps
+        last = real.sum(1)
+        assert (real.argmin(1)[last < x.shape[1]] == last[last < x.shape[1]]).all()
+        assert not w[~real].any() and (w > 0).sum() == 6
+        np.testing.assert_array_equal(y[:, last[0] - 2 : last[0]], x[:, :2].argmax(-1) - 2)
+    assert shapes <= {16, 32, 48}
     with pytest.raises(ValueError, match="min_delay <= max_delay"):
         next(dc.copy_batches(6, max_delay=2, min_delay=3))
 

@@ -113,21 +113,39 @@ def delayed_copy(n: int, delay: int, symbols: int = 5, alphabet: int = 8, seed=N
 
 
 def copy_batches(
-    batch_size: int, max_delay: int, symbols: int = 5, alphabet: int = 8, min_delay: int = 0, seed=None
+    batch_size: int,
+    max_delay: int,
+    symbols: int = 5,
+    alphabet: int = 8,
+    min_delay: int = 0,
+    seed=None,
+    length_multiple: int = 1,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """An endless stream of fresh training batches ``(x, y, weights)``.
 
-    Each batch has one delay drawn uniformly from ``min_delay .. max_delay``
-    (so a batch needs no padding); feed it to ``model.fit`` with
-    ``steps_per_epoch``.
+    Each batch has one delay drawn uniformly from ``min_delay .. max_delay``.
+    Its steps are post-padded with all-zero inputs (weight 0) to a multiple of
+    ``length_multiple``, so that a long stream holds few distinct shapes (a
+    compiled time loop is traced once per shape); a causal model's outputs
+    before the padding do not depend on it. The weights are ``steps / K`` at
+    the recall steps, so that Keras's mean over all steps of a batch is the
+    mean cross-entropy per recalled symbol. Feed the stream to ``model.fit``
+    with ``steps_per_epoch``.
     """
     _positive("batch_size", batch_size)
+    multiple = _positive("length_multiple", length_multiple)
     if not 0 <= _positive("min_delay", min_delay, zero_ok=True) <= _positive("max_delay", max_delay, True):
         raise ValueError(f"expected min_delay <= max_delay, received {min_delay!r} and {max_delay!r}.")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     while True:
         b = delayed_copy(batch_size, int(rng.integers(min_delay, max_delay + 1)), symbols, alphabet, rng)
-        yield b.x, b.y, b.weights
+        steps = b.x.shape[1]
+        pad = -steps % multiple
+        total = steps + pad
+        x = np.pad(b.x, ((0, 0), (0, pad), (0, 0)))
+        y = np.pad(b.y, ((0, 0), (0, pad)))
+        weights = np.pad(b.weights, ((0, 0), (0, pad))) * np.float32(total / b.symbols.shape[1])
+        yield x, y, weights
 
 
 def copy_accuracy(probabilities, batch: CopyBatch) -> float:
