@@ -1,0 +1,142 @@
+"""Benchmark: how far each cell (and a Transformer) counts, over seeds, on the counting recipe's tasks.
+
+For every task, model and seed, ``recipes/counting.py`` trains on n <= 10 and
+tests every n up to 1000; the trials (``max_n_all_correct``, the counter's
+R², the training strings right, the time) and a summary per task and model
+(median, minimum and maximum of ``max_n_all_correct`` over the seeds, how
+many seeds reached the test range's end, the median counter R²) are written
+to ``benchmarks/results/counting.json`` under ``--name``, with the exact
+command. Running the same name again appends the trials of seeds not yet
+there (results are deterministic given the seed) and recomputes the summary.
+
+Goals (issue "Counting and memory span"): the 1997 layer generalises aⁿbⁿ
+from n <= 10 to n = 1000 in at least half the seeds and aⁿbⁿcⁿ to n >= 500;
+the counter cell's R² >= 0.99; every cell's and the Transformer's figure in
+one table. A model whose layer cannot read the task's one-hot symbols (a cell
+made for one input feature) is recorded as refused, with the reason.
+
+Usage::
+
+    nice -n 19 python benchmarks/counting.py                       # 10 seeds, every task and model
+    nice -n 19 python benchmarks/counting.py --name reduced --tasks anbn --models lstm1997 gru \\
+        --seeds 2 -- --epochs 5 --test-max-n 200
+
+Everything after ``--`` goes to ``recipes/counting.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lstm_apps import io as _io
+from lstm_apps.cli import load_recipe
+from lstm_apps.datasets.formal_languages import LANGUAGES
+from lstm_apps.training import positive_int
+
+RESULTS = Path(__file__).resolve().parent / "results" / "counting.json"
+
+
+def summarize(trials: list[dict]) -> dict:
+    """Per task and model: max_n_all_correct over the seeds, and the goals' counts."""
+    out: dict = {}
+    for t in trials:
+        out.setdefault(t["task"], {}).setdefault(t["model"], []).append(t)
+    summary = {}
+    for task, models in out.items():
+        summary[task] = {}
+        for model, rows in models.items():
+            done = [r for r in rows if "refused" not in r]
+            if not done:
+                summary[task][model] = {"seeds": len(rows), "refused": rows[0]["refused"]}
+                continue
+            reached = np.array([r["max_n_all_correct"] for r in done])
+            r2 = [r["counter_r2"] for r in done if r.get("counter_r2") is not None]
+            summary[task][model] = {
+                "seeds": len(done),
+                "median_max_n": float(np.median(reached)),
+                "min_max_n": int(reached.min()),
+                "max_max_n": int(reached.max()),
+                "seeds_to_test_max_n": int(sum(r["max_n_all_correct"] >= r["test_max_n"] for r in done)),
+                "seeds_to_500": int((reached >= 500).sum()),
+                "test_max_n": int(done[0]["test_max_n"]),
+                "median_counter_r2": float(np.median(r2)) if r2 else None,
+            }
+    return summary
+
+
+def run_trial(recipe, task, model, seed, recipe_args, runs_dir) -> dict:
+    argv = ["--task", task, "--cell", model, "--seed", str(seed), "--runs-dir", runs_dir, "--verbose", "0"]
+    t0 = time.time()
+    trial = {"task": task, "model": model, "seed": seed}
+    try:
+        m = recipe.main(argv + list(recipe_args))
+    except ValueError as exc:  # e.g. a cell made for a single input feature
+        return {**trial, "refused": str(exc)}
+    return {
+        **trial,
+        "max_n_all_correct": m[f"max_n_all_correct_{model}"],
+        "tested_up_to": m["tested_up_to"],
+        "test_max_n": recipe.resolve(recipe.build_parser().parse_args(argv + list(recipe_args))).test_max_n,
+        "counter_r2": m.get(f"counter_r2_{model}"),
+        "phase_r2_layer1": m.get("phase_r2_layer1"),
+        "train_strings_right": m["train_strings_right"],
+        "weights": m["weights"],
+        "train_seconds": m.get("train_seconds"),
+        "wall_seconds": round(time.time() - t0, 1),
+    }
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    recipe_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    own = argv[: argv.index("--")] if "--" in argv else argv
+    recipe = load_recipe("counting")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--name", default="default", help="the entry of the results file (default 'default')")
+    parser.add_argument("--tasks", nargs="+", choices=LANGUAGES, default=list(LANGUAGES))
+    parser.add_argument("--models", nargs="+", choices=recipe.MODELS, default=list(recipe.MODELS))
+    parser.add_argument("--seeds", type=positive_int, default=10, help="seeds seed .. seed + seeds - 1")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default=str(RESULTS), help="the results file (default %(default)s)")
+    args = parser.parse_args(own)
+    output = Path(args.output)
+    results = _io.read_json(output) if output.is_file() else {}
+    entry = results.get(args.name)
+    if entry is not None and entry["recipe_args"] != recipe_args:
+        raise SystemExit(
+            f"entry {args.name!r} was run with recipe args {entry['recipe_args']}; use another --name"
+        )
+    entry = entry or {"recipe_args": recipe_args, "commands": [], "trials": []}
+    entry["commands"].append("python benchmarks/counting.py " + shlex.join(argv))
+    done = {(t["task"], t["model"], t["seed"]) for t in entry["trials"]}
+    with tempfile.TemporaryDirectory() as runs_dir:
+        for task in args.tasks:
+            for model in args.models:
+                for seed in range(args.seed, args.seed + args.seeds):
+                    if (task, model, seed) in done:
+                        continue
+                    trial = run_trial(recipe, task, model, seed, recipe_args, runs_dir)
+                    entry["trials"].append(trial)
+                    print(trial, flush=True)
+                    entry["summary"] = summarize(entry["trials"])
+                    entry["date"] = _dt.date.today().isoformat()
+                    results[args.name] = entry
+                    _io.write_json(output, results)
+    for task, models in entry.get("summary", {}).items():
+        for model, s in models.items():
+            print(task, model, s)
+    return entry
+
+
+if __name__ == "__main__":
+    main()

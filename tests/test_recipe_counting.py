@@ -1,0 +1,84 @@
+"""The counting recipe (recipes/counting.py): quick runs, files, flags.
+
+Its library is tested in test_formal_languages.py (languages, scoring, counter
+analysis) and test_transformer_baseline.py.
+"""
+
+import json
+
+import pytest
+
+from lstm_apps.cli import load_recipe
+from lstm_apps.layers import recurrent_kinds
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    return load_recipe("counting")
+
+
+def run_dir(tmp_path):
+    return next((tmp_path / "counting").iterdir())
+
+
+def test_quick_anbn_counts_beyond_the_training_sizes(recipe, tmp_path):
+    metrics = recipe.main(["--quick", "--runs-dir", str(tmp_path)])
+    # a few seconds of training already give a counter that holds past n = 10
+    assert metrics["train_strings_right"] == 1.0
+    assert metrics["max_n_all_correct_lstm1997"] > 10
+    assert metrics["counter_r2_lstm1997"] > 0.99 and metrics["counter_r2_layer1"] > 0.99
+    assert metrics["tested_up_to"] <= 60  # --quick tests n <= 60
+    folder = run_dir(tmp_path)
+    for name in ("metrics.json", "config.json", "counter.png", "model.keras", "results.md", "history.json"):
+        assert (folder / name).is_file(), name
+    table = (folder / "results.md").read_text()
+    assert "Gers & Schmidhuber 2001" in table and "Pérez-Ortiz et al. 2003" in table and "this run" in table
+    config = json.loads((folder / "config.json").read_text())
+    assert config["epochs"] == 3 and config["units"] == 4 and config["learning_rate"] > 0
+
+
+def test_quick_transformer_does_not_generalise(recipe, tmp_path):
+    metrics = recipe.main(["--quick", "--cell", "transformer", "--runs-dir", str(tmp_path)])
+    assert metrics["max_n_all_correct_transformer"] < 60
+    assert "counter_r2_transformer" not in metrics  # no memory cells to fit
+    assert not (run_dir(tmp_path) / "counter.png").exists()
+
+
+def test_quick_two_layers_on_dyck(recipe, tmp_path):
+    metrics = recipe.main(
+        ["--quick", "--task", "dyck1", "--cell", "gru", "--layers", "2", "--runs-dir", str(tmp_path)]
+    )
+    assert {"counter_r2_layer1", "counter_r2_layer2", "max_n_all_correct_gru"} <= set(metrics)
+    assert "phase_r2_layer1" not in metrics  # Dyck-1 has no phases
+    assert 0.0 <= metrics["counter_r2_layer2"] <= 1.0 and 0.0 <= metrics["train_strings_right"] <= 1.0
+
+
+def test_flags(recipe):
+    parser = recipe.build_parser()
+    for bad in (
+        ["--task", "anbnbn"],
+        ["--cell", "bert"],
+        ["--train-max-n", "0"],
+        ["--layers", "0"],
+        ["--lr", "1"],
+    ):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+    assert set(recipe.MODELS) == {*recurrent_kinds(), "transformer"}
+    args = recipe.resolve(parser.parse_args(["--task", "parity"]))
+    defaults = recipe.TASK_DEFAULTS["parity"]
+    assert (args.units, args.batch_size, args.learning_rate) == (
+        defaults["units"],
+        defaults["batch_size"],
+        defaults["learning_rate"],
+    )
+    assert args.epochs is None and args.test_max_n == 1000 and args.train_max_n == 10
+    args = recipe.resolve(parser.parse_args(["--units", "7", "--learning-rate", "0.3", "--quick"]))
+    assert (args.units, args.learning_rate, args.test_max_n) == (7, 0.3, 60)
+
+
+@pytest.mark.slow
+def test_default_anbn_run_generalises_far(recipe, tmp_path):
+    metrics = recipe.main(["--runs-dir", str(tmp_path), "--verbose", "0"])
+    assert metrics["max_n_all_correct_lstm1997"] >= 100
+    assert metrics["counter_r2_lstm1997"] >= 0.99
