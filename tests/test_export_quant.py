@@ -21,7 +21,7 @@ import pytest
 import lstm_apps.layers as L
 from lstm_apps.export import StreamingRunner, stream_drift, to_tflite
 from lstm_apps.export.drift import any_length_model
-from lstm_apps.export.tflite import _chained_streams
+from lstm_apps.export.modules import _chained_streams
 
 INT16X8_DRIFT_1000 = 0.01
 INT8_DRIFT_1000 = 0.06

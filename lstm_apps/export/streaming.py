@@ -155,7 +155,8 @@ def _functional_of(model, where: str):
         fn = getattr(model, "_functional", None)
         if fn is None:
             raise ValueError(
-                f"Sequential model {where!r} has no graph yet: give it a keras.Input(shape=(timesteps, features)) "
+                f"Sequential model {where!r} has no graph yet: give it a keras.Input(shape=(timesteps, "
+                "features)) "
                 "first layer (or build it) before export."
             )
         return fn
@@ -219,13 +220,16 @@ class StepGraph:
             shape = tuple(kt.shape)
             if len(shape) < 2:
                 raise ValueError(
-                    f"model input {name} has shape {shape}; streaming needs sequence inputs (batch, timesteps, ...)."
+                    f"model input {name} has shape {shape}; streaming needs sequence inputs (batch, "
+                    "timesteps, ...)."
                 )
             dtype = keras.backend.standardize_dtype(kt.dtype)
             if dtype == "string":
                 raise ValueError(
-                    f"model input {name} is a string tensor (text preprocessing such as TextVectorization inside "
-                    "the model); TFLite models take numbers: export the part of the model after the vectorization "
+                    f"model input {name} is a string tensor (text preprocessing such as TextVectorization "
+                    "inside "
+                    "the model); TFLite models take numbers: export the part of the model after the "
+                    "vectorization "
                     "(token ids in, e.g. keras.Model(vectorized_input, model.output))."
                 )
             self.input_specs.append((tuple(shape[2:]), dtype))
@@ -320,7 +324,8 @@ class StepGraph:
 
         if isinstance(op, keras.layers.Bidirectional):
             raise ValueError(
-                f"cannot stream layer {name!r} (Bidirectional): it reads each sequence backwards from its end, "
+                f"cannot stream layer {name!r} (Bidirectional): it reads each sequence backwards from its "
+                "end, "
                 "so no output exists before the whole sequence is known. Export it with mode='sequence'."
             )
         if isinstance(op, keras.layers.RNN):
@@ -338,7 +343,8 @@ class StepGraph:
             return self._call(op, args, kwargs), False
         if not all(temporal):
             raise ValueError(
-                f"cannot stream {type(op).__name__} {name!r}: it combines a per-step tensor with a per-sequence one "
+                f"cannot stream {type(op).__name__} {name!r}: it combines a per-step tensor with a "
+                "per-sequence one "
                 "(the output of a recurrent layer with return_sequences=False)."
             )
         if isinstance(op, keras.layers.Layer):
@@ -351,21 +357,25 @@ class StepGraph:
                     )
             elif not isinstance(op, _PER_STEP_LAYERS):
                 raise ValueError(
-                    f"cannot stream layer {name!r} ({type(op).__name__}): streaming export supports recurrent layers "
+                    f"cannot stream layer {name!r} ({type(op).__name__}): streaming export supports "
+                    "recurrent layers "
                     "(keras.layers.RNN subclasses) and layers acting on each time step alone "
-                    "(Dense, Embedding, Dropout, Activation, normalisation over features, TimeDistributed, merges); "
+                    "(Dense, Embedding, Dropout, Activation, normalisation over features, TimeDistributed, "
+                    "merges); "
                     f"{type(op).__name__} on a sequence would need other time steps."
                 )
         elif type(op).__name__ in _REDUCTION_OPS:
             axis = getattr(op, "axis", None)
             if axis is None or not _temporal_axes_ok(op, len(in_kts[0].shape)):
                 raise ValueError(
-                    f"cannot stream operation {name!r} ({type(op).__name__}, axis={axis!r}): it reduces over the "
+                    f"cannot stream operation {name!r} ({type(op).__name__}, axis={axis!r}): it reduces "
+                    "over the "
                     "time axis, so its result depends on other time steps."
                 )
         elif type(op).__name__ not in _ELEMENTWISE_OPS:
             raise ValueError(
-                f"cannot stream operation {name!r} ({type(op).__name__}) applied to a sequence: only element-wise "
+                f"cannot stream operation {name!r} ({type(op).__name__}) applied to a sequence: only "
+                "element-wise "
                 "operations are supported between layers."
             )
         # Per-step: run the layer on a length-1 sequence and drop the time axis.
@@ -408,7 +418,8 @@ class StepGraph:
         if call_kwargs.get("initial_state") is not None or len(call_args) > 1:
             raise ValueError(
                 f"cannot stream recurrent layer {name!r}: it receives an initial_state from the graph (an "
-                "encoder-decoder); streaming keeps the state of every recurrent layer as an explicit input instead. "
+                "encoder-decoder); streaming keeps the state of every recurrent layer as an explicit input "
+                "instead. "
                 "Export the encoder and the decoder as separate models."
             )
         # A mask (from Embedding(mask_zero=True) or Masking) marks padding steps: as in Keras, a masked
