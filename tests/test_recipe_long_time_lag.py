@@ -60,7 +60,7 @@ def test_quick_adding_run(recipe, tmp_path):
     assert metrics["grad_ratio_lstm1997_init"] > 0.1
 
 
-@pytest.mark.slow  # trains every task of the suite: the longest default test (about a minute idle)
+@pytest.mark.slow  # trains every task of the suite: the longest default test (160 s of a loaded run)
 def test_quick_all_writes_results_table(recipe, tmp_path):
     metrics = recipe.main(["--all", "--quick", "--runs-dir", str(tmp_path)])
     run_dir = next((tmp_path / "long_time_lag").iterdir())
