@@ -144,6 +144,7 @@ def test_int8_sequence_is_fused_int16x8_says_why_not(tmp_path):
         model, tmp_path / "i16.tflite", mode="sequence", quantize="int16x8", representative_data=x
     )
     assert int16.sequence_loop == "unrolled" and FUSED not in int16.ops and "WHILE" not in int16.ops
+    assert int16.fusion["lstm"].startswith("not fused: int16x8")  # the converter's own words follow
     assert "16x8" in int16.fusion["lstm"] and "UNIDIRECTIONAL_SEQUENCE_LSTM" in int16.fusion["lstm"]
     assert int16.parity_max_abs <= 0.01
 

@@ -36,7 +36,8 @@ The TFLite int8 quantizer crashes (segmentation fault) on a recurrent
 ``WHILE`` loop, so an integer *sequence* file is either all fused LSTMs or
 the one-step graph unrolled over the model's fixed length (at most
 :data:`MAX_UNROLL` steps); the converter cannot quantize the fused op to
-16x8 (TensorFlow issue 59626), so ``int16x8`` sequence files are unrolled.
+16x8 (TensorFlow issue 59626), so ``int16x8`` sequence files are unrolled
+(and can drift where the streaming form does not: compare the parity).
 
 When the model's own loop does not convert (some layers lose the static
 shapes the converter needs), the sequence form is built as a loop over the
@@ -251,6 +252,7 @@ def convert(
 
     info = {"state_names": [], "int8_float_fallback": False, "sequence_loop": None, "fusion": {}}
     graph = None
+    unroll_error = None
     if mode == "streaming":
         graph = StepGraph(model)
         info["state_names"] = list(graph.state_names)
@@ -267,7 +269,6 @@ def convert(
         if quantize in INTEGER_QUANTIZATIONS:
             # The int8 quantizer crashes (segfault) on a recurrent WHILE loop: unroll the step graph instead.
             steps = model.inputs[0].shape[1]
-            unroll_error = None
             if steps is None or steps > MAX_UNROLL:
                 unroll_error = (
                     f"{quantize} sequence export needs a fixed sequence length of at most {MAX_UNROLL} "
@@ -311,10 +312,14 @@ def convert(
                         steps=calibration_steps or CALIBRATION_STEPS[quantize],
                         headroom=CALIBRATION_HEADROOM,
                     )
-                data, fallback = _convert_module(module, signatures, quantize, calibration, mode)
+                data, fallback = _convert_module(module, signatures, quantize, calibration)
             _smoke_test(data, model, mode, batch_size)
         except ValueError as exc:
             errors.append(f"{loop}: {exc}")
+            if loop == "fused":  # the layers that would have fused say why the file does without
+                info["fusion"] = {
+                    k: (f"not fused: {exc}" if v == "fused" else v) for k, v in info["fusion"].items()
+                }
             continue
         info["int8_float_fallback"] = fallback
         info["sequence_loop"] = loop if mode == "sequence" else None
@@ -342,7 +347,7 @@ def _build_fused_module(model, batch_size, quantize):
 
 def _convert_fused(module, signatures, model, quantize, representative_data, batch_size, info) -> bytes:
     """The fused sequence file: float first (to see that the converter fused), then quantized."""
-    from lstm_apps.export.fused import FUSED, FUSED_OP
+    from lstm_apps.export.fused import FUSED_OP
     from lstm_apps.export.ops import file_ops, set_lstm_cell_clip
 
     report = module.fusion_report
@@ -355,7 +360,7 @@ def _convert_fused(module, signatures, model, quantize, representative_data, bat
             f"{quantize} needs every recurrent layer fused (the integer quantizer cannot handle the "
             "WHILE loop of the others)"
         )
-    data, _ = _convert_module(module, signatures, None, None, "sequence")
+    data, _ = _convert_module(module, signatures, None, None)
     ops = file_ops(data)
     if ops.get(FUSED_OP, 0) != report.expected_ops:
         raise ValueError(
@@ -377,11 +382,9 @@ def _convert_fused(module, signatures, model, quantize, representative_data, bat
                 headroom=CALIBRATION_HEADROOM,
             )
         try:
-            data, _ = _convert_module(module, signatures, quantize, calibration, "sequence", fallback=False)
+            data, _ = _convert_module(module, signatures, quantize, calibration, fallback=False)
         except ValueError as exc:
-            reason = f"{quantize}: {exc}"
-            info["fusion"] = {k: (reason if v == FUSED else v) for k, v in info["fusion"].items()}
-            raise
+            raise ValueError(f"{quantize}: {exc}") from exc
     data, _ = set_lstm_cell_clip(data, 0.0)
     return data
 
@@ -401,11 +404,13 @@ def _smoke_test(data: bytes, model, mode: str, batch_size: int) -> None:
         ) from exc
 
 
-def _convert_module(module, signatures, quantize, calibration, mode, fallback=True) -> tuple[bytes, bool]:
+def _convert_module(module, signatures, quantize, calibration, fallback=True) -> tuple[bytes, bool]:
     """SavedModel -> TFLite bytes; returns ``(bytes, int8_float_fallback)``.
 
     Integer files are tried with integer ops only, then (``fallback``) with
-    float builtins allowed for what cannot be quantized.
+    float builtins allowed for what cannot be quantized (never a recurrent
+    ``WHILE`` loop: integer files are fused or unrolled, as the quantizer
+    crashes on one).
     """
     tf = _tf()
     integer_ops = {
@@ -434,12 +439,6 @@ def _convert_module(module, signatures, quantize, calibration, mode, fallback=Tr
             first = _converter_message(exc)
             if quantize not in integer_ops or not fallback:
                 raise ValueError(f"the converter failed ({type(exc).__name__}: {first})") from exc
-            if mode == "sequence":
-                raise ValueError(
-                    f"full-integer ({quantize}) quantization of the sequence form failed: the TFLite "
-                    f"converter cannot quantize the recurrent WHILE loop ({type(exc).__name__}). Use "
-                    f"mode='streaming' for {quantize}, or quantize='dynamic' for the sequence form."
-                ) from exc
         try:
             return make(strict=False), True
         except Exception as exc2:
