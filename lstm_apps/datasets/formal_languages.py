@@ -20,9 +20,10 @@ parity    n bits, an even        0, 1; T after an even       every position
 
 For aⁿbⁿ and aⁿbⁿcⁿ the positions scored are those where exactly one symbol
 is legal (the *deterministic* ones: after ``S``, every b after the first, the
-c's and the end symbol ``T``); a network that counts predicts them all. (On the
-a's the legal set is always {a, b}: predicting it needs no count.) For Dyck-1 and parity no position has a single
-legal successor, but the whole legal *set* is a function of the prefix
+c's and the end symbol ``T``); a network that counts predicts them all. (On
+the a's the legal set is always {a, b}: predicting it needs no count.) For
+Dyck-1 and parity no position has a single legal successor, but the whole
+legal *set* is a function of the prefix
 (whether ``)`` or ``T`` may come), so every position is scored, as Suzgun et
 al. (2019) score Dyck languages.
 
