@@ -1,4 +1,4 @@
-"""The ``lstm-apps`` command: list and run the recipes of a checkout.
+"""The ``lstm-apps`` command: list and run the recipes (of a checkout or of an installed wheel).
 
 ```
 lstm-apps recipes                 # list the recipes with their descriptions
@@ -17,6 +17,9 @@ import re
 import sys
 from pathlib import Path
 
+from lstm_apps.extras import MissingExtraError, explain_missing
+from lstm_apps.resources import CHECKOUT_DIR, bundled_dir
+
 __all__ = ["main", "recipes_dir", "checkout_root", "list_recipes", "load_recipe", "register_command"]
 
 _EXTRA_COMMANDS: dict = {}
@@ -28,13 +31,16 @@ def register_command(name: str, add_parser, handler) -> None:
 
 
 def recipes_dir() -> Path:
-    """The ``recipes/`` folder of the checkout (``$LSTM_APPS_RECIPES`` overrides)."""
+    """The recipe scripts: the checkout's ``recipes/``, or the copy a wheel installed.
+
+    ``$LSTM_APPS_RECIPES`` overrides both (see :func:`lstm_apps.resources.bundled_dir`).
+    """
     env = os.environ.get("LSTM_APPS_RECIPES")
-    path = Path(env) if env else checkout_root() / "recipes"
+    path = Path(env) if env else bundled_dir("recipes")
     if not path.is_dir():
         raise ValueError(
-            f"recipes folder {str(path)!r} not found: install lstm-apps from a checkout "
-            "(pip install -e .) or set LSTM_APPS_RECIPES to the folder holding the recipe scripts."
+            f"recipes folder {str(path)!r} not found: install lstm-apps (pip install lstm-apps, or "
+            "pip install -e . in a checkout) or set LSTM_APPS_RECIPES to the folder of the recipe scripts."
         )
     return path
 
@@ -54,8 +60,8 @@ def list_recipes() -> dict[str, str]:
 
 
 def checkout_root() -> Path:
-    """The checkout holding ``lstm_apps/``, ``recipes/`` and ``benchmarks/``."""
-    return Path(__file__).resolve().parent.parent
+    """The checkout holding ``lstm_apps/``, ``recipes/`` and ``benchmarks/`` (a wheel: ``site-packages``)."""
+    return CHECKOUT_DIR
 
 
 def load_recipe(name: str, folder: str | os.PathLike | None = None):
@@ -77,6 +83,9 @@ def load_recipe(name: str, folder: str | os.PathLike | None = None):
 
     Raises:
         ValueError: no such script (the available ones are named).
+        lstm_apps.extras.MissingExtraError: the script imports a library of
+            the ``recipes`` extra that is not installed (the install command
+            is named).
 
     Example:
 
@@ -105,8 +114,11 @@ def load_recipe(name: str, folder: str | os.PathLike | None = None):
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except BaseException:
+    except BaseException as exc:
         sys.modules.pop(module_name, None)
+        explained = explain_missing(exc, f"recipe {name!r}" if folder is None else f"script {str(path)!r}")
+        if explained is not None and explained is not exc:
+            raise explained from exc
         raise
     return module
 
@@ -150,7 +162,7 @@ def main(argv=None) -> int:
                 )
             return 0
         return _EXTRA_COMMANDS[args.command][1](args) or 0
-    except ValueError as exc:
+    except (ValueError, MissingExtraError) as exc:
         print(f"lstm-apps: error: {exc}", file=sys.stderr)
         return 2
 

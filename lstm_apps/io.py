@@ -192,6 +192,8 @@ def load_keras_model(path: str | os.PathLike, **kwargs):
         ValueError: the file does not exist, is not a ``.keras`` archive, or
             names a class that cannot be found (the class and the file are
             named).
+        lstm_apps.extras.MissingExtraError: a module the file needs imports a
+            library of the ``recipes`` extra that is not installed.
 
     Example:
 
@@ -202,6 +204,8 @@ def load_keras_model(path: str | os.PathLike, **kwargs):
     import zipfile
 
     import keras
+
+    from lstm_apps.extras import explain_missing
 
     path = Path(path)
     if not path.is_file():
@@ -217,6 +221,9 @@ def load_keras_model(path: str | os.PathLike, **kwargs):
         try:
             importlib.import_module(module)
         except ImportError as exc:
+            explained = explain_missing(exc, f"loading {str(path)!r} (module {module})")
+            if explained is not None:
+                raise explained from exc
             raise ValueError(
                 f"{str(path)!r} needs the module {module!r}, which cannot be imported "
                 f"({exc}); is it from another version of lstm-apps?"

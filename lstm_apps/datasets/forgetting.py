@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstm_apps.resources import data_file
+
 __all__ = [
     "EBBINGHAUS_PATH",
     "load_ebbinghaus",
@@ -31,7 +33,7 @@ __all__ = [
     "ReviewSequences",
 ]
 
-EBBINGHAUS_PATH = Path(__file__).resolve().parents[2] / "data" / "ebbinghaus_1885.csv"
+EBBINGHAUS_PATH = data_file("ebbinghaus_1885.csv")
 MINUTES_PER_DAY = 1440.0
 
 

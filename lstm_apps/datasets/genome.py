@@ -46,6 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm_apps.resources import data_file
+
 __all__ = [
     "BASES",
     "MASK",
@@ -84,8 +86,8 @@ _COMPLEMENT = np.array([3, 2, 1, 0, MASK], dtype=np.int8)
 
 
 def default_genome_path() -> Path:
-    """The bundled genome: ``data/ecoli_k12_w3110.fasta.gz`` of the checkout."""
-    return Path(__file__).resolve().parent.parent.parent / "data" / "ecoli_k12_w3110.fasta.gz"
+    """The bundled genome: ``data/ecoli_k12_w3110.fasta.gz`` of the checkout (or of the wheel)."""
+    return data_file("ecoli_k12_w3110.fasta.gz")
 
 
 def encode(sequence: str, *, name: str = "sequence") -> np.ndarray:

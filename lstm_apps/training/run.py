@@ -488,11 +488,16 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
             values of flags that change the result (the flags are named);
             ``--continue-from`` of a folder that has not finished or keeps no
             final state, or with ``--epochs`` not above the run's.
+        lstm_apps.extras.MissingExtraError: a library of the ``recipes``
+            extra is not installed (checked before anything is written).
 
     Example:
 
     >>> run = start_run("demo", recipe_parser("demo").parse_args(["--quick"]))
     """
+    from lstm_apps.extras import require_recipe_libraries
+
+    require_recipe_libraries(f"recipe {recipe!r}")
     import matplotlib
 
     matplotlib.use("Agg")
