@@ -508,6 +508,8 @@ def test_bad_arguments(tmp_path):
 # --------------------------------------------------------------------------
 # recipes: --export, and the CLI
 # --------------------------------------------------------------------------
+# slow: a recipe run plus the CLI export (90 s of a loaded run)
+@pytest.mark.slow
 def test_recipe_export_flag_and_cli(tmp_path, capsys):
     from lstm_apps import cli
     from lstm_apps.training import recipe_parser, start_run

@@ -44,6 +44,8 @@ def test_quick_transformer_does_not_generalise(recipe, tmp_path):
     assert not (run_dir(tmp_path) / "counter.png").exists()
 
 
+# slow: a two-layer run (69 s of a loaded run)
+@pytest.mark.slow
 def test_quick_two_layers_on_dyck(recipe, tmp_path):
     metrics = recipe.main(
         ["--quick", "--task", "dyck1", "--cell", "gru", "--layers", "2", "--runs-dir", str(tmp_path)]

@@ -13,6 +13,9 @@ def recipe():
     return load_recipe("delayed_copy")
 
 
+# slow: trains all five models of the recipe (330 s of a loaded run);
+# test_window_caps_the_cache keeps a recipe run in the default suite
+@pytest.mark.slow
 def test_quick_run_all_models(recipe, tmp_path):
     metrics = recipe.main(["--quick", "--runs-dir", str(tmp_path)])
     folder = next((tmp_path / "delayed_copy").iterdir())

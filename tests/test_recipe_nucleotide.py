@@ -33,6 +33,8 @@ def test_quick_run_on_bundled_ecoli(runs_dir):
     assert "Markov order" in table and "uniform guess" in table
 
 
+# slow: a GenBank run, probe and --evaluate (121 s of a loaded run)
+@pytest.mark.slow
 def test_quick_genbank_probe_and_evaluate(runs_dir, shared_data):
     genomes = shared_data / "genomes"
     metrics = nucleotide.main(

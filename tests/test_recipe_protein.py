@@ -51,6 +51,8 @@ def test_quick_run_on_bundled_ecoli(runs_dir):
     assert "Markov order" in table and "uniform guess" in table and "residue counts" in table
 
 
+# slow: a multitask run plus --evaluate (130 s of a loaded run)
+@pytest.mark.slow
 def test_quick_multitask_gru_and_evaluate(runs_dir, shared_data):
     other = shared_data / "genomes" / "arabidopsis_chloroplast_NC_000932.gb"
     argv = ["--quick", "--runs-dir", str(runs_dir), "--cell", "gru", "--multitask", "--evaluate", str(other)]

@@ -71,6 +71,8 @@ def test_quick_run_on_generated_reviews(runs_dir):
     assert fresh.shape == (2,) and np.all((fresh > 0) & (fresh < 1))
 
 
+# slow: pretraining plus a bidirectional run (176 s of a loaded run)
+@pytest.mark.slow
 def test_quick_run_on_files_with_test_set_pretraining_bidirectional_lstm1997(runs_dir, tmp_path):
     from lstm_apps.datasets.sentiment import generate_reviews
 
@@ -129,6 +131,8 @@ def test_quick_run_on_files_with_test_set_pretraining_bidirectional_lstm1997(run
     assert metrics["val_ngram_ceiling"] == 1.0 and "ceiling" not in (run / "results.md").read_text()
 
 
+# slow: a run plus a refit (72 s of a loaded run)
+@pytest.mark.slow
 def test_quick_run_with_polarity_columns_and_refit(runs_dir):
     import keras
 
@@ -192,6 +196,8 @@ def test_quick_wide_path_adds_a_linear_function_of_the_mean_polarity(runs_dir):
     assert predict_texts(model, [text, longer])[0] == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
 
+# slow: an ensemble run (81 s of a loaded run)
+@pytest.mark.slow
 def test_quick_ensemble_saves_one_model_averaging_its_members(runs_dir):
     import keras
 
@@ -327,6 +333,8 @@ def test_quick_run_on_imdb_with_faked_download(runs_dir, monkeypatch):
     assert metrics["val_accuracy_baseline"] == 1.0  # one word decides, the baseline sees it
 
 
+# slow: a run plus TFLite export (120 s of a loaded run); export parity stays in tests/test_export*.py
+@pytest.mark.slow
 def test_quick_export_streams_the_model_from_token_ids(runs_dir):
     import keras
     import tensorflow as tf

@@ -100,6 +100,8 @@ def test_translate_loads_the_latest_run(quick_run, capsys):
             recipe.main(["--runs-dir", str(runs), "--translate", "one", "--length-penalty", bad])
 
 
+# slow: recipe runs on user files (107 s of a loaded run)
+@pytest.mark.slow
 def test_data_and_test_data_files(tmp_path):
     src, tgt, _ = number_pairs(300, seed=5)
     train = tmp_path / "train.tsv"
@@ -190,6 +192,8 @@ def test_train_pairs_subsets_training_but_keeps_the_held_out_splits(tmp_path):
             recipe.main([*common, "--train-pairs", bad, "--runs-dir", str(tmp_path / "runs")])
 
 
+# slow: two recipe runs (210 s of a loaded run)
+@pytest.mark.slow
 def test_extra_data_trains_on_extra_pairs_but_never_on_held_out_ones(tmp_path):
     src, tgt, _ = number_pairs(350, seed=7)
     train = tmp_path / "train.tsv"
@@ -339,6 +343,8 @@ def test_number_words_goal_99_percent_exact(tmp_path):
 @pytest.mark.filterwarnings(
     "error:Skipping variable loading:UserWarning"
 )  # a kept member loads whole, optimizer included
+# slow: an ensemble run and its resume (128 s of a loaded run)
+@pytest.mark.slow
 def test_ensemble_trains_members_on_one_split_and_resumes_without_retraining_them(tmp_path, monkeypatch):
     base = [
         "--quick",
@@ -453,6 +459,8 @@ def test_recipe_quick_with_label_smoothing_word_dropout_bidirectional_encoder_an
         recipe.main(base + ["--bidirectional-encoder", "--units", "33"])
 
 
+# slow: a recipe run for one option (132 s of a loaded run)
+@pytest.mark.slow
 def test_recipe_quick_with_weight_averaging(tmp_path):
     base = ["--quick", "--epochs", "1", "--num-pairs", "300", "--beam-width", "1", "--samples", "1"]
     recipe.main(base + ["--runs-dir", str(tmp_path / "plain")])

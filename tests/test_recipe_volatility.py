@@ -153,6 +153,8 @@ def test_resume_continues_the_interrupted_network_from_its_backup(tmp_path, monk
     assert all(np.isfinite(metrics[f"qlike_{m}"]) for m in MODELS)
 
 
+# slow: two recipe runs on other inputs (79 s of a loaded run); the loaders keep their own fast tests
+@pytest.mark.slow
 def test_ticker_and_csv_inputs(tmp_path, monkeypatch):
     """``--ticker`` through a faked yfinance (then from the cache, offline), and ``--data prices.csv``."""
     import yfinance

@@ -150,6 +150,8 @@ def test_embedding_matrix_lays_rows_out_in_vocabulary_order(glove):
 # ---------------------------------------------------------------------------
 # The sentiment recipe with --word-vectors
 # ---------------------------------------------------------------------------
+# slow: three recipe runs (175 s of a loaded run); the default GloVe start stays in the default suite
+@pytest.mark.slow
 def test_sentiment_recipe_starts_from_the_vectors_and_can_freeze_them(runs_dir, tmp_path):
     import keras
 
