@@ -79,19 +79,23 @@ def next_action_proba(model: MarkovModel, seq, n_actions: int) -> np.ndarray:
     return model.predict_proba(codes, start=model.order + 1)
 
 
-def next_action_accuracy(model: MarkovModel, seqs: Sequence, n_actions: int) -> float:
+def next_action_accuracy(
+    model: MarkovModel, seqs: Sequence, n_actions: int, include_end: bool = True
+) -> float:
     """Share of the targets ``a_2 .. a_T, end`` of every visit that are the model's most probable symbol.
 
-    Ties go to the lowest code (``numpy.argmax``).
+    Ties go to the lowest code (``numpy.argmax``). With ``include_end=False``
+    the *end* targets are left out (the model may still predict *end*).
     """
     right = total = 0
     for seq in seqs:
         proba = next_action_proba(model, seq, n_actions)
         target = np.append(np.asarray(seq)[1:], n_actions)
-        right += int((proba.argmax(axis=1) == target).sum())
-        total += target.size
+        keep = slice(None) if include_end else slice(0, -1)
+        right += int((proba.argmax(axis=1) == target)[keep].sum())
+        total += target[keep].size
     if total == 0:
-        raise ValueError("next_action_accuracy needs at least one visit, received none.")
+        raise ValueError("next_action_accuracy needs at least one target, received none.")
     return right / total
 
 

@@ -228,7 +228,12 @@ def make_visits(
     rank = np.argsort(np.argsort(first_seen, kind="stable"), kind="stable")  # cases in log order
     bad_cases = np.zeros(case_ids.size, bool)
     bad_cases[case_index[activity == bad_activity]] = True
-    seconds = frame["timestamp"].astype("int64").to_numpy() / 1e9  # datetime64[ns, UTC] -> seconds
+    import pandas as pd
+
+    # seconds since the epoch, whatever the resolution pandas chose for the datetimes
+    seconds = ((frame["timestamp"] - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(
+        np.float64
+    )
     codes = np.searchsorted(np.array(names), activity[is_action]).astype(np.int64)
     rows = np.flatnonzero(is_action)
     order = np.lexsort((np.arange(rows.size), seconds[rows], rank[case_index[rows]]))
