@@ -63,6 +63,8 @@ def _check_tiny(log):
     np.testing.assert_allclose(c1.gaps_hours, [0.0, 1.0])
     np.testing.assert_allclose(c2.gaps_hours, [0.0, 1.5])
     assert c1.times[0] == 1317459600.0  # 2011-10-01T09:00:00Z
+    assert c1.local_times[0] == 1317459600.0 + 7200  # 11:00 on the log's clock (+02:00)
+    assert c2.local_times[0] == c2.times[0]  # written in UTC
 
 
 def test_csv_and_xes_logs_give_the_same_visits(tmp_path):
@@ -121,8 +123,11 @@ def test_next_action_arrays_by_hand():
     assert tokens.tolist() == [[2, 1, 2, 0], [3, 0, 0, 0]]
     assert targets.tolist() == [[0, 1, 3, 0], [3, 0, 0, 0]]  # 3 = end
     assert weights.tolist() == [[1, 1, 1, 0], [1, 0, 0, 0]]
-    np.testing.assert_allclose(times[0, :3, 0], np.log1p([0, 1, 3]), rtol=1e-6)
-    np.testing.assert_allclose(times[0, :3, 1], np.log1p([0, 1, 4]), rtol=1e-6)
+    np.testing.assert_allclose(times[0, :3, 0], np.log1p([0, 1, 3]) / 5, rtol=1e-6)
+    np.testing.assert_allclose(times[0, :3, 1], np.log1p([0, 1, 4]) / 5, rtol=1e-6)
+    # hours 0, 1, 4 of Thursday 1 January 1970 (UTC, no local times given)
+    np.testing.assert_allclose(times[0, :3, 2], np.sin(2 * np.pi * np.array([0, 1, 4]) / 24), atol=1e-6)
+    np.testing.assert_allclose(times[0, :3, 4], 0.5)
 
 
 def test_visit_batches_sorted_padded_and_indexed():

@@ -51,6 +51,8 @@ __all__ = [
     "make_visits",
     "load_visits",
     "split_visits",
+    "TIME_FEATURES",
+    "time_features",
     "next_action_arrays",
     "visit_batches",
 ]
@@ -72,12 +74,15 @@ class Visit:
         actions: ``int64`` codes, in time order.
         times: seconds since the Unix epoch (float64), one per action, non-decreasing.
         bad: whether the case went wrong (holds the bad activity).
+        local_times: the same instants on the log's own wall clock (its UTC
+            offset added), for the hour of day and the weekday; ``None``: ``times``.
     """
 
     case: str
     actions: np.ndarray
     times: np.ndarray
     bad: bool
+    local_times: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.actions.size)
@@ -154,7 +159,8 @@ def read_event_log(path=None):
 
     Returns:
         The events in file order; ``case`` and ``activity`` as strings,
-        ``timestamp`` as UTC ``datetime64``.
+        ``timestamp`` as UTC ``datetime64``, ``local`` the wall-clock time the
+        log wrote (its offset dropped), naive ``datetime64``.
 
     Raises:
         ValueError: naming the file for a missing column, an empty log, a
@@ -191,8 +197,15 @@ def read_event_log(path=None):
         raise ValueError(
             f"{path}: timestamp {bad!r} does not parse; expected ISO 8601 (2011-10-01T00:38:44)."
         )
+    wall = frame["timestamp"].astype(str).str.replace(r"(Z|[+-]\d\d:?\d\d)$", "", regex=True)
+    local = pd.to_datetime(wall, format="ISO8601", errors="coerce")
     return pd.DataFrame(
-        {"case": frame["case"].astype(str), "activity": frame["activity"].astype(str), "timestamp": stamps}
+        {
+            "case": frame["case"].astype(str),
+            "activity": frame["activity"].astype(str),
+            "timestamp": stamps,
+            "local": local.fillna(stamps.dt.tz_localize(None)),
+        }
     )
 
 
@@ -230,17 +243,24 @@ def make_visits(
     bad_cases[case_index[activity == bad_activity]] = True
     import pandas as pd
 
-    # seconds since the epoch, whatever the resolution pandas chose for the datetimes
-    seconds = ((frame["timestamp"] - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(
-        np.float64
-    )
+    def since_epoch(stamps, epoch):  # seconds, whatever the resolution pandas chose for the datetimes
+        return ((stamps - epoch) / pd.Timedelta(seconds=1)).to_numpy(np.float64)
+
+    seconds = since_epoch(frame["timestamp"], pd.Timestamp(0, tz="UTC"))
+    local = frame["local"] if "local" in frame else frame["timestamp"].dt.tz_localize(None)
+    local = since_epoch(local, pd.Timestamp(0))
     codes = np.searchsorted(np.array(names), activity[is_action]).astype(np.int64)
     rows = np.flatnonzero(is_action)
     order = np.lexsort((np.arange(rows.size), seconds[rows], rank[case_index[rows]]))
-    cases, codes, times = case_index[rows][order], codes[order], seconds[rows][order]
+    cases, codes, times, local = (
+        case_index[rows][order],
+        codes[order],
+        seconds[rows][order],
+        local[rows][order],
+    )
     starts = np.flatnonzero(np.r_[True, cases[1:] != cases[:-1]])
     visits = [
-        Visit(str(case_ids[cases[a]]), codes[a:b], times[a:b].astype(np.float64), bool(bad_cases[cases[a]]))
+        Visit(str(case_ids[cases[a]]), codes[a:b], times[a:b], bool(bad_cases[cases[a]]), local[a:b])
         for a, b in zip(starts, np.r_[starts[1:], cases.size])
     ]
     dropped = int(case_ids.size - starts.size)
@@ -284,10 +304,39 @@ def split_visits(visits, val_fraction: float = 0.1, test_fraction: float = 0.2, 
     return VisitSplit(*parts)
 
 
+#: columns of :func:`time_features`
+TIME_FEATURES = ("log gap", "log since first", "sin hour", "cos hour", "weekday")
+
+
 def time_features(visit: Visit) -> np.ndarray:
-    """``(len, 2)`` inputs beside the action: log1p of hours since the previous action and since the first."""
-    since_start = (visit.times - visit.times[0]) / 3600.0
-    return np.stack([np.log1p(visit.gaps_hours), np.log1p(since_start)], axis=1).astype(np.float32)
+    """``(len, 5)`` inputs beside each action (columns :data:`TIME_FEATURES`).
+
+    ``log1p`` of the hours since the previous action and since the first,
+    each divided by 5 (so they lie within about 0..2); the hour of day on the
+    log's wall clock as a point on the circle (sine, cosine); the weekday
+    (Monday 0 to Sunday 1). Tax et al. (2017) fed their LSTM the same kinds of
+    time (since the previous event, since the case start, since midnight, the
+    weekday).
+
+    Example:
+
+    >>> v = Visit("c", np.array([0, 1]), np.array([0.0, 7200.0]), False)  # Thu 1 Jan 1970, 0:00 and 2:00
+    >>> time_features(v).astype(float).round(3).tolist()
+    [[0.0, 0.0, 0.0, 1.0, 0.5], [0.22, 0.22, 0.5, 0.866, 0.5]]
+    """
+    local = visit.times if visit.local_times is None else visit.local_times
+    hours = (local / 3600.0) % 24.0
+    weekday = (np.floor(local / 86400.0) + 3) % 7  # 1970-01-01 was a Thursday (3)
+    return np.stack(
+        [
+            np.log1p(visit.gaps_hours) / 5.0,
+            np.log1p((visit.times - visit.times[0]) / 3600.0) / 5.0,
+            np.sin(2 * np.pi * hours / 24.0),
+            np.cos(2 * np.pi * hours / 24.0),
+            weekday / 6.0,
+        ],
+        axis=1,
+    ).astype(np.float32)
 
 
 def next_action_arrays(visits, n_actions: int, max_length: int | None = None):
@@ -304,15 +353,15 @@ def next_action_arrays(visits, n_actions: int, max_length: int | None = None):
             (default: the longest visit).
 
     Returns:
-        ``(tokens, times, targets, weights)``: ``(n, L)`` int32, ``(n, L, 2)``
-        float32, ``(n, L)`` int32 and ``(n, L)`` float32 (1 on real steps).
+        ``(tokens, times, targets, weights)``: ``(n, L)`` int32, ``(n, L, 5)``
+        float32 (:func:`time_features`), ``(n, L)`` int32 and ``(n, L)`` float32 (1 on real steps).
     """
     if not visits:
         raise ValueError("next_action_arrays needs at least one visit, received none.")
     length = max(len(v) for v in visits) if max_length is None else int(max_length)
     n = len(visits)
     tokens = np.zeros((n, length), np.int32)
-    times = np.zeros((n, length, 2), np.float32)
+    times = np.zeros((n, length, len(TIME_FEATURES)), np.float32)
     targets = np.zeros((n, length), np.int32)
     weights = np.zeros((n, length), np.float32)
     for i, v in enumerate(visits):
