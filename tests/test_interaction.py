@@ -237,6 +237,8 @@ def test_prompt_policy_by_hand():
     }
     # F1: 0.1 and 0.2 both prompt all 4 visits and land 2 (2/3); the higher wins the tie
     assert tel.choose_threshold(scores, labels) == 0.2
+    # with at most half the visits prompted: 0.9 (2 prompts, 1 landed: F1 1/2) beats 0.95 (F1 0)
+    assert tel.choose_threshold(scores, labels, max_prompt_share=0.5) == 0.9
     curve = tel.prompt_curve(scores, labels, [0.9, 0.95, 1.0])
     assert curve["prompts"].tolist() == [2, 1, 0] and curve["landed"].tolist() == [1, 0, 0]
     assert curve["precision"].tolist() == [0.5, 0.0, 0.0]

@@ -23,8 +23,9 @@ wrong from the others on held-out visits.
   :func:`auc_all_steps` score it with ``roc_auc_score``.
 * :func:`prompt_curve`, :func:`choose_threshold`, :func:`evaluate_prompts`:
   a policy that prompts a visit once, at the first step whose score reaches
-  a threshold. A prompt *lands* when the visit goes wrong and the prompt
-  comes before its last action (while the user is still there).
+  a threshold (chosen on validation visits for F1 within a prompt budget).
+  A prompt *lands* when the visit goes wrong and the prompt comes before its
+  last action (while the user is still there).
 
 The change point is the step with the largest absolute change of the mean
 gate (written here: one comparison per step; no library was needed).
@@ -299,14 +300,28 @@ def prompt_curve(scores, labels, thresholds) -> dict[str, np.ndarray]:
     }
 
 
-def choose_threshold(scores, labels) -> float:
-    """The threshold of highest F1 of landed prompts on these (validation) visits; the higher on ties."""
+def choose_threshold(scores, labels, max_prompt_share: float = 1.0) -> float:
+    """The threshold of highest F1 of landed prompts on these (validation) visits.
+
+    Args:
+        scores: per-step scores of each visit.
+        labels: each visit's outcome.
+        max_prompt_share: the largest share of visits the policy may prompt
+            (a prompt budget); thresholds above it are not considered.
+
+    Returns:
+        The threshold (the higher on ties); the highest score (prompting only
+        the visits that reach it) when no threshold keeps within the budget.
+    """
+    if not 0 < max_prompt_share <= 1:
+        raise ValueError(f"max_prompt_share must be in (0, 1], received {max_prompt_share!r}.")
     candidates = np.unique(np.concatenate([np.asarray(s) for s in scores]))
     if candidates.size > 2000:
         candidates = np.unique(np.quantile(candidates, np.linspace(0, 1, 2001)))
     curve = prompt_curve(scores, labels, candidates)
     p, r = curve["precision"], curve["recall"]
     f1 = np.where(p + r > 0, 2 * p * r / np.maximum(p + r, 1e-12), 0.0)
+    f1[curve["prompts"] > max_prompt_share * len(scores)] = -1.0
     return float(candidates[np.flatnonzero(f1 == f1.max())[-1]])
 
 
