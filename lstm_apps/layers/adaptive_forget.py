@@ -254,6 +254,8 @@ def _find_cell(layer):
 def forget_gate_trace(layer, inputs, initial_state=None) -> dict[str, np.ndarray]:
     """Per-step forget gate, cell state and output of an :class:`AdaptiveForgetCell`.
 
+    :func:`lstm_apps.telemetry.gate_trace` of the cell, three of its arrays.
+
     Args:
         layer: the cell, the ``keras.layers.RNN`` holding it, or a model
             whose first such cell is used. The cell must see ``inputs``
@@ -268,8 +270,7 @@ def forget_gate_trace(layer, inputs, initial_state=None) -> dict[str, np.ndarray
         ``"output"``.
     """
     cell = _find_cell(layer)
-    x = ops.convert_to_tensor(np.asarray(inputs, dtype="float32"))
-    trace = telemetry.trace_gates(cell, x, initial_state=initial_state)
+    trace = telemetry.gate_trace(cell, np.asarray(inputs, dtype="float32"), initial_state=initial_state)
     return {name: trace[name] for name in ("output", "forget_gate", "cell_state")}
 
 

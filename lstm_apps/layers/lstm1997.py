@@ -530,6 +530,9 @@ class LSTM1997(keras.layers.RNN):
     def gate_activations(self, inputs, initial_state=None, mask=None) -> dict[str, np.ndarray]:
         """Per-step gate activations and cell states for an input batch.
 
+        :func:`lstm_apps.telemetry.gate_trace` of this layer, in the order
+        the layer processed the steps.
+
         Args:
             inputs: ``(batch, timesteps, features)`` array, this layer's input.
             initial_state: optional ``[h0, s0]``.
@@ -543,20 +546,9 @@ class LSTM1997(keras.layers.RNN):
             ``"output"`` (``h``). For ``go_backwards`` layers, index 0 is the
             last time step.
         """
-        inputs = ops.convert_to_tensor(
-            np.asarray(inputs, dtype=self.compute_dtype) if not hasattr(inputs, "shape") else inputs
-        )
-        self._check_rank(inputs.shape)
-        if not self.built:
-            self(inputs)
-        return telemetry.trace_gates(
-            self.cell,
-            inputs,
-            initial_state=initial_state,
-            mask=mask,
-            go_backwards=self.go_backwards,
-            dtype=self.dtype_policy,
-        )
+        trace = telemetry.gate_trace(self, inputs, initial_state=initial_state, mask=mask)
+        trace.pop("mask", None)
+        return {name: v[:, ::-1] for name, v in trace.items()} if self.go_backwards else trace
 
     def get_config(self):
         config = self.cell.get_config()
@@ -590,6 +582,9 @@ del _name
 def gate_activations(model, inputs, layer=None) -> dict[str, np.ndarray]:
     """Gate telemetry of an :class:`LSTM1997` layer inside a built model.
 
+    :func:`lstm_apps.telemetry.gate_trace` restricted to ``LSTM1997`` layers
+    (it traces any recurrent layer).
+
     Args:
         model: a built Keras model (Sequential or functional).
         inputs: a batch for the *model*; the layer's own inputs are computed.
@@ -613,8 +608,9 @@ def gate_activations(model, inputs, layer=None) -> dict[str, np.ndarray]:
             f"layer must be an LSTM1997 layer, received {type(layer).__name__} "
             f"{getattr(layer, 'name', layer)!r}."
         )
-    fed, mask = telemetry.layer_inputs(model, layer, inputs)
-    return layer.gate_activations(fed, mask=mask)
+    trace = telemetry.gate_trace(model, inputs, layer=layer)
+    trace.pop("mask", None)
+    return {name: v[:, ::-1] for name, v in trace.items()} if layer.go_backwards else trace
 
 
 # ---------------------------------------------------------------------------

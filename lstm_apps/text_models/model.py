@@ -27,6 +27,7 @@ import numpy as np
 from lstm_apps.datasets.sentiment import SentimentData
 from lstm_apps.datasets.word_vectors import WordVectors
 from lstm_apps.layers import LSTM1997, recurrent
+from lstm_apps.telemetry import gate_trace
 
 __all__ = [
     "TextClassifierSpec",
@@ -337,16 +338,12 @@ def compare_with_baseline(
 # ---------------------------------------------------------------------------
 # Explanation
 # ---------------------------------------------------------------------------
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def input_gate_activity(model: keras.Model, text: str) -> tuple[list[str], np.ndarray, str]:
     """Per-token input-gate activity of a classifier's forward recurrent layer for one text.
 
-    LSTM1997: the mean input gate from its gate telemetry; Keras LSTM: the mean
-    input gate recomputed from its weights; GRU: one minus the mean update gate
-    (the share of the new candidate written into the state); SimpleRNN (no
+    Read from :func:`lstm_apps.telemetry.gate_trace`. LSTM1997 and Keras
+    LSTM: the mean input gate; GRU: one minus the mean update gate (the share
+    of the new candidate written into the state); other kinds (SimpleRNN, no
     gates): the mean absolute state change per token.
 
     Returns:
@@ -362,22 +359,15 @@ def input_gate_activity(model: keras.Model, text: str) -> tuple[list[str], np.nd
     embedder = keras.Model(model.inputs, model.get_layer(features).output)
     emb = np.asarray(embedder.predict(as_text_input([text]), verbose=0))[:, : len(ids)]
     layer, _ = encoder_layers(model)
+    trace = gate_trace(layer, emb)
     if isinstance(layer, LSTM1997):
-        gates = layer.gate_activations(emb)["input_gate"][0]
-        return tokens, gates.mean(axis=-1), "input gate (mean over cells)"
-    cell = layer.cell
-    h = np.asarray(keras.layers.RNN(cell, return_sequences=True)(emb))[0]
-    h_prev = np.vstack([np.zeros((1, h.shape[1]), h.dtype), h[:-1]])
-    u = h.shape[1]
+        return tokens, trace["input_gate"][0].mean(axis=-1), "input gate (mean over cells)"
     if isinstance(layer, keras.layers.LSTM):
-        kernel, rec, bias = (np.asarray(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
-        i = _sigmoid(emb[0] @ kernel[:, :u] + h_prev @ rec[:, :u] + bias[:u])
-        return tokens, i.mean(axis=-1), "input gate (mean over units)"
+        return tokens, trace["input_gate"][0].mean(axis=-1), "input gate (mean over units)"
     if isinstance(layer, keras.layers.GRU):
-        kernel, rec, bias = (np.asarray(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
-        b_in, b_rec = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
-        z = _sigmoid(emb[0] @ kernel[:, :u] + b_in[:u] + h_prev @ rec[:, :u] + b_rec[:u])
-        return tokens, (1.0 - z).mean(axis=-1), "1 - update gate (mean over units)"
+        return tokens, (1.0 - trace["update_gate"][0]).mean(axis=-1), "1 - update gate (mean over units)"
+    h = trace["output"][0]
+    h_prev = np.vstack([np.zeros((1, h.shape[1]), h.dtype), h[:-1]])
     return tokens, np.abs(h - h_prev).mean(axis=-1), "mean |state change| (no gates)"
 
 
