@@ -61,8 +61,9 @@ from lstm_apps.training import (
 ## Configuration
 
 The default cell is the 1997 LSTM with the forget gate of Gers et al. (1999)
-added, so all three gates can be read. `--quick` trains a small network for
-one epoch on 800 visits.
+added, so all three gates can be read; any `--cell` works, its gates read
+by `lstm_apps.telemetry.gate_trace` (a GRU's are its update and reset gates).
+`--quick` trains a small network for one epoch on 800 visits.
 """
 
 TAX_2017 = {"BPI'12 W": 0.7600, "Helpdesk": 0.7123}  # next-activity accuracy, Tax et al. 2017, Table 3

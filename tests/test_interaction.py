@@ -267,3 +267,22 @@ def test_gate_traces_of_the_1997_layer_with_forget_gate():
     assert math.isclose(
         float(means["input_gate"][1, 0]), float(gates["input_gate"][1, 0].mean()), rel_tol=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    "kind,names",
+    [("lstm", ("forget_gate", "input_gate", "output_gate")), ("gru", ("update_gate", "reset_gate"))],
+)
+def test_gate_means_of_keras_layers(kind, names):
+    import keras
+
+    from lstm_apps.layers import recurrent
+
+    tokens = keras.Input((None,), dtype="int32")
+    h = keras.layers.Embedding(4, 3, mask_zero=True)(tokens)
+    h = recurrent(kind, 5, return_sequences=True, name="rnn")(h)
+    model = keras.Model(tokens, keras.layers.Dense(2)(h))
+    means = tel.gate_means(tel.gate_traces(model, "rnn", np.array([[1, 2, 3, 0]], "int32")))
+    assert tuple(means) == names and means[names[0]].shape == (1, 4)
+    assert all(((0 <= m) & (m <= 1)).all() for m in means.values())  # sigmoid gates
+    assert tel.telemetry_features({k: m[0, :3] for k, m in means.items()}).shape == (3, 5 * len(names))

@@ -60,3 +60,11 @@ def test_bad_options_fail_before_training(runs_dir, argv, match):
     with pytest.raises(ValueError, match=match):
         recipe.main(["--quick", "--runs-dir", str(runs_dir), *argv])
     assert not (runs_dir / "interaction_telemetry").exists()
+
+
+@pytest.mark.slow  # a second quick run (about 20 s of CPU): any --cell gives telemetry
+def test_quick_run_with_a_gru(runs_dir):
+    metrics = recipe.main(["--quick", "--cell", "gru", "--runs-dir", str(runs_dir)])
+    for key in ("auc_telemetry", "auc_both"):
+        assert 0.5 < metrics[key] < 0.9, key
+    assert 0.2 < metrics["next_action_accuracy_lstm"] < 0.75

@@ -6,9 +6,8 @@ features and the visit itself into *behaviour* features, step by step, and
 measures how well each set (and both together) tells the visits that go
 wrong from the others on held-out visits.
 
-* :func:`gate_traces`: per-step gates of a model's recurrent layer
-  (``lstm_apps.telemetry.gate_trace`` where it exists, else the layer cell's
-  ``gate_step`` through :func:`lstm_apps.telemetry.trace_gates`).
+* :func:`gate_traces`: per-step gates of a model's recurrent layer, any
+  kind of the layer registry (:func:`lstm_apps.telemetry.gate_trace`).
 * :func:`telemetry_features`: per step, for each gate, the mean over units
   now, its running mean, its change since the previous step, the largest
   change so far (the change point) and the steps since it.
@@ -88,23 +87,15 @@ def gate_traces(model, layer, inputs) -> dict[str, np.ndarray]:
         inputs: a batch for the model.
 
     Returns:
-        A dict of NumPy arrays named by the cell (``"input_gate"``,
-        ``"forget_gate"``, ``"output_gate"``, ``"cell_state"``, ``"output"``, ...).
+        :func:`lstm_apps.telemetry.gate_trace`'s dict, named by the cell
+        (``"input_gate"``, ``"forget_gate"``, ``"output_gate"``; a GRU's
+        ``"update_gate"``, ``"reset_gate"``; ``"output"``, ...).
     """
     from lstm_apps import telemetry
 
     if isinstance(layer, str):
         layer = model.get_layer(layer)
-    if hasattr(telemetry, "gate_trace"):
-        return telemetry.gate_trace(model, inputs, layer=layer)
-    cell = getattr(layer, "cell", None)
-    if not callable(getattr(cell, "gate_step", None)):
-        raise ValueError(
-            f"layer {layer.name!r} ({type(layer).__name__}) has no cell with gate telemetry; expected "
-            "a layer whose cell has gate_step (lstm1997, adaptive_forget, forgetting_curve, methylation)."
-        )
-    fed, mask = telemetry.layer_inputs(model, layer, inputs)
-    return telemetry.trace_gates(cell, fed, mask=mask)
+    return telemetry.gate_trace(model, inputs, layer=layer)
 
 
 def gate_means(gates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
