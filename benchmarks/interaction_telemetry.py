@@ -10,8 +10,8 @@ policy's precision and recall. The split is the same for every seed
 (``--split-seed 0``); the seed changes the network's initialization and batch
 order (and so its gates); the Markov model is the same for every seed.
 
-Usage (the full benchmark, defaults of the recipe, about a minute or two a
-seed on two cores):
+Usage (the full benchmark, defaults of the recipe; about 5 minutes a seed on
+two shared cores):
 
     nice -n 19 python benchmarks/interaction_telemetry.py --seeds 0 1 2 3 4
 
@@ -38,6 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = [
     "next_action_accuracy_lstm",
     "next_action_accuracy_markov",
+    "next_action_accuracy_lstm_no_end",
+    "next_action_accuracy_markov_no_end",
+    "next_action_accuracy_lstm_end_only",
+    "next_action_accuracy_markov_end_only",
     "auc_telemetry",
     "auc_behaviour",
     "auc_both",

@@ -16,23 +16,22 @@ Tax et al. 2017), with the time of each. A visit *goes wrong* when the
 application is abandoned (`A_CANCELLED`, 29 % of the visits).
 
 First, an LSTM predicts the next action (the end of the visit included)
-from the actions so far and their timing. It is scored on held-out visits
-against an order-k Markov (n-gram) model, the baseline of predictive
-process monitoring, with its order chosen on validation visits. Tax et al.
-(2017) report 0.760 next-activity accuracy for their LSTM on this log (and
-0.712 on a helpdesk log), with another split and scoring.
+from the actions so far and their timing, scored on held-out visits against
+an order-k Markov (n-gram) model, the baseline of predictive process
+monitoring. Tax et al. (2017) report 0.760 next-activity accuracy for their
+LSTM on this log, with another split and scoring.
 
 Then the question: do the network's gates, read as it goes, flag the visits
 that will be abandoned better than simple behaviour features do? At every
 step the *telemetry* features summarise the mean forget, input and output
-gates (now, running mean, change, change point). The *behaviour* features
-are the actions so far, the repeat and return (rework) rates, and the time
+gates (now, running mean, change, change point); the *behaviour* features
+are the actions so far, the repeat and return (rework) rates and the time
 between actions. A logistic regression on each set, and on both, is scored
 by ROC AUC on held-out visits at step `--prefix`. Last, a prompt policy
 fires once, when the telemetry score first crosses a threshold chosen on
-validation visits. It is evaluated offline: how many prompts, what share
-land in a visit that is abandoned while it is still going (precision), and
-what share of abandoned visits get one (recall).
+validation visits, and is evaluated offline: how many prompts, what share
+land in a visit abandoned later (precision), what share of the abandoned
+visits get one (recall).
 
 ## Setup
 """
@@ -179,10 +178,8 @@ the validation loss, with its best weights restored.
 
 
 def fit_markov(split, log, args):
-    seqs = {part: [v.actions for v in getattr(split, part)] for part in ("train", "val")}
-    markov, table = select_next_action_model(
-        seqs["train"], seqs["val"], len(log.actions), range(args.max_order + 1)
-    )
+    train, val = ([v.actions for v in part] for part in (split.train, split.val))
+    markov, _ = select_next_action_model(train, val, len(log.actions), range(args.max_order + 1))
     print(f"Markov: order {markov.order}, alpha {markov.alpha:g}")
     return markov
 
@@ -209,12 +206,15 @@ action and its end.
 """
 
 
-def lstm_accuracy(model, visits, log, args, include_end=True):
+def lstm_accuracy(model, visits, log, args, targets="all"):
+    """Like `next_action_accuracy`: every target, the actions only, or the ends only."""
+    part = {"all": slice(0, None), "actions": slice(0, -1), "end": slice(-1, None)}[targets]
+
     def right(x, y, w, rows):
         pred = keras.ops.convert_to_numpy(model(x, training=False)).argmax(-1)
-        return [((pred[i] == y[i]) * w[i])[: len(v) - (not include_end)].sum() for i, v in enumerate(rows)]
+        return [(pred[i] == y[i])[: len(v)][part].sum() for i, v in enumerate(rows)]
 
-    total = sum(len(v) - (not include_end) for v in visits)
+    total = sum(len(np.arange(len(v))[part]) for v in visits)
     return float(np.sum(per_visit(right, visits, log, args)) / total)
 
 
@@ -279,7 +279,8 @@ def report(run, m, args):
         {"model": f"{args.cell} ({args.units} units)", acc: m["next_action_accuracy_lstm"]},
     ]
     for row, key in zip(rows, ("markov", "lstm")):
-        row[f"{acc}, end left out"] = m[f"next_action_accuracy_{key}_no_end"]
+        row["actions only"] = m[f"next_action_accuracy_{key}_no_end"]
+        row["end only"] = m[f"next_action_accuracy_{key}_end_only"]
     rows += [{"model": f"LSTM, Tax et al. 2017 ({k}, published)", acc: v} for k, v in TAX_2017.items()]
     run.print_table(rows, title="Next action on held-out visits")
     flags = [
@@ -322,11 +323,10 @@ def main(argv=None) -> dict:
     markov = fit_markov(split, log, args)
     model, epochs = train(run, split, log, args)
     m = {"epochs_trained": epochs, "markov_order": markov.order, "markov_alpha": markov.alpha}
-    m["next_action_accuracy_lstm"] = lstm_accuracy(model, split.test, log, args)
-    test_seqs = [v.actions for v in split.test]
-    m["next_action_accuracy_markov"] = next_action_accuracy(markov, test_seqs, len(log.actions))
-    m["next_action_accuracy_lstm_no_end"] = lstm_accuracy(model, split.test, log, args, include_end=False)
-    m["next_action_accuracy_markov_no_end"] = next_action_accuracy(markov, test_seqs, len(log.actions), False)
+    seqs, n = [v.actions for v in split.test], len(log.actions)
+    for targets, suffix in (("all", ""), ("actions", "_no_end"), ("end", "_end_only")):
+        m[f"next_action_accuracy_lstm{suffix}"] = lstm_accuracy(model, split.test, log, args, targets)
+        m[f"next_action_accuracy_markov{suffix}"] = next_action_accuracy(markov, seqs, n, targets)
     m["test_visits"], m["test_actions"] = len(split.test), sum(len(v) for v in split.test)
     m.update(flag_visits(run, model, split, log, args))
     report(run, m, args)
@@ -338,8 +338,12 @@ def main(argv=None) -> dict:
 """
 ## Conclusion
 
-Figures, the benchmark over five seeds and their caveats:
-`docs/recipes/interaction_telemetry.md`.
+In the benchmarked run the network beats the Markov model on next-action
+accuracy only through the end of the visit, which it predicts from the time
+features far better; on the actions alone the Markov model is better. The
+gates flag the visits that will be abandoned, but no better than behaviour
+features: the combination gains a little. Figures, the benchmark and their
+caveats: `docs/recipes/interaction_telemetry.md`.
 """
 
 if __name__ == "__main__":

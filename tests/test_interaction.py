@@ -156,9 +156,10 @@ def test_markov_next_action_probabilities_by_hand():
     np.testing.assert_allclose(proba, [[1 / 6, 3 / 6, 2 / 6], [2 / 6, 1 / 6, 3 / 6]])
     assert next_action_accuracy(model, [[0, 1]], 2) == 1.0
     assert next_action_accuracy(model, [[1, 0]], 2) == 0.0
-    # without the end targets: after 0 -> 1 is right for [0, 1, 0] (then after 1 -> end, wrong: 0)
-    assert next_action_accuracy(model, [[0, 1, 0]], 2, include_end=False) == 0.5
+    # [0, 1, 0]: after 0 -> 1 right; after 1 -> end, wrong (0); after 0 -> 1, wrong (end)
     assert next_action_accuracy(model, [[0, 1, 0]], 2) == pytest.approx(1 / 3)
+    assert next_action_accuracy(model, [[0, 1, 0]], 2, targets="actions") == 0.5
+    assert next_action_accuracy(model, [[0, 1, 0], [0, 1]], 2, targets="end") == 0.5
 
 
 def test_markov_order_two_knows_the_start_and_is_chosen():

@@ -79,19 +79,25 @@ def next_action_proba(model: MarkovModel, seq, n_actions: int) -> np.ndarray:
     return model.predict_proba(codes, start=model.order + 1)
 
 
-def next_action_accuracy(
-    model: MarkovModel, seqs: Sequence, n_actions: int, include_end: bool = True
-) -> float:
-    """Share of the targets ``a_2 .. a_T, end`` of every visit that are the model's most probable symbol.
+def next_action_accuracy(model: MarkovModel, seqs: Sequence, n_actions: int, targets: str = "all") -> float:
+    """Share of a visit's targets ``a_2 .. a_T, end`` that are the model's most probable symbol.
 
-    Ties go to the lowest code (``numpy.argmax``). With ``include_end=False``
-    the *end* targets are left out (the model may still predict *end*).
+    Ties go to the lowest code (``numpy.argmax``).
+
+    Args:
+        model: a fitted model (:func:`fit_next_action`).
+        seqs: visits, each a 1-D array of action codes.
+        n_actions: the number of actions.
+        targets: ``"all"``; ``"actions"`` (the *end* targets left out; the
+            model may still predict *end*); ``"end"`` (only the *end* targets).
     """
+    if targets not in ("all", "actions", "end"):
+        raise ValueError(f"targets must be 'all', 'actions' or 'end', received {targets!r}.")
+    keep = {"all": slice(None), "actions": slice(0, -1), "end": slice(-1, None)}[targets]
     right = total = 0
     for seq in seqs:
         proba = next_action_proba(model, seq, n_actions)
         target = np.append(np.asarray(seq)[1:], n_actions)
-        keep = slice(None) if include_end else slice(0, -1)
         right += int((proba.argmax(axis=1) == target)[keep].sum())
         total += target[keep].size
     if total == 0:
