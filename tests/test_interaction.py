@@ -76,6 +76,15 @@ def test_csv_and_xes_logs_give_the_same_visits(tmp_path):
     _check_tiny(data.load_visits(xes))  # the START event of W_a is skipped
 
 
+def test_the_bad_activity_is_never_an_action(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text(LOG)
+    log = data.load_visits(path, action_prefix="")
+    assert log.actions == ("A_SUBMITTED", "W_a", "W_b") and log.cases_without_actions == 0
+    assert [v.actions.tolist() for v in log.visits] == [[0, 1, 2], [1, 1], [0]]
+    assert [v.bad for v in log.visits] == [True, False, False]
+
+
 def test_bundled_log_is_bpi_challenge_2012():
     log = data.load_visits()
     # Tax et al. 2017's BPI'12 W: 9,658 cases, 72,413 events, 6 activities; 2,807 cancelled applications

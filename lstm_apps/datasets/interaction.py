@@ -217,8 +217,8 @@ def make_visits(
     Args:
         frame: events as :func:`read_event_log` returns them.
         action_prefix: the activities whose names start with it are a visit's
-            actions ("" for every activity).
-        bad_activity: a case holding this activity went wrong.
+            actions ("" for every activity but the bad one).
+        bad_activity: a case holding this activity went wrong; it is never an action.
         path: the file's name, kept in the result.
 
     Returns:
@@ -231,7 +231,8 @@ def make_visits(
             f"activities, e.g. {sorted(set(frame['activity']))[:12]}."
         )
     activity = frame["activity"].to_numpy()
-    is_action = frame["activity"].str.startswith(action_prefix).to_numpy()
+    # the bad activity is the label, never an action (the model must not read its own answer)
+    is_action = frame["activity"].str.startswith(action_prefix).to_numpy() & (activity != bad_activity)
     names = tuple(sorted(set(activity[is_action])))
     if not names:
         raise ValueError(f"no activity of {path or 'the log'} starts with action_prefix {action_prefix!r}.")
