@@ -61,18 +61,9 @@ def _start(out: Path, runs: Path, distribute: str, extra=(), tf_config=None) -> 
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=_env(tf_config), cwd=ROOT)
 
 
-def _workers(out: Path, runs: Path, extra=()) -> list[subprocess.Popen]:
-    hosts = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    return [
-        _start(
-            out,
-            runs,
-            "multiworker",
-            extra,
-            {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}},
-        )
-        for i in range(2)
-    ]
+def _workers(out: Path, runs: Path, extra=(), each=((), ())) -> list[subprocess.Popen]:
+    """Two workers on free loopback ports, ``each[i]`` added to worker ``i``'s flags."""
+    return [_start(out, runs, "multiworker", [*extra, *more], c) for c, more in zip(_tf_configs(2), each)]
 
 
 def _wait(procs, out: Path, timeout=900) -> list[int]:
@@ -173,6 +164,17 @@ def test_two_workers_resume_from_the_chiefs_backup(tmp_path):
     assert json.loads((folder / "config.json").read_text())["resumed"] is True
 
 
+@pytest.mark.slow  # two worker processes that stop before training, about 20 s
+def test_workers_started_with_other_flags_stop_together(tmp_path):
+    out = tmp_path / "multi"
+    out.mkdir()
+    codes = _wait(_workers(out, tmp_path / "runs", each=((), ("--learning-rate", "0.1"))), out)
+    assert codes == [2, 2], _logs(out)
+    logs = _logs(out)
+    assert "--learning-rate: 0.05 on the chief, 0.1 here" in logs and "same command" in logs
+    assert not list((tmp_path / "runs" / "multiworker_check").iterdir())  # no run took place
+
+
 # --------------------------------------------------------------------------
 # Fast: the pieces that need no cluster
 # --------------------------------------------------------------------------
@@ -269,9 +271,6 @@ def test_multiworker_strategy_after_tensorflow_started_is_a_clear_error(monkeypa
     from lstm_apps.training import make_strategy
 
     _ = tf.constant(1.0) + 1.0  # TensorFlow has run an operation: too late to configure collectives
-    hosts = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    monkeypatch.setenv(
-        "TF_CONFIG", json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": 0}})
-    )
+    monkeypatch.setenv("TF_CONFIG", json.dumps(_tf_configs(2)[0]))
     with pytest.raises(ValueError, match="before TensorFlow runs its first operation"):
         make_strategy("multiworker")

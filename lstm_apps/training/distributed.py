@@ -72,6 +72,7 @@ run.fit(model, x, y, batch_size=64)  # 64 examples per step in all, 32 on each o
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 import json
@@ -96,7 +97,14 @@ __all__ = [
     "chief_stops",
     "open_on_workers",
     "install_keras_fixes",
+    "WORKER_FREE_FLAGS",
 ]
+
+
+#: Flags whose values may differ between the workers of a run: where and how visibly each works.
+#: Every other flag (the seed, the data, ``--max-minutes``...) must be the chief's; ``--resume``
+#: is the chief's choice (the others follow it).
+WORKER_FREE_FLAGS = frozenset({"runs_dir", "verbose", "debug", "resume"})
 
 
 @dataclass(frozen=True)
@@ -231,7 +239,9 @@ def open_on_workers(recipe: str, args, strategy):
     worker raises it). Each other worker makes a temporary folder; when resuming
     it copies the chief's folder into it (backups, histories, the time ledger), and
     with ``--continue-from`` it reads the parent run too, so the folders must be
-    on a file system every worker reads. No worker goes on before all are ready.
+    on a file system every worker reads. A worker started with other flags than the
+    chief's (but those of :data:`WORKER_FREE_FLAGS`) stops them all.
+    No worker goes on before all are ready.
 
     Returns:
         ``(opened, role, agreement)``: the :class:`~lstm_apps.training.folders.OpenedFolder`,
@@ -239,7 +249,8 @@ def open_on_workers(recipe: str, args, strategy):
         cluster of one worker).
 
     Raises:
-        ValueError: the chief could not open the run folder, or a worker could not read it.
+        ValueError: the chief could not open the run folder, a worker could not read it, or
+            the workers' flags differ.
     """
     from lstm_apps import io as _io
     from lstm_apps.training.folders import FINAL_STATE_DIR, OpenedFolder, open_run_folder
@@ -250,26 +261,37 @@ def open_on_workers(recipe: str, args, strategy):
         return open_run_folder(recipe, args), None, None
     agreement = Agreement(strategy)
     problem = None
+    config = _io.to_jsonable({k: v for k, v in vars(args).items() if not k.startswith("_")})
     if role.is_chief:
         try:
             opened = open_run_folder(recipe, args)
         except Exception as exc:
             agreement.object({"error": str(exc)})
             raise
-        agreement.object({"path": str(opened.path), "resumed": opened.resumed})
+        agreement.object({"path": str(opened.path), "resumed": opened.resumed, "config": config})
     else:
         told = agreement.object(None)
         if "error" in told:
             raise ValueError(f"{told['error']} (the chief could not open the run folder)")
+        differences = [
+            f"--{key.replace('_', '-')}: {told['config'].get(key)!r} on the chief, {config.get(key)!r} here"
+            for key in sorted({*told["config"], *config} - WORKER_FREE_FLAGS)
+            if told["config"].get(key) != config.get(key)
+        ]
+        if differences:
+            problem = (
+                f"worker {role.index} was started with other flags than the chief "
+                f"({'; '.join(differences)}): start every worker with the same command."
+            )
         path = Path(tempfile.mkdtemp(prefix=f"{recipe}-worker{role.index}-"))
         opened = OpenedFolder(path, resumed=told["resumed"])
         chief_path = Path(told["path"])
         try:
-            if opened.resumed:
+            if problem is None and opened.resumed:
                 skip = shutil.ignore_patterns(LOCK_FILE, FAILED_FILE)
                 shutil.copytree(chief_path, path, dirs_exist_ok=True, ignore=skip)
                 opened.stored = _io.read_json(path / "config.json")
-            elif getattr(args, "continue_from", None):
+            elif problem is None and getattr(args, "continue_from", None):
                 source = Path(args.continue_from)
                 opened.parent_config = _io.read_json(source / "config.json")
                 if not (source / FINAL_STATE_DIR).is_dir():
@@ -284,7 +306,10 @@ def open_on_workers(recipe: str, args, strategy):
             opened.lock.release()
         if not role.is_chief:
             shutil.rmtree(opened.path, ignore_errors=True)
-        raise ValueError(problem or "another worker cannot read the run folder (see its error).")
+        elif not opened.resumed:  # the chief's fresh folder, still empty: no run took place
+            with contextlib.suppress(OSError):
+                opened.path.rmdir()
+        raise ValueError(problem or "another worker cannot take part in the run (see its error).")
     return opened, role, agreement
 
 
