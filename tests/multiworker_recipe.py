@@ -16,7 +16,8 @@ fits cover each kind of input and each decision the chief takes:
 * ``budget``: arrays again, with a time budget spent on the chief only (its
   limit set to 0): every worker must stop after the first batch.
 
-Each process writes ``<--out>/<task>.npz`` (every fit's final weights) and
+Each process writes ``<--out>/<task>.npz`` (every fit's final weights, the
+last model's ``predict`` and ``predict_on_batch`` outputs) and
 ``<task>.json`` (its run folder, role, stop reasons, optimizer steps).
 ``--crash-at-epoch N`` raises at the start of epoch ``N`` of the first fit
 (after its backup of epoch ``N - 1``), so the test can ``--resume``.
@@ -103,6 +104,9 @@ def main(argv=None) -> dict:
     history = run.fit(model, x, y, batch_size=args.batch_size, shuffle=False, history_name="history_budget")
     record("budget", model, history)
     notes["stopped_by"] = run.budget.stopped_by
+
+    weights["predict"] = model.predict(x, verbose=0)  # the whole of x, in order, on every worker
+    weights["predict_on_batch"] = model.predict_on_batch(x[:5])
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -94,6 +94,9 @@ def _assert_same_weights(a: dict, b: dict) -> None:
         assert keys, fit
         diff = max(float(np.abs(a[k] - b[k]).max()) for k in keys)
         assert diff < ATOL, f"{fit}: the weights differ by {diff}"
+    for name, rows in (("predict", 64), ("predict_on_batch", 5)):  # one copy of the outputs, in order
+        assert a[name].shape == b[name].shape == (rows, 1), name
+        np.testing.assert_allclose(a[name], b[name], atol=ATOL)
 
 
 @pytest.mark.slow  # four worker processes and one single one, about a minute on two cores

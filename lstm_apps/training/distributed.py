@@ -48,13 +48,14 @@ waits for a worker that never comes. The harness keeps them in step:
   requires of ``backup_dir``). The chief chooses the folder (``--resume``
   without a folder picks the latest interrupted run) and tells the others.
 
-Two defects of Keras 3 with ``MultiWorkerMirroredStrategy`` (keras-team/keras
+Three defects of Keras 3 with ``MultiWorkerMirroredStrategy`` (keras-team/keras
 #20585; TensorFlow's own multi-worker tutorial fails the same way) are
 repaired by :func:`install_keras_fixes`, which :func:`make_strategy
 <lstm_apps.training.make_strategy>` calls: ``fit`` and ``evaluate`` reduce a
 whole input batch across workers to learn its shapes (``ValueError: Attempt
 to convert a value (PerReplica:{...}) with an unsupported type``), and the
-step's metrics are averaged over axis 0 of scalars. Written by hand because
+step's metrics are averaged over axis 0 of scalars; and ``predict_on_batch``
+returns one copy of its outputs per worker, stacked. Written by hand because
 no library repairs them; single-process training is untouched.
 
 Example:
@@ -615,6 +616,19 @@ def install_keras_fixes() -> None:
             return keras.tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
         return reduce(values, strategy, reduction)
 
-    _ORIGINALS.update(maybe_symbolic_build=build, reduce_per_replica=reduce)
+    def predict_on_batch(self, x):
+        if not is_multi_worker(self.distribute_strategy):
+            return on_batch(self, x)
+        # a batch that is not distributed reaches every replica whole, and Keras would gather the
+        # replicas' equal outputs into one array per worker: compute it here once, with no collective
+        local = self.__dict__.get("_lstm_apps_local_predict")
+        if local is None:
+            local = tf.function(lambda data: self.predict_step(data), reduce_retracing=True)
+            self.__dict__["_lstm_apps_local_predict"] = local
+        return keras.tree.map_structure(tf_trainer.convert_to_np_if_not_ragged, local((x,)))
+
+    on_batch = tf_trainer.TensorFlowTrainer.predict_on_batch
+    _ORIGINALS.update(maybe_symbolic_build=build, reduce_per_replica=reduce, predict_on_batch=on_batch)
     tf_trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
     tf_trainer.reduce_per_replica = reduce_per_replica
+    tf_trainer.TensorFlowTrainer.predict_on_batch = predict_on_batch
