@@ -71,9 +71,6 @@ The model under test is always the adaptive cell (no `--cell`); `--black-box-cel
 picks the plain recurrent net it is compared with from the layer registry.
 """
 
-BLACK_BOX_CELLS = [
-    k for k in recurrent_kinds() if not isinstance(getattr(recurrent(k, 1), "cell", None), GrayBoxCell)
-]
 
 LABELS = {
     "cell": "adaptive-forget cell",
@@ -89,7 +86,7 @@ LABELS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = recipe_parser("volatility", __doc__, epochs=60, quick_epochs=4, cell=None, learning_rate=3e-3)
     g = parser.add_argument_group("volatility options")
-    g.add_argument("--black-box-cell", choices=BLACK_BOX_CELLS, default="lstm", help="the plain net (lstm)")
+    g.add_argument("--black-box-cell", choices=recurrent_kinds(), default="lstm", help="the plain net (lstm)")
     src = g.add_mutually_exclusive_group()
     src.add_argument("--data", type=existing_file, metavar="CSV", help="price file (default: arch's S&P 500)")
     src.add_argument("--ticker", default=None, help="Yahoo Finance symbol (downloaded once, cached)")
@@ -279,7 +276,10 @@ def main(argv=None) -> dict:
         raise ValueError(
             f"--burn-in must be shorter than --seq-len, received {args.burn_in} and {args.seq_len}."
         )
-    run = start_run("volatility", args)
+    run = start_run("volatility", args)  # before any TensorFlow work (--distribute multiworker)
+    plain = [k for k in recurrent_kinds() if not isinstance(getattr(recurrent(k, 1), "cell", 0), GrayBoxCell)]
+    if args.black_box_cell not in plain:
+        raise ValueError(f"--black-box-cell must be a plain net {plain}, received {args.black_box_cell!r}.")
     returns, first_day, split_pos = load_data(args)
     n, r = len(returns), returns.to_numpy()
     window_days = int(round(args.window_years * 252))

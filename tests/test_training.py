@@ -253,9 +253,9 @@ def test_print_table_includes_rows_and_is_saved(runs_dir, capsys):
 
 def test_multiworker_without_tf_config_is_a_clear_error(runs_dir, monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    run = start_run("demo", _args(runs_dir, "--distribute", "multiworker"))
     with pytest.raises(ValueError, match="TF_CONFIG"):
-        _ = run.strategy
+        start_run("demo", _args(runs_dir, "--distribute", "multiworker"))
+    assert not (runs_dir / "demo").exists()  # refused before any run folder is made
 
 
 def test_save_model_keeps_numeric_sample_inputs(runs_dir):

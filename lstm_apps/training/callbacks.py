@@ -29,6 +29,8 @@ wall_clock: Callable[[], float] = time.perf_counter
 cpu_clock: Callable[[], float] = time.process_time
 #: Within an epoch, :class:`TimeBudget` writes its ledger at most this often (seconds of training).
 LEDGER_EVERY_SECONDS = 5.0
+#: :attr:`TimeBudget.stopped_by` values, by the code workers exchange.
+_STOPS = (None, "wall", "cpu")
 
 
 def _limit_seconds(minutes, name: str) -> float | None:
@@ -65,6 +67,13 @@ class TimeBudget(keras.callbacks.Callback):
     that the next fit may use: an ensemble of ``n`` members gives member ``k``
     the share ``1 / (n - k)``, so each gets an equal part of what is left.
 
+    ``agree`` (``None`` by default) is set by ``Run.fit`` under
+    ``--distribute multiworker`` to a function returning the chief's copy of
+    a vector of numbers (:meth:`lstm_apps.training.distributed.Agreement.values`):
+    the stop decision after each batch (only when a limit is set) and the
+    spent seconds after each epoch and fit are then the chief's on every
+    worker, so all workers stop at the same batch and count the same time.
+
     Args:
         max_minutes: wall-clock budget in minutes, ``None`` for no limit.
         max_cpu_minutes: CPU-time budget in minutes, ``None`` for no limit.
@@ -99,6 +108,7 @@ class TimeBudget(keras.callbacks.Callback):
         self._saved_at = 0.0
         self.ledger_extra: Callable[[], dict] | None = None
         self.ledger_data: dict[str, Any] = {}
+        self.agree: Callable[[list[float]], Any] | None = None
         if self.ledger is not None and self.ledger.is_file():
             saved = _io.read_json(self.ledger)
             self.ledger_data = dict(saved)
@@ -167,6 +177,15 @@ class TimeBudget(keras.callbacks.Callback):
         self.wall_seconds = wall_spent + (wall_clock() - wall0)
         self.cpu_seconds = cpu_spent + (cpu_clock() - cpu0)
 
+    def _agree_on_spent(self) -> None:
+        """Take the chief's spent seconds and stop reason (multi-worker; see ``agree``)."""
+        if self.agree is None:
+            return
+        wall, cpu, code = self.agree([self.wall_seconds, self.cpu_seconds, _STOPS.index(self.stopped_by)])
+        self.wall_seconds, self.cpu_seconds, self.stopped_by = float(wall), float(cpu), _STOPS[int(code)]
+        if self._clock is not None:  # this worker's clock goes on from the chief's count
+            self._clock = (wall_clock(), cpu_clock(), self.wall_seconds, self.cpu_seconds)
+
     def on_train_batch_end(self, batch, logs=None):
         self._tick()
         wall_limit, cpu_limit = self._fit_limits
@@ -175,6 +194,8 @@ class TimeBudget(keras.callbacks.Callback):
             stopped = "wall"
         elif cpu_limit is not None and self.cpu_seconds > cpu_limit:
             stopped = "cpu"
+        if self.agree is not None and self.limited:  # the chief decides, at the same batch for all
+            stopped = _STOPS[int(self.agree([_STOPS.index(stopped)])[0])]
         if stopped:
             self.stopped_by = stopped
             self.model.stop_training = True
@@ -183,10 +204,12 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._tick()
+        self._agree_on_spent()
         self.save()
 
     def on_train_end(self, logs=None):
         self._tick()
+        self._agree_on_spent()
         self._clock = None
         self.save()
 
@@ -199,6 +222,12 @@ class StopWhen(keras.callbacks.Callback):
     history) and the model. A truthy return value (e.g. ``"solved"`` or a
     dict of details) stops training and is kept as ``.reason``, the epoch as
     ``.stopped_epoch``.
+
+    Under ``--distribute multiworker`` ``Run.fit`` sets ``agree``, and the
+    reason is then the chief's on every worker (decoded from JSON; a value
+    JSON cannot hold arrives as its ``str``): every worker still calls the
+    criterion (it may call ``model.predict``, itself a collective), and all
+    stop after the same epoch.
 
     Args:
         criterion: ``(epoch, logs, model) -> reason or None``.
@@ -223,6 +252,7 @@ class StopWhen(keras.callbacks.Callback):
         self.every = every
         self.reason = None
         self.stopped_epoch = None
+        self.agree: Callable[[Any], Any] | None = None
 
     def on_train_begin(self, logs=None):
         self.reason = None
@@ -232,6 +262,8 @@ class StopWhen(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         reason = self.criterion(epoch, logs if logs is not None else {}, self.model)
+        if self.agree is not None:
+            reason = self.agree(reason if reason else None)
         if reason:
             self.reason = reason
             self.stopped_epoch = epoch

@@ -15,11 +15,12 @@ import json
 import os
 import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstm_apps import io as _io
-from lstm_apps.training.lock import describe_owner, read_lock, run_state
+from lstm_apps.training.lock import RunLock, RunLockedError, describe_owner, read_lock, run_state
 from lstm_apps.training.parser import DISTRIBUTE_CHOICES
 
 if TYPE_CHECKING:
@@ -63,7 +64,8 @@ def make_strategy(kind: str):
             ``MirroredStrategy`` over the local GPUs (or CPU devices);
             ``"multiworker"``: ``MultiWorkerMirroredStrategy`` across the
             machines that the ``TF_CONFIG`` environment variable (JSON)
-            describes.
+            describes (created before any TensorFlow operation runs; see
+            :mod:`lstm_apps.training.distributed`).
 
     Returns:
         The strategy: build and compile models inside ``strategy.scope()``;
@@ -99,8 +101,132 @@ def make_strategy(kind: str):
                 "--distribute multiworker: TF_CONFIG needs 'cluster' and 'task' entries, received "
                 f"{os.environ['TF_CONFIG']!r}."
             )
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        from lstm_apps.training.distributed import install_keras_fixes
+
+        install_keras_fixes()
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        except RuntimeError as exc:
+            if "configured at program startup" not in str(exc):
+                raise
+            raise ValueError(
+                "--distribute multiworker: the strategy must be created before TensorFlow runs its first "
+                "operation (its collectives are configured at startup), but this process already ran "
+                "TensorFlow; call start_run (or make_strategy) before building data or models."
+            ) from None
     raise ValueError(f"distribute must be one of {DISTRIBUTE_CHOICES}, received {kind!r}.")
+
+
+@dataclass
+class OpenedFolder:
+    """The folder :func:`open_run_folder` chose, and what it found there.
+
+    Attributes:
+        path: the run folder.
+        resumed: whether it continues an interrupted run (``--resume``).
+        stored: the resumed run's ``config.json`` (else ``None``).
+        parent_config: with ``--continue-from``, the parent run's ``config.json`` (else ``{}``).
+        lock: the folder's :class:`~lstm_apps.training.lock.RunLock` (``None`` on a worker
+            that is not the chief: it writes a temporary folder).
+    """
+
+    path: Path
+    resumed: bool = False
+    stored: dict[str, Any] | None = None
+    parent_config: dict[str, Any] = field(default_factory=dict)
+    lock: RunLock | None = None
+
+
+def open_run_folder(recipe: str, args: argparse.Namespace) -> OpenedFolder:
+    """Choose, check and lock the run folder of ``args`` (see :func:`~lstm_apps.training.start_run`).
+
+    A fresh folder, the folder to resume (``--resume``, checked: not finished,
+    not running, the same flags) or a fresh folder continuing a finished run
+    (``--continue-from``, checked likewise); the folder is locked.
+
+    Raises:
+        ValueError: as :func:`~lstm_apps.training.start_run` does.
+    """
+    parent = Path(args.runs_dir) / recipe
+    resume = getattr(args, "resume", None)
+    continue_from = getattr(args, "continue_from", None)
+    if resume and continue_from:
+        raise ValueError(
+            f"--resume {resume} and --continue-from {continue_from} exclude each other: --resume continues "
+            "an interrupted run in its folder, --continue-from a finished one in a new folder."
+        )
+    new_config = {k: v for k, v in vars(args).items() if not k.startswith("_")}
+    new_config["epochs"] = _resolve_epochs(args)
+    stored: dict[str, Any] | None = None
+    parent_config: dict[str, Any] = {}
+    resumed = False
+    if resume:
+        if resume == "latest":
+            path, skipped = _latest_unfinished(parent)
+            if path is None:
+                also = f"; skipped runs still in progress: {', '.join(skipped)}" if skipped else ""
+                raise ValueError(
+                    f"--resume: no unfinished run of {recipe!r} under {parent} (one with a backup folder, "
+                    f"not finished and not running){also}."
+                )
+        else:
+            path = Path(resume)
+            if not path.is_dir():
+                what = "is not a folder" if path.exists() else "does not exist"
+                raise ValueError(f"--resume: run folder {str(path)!r} {what}.")
+            state = run_state(path)
+            if state == "finished":
+                raise ValueError(
+                    f"--resume: run folder {str(path)!r} has finished (its metrics.json was written by "
+                    "Run.finish), so there is nothing to resume and resuming would overwrite its results. "
+                    f"To train it further into a new folder, use --continue-from {path}."
+                )
+            if state == "running":
+                raise RunLockedError(
+                    f"--resume: run folder {str(path)!r} is locked by {describe_owner(read_lock(path))}, "
+                    "which is still running."
+                )
+        stored = _check_same_config(path, new_config, "--resume")
+        resumed = True
+    elif continue_from:
+        source = Path(continue_from)
+        if not source.is_dir():
+            what = "is not a folder" if source.exists() else "does not exist"
+            raise ValueError(f"--continue-from: run folder {str(source)!r} {what}.")
+        state = run_state(source)
+        if state != "finished":
+            raise ValueError(
+                f"--continue-from: run folder {str(source)!r} has not finished ({state}); "
+                + (
+                    "wait for it to end."
+                    if state == "running"
+                    else f"continue it in its own folder with --resume {source}."
+                )
+            )
+        parent_config = _check_same_config(source, new_config, "--continue-from", free=("epochs",))
+        if not (source / FINAL_STATE_DIR).is_dir():
+            raise ValueError(
+                f"--continue-from: run folder {str(source)!r} keeps no final training state "
+                f"({FINAL_STATE_DIR}/), so it cannot be trained further (it was made before lstm-apps "
+                "kept it, or it trained nothing)."
+            )
+        parent_epochs = parent_config.get("epochs")
+        if new_config["epochs"] is None:
+            raise ValueError(
+                f"--continue-from {source} needs --epochs: the total number of epochs each fit of the "
+                "run trains up to (this recipe chooses its epochs itself otherwise)."
+            )
+        if isinstance(parent_epochs, int) and new_config["epochs"] <= parent_epochs:
+            raise ValueError(
+                f"--continue-from: --epochs is the total number of epochs; run {str(source)!r} was made "
+                f"with {parent_epochs}, so give --epochs above {parent_epochs} (received "
+                f"{new_config['epochs']})."
+            )
+        path = _new_run_dir(parent)
+    else:
+        path = _new_run_dir(parent)
+    lock = RunLock.acquire(path)
+    return OpenedFolder(path, resumed, stored, parent_config, lock)
 
 
 def _new_run_dir(parent: Path) -> Path:

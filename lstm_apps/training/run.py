@@ -62,28 +62,18 @@ from lstm_apps.training.folders import (
     LEDGER_FILE,
     MEMBERS_DIR,
     RESUME_FREE_FLAGS,
-    _check_same_config,
     _copy_parent_state,
     _final_state_keeper,
     _float_or_none,
     _history_writer,
     _join_histories,
-    _latest_unfinished,
-    _new_run_dir,
     _resolve_epochs,
     _restored_epochs,
     make_strategy,
+    open_run_folder,
     set_seed,
 )
-from lstm_apps.training.lock import (
-    FAILED_FILE,
-    RunLock,
-    RunLockedError,
-    describe_owner,
-    read_lock,
-    run_state,
-    write_failure,
-)
+from lstm_apps.training.lock import FAILED_FILE, RunLock, write_failure
 from lstm_apps.training.report import flatten_metrics, format_table, plot_history
 
 __all__ = [
@@ -138,6 +128,10 @@ class Run:
         self._wall_given = False
         self._budget = None
         self._lock: RunLock | None = None
+        #: this process's place among several workers (``--distribute multiworker``), else ``None``
+        self.worker = None
+        self._agreement = None
+        self._fits = 0
         self.finished = False
         #: wall-clock seconds of this run spent in earlier processes (before ``--resume``)
         self.wall_before = 0.0
@@ -149,6 +143,15 @@ class Run:
         if self._strategy is None:
             self._strategy = make_strategy(getattr(self.args, "distribute", "none"))
         return self._strategy
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this process writes the run folder: ``False`` on a multi-worker run's other workers.
+
+        Those run the same code but write into a temporary :attr:`path`, removed by
+        :meth:`finish` (see :mod:`lstm_apps.training.distributed`).
+        """
+        return self.worker is None or self.worker.is_chief
 
     # -- time budget ----------------------------------------------------
     @property
@@ -312,6 +315,13 @@ class Run:
         ``history.history`` cover every epoch. The run's time budget
         (:attr:`budget`) stops the fit once its share is spent.
 
+        Under ``--distribute multiworker`` the data (arrays, a ``tf.data``
+        dataset, a ``PyDataset`` or an iterator of batches) becomes one
+        pipeline of global batches sharded over the workers, ``batch_size``
+        is the global batch, and the time budget, ``StopWhen`` and
+        ``model.stop_training`` decide as the chief does (see
+        :mod:`lstm_apps.training.distributed`).
+
         Args:
             model: a compiled Keras model.
             *args: passed to ``model.fit`` (``x, y`` or a dataset).
@@ -340,6 +350,7 @@ class Run:
         budget.share = budget_share
         # the history is written before the backup at each epoch's end: a kill between the two
         # leaves one epoch more in the history, which the resumed fit drops (never one less)
+        callbacks = list(callbacks)
         all_callbacks = [
             writer,
             keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True, delete_checkpoint=False),
@@ -347,6 +358,19 @@ class Run:
             budget,
             *callbacks,
         ]
+        self._fits += 1
+        if self._agreement is not None:  # several workers: one sharded pipeline, the chief's decisions
+            from lstm_apps.training.callbacks import StopWhen
+            from lstm_apps.training.distributed import chief_stops, distribute_fit_inputs
+
+            seed = (int(getattr(self.args, "seed", 0)), self._fits)  # each fit its own shuffling
+            kwargs = distribute_fit_inputs(self.strategy, model, args, kwargs, seed=seed)
+            args = ()
+            budget.agree = self._agreement.values
+            for callback in callbacks:
+                if isinstance(callback, StopWhen):
+                    callback.agree = self._agreement.object
+            all_callbacks.append(chief_stops(self._agreement))
         history = model.fit(*args, callbacks=all_callbacks, **kwargs)
         history.history = _join_histories(writer.before, history.history)
         history.epoch = list(range(len(next(iter(history.history.values()), []))))
@@ -445,6 +469,8 @@ class Run:
         self.file(FAILED_FILE).unlink(missing_ok=True)
         self.finished = True
         self._release()
+        if not self.is_chief:  # a temporary folder: the chief's run folder holds the results
+            shutil.rmtree(self.path, ignore_errors=True)
         return result
 
     def fail(self, exc: BaseException) -> Path:
@@ -454,6 +480,9 @@ class Run:
         raises after :func:`start_run`; the backups stay, so ``--resume``
         continues the run once the cause is fixed.
         """
+        if not self.is_chief:  # nothing of a temporary folder is kept
+            shutil.rmtree(self.path, ignore_errors=True)
+            return self.path
         path = write_failure(self.path, exc)
         self._release()
         return path
@@ -501,84 +530,16 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
     import matplotlib
 
     matplotlib.use("Agg")
-    parent = Path(args.runs_dir) / recipe
-    resume = getattr(args, "resume", None)
-    continue_from = getattr(args, "continue_from", None)
-    if resume and continue_from:
-        raise ValueError(
-            f"--resume {resume} and --continue-from {continue_from} exclude each other: --resume continues "
-            "an interrupted run in its folder, --continue-from a finished one in a new folder."
-        )
-    new_config = {k: v for k, v in vars(args).items() if not k.startswith("_")}
-    new_config["epochs"] = _resolve_epochs(args)
-    stored: dict[str, Any] | None = None
-    resumed = False
-    if resume:
-        if resume == "latest":
-            path, skipped = _latest_unfinished(parent)
-            if path is None:
-                also = f"; skipped runs still in progress: {', '.join(skipped)}" if skipped else ""
-                raise ValueError(
-                    f"--resume: no unfinished run of {recipe!r} under {parent} (one with a backup folder, "
-                    f"not finished and not running){also}."
-                )
-        else:
-            path = Path(resume)
-            if not path.is_dir():
-                what = "is not a folder" if path.exists() else "does not exist"
-                raise ValueError(f"--resume: run folder {str(path)!r} {what}.")
-            state = run_state(path)
-            if state == "finished":
-                raise ValueError(
-                    f"--resume: run folder {str(path)!r} has finished (its metrics.json was written by "
-                    "Run.finish), so there is nothing to resume and resuming would overwrite its results. "
-                    f"To train it further into a new folder, use --continue-from {path}."
-                )
-            if state == "running":
-                raise RunLockedError(
-                    f"--resume: run folder {str(path)!r} is locked by {describe_owner(read_lock(path))}, "
-                    "which is still running."
-                )
-        stored = _check_same_config(path, new_config, "--resume")
-        resumed = True
-    elif continue_from:
-        source = Path(continue_from)
-        if not source.is_dir():
-            what = "is not a folder" if source.exists() else "does not exist"
-            raise ValueError(f"--continue-from: run folder {str(source)!r} {what}.")
-        state = run_state(source)
-        if state != "finished":
-            raise ValueError(
-                f"--continue-from: run folder {str(source)!r} has not finished ({state}); "
-                + (
-                    "wait for it to end."
-                    if state == "running"
-                    else f"continue it in its own folder with --resume {source}."
-                )
-            )
-        parent_config = _check_same_config(source, new_config, "--continue-from", free=("epochs",))
-        if not (source / FINAL_STATE_DIR).is_dir():
-            raise ValueError(
-                f"--continue-from: run folder {str(source)!r} keeps no final training state "
-                f"({FINAL_STATE_DIR}/), so it cannot be trained further (it was made before lstm-apps "
-                "kept it, or it trained nothing)."
-            )
-        parent_epochs = parent_config.get("epochs")
-        if new_config["epochs"] is None:
-            raise ValueError(
-                f"--continue-from {source} needs --epochs: the total number of epochs each fit of the "
-                "run trains up to (this recipe chooses its epochs itself otherwise)."
-            )
-        if isinstance(parent_epochs, int) and new_config["epochs"] <= parent_epochs:
-            raise ValueError(
-                f"--continue-from: --epochs is the total number of epochs; run {str(source)!r} was made "
-                f"with {parent_epochs}, so give --epochs above {parent_epochs} (received "
-                f"{new_config['epochs']})."
-            )
-        path = _new_run_dir(parent)
+    strategy = role = agreement = None
+    if getattr(args, "distribute", "none") == "multiworker":
+        from lstm_apps.training.distributed import open_on_workers
+
+        strategy = make_strategy("multiworker")  # first: collectives are configured before any TF op
+        opened, role, agreement = open_on_workers(recipe, args, strategy)
     else:
-        path = _new_run_dir(parent)
-    lock = RunLock.acquire(path)
+        opened = open_run_folder(recipe, args)
+    path, lock, resumed, stored = opened.path, opened.lock, opened.resumed, opened.stored
+    continue_from = getattr(args, "continue_from", None)
     try:
         set_seed(getattr(args, "seed", 0))
         run = Run(recipe, args, path, resumed=resumed)
@@ -601,15 +562,21 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
             run.wall_before = spent["run_wall_seconds"]
             run.config["continued_from"] = str(source.resolve())
             run.config["continued_fits"] = fits
-            run.config["parent_epochs"] = parent_config.get("epochs")
+            run.config["parent_epochs"] = opened.parent_config.get("epochs")
         run._lock = lock
+        run._strategy, run.worker, run._agreement = strategy, role, agreement
         run.save_config(extra_config)
     except BaseException:
-        lock.release()
+        if lock is not None:
+            lock.release()
         raise
     if _RECORDING[0]:
         _OPENED.append(run)
     note = " (resumed)" if resumed else (f" (continues {continue_from})" if continue_from else "")
+    if role is not None:
+        note += f" (worker {role.index} of {role.count}" + (
+            ", the chief)" if role.is_chief else ": a temporary folder; the chief writes the run folder)"
+        )
     print(f"[{recipe}] run folder: {path}{note}", file=sys.stderr)
     return run
 
@@ -641,7 +608,8 @@ def failures_recorded():
                         path = run.fail(exc)
                     except OSError:  # the folder went away: nothing to record
                         continue
-                    print(f"[{run.recipe}] run failed; see {path}", file=sys.stderr)
+                    if run.is_chief:
+                        print(f"[{run.recipe}] run failed; see {path}", file=sys.stderr)
         raise
     finally:
         _RECORDING[0] -= 1
