@@ -263,36 +263,45 @@ def train_and_score(dataset, cell, fraction, seed, args, data) -> dict:
 
 # -- summary ---------------------------------------------------------------------------------------
 def summarize(trials: list[dict]) -> dict:
-    """Per data set and fraction: each cell's held-out loss and gap over seeds, the best cell, GRU - LSTM."""
+    """Per data set: each cell's held-out loss and gap over seeds by fraction, and per fraction the best
+    cell and the GRU's loss minus the LSTM's (paired by seed).
+
+    Returns:
+        ``{dataset: {"by_cell": {cell: {fraction: {"seeds", "train_examples", "test_loss" (spread),
+        "gap", ["test_accuracy"]}}}, "by_fraction": {fraction: {"train_examples", "best_cell",
+        ["gru_minus_lstm", "gru_better_seeds", "paired_seeds"]}}}}``, fractions as ``f"{f:g}"``.
+    """
     from lstm_apps.metrics import spread
 
-    out: dict = {}
-    for t in trials:
-        if "refused" not in t:
-            key = (t["dataset"], f"{t['fraction']:g}")
-            out.setdefault(key, {}).setdefault(t["cell"], []).append(t)
+    grouped: dict = {}
+    for t in sorted((t for t in trials if "refused" not in t), key=lambda t: t["fraction"]):
+        key = f"{t['fraction']:g}"
+        grouped.setdefault(t["dataset"], {}).setdefault(key, {}).setdefault(t["cell"], []).append(t)
     summary: dict = {}
-    for (dataset, fraction), cells in sorted(out.items(), key=lambda kv: (kv[0][0], float(kv[0][1]))):
-        row: dict = {"cells": {}}
-        for cell, rows in cells.items():
-            row["cells"][cell] = {
-                "seeds": len(rows),
-                "train_examples": rows[0]["train_examples"],
-                "test_loss": spread([r["test_loss"] for r in rows]),
-                "gap": float(np.mean([r["gap"] for r in rows])),
-            }
-            if "test_accuracy" in rows[0]:
-                row["cells"][cell]["test_accuracy"] = float(np.mean([r["test_accuracy"] for r in rows]))
-        means = {c: v["test_loss"]["mean"] for c, v in row["cells"].items()}
-        row["best_cell"] = min(means, key=means.get)
-        if "gru" in cells and "lstm" in cells:
-            pairs = {r["seed"]: r["test_loss"] for r in cells["lstm"]}
-            diffs = [r["test_loss"] - pairs[r["seed"]] for r in cells["gru"] if r["seed"] in pairs]
+    for dataset, fractions in grouped.items():
+        by_cell, by_fraction = {}, {}
+        for fraction, cells in fractions.items():
+            for cell, rows in cells.items():
+                row = {
+                    "seeds": len(rows),
+                    "train_examples": rows[0]["train_examples"],
+                    "test_loss": spread([r["test_loss"] for r in rows]),
+                    "gap": float(np.mean([r["gap"] for r in rows])),
+                }
+                if "test_accuracy" in rows[0]:
+                    row["test_accuracy"] = float(np.mean([r["test_accuracy"] for r in rows]))
+                by_cell.setdefault(cell, {})[fraction] = row
+            means = {c: by_cell[c][fraction]["test_loss"]["mean"] for c in cells}
+            row = {"train_examples": next(iter(cells.values()))[0]["train_examples"]}
+            row["best_cell"] = min(means, key=means.get)
+            lstm = {r["seed"]: r["test_loss"] for r in cells.get("lstm", [])}
+            diffs = [r["test_loss"] - lstm[r["seed"]] for r in cells.get("gru", []) if r["seed"] in lstm]
             if diffs:
                 row["gru_minus_lstm"] = float(np.mean(diffs))
                 row["gru_better_seeds"] = int(np.sum(np.asarray(diffs) < 0))
                 row["paired_seeds"] = len(diffs)
-        summary.setdefault(dataset, {})[fraction] = row
+            by_fraction[fraction] = row
+        summary[dataset] = {"by_cell": by_cell, "by_fraction": by_fraction}
     return summary
 
 

@@ -122,14 +122,16 @@ def test_data_size_summary():
         {"dataset": "ecoli", "cell": "methylation", "fraction": 0.01, "seed": 0, "refused": "one feature"},
     ]
     summary = data_size.summarize(trials)["ecoli"]
-    assert list(summary) == ["0.01", "1"]
-    row = summary["0.01"]
-    assert row["cells"]["lstm"]["test_loss"]["mean"] == pytest.approx(1.98)
-    assert row["cells"]["gru"]["gap"] == pytest.approx(np.mean([1.46, 1.48]))
+    by_cell, by_fraction = summary["by_cell"], summary["by_fraction"]
+    assert list(by_fraction) == ["0.01", "1"] and list(by_cell["gru"]) == ["0.01", "1"]
+    assert by_cell["lstm"]["0.01"]["test_loss"]["mean"] == pytest.approx(1.98)
+    assert by_cell["gru"]["0.01"]["gap"] == pytest.approx(np.mean([1.46, 1.48]))
+    assert by_cell["gru"]["1"]["seeds"] == 1 and "1" not in by_cell["lstm"]
+    row = by_fraction["0.01"]
     assert row["gru_minus_lstm"] == pytest.approx(np.mean([1.96 - 1.99, 1.98 - 1.97]))
     assert row["gru_better_seeds"] == 1 and row["paired_seeds"] == 2
-    assert row["best_cell"] == "slstm" and "methylation" not in row["cells"]
-    assert "gru_minus_lstm" not in summary["1"]  # no LSTM trained on all the pool
+    assert row["best_cell"] == "slstm" and "methylation" not in by_cell
+    assert "gru_minus_lstm" not in by_fraction["1"]  # no LSTM trained on all the pool
 
 
 @pytest.mark.slow  # every step of the benchmark with two cells, a few updates each (~1 minute)
