@@ -83,6 +83,7 @@ def summarize_accuracy(done: list[dict]) -> dict:
         "seeds_at_goal_every_n": int((lowest >= GOAL_ACCURACY).sum()),
         "median_min_accuracy": float(np.median(lowest)),
         "min_accuracy": float(lowest.min()),
+        "median_train_strings_right": float(np.median([r["train_strings_right"] for r in done])),
         "accuracy_by_range": {},
     }
     for low, high in length_ranges(done[0]["train_max_n"], done[0]["test_max_n"]):

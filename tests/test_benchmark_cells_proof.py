@@ -34,6 +34,7 @@ def _parity_trial(model, seed, accuracy):
         "counter_r2": 0.5,
         "accuracy_by_n": accuracy,
         "min_accuracy": min(accuracy),
+        "train_strings_right": 1.0 if model == "slstm" else 0.25,
     }
 
 
@@ -48,6 +49,7 @@ def test_parity_summary_counts_the_seeds_at_the_goal_at_every_length():
     slstm, min_gru = summary["slstm"], summary["min_gru"]
     assert slstm["seeds_at_goal_every_n"] == 2 and min_gru["seeds_at_goal_every_n"] == 0
     assert slstm["median_min_accuracy"] == 0.99 and slstm["min_accuracy"] == 0.98
+    assert min_gru["median_train_strings_right"] == 0.25
     # ranges 1-2, 3-4, 5: the mean over the range, then over the seeds
     assert min_gru["accuracy_by_range"] == {"1-2": 0.75, "3-4": 0.5, "5-5": 0.25}
     assert slstm["accuracy_by_range"]["3-4"] == pytest.approx(np.mean([0.995, 0.99, 1.0]))
