@@ -22,8 +22,10 @@ For each data set, cell, training fraction (``--fractions``: 1 %, 5 %, 25 %,
 100 % of the pool) and seed, a model ``inputs -> recurrent(cell, --units) ->
 Dense`` trains with Adam (``--learning-rate``, gradient norm clipped at 1) on
 batches of ``--batch-size`` drawn from the subset, for at most
-``--max-updates`` updates, validated every ``--eval-every`` updates and stopped
-after ``--patience`` validations without improvement; the best validation's
+``--max-updates`` updates, validated after every pass over the subset (at most
+every ``--eval-every`` updates: a subset of 24 sentences is validated after each
+update, so early stopping can catch its first steps) and stopped after
+``--patience`` validations without improvement; the best validation's
 weights are scored on the held-out part and on the training subset (their
 difference, the generalisation gap). The seed draws the subset, the
 initialisation and the batches; the held-out and validation parts are the same
@@ -82,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--units", type=positive_int, default=32, help="units of every cell (default 32)")
     p.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.05, 0.25, 1.0])
     p.add_argument("--max-updates", type=positive_int, default=3000, help="(default 3000)")
-    p.add_argument("--eval-every", type=positive_int, default=100, help="updates per validation (100)")
+    p.add_argument("--eval-every", type=positive_int, default=100, help="most updates per validation")
     p.add_argument("--patience", type=positive_int, default=5, help="validations without gain (5)")
     p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--learning-rate", type=positive_float, default=3e-3)
@@ -222,11 +224,12 @@ def train_and_score(dataset, cell, fraction, seed, args, data) -> dict:
     model = build_model(dataset, cell, args, vectorizer=vectorizer)
     stream = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed).repeat()
     stop = keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True)
+    every = min(args.eval_every, -(-len(x) // args.batch_size))  # every pass over a small subset
     t0 = time.process_time()
     history = model.fit(
         stream.batch(args.batch_size),
-        steps_per_epoch=args.eval_every,
-        epochs=-(-args.max_updates // args.eval_every),
+        steps_per_epoch=every,
+        epochs=-(-args.max_updates // every),
         validation_data=(xv, yv),
         validation_batch_size=256,
         callbacks=[stop],
@@ -251,8 +254,9 @@ def train_and_score(dataset, cell, fraction, seed, args, data) -> dict:
         "train_loss": float(train_loss),
         "gap": float(test_loss - train_loss),
         "best_val_loss": float(min(val) * scale),
-        "updates": int(len(val) * args.eval_every),
-        "best_updates": int((int(np.argmin(val)) + 1) * args.eval_every),
+        "validate_every": int(every),
+        "updates": int(len(val) * every),
+        "best_updates": int((int(np.argmin(val)) + 1) * every),
         "cpu_seconds": round(time.process_time() - t0, 1),
     }
     if test_acc is not None:

@@ -151,6 +151,7 @@ def test_data_size_end_to_end(tmp_path, shared_data):
     }
     ecoli = next(t for t in entry["trials"] if t["dataset"] == "ecoli")
     assert ecoli["train_examples"] == 10 and 1.0 < ecoli["test_loss"] < 3.0  # bits per base near 2
+    assert ecoli["validate_every"] == 1 and entry["trials"][-1]["validate_every"] == 2  # a pass, at most 2
     assert entry["trials"][-1]["train_examples"] == round(0.5 * (3400 - 680 - 340))
     assert 0.0 <= entry["trials"][-1]["test_accuracy"] <= 1.0
     data_size.main(argv)  # the same name again: nothing left to train
