@@ -230,6 +230,7 @@ def train_and_score(dataset, cell, fraction, seed, args, data) -> dict:
         stream.batch(args.batch_size),
         steps_per_epoch=every,
         epochs=-(-args.max_updates // every),
+        shuffle=False,  # the stream shuffles
         validation_data=(xv, yv),
         validation_batch_size=256,
         callbacks=[stop],
