@@ -42,7 +42,14 @@ from lstm_apps.analysis import counting
 from lstm_apps.baselines.transformer import POSITIONS, causal_transformer
 from lstm_apps.datasets import formal_languages as fl
 from lstm_apps.layers import recurrent, recurrent_kinds
-from lstm_apps.training import positive_float, positive_int, recipe_parser, run_recipe_main, start_run
+from lstm_apps.training import (
+    non_negative_int,
+    positive_float,
+    positive_int,
+    recipe_parser,
+    run_recipe_main,
+    start_run,
+)
 
 """
 ## Configuration
@@ -79,7 +86,16 @@ def build_parser():
     g.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers (default 1)")
     g.add_argument("--units", type=positive_int, default=None, help="units per layer (default per task)")
     g.add_argument("--strings-per-epoch", type=positive_int, default=1000, help="(default 1000)")
+    g.add_argument(
+        "--accuracy-strings",
+        type=non_negative_int,
+        default=0,
+        help="also test this many strings of every size <= --test-max-n, accuracy per size (default 0: off)",
+    )
     g.add_argument("--truncate", action="store_true", help="lstm1997: the paper's truncated gradients")
+    g.add_argument(
+        "--forget-activation", choices=("sigmoid", "exp"), default="sigmoid", help="slstm's forget gate"
+    )
     g.add_argument("--clipnorm", type=positive_float, default=1.0, help="gradient norm clip (default 1)")
     g.add_argument("--train-strings", type=positive_int, default=1000, help="dyck1/parity training strings")
     g.add_argument(
@@ -101,6 +117,7 @@ def resolve(args):
     if args.quick:
         args.test_max_n, args.trace_n = min(args.test_max_n, 60), min(args.trace_n, 30)
         args.train_strings = min(args.train_strings, 200)
+        args.accuracy_strings = min(args.accuracy_strings, 10)
     return args
 
 
@@ -144,7 +161,10 @@ def build_model(args, train):
     else:
         inputs = keras.Input((None, features))
         h = inputs
-        options = {"truncate_gradients": args.truncate} if args.cell == "lstm1997" else {}
+        options = {
+            "lstm1997": {"truncate_gradients": args.truncate},
+            "slstm": {"forget_activation": args.forget_activation},
+        }.get(args.cell, {})
         for k in range(args.layers):
             h = recurrent(
                 args.cell, args.units, return_sequences=True, name=f"{args.cell}_{k + 1}", **options
@@ -178,6 +198,13 @@ Every size n = 1 .. `--test-max-n`, in order, until the first wrong string
 `--trace-n`: in each recurrent layer the memory cell best fitted by a line of
 the running count (its R²), and the output best fitted by the phase (which
 block of letters is being read). The table puts the anchors beside this run.
+
+With `--accuracy-strings K`, K random strings of every size 1 ..
+`--test-max-n` are tested as well, without stopping at the first wrong one
+(`fl.accuracy_by_size`): `accuracy_by_n`, `min_accuracy`, `worst_n`. The
+parity proof of Delétang et al. (2023) and xLSTM (train on lengths <= 40,
+test to 256) asks for an accuracy of 0.99 at every length:
+`--task parity --train-max-n 40 --test-max-n 256 --accuracy-strings 100`.
 """
 
 ANCHORS = [
@@ -185,6 +212,8 @@ ANCHORS = [
     ("Gers & Schmidhuber 2001", "LSTM, forget gates, peepholes", "anbncn", "10", "first to learn it"),
     ("Pérez-Ortiz et al. 2003", "LSTM, Kalman-filter training", "anbncn", "10", ">= 1000"),
     ("Weiss et al. 2018", "LSTM vs GRU", "anbn, anbncn", "—", "LSTMs count, GRUs do not"),
+    ("Beck et al. 2024 (xLSTM)", "sLSTM", "parity", "40", "solved (tested to 256)"),
+    ("Grazzi et al. 2025", "linear RNN, gates in [0, 1]", "parity", "—", "cannot solve it (proof)"),
     (
         "Delétang et al. 2023",
         "LSTM vs Transformer",
@@ -205,6 +234,17 @@ def evaluate(run, args, model, train):
         "tested_up_to": result["tested_up_to"],
         "train_strings_right": right,
     }
+    if args.accuracy_strings:  # every size, many strings each, no stop at the first wrong one
+        by_size = fl.accuracy_by_size(
+            predict, args.task, args.test_max_n, args.accuracy_strings, seed=args.seed + 2, max_tokens=budget
+        )
+        metrics.update(
+            accuracy_by_n=by_size["accuracy"],
+            min_accuracy=by_size["min_accuracy"],
+            worst_n=by_size["worst_size"],
+            accuracy_strings_per_n=by_size["strings_per_size"],
+        )
+        print(f"accuracy per size: lowest {by_size['min_accuracy']:.3f} at n = {by_size['worst_size']}")
     if args.cell != "transformer":
         report = counting.counter_analysis(model, args.task, args.trace_n, seed=args.seed + 1)
         run.save_figure(counting.plot_counter(report), "counter.png")
@@ -222,7 +262,9 @@ def evaluate(run, args, model, train):
         "max n all correct": f"{result['max_n_all_correct']} (tested to {result['tested_up_to']})",
         "counter R²": f"{metrics[f'counter_r2_{args.cell}']:.4f}" if recurrent_model else "—",
     }
-    rows = [ours] + [dict(zip(ours, (*anchor, "—"))) for anchor in ANCHORS]
+    if args.accuracy_strings:
+        ours["lowest accuracy per n"] = f"{metrics['min_accuracy']:.3f} (n = {metrics['worst_n']})"
+    rows = [ours] + [dict(zip(ours, (*anchor, "—", "—"))) for anchor in ANCHORS]
     run.print_table(rows, title=f"{args.task}: generalisation beyond the training sizes")
     return metrics
 

@@ -176,6 +176,56 @@ def test_max_n_all_correct_with_oracles(name):
         assert full["tested_up_to"] == 60 and full["strings_right"] == 12
 
 
+def test_test_strings_per_size():
+    one = fl.test_strings("parity", [3, 7], seed=4)
+    many = fl.test_strings("parity", [3, 7], seed=4, per_n=5)
+    assert many.sizes.tolist() == [3] * 5 + [7] * 5 and len(many) == 10
+    np.testing.assert_array_equal(many.x[[0, 5]][:, : one.x.shape[1]], one.x)  # the first of each size
+    assert len({many.x[i, :8].tobytes() for i in range(5, 10)}) > 1  # the others are fresh strings
+    again = fl.test_strings("parity", [7], seed=4, per_n=5)
+    np.testing.assert_array_equal(again.x, many.x[5:, : again.x.shape[1]])  # whatever else was asked for
+
+
+def fails_when_first_letter_is(name, letter):
+    """The oracle, but wrong on every string whose first letter is ``letter``."""
+    exact = oracle(name)
+
+    def predict(x):
+        out = exact(x)
+        out[x[:, 1, 1 + letter] == 1.0] = 1.0 - out[x[:, 1, 1 + letter] == 1.0]
+        return out
+
+    return predict
+
+
+@pytest.mark.parametrize("max_tokens", [2**17, 300])
+def test_accuracy_by_size_counts_the_strings_right_per_size(max_tokens):
+    result = fl.accuracy_by_size(oracle("parity"), "parity", 30, per_n=8, seed=2, max_tokens=max_tokens)
+    assert result["sizes"] == list(range(1, 31)) and result["accuracy"] == [1.0] * 30
+    assert result["min_accuracy"] == 1.0 and result["strings_per_size"] == 8
+    result = fl.accuracy_by_size(
+        fails_when_first_letter_is("parity", 1), "parity", 30, per_n=8, seed=2, min_n=5, max_tokens=max_tokens
+    )
+    batch = fl.test_strings("parity", range(5, 31), seed=2, per_n=8)  # the same strings, scored by a loop
+    expected = [
+        np.mean([batch.x[i, 1, 2] == 0.0 for i in np.flatnonzero(batch.sizes == n)]) for n in range(5, 31)
+    ]
+    assert result["sizes"] == list(range(5, 31))
+    np.testing.assert_allclose(result["accuracy"], expected)
+    assert 0.0 < result["min_accuracy"] == min(expected) < 1.0
+    assert result["worst_size"] == 5 + int(np.argmin(expected))
+
+
+def test_accuracy_by_size_on_the_fixed_languages_and_bad_sizes():
+    result = fl.accuracy_by_size(oracle("anbn", fail_above=2 * 12), "anbn", 20, per_n=50)
+    assert result["strings_per_size"] == 1  # one string per size: tested once
+    assert result["accuracy"] == [1.0] * 12 + [0.0] * 8 and result["worst_size"] == 13
+    with pytest.raises(ValueError, match="min_n must be at most max_n"):
+        fl.accuracy_by_size(oracle("parity"), "parity", 5, min_n=6)
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        fl.accuracy_by_size(oracle("parity"), "parity", 5, per_n=0)
+
+
 # -- hand-set counters ---------------------------------------------------------------------------------
 def keras_counter(delta=0.1, forget_bias=30.0):
     """A Keras LSTM whose unit 0 counts (+delta per a, -delta per b) and unit 1 marks the b phase."""

@@ -85,6 +85,29 @@ def test_flags(recipe):
     assert (args.units, args.learning_rate, args.test_max_n) == (7, 0.3, 60)
 
 
+def test_quick_parity_accuracy_at_every_size(recipe, tmp_path):
+    argv = ["--quick", "--task", "parity", "--cell", "min_gru", "--accuracy-strings", "30"]
+    metrics = recipe.main([*argv, "--runs-dir", str(tmp_path)])
+    accuracy = metrics["accuracy_by_n"]
+    assert len(accuracy) == 60 and metrics["accuracy_strings_per_n"] == 10  # --quick: n <= 60, 10 strings
+    assert metrics["min_accuracy"] == min(accuracy) == accuracy[metrics["worst_n"] - 1]
+    assert all(round(10 * a) == 10 * a for a in accuracy)  # shares of 10 strings
+    assert "lowest accuracy per n" in (run_dir(tmp_path) / "results.md").read_text()
+
+
+def test_slstm_forget_activation_reaches_the_cell(recipe):
+    from lstm_apps.datasets import formal_languages as fl
+
+    parser = recipe.build_parser()
+    args = recipe.resolve(
+        parser.parse_args(["--task", "parity", "--cell", "slstm", "--forget-activation", "exp"])
+    )
+    model = recipe.build_model(args, fl.training_set("parity", 3, size=4))
+    assert model.get_layer("slstm_1").cell.forget_activation == "exp"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--forget-activation", "tanh"])
+
+
 @pytest.mark.slow
 def test_default_anbn_run_generalises_far(recipe, tmp_path):
     metrics = recipe.main(["--runs-dir", str(tmp_path), "--verbose", "0"])

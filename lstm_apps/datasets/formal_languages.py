@@ -28,7 +28,8 @@ position is scored, as Suzgun et al. (2019) score Dyck languages.
 
 A string counts as right when at every scored position the outputs thresholded
 at 0.5 are exactly the legal set; :func:`max_n_all_correct` is the largest
-``N`` with every test string of size ``n <= N`` right.
+``N`` with every test string of size ``n <= N`` right, and
+:func:`accuracy_by_size` the fraction of many test strings right at each size.
 
 Example:
 
@@ -62,6 +63,7 @@ __all__ = [
     "strings_correct",
     "max_n_from_correct",
     "max_n_all_correct",
+    "accuracy_by_size",
 ]
 
 
@@ -321,14 +323,20 @@ def training_set(name: str, max_n: int = 10, size: int = 1000, seed=0) -> Formal
     return encode(name, [tokens(name, int(n), rng) for n in ns], ns)
 
 
-def test_strings(name: str, ns: Sequence[int], seed=0) -> FormalBatch:
-    """One test string for each size in ``ns``.
+def test_strings(name: str, ns: Sequence[int], seed=0, per_n: int = 1) -> FormalBatch:
+    """``per_n`` test strings for each size in ``ns`` (the ``per_n`` of a size next to each other).
 
-    A random language's string of size ``n`` is drawn from its own generator
-    seeded with ``(seed, n)``, so it is the same whatever other sizes are asked for.
+    A random language's ``k``-th string of size ``n`` is drawn from its own
+    generator, seeded with ``(seed, n)`` for ``k = 0`` and ``(seed, n, k)``
+    after, so it is the same whatever other sizes (or how many per size) are
+    asked for. aⁿbⁿ and aⁿbⁿcⁿ have one string per size: ``per_n`` copies of it.
     """
     ns = [_check_n(n) for n in ns]
-    return encode(name, [tokens(name, n, np.random.default_rng([int(seed), n])) for n in ns], ns)
+    per_n = _check_n(per_n)
+    key = lambda n, k: [int(seed), n] if k == 0 else [int(seed), n, k]  # noqa: E731
+    sizes = [n for n in ns for _ in range(per_n)]
+    strings = [tokens(name, n, np.random.default_rng(key(n, k))) for n in ns for k in range(per_n)]
+    return encode(name, strings, sizes)
 
 
 def strings_correct(outputs, batch: FormalBatch, threshold: float = 0.5) -> np.ndarray:
@@ -435,4 +443,74 @@ def max_n_all_correct(
         "max_n_all_correct": max_n_from_correct(sizes, correct),
         "tested_up_to": int(sizes[-1]),
         "strings_right": int(np.sum(correct)),
+    }
+
+
+def accuracy_by_size(
+    predict: Callable[[np.ndarray], np.ndarray],
+    name: str,
+    max_n: int,
+    per_n: int = 100,
+    seed=0,
+    min_n: int = 1,
+    max_tokens: int = 2**17,
+) -> dict:
+    """The fraction of test strings right at every size ``n = min_n .. max_n``.
+
+    Unlike :func:`max_n_all_correct` nothing stops at the first wrong string:
+    every size gets ``per_n`` strings (:func:`test_strings`), each right or
+    wrong by :func:`strings_correct` (for Dyck-1 and parity: every step's legal
+    set, so a parity string of length ``n`` is right when the running parity
+    is right after each of its ``n + 1`` prefixes). The proof task of Delétang
+    et al. (2023) and xLSTM (Beck et al. 2024) asks for this accuracy at every
+    length beyond the training lengths.
+
+    Args:
+        predict: ``x -> outputs``, sigmoid outputs ``(batch, steps, len(outputs))``.
+        name: the language.
+        max_n: the largest size tested.
+        per_n: strings per size (aⁿbⁿ and aⁿbⁿcⁿ have one string per size:
+            it is tested once, so their accuracies are 0 or 1).
+        seed: the test strings' seed.
+        min_n: the smallest size tested.
+        max_tokens: padded steps per call of ``predict`` (a call holds at
+            least the strings of one size).
+
+    Returns:
+        ``{"sizes": [min_n .. max_n], "accuracy": the fraction right at each
+        size, "strings_per_size": per_n (1 for aⁿbⁿ, aⁿbⁿcⁿ), "min_accuracy",
+        "worst_size": the smallest size with the lowest accuracy}``.
+
+    Example:
+
+    ```python
+    result = accuracy_by_size(lambda x: model.predict(x, verbose=0), "parity", max_n=256)
+    min(result["accuracy"]) >= 0.99   # the proof task's criterion
+    ```
+    """
+    max_n, min_n = _check_n(max_n), _check_n(min_n)
+    _check_n(max_tokens)
+    if min_n > max_n:
+        raise ValueError(f"min_n must be at most max_n, received min_n={min_n} and max_n={max_n}.")
+    per_n = 1 if language(name).scored == "deterministic" else _check_n(per_n)
+    sizes, accuracy, n = [], [], min_n
+    while n <= max_n:
+        chunk = [n]
+        while (
+            chunk[-1] < max_n
+            and _expected_steps(name, chunk[-1] + 1) * per_n * (len(chunk) + 1) <= max_tokens
+        ):
+            chunk.append(chunk[-1] + 1)
+        batch = test_strings(name, chunk, seed=seed, per_n=per_n)
+        right = strings_correct(predict(batch.x), batch).reshape(len(chunk), per_n)
+        sizes += chunk
+        accuracy += right.mean(axis=1).tolist()
+        n = chunk[-1] + 1
+    acc = np.asarray(accuracy)
+    return {
+        "sizes": sizes,
+        "accuracy": [float(a) for a in acc],
+        "strings_per_size": per_n,
+        "min_accuracy": float(acc.min()),
+        "worst_size": int(sizes[int(np.argmin(acc))]),
     }
