@@ -277,3 +277,50 @@ def test_multiworker_strategy_after_tensorflow_started_is_a_clear_error(monkeypa
     monkeypatch.setenv("TF_CONFIG", json.dumps(_tf_configs(2)[0]))
     with pytest.raises(ValueError, match="before TensorFlow runs its first operation"):
         make_strategy("multiworker")
+
+
+# Every recipe must leave TensorFlow unstarted until start_run, which creates the multi-worker
+# strategy first; run in a fresh interpreter (this one has started TensorFlow).
+NO_TF_BEFORE_START_RUN = """
+import runpy, sys
+from pathlib import Path
+from tensorflow.python.eager import context
+
+import lstm_apps.training.run as harness
+
+
+class Reached(Exception):
+    pass
+
+
+def start_run(recipe, args, extra_config=None):
+    raise Reached(recipe)
+
+
+started = []
+for path in sorted(Path("recipes").glob("*.py")):
+    module = runpy.run_path(str(path), run_name="recipe_under_test")
+    module["main"].__globals__["start_run"] = start_run
+    try:
+        module["main"](["--quick"])
+    except Reached:
+        pass
+    if context.context()._context_handle is not None:
+        started.append(path.stem)
+        break
+print("STARTED", started)
+"""
+
+
+@pytest.mark.slow  # imports every recipe in a fresh interpreter: about 12 s of CPU, 25 s on a busy machine
+def test_recipes_start_no_tensorflow_before_start_run():
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_TF_BEFORE_START_RUN],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "STARTED []" in proc.stdout, proc.stdout[-2000:]
