@@ -63,7 +63,9 @@ class LSTM1997(keras.layers.RNN):
         units: number of memory cells.
         cells_per_block, input_gate_bias, output_gate_bias, forget_gate,
         forget_bias, squash, truncate_gradients, kernel_initializer,
-        recurrent_initializer, cell_input_bias, *_regularizer, *_constraint:
+        recurrent_initializer, cell_input_bias, *_regularizer, *_constraint,
+        output_gate, cell_activation, output_activation, use_bias,
+        recurrent_connections, bias_initializer:
             as in :class:`LSTM1997Cell`.
         return_sequences: return the whole output sequence, not only the last output.
         return_state: also return the final states ``h`` and ``s``.
@@ -79,6 +81,13 @@ class LSTM1997(keras.layers.RNN):
             one recurrent product per step, and a hand-written backward pass
             (same outputs and gradients as the generic
             ``keras.layers.RNN(LSTM1997Cell)`` path, which ``False`` selects).
+            The fast loop knows the standard options only
+            (``LSTM1997Cell.standard_options``): a layer with the paper's
+            special options (no output gate, ``cell_activation`` or
+            ``output_activation`` other than ``squash``'s, ``use_bias`` other
+            than True, ``recurrent_connections`` other than ``"cells"``)
+            always runs the generic loop; the paper's nets that need them
+            are small.
         **kwargs: standard layer arguments (``name``, ``dtype``, ...).
 
     Call arguments:
@@ -122,6 +131,12 @@ class LSTM1997(keras.layers.RNN):
         kernel_constraint=None,
         recurrent_constraint=None,
         bias_constraint=None,
+        output_gate: bool = True,
+        cell_activation: str | None = None,
+        output_activation: str | None = None,
+        use_bias: bool | str = True,
+        recurrent_connections: str = "cells",
+        bias_initializer="zeros",
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
@@ -149,6 +164,12 @@ class LSTM1997(keras.layers.RNN):
             kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint,
             bias_constraint=bias_constraint,
+            output_gate=output_gate,
+            cell_activation=cell_activation,
+            output_activation=output_activation,
+            use_bias=use_bias,
+            recurrent_connections=recurrent_connections,
+            bias_initializer=bias_initializer,
             dtype=kwargs.get("dtype", None),
             trainable=kwargs.get("trainable", True),
             name="lstm1997_cell",
@@ -179,8 +200,13 @@ class LSTM1997(keras.layers.RNN):
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
     def uses_fast_path(self) -> bool:
-        """Whether calls run the fast loop (``fast_path``, TensorFlow backend, no ``unroll``)."""
-        return self.fast_path and not self.unroll and kernels.fast_path_supported()
+        """Whether calls run the fast loop (``fast_path``, standard options, TensorFlow, no ``unroll``)."""
+        return (
+            self.fast_path
+            and not self.unroll
+            and self.cell.standard_options
+            and kernels.fast_path_supported()
+        )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self.uses_fast_path():
@@ -275,7 +301,8 @@ _CELL_ATTRS = frozenset(
         "units", "cells_per_block", "n_blocks", "input_gate_bias", "output_gate_bias", "forget_gate",
         "forget_bias", "squash", "truncate_gradients", "kernel_initializer", "recurrent_initializer",
         "cell_input_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-        "kernel_constraint", "recurrent_constraint", "bias_constraint",
+        "kernel_constraint", "recurrent_constraint", "bias_constraint", "output_gate", "cell_activation",
+        "output_activation", "use_bias", "recurrent_connections", "bias_initializer",
     }
 )  # fmt: skip
 
@@ -380,7 +407,7 @@ def to_keras_lstm(layer: LSTM1997, **kwargs) -> keras.layers.LSTM:
     lstm.build((batch, None, input_dim))
     lstm.set_weights(weights)
     if batch is not None:  # carry the current states over: [h, s / 2] (paper) or [h, s]
-        half = 0.5 if layer.cell.squash == "paper" else 1.0
+        half = 0.5 if layer.cell.cell_activation == "paper" else 1.0
         lstm.states[0].assign(layer.states[0].value)
         lstm.states[1].assign(half * layer.states[1].value)
     return lstm
