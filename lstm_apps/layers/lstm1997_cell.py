@@ -385,7 +385,10 @@ class LSTM1997Cell(keras.layers.Layer):
         """Broadcast a per-block gate ``(batch, n_blocks)`` to its cells."""
         if self.cells_per_block == 1:
             return gate
-        return ops.repeat(gate, self.cells_per_block, axis=-1)
+        # a broadcast product, not ops.repeat: its gradient has static shapes, so a whole train step
+        # with the generic loop compiles with XLA (jit_compile=True)
+        cells = ops.ones((1, 1, self.cells_per_block), dtype=gate.dtype)
+        return ops.reshape(ops.expand_dims(gate, -1) * cells, (-1, self.units))
 
     def _g(self, net):
         if self.cell_activation == "paper":
