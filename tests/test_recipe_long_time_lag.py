@@ -61,7 +61,8 @@ def test_quick_run_of_every_task_on_the_papers_net(recipe, tmp_path, task):
         assert metrics["paper_weights"] == weights  # the paper's net, at the paper's weight count
     assert metrics["sequences_trained"] == 128 and metrics["solved"] is False
     assert metrics["test_sequences"] == tests and 0 <= metrics["test_error_count"] <= tests
-    assert any("Adam" in d for d in metrics["differences"])
+    assert any("checked every" in d for d in metrics["differences"])
+    assert not any("Adam" in d for d in metrics["differences"])  # the paper's on-line SGD by default
 
 
 def test_quick_adding_run(recipe, tmp_path):
@@ -155,11 +156,12 @@ def test_flags(recipe, tmp_path):
     settings = recipe.settings_for(args, args.task, {})
     assert settings.config.blocks == 3 and settings.config.input_bias == -2.0
     assert settings.net.blocks == 3 and settings.net.input_gate_bias == (-2.0, -3.0, -4.0)
-    assert settings.config.cells_per_block == 2 and settings.learning_rate == 0.03  # the task's defaults
+    assert settings.config.cells_per_block == 2 and settings.learning_rate == 0.1  # the paper's (5.5)
+    assert (settings.optimizer, settings.batch_size) == ("sgd", 1)
     args = parser.parse_args(["--learning-rate", "0.1", "--batch-size", "8"])
     settings = recipe.settings_for(args, "adding", {})
     assert settings.learning_rate == 0.1 and settings.batch_size == 8
-    args = parser.parse_args(["--task", "two_sequence", "--variant", "c", "--optimizer", "sgd"])
+    args = parser.parse_args(["--task", "two_sequence", "--variant", "c"])
     settings = recipe.settings_for(args, args.task, {"variant": "c"})
     assert (settings.batch_size, settings.learning_rate) == (1, 0.1)  # the paper's on-line SGD of 3c
     assert recipe.settings_for(parser.parse_args(["--no-output-gate"]), "reber", {}).net.output_gate is False

@@ -117,13 +117,20 @@ def test_config_validates_and_staggers_biases():
 
 
 def test_settings_from_the_task_defaults():
-    s = T.task_settings("adding")
+    paper = T.task_settings("adding")  # the paper's on-line SGD
+    assert (paper.optimizer, paper.batch_size, paper.learning_rate, paper.sequences_per_epoch) == (
+        "sgd",
+        1,
+        0.5,
+        1000,
+    )
+    s = T.task_settings("adding", optimizer="adam")
     assert (s.batch_size, s.check_every, s.window, s.test_sequences) == (16, 1000, 2000, 2560)
     assert s.steps_per_epoch == 62 and s.sequences_per_epoch == 992  # whole batches
     assert s.epochs == math.ceil(100_000 / 992)
     assert s.learning_rate == 0.03 and s.half_life_batches == 15_000 // 16
     assert s.config == T.task_spec("adding").config and s.fixed_set_size is None
-    assert (s.net_kind, s.optimizer, s.net) == ("paper", "adam", T.PAPER_NETS["adding"])
+    assert (s.net_kind, s.net) == ("paper", T.PAPER_NETS["adding"])
     assert T.task_settings("reber").fixed_set_size == 256 and T.task_settings("reber").test_sequences == 256
     assert T.task_settings("very_long_lag").test_sequences == 10_000
 
@@ -146,12 +153,14 @@ def test_settings_of_the_papers_sgd_and_net_overrides():
 
 
 def test_settings_quick_overrides_and_budget():
-    q = T.task_settings("reber", quick=True, batch_size=64, window=500, test_sequences=1000)
+    q = T.task_settings("reber", quick=True, batch_size=64, window=500, test_sequences=1000, optimizer="adam")
     assert (q.batch_size, q.check_every, q.window, q.test_sequences) == (16, 64, 64, 64)
     assert q.epochs == 2 and q.max_sequences == 128 and q.fixed_set_size == 64 and q.quick
-    assert T.task_settings("adding", quick=True, optimizer="sgd").batch_size == 1
+    assert T.task_settings("adding", quick=True).batch_size == 1
     assert T.task_settings("adding", epochs=3).epochs == 3
-    assert T.task_settings("adding", epochs=3, max_sequences=5000).epochs == math.ceil(5000 / 992)
+    assert T.task_settings("adding", epochs=3, max_sequences=5000, optimizer="adam").epochs == math.ceil(
+        5000 / 992
+    )
     s = T.task_settings(
         "adding", blocks=2, cells_per_block=3, input_gate_bias=-2.0, output_gate_bias=-1.0, learning_rate=0.1
     )

@@ -171,7 +171,7 @@ def test_task_data_confirms_and_scores_in_chunks(monkeypatch):
     from lstm_apps.datasets.tasks import streams
 
     monkeypatch.setattr(streams, "CHUNK_SEQUENCES", 7)
-    s = T.task_settings("very_long_lag", quick=True)
+    s = T.task_settings("very_long_lag", quick=True, optimizer="adam")
     data = T.task_data("very_long_lag", s, seed=0, lag=5, distractors=5)
     assert data.symbolic and data.steps is None and data.test_size == 64
     chunks = list(data.test_chunks())

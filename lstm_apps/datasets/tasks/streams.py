@@ -11,7 +11,7 @@ sequences of 5.2c with q = p = 1000 would not fit in memory at once).
 
 Example:
 
->>> settings = task_settings("adding", quick=True)
+>>> settings = task_settings("adding", quick=True, optimizer="adam")
 >>> data = task_data("adding", settings, seed=0)
 >>> x, y = next(iter(data.stream))
 >>> x.shape, y.shape, data.test_size
