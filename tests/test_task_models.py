@@ -9,8 +9,8 @@ from lstm_apps.datasets.tasks import analysis, models
 
 
 def test_build_model_follows_the_config_and_flags():
-    config = T.task_spec("adding").config
-    m = models.build_model("adding", "lstm1997", 2, 1, 110, config, truncate=False)
+    settings = T.task_settings("adding", net="ours")
+    m = models.build_model("adding", "lstm1997", 2, 1, 110, settings, truncate=False)
     layer = m.get_layer("recurrent")
     assert layer.truncate_gradients is False
     assert layer.cells_per_block == 2 and layer.units == 8
@@ -18,19 +18,82 @@ def test_build_model_follows_the_config_and_flags():
     assert m.output_shape == (None, 1) and m.loss == "mse"
     kernel = layer.get_weights()[0]
     assert np.abs(kernel).max() <= 0.1  # the paper's uniform [-0.1, 0.1] weights
-    m2 = models.build_model(
-        "temporal_order_2", "simple_rnn", 8, 4, 110, T.task_spec("temporal_order_2").config
-    )
+    to2 = T.task_settings("temporal_order_2", net="ours")
+    m2 = models.build_model("temporal_order_2", "simple_rnn", 8, 4, 110, to2)
     assert type(m2.get_layer("recurrent")).__name__ == "SimpleRNN" and m2.get_layer("recurrent").units == 4
     np.testing.assert_allclose(m2.predict(np.zeros((2, 110, 8)), verbose=0).sum(-1), 1.0, rtol=1e-5)
-    with pytest.raises(ValueError, match="TaskConfig.*dict"):
+    with pytest.raises(ValueError, match="TaskSettings.*dict"):
         models.build_model("adding", "lstm1997", 2, 1, 110, {"blocks": 1})
 
 
-def test_long_lag_outputs_see_the_inputs():
-    m = models.build_model("long_lag", "lstm1997", 11, 11, 10, T.task_spec("long_lag").config)
-    assert m.output_shape == (None, 10, 11)  # a prediction at every step
-    assert m.get_layer("output").get_weights()[0].shape == (1 + 11, 11)  # one cell and the inputs
+def test_the_papers_net_of_the_adding_problem():
+    m = models.build_model("adding", "lstm1997", 2, 1, 110, T.task_settings("adding"))
+    layer = m.get_layer("recurrent")
+    assert (
+        m.count_params() == 93 and not layer.uses_fast_path() and isinstance(m.loss, models.PaperSquaredError)
+    )
+    assert layer.recurrent_connections == "cells_and_gates" and layer.input_gate_bias == [-3.0, -6.0]
+    kernel, recurrent, bias = layer.get_weights()
+    assert np.abs(np.concatenate([kernel.ravel(), recurrent.ravel()])).max() <= 0.1
+    np.testing.assert_array_equal(bias[:2], [-3.0, -6.0])
+    assert np.abs(bias[2:]).max() <= 0.1 and np.unique(bias[2:]).size == 6  # cell inputs, output gates: drawn
+    assert m.get_layer("output").activation.__name__ == "sigmoid"
+
+
+@pytest.mark.parametrize("row", T.PAPER_ROWS, ids=[r.id for r in T.PAPER_ROWS])
+def test_every_paper_net_has_the_papers_weight_count(row):
+    settings = T.task_settings(row.task, blocks=row.blocks, cells_per_block=row.cells_per_block)
+    b = T.make_task(row.task, 2, seed=0, **row.params)
+    steps = T.max_length(row.task, **row.params)
+    m = models.build_model(
+        row.task, "lstm1997", b.features, b.y.shape[-1], steps, settings, symbolic=b.symbolic
+    )
+    assert m.count_params() == row.weights
+
+
+def test_paper_squared_error_gives_the_papers_sgd_step():
+    # one sequence, one update: w <- w - lr * d(1/2 sum (t - y)^2)/dw, over every step with a target
+    inp = keras.Input((3, 2))
+    out = keras.layers.Dense(2, activation="sigmoid", use_bias=False)(inp)
+    model = keras.Model(inp, out)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss=models.PaperSquaredError())
+    w = np.array([[0.3, -0.2], [0.1, 0.4]], "float32")
+    model.set_weights([w])
+    x = np.array([[[1.0, 0.0], [0.5, -1.0], [0.0, 2.0]]], "float32")
+    t = np.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]], "float32")
+    weight = np.array([[1.0, 1.0, 0.0]], "float32")  # the last step is padding
+    model.train_on_batch(x, t, sample_weight=weight)
+    y = 1 / (1 + np.exp(-(x[0] @ w)))
+    grad = x[0, :2].T @ ((y - t[0]) * y * (1 - y))[:2]
+    np.testing.assert_allclose(model.get_weights()[0], w - 0.5 * grad, rtol=1e-5)
+
+
+def test_symbol_inputs_and_a_paper_model_round_trip(tmp_path):
+    b = T.very_long_lag(4, lag=5, distractors=5, seed=0)
+    layer = models.SymbolInputs(9)
+    hot = np.asarray(layer(b.x))
+    np.testing.assert_array_equal(hot, b.one_hot_x())
+    np.testing.assert_array_equal(np.asarray(layer.compute_mask(b.x)), b.step_mask)
+    settings = T.task_settings("very_long_lag")
+    m = models.build_model("very_long_lag", "lstm1997", 9, 2, None, settings, symbolic=True)
+    assert m.count_params() == 6 * 5 + 64 and m.get_layer("recurrent").use_bias is False
+    m.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(again.predict(b.x, verbose=0), m.predict(b.x, verbose=0), atol=1e-6)
+    # padding changes nothing: the mask carries the state over the padded steps
+    longer = np.pad(b.x, ((0, 0), (0, 7)))
+    np.testing.assert_allclose(m.predict(longer, verbose=0), m.predict(b.x, verbose=0), atol=1e-6)
+    with pytest.raises(ValueError, match="symbols.*0"):
+        models.SymbolInputs(0)
+
+
+def test_differences_from_the_paper_are_stated():
+    paper = models.paper_differences(T.task_settings("long_lag", optimizer="adam"), task="long_lag")
+    assert any("Adam" in d for d in paper) and any("added the memory cell" in d for d in paper)
+    sgd = models.paper_differences(T.task_settings("adding", optimizer="sgd"))
+    assert not any("Adam" in d for d in sgd) and any("checked every" in d for d in sgd)
+    ours = models.paper_differences(T.task_settings("reber", net="ours"), cell="gru")
+    assert ours[0].startswith("the recurrent layer is gru") and "our net (8 blocks of 2" in ours[1]
 
 
 def test_gradient_norms_match_a_linear_rnn():
@@ -57,7 +120,7 @@ def test_vanishing_gradient_simple_rnn_against_the_carousel():
 
 
 def test_input_gate_trace_and_selectivity():
-    config = T.TaskConfig(2, 2, init="uniform")
+    config = T.task_settings("adding", net="ours", blocks=2)
     model = models.build_model("adding", "lstm1997", 2, 1, 110, config)
     gates, marks = analysis.input_gate_trace(model, 20, seed=1)
     assert gates.shape[1] == 4 and 20 <= gates.shape[0] <= 22 and len(marks) == 2

@@ -11,36 +11,62 @@ from lstm_apps.datasets import tasks as T
 
 
 def test_table_holds_every_task_with_its_paper_figures():
-    assert T.TASKS == tuple(T.TASK_SPECS)
-    assert set(T.TASKS) == {
-        "reber",
-        "long_lag",
-        "adding",
-        "multiplication",
-        "temporal_order_2",
-        "temporal_order_3",
-    }
+    assert (
+        T.TASKS
+        == tuple(T.TASK_SPECS)
+        == (
+            "reber",
+            "long_lag",
+            "long_lag_random",
+            "very_long_lag",
+            "two_sequence",
+            "adding",
+            "multiplication",
+            "temporal_order_2",
+            "temporal_order_3",
+        )
+    )
     assert T.paper_sequences("adding") == T.paper_sequences("adding", 100) == 74_000
     assert T.paper_sequences("adding", 500) == 209_000
     assert T.paper_sequences("adding", 250) is None  # the paper ran no such length
     assert T.paper_sequences("multiplication") == 482_000
+    assert T.paper_sequences("multiplication", n_seq=13) == 1_273_000
     assert T.paper_sequences("reber") == 8_440
-    assert T.PAPER_SEQUENCES == {
-        (name, length): n for name, spec in T.TASK_SPECS.items() for length, n in spec.paper_sequences.items()
-    }
+    assert T.paper_sequences("very_long_lag", lag=1000, distractors=50) == 203_000
+    assert T.paper_sequences("two_sequence", 1000, variant="b", relevant=1) == 485_080
+    assert T.PAPER_SEQUENCES == {row.id: row.sequences for row in T.PAPER_ROWS}
 
 
-@pytest.mark.parametrize("name", [n for n, s in T.TASK_SPECS.items() if s.paper_weights is not None])
-def test_paper_weights_follow_from_the_papers_architecture(name):
-    # the paper's nets: a fully connected hidden layer of memory cells and their input and output
-    # gates (each with a bias), fed by the inputs; outputs fed by the memory cells (with a bias)
-    spec = T.task_spec(name)
-    b = T.make_task(name, 2, seed=0)
-    inputs, outputs = b.x.shape[-1], b.y.shape[-1]
-    blocks, per_block = spec.paper_blocks
-    cells = blocks * per_block
-    hidden = cells + 2 * blocks
-    assert spec.paper_weights == hidden * (inputs + hidden + 1) + outputs * (cells + 1)
+def test_paper_rows_cover_tables_1_to_9():
+    ids = [row.id for row in T.PAPER_ROWS]
+    assert len(ids) == len(set(ids)) == 31
+    assert {row.table for row in T.PAPER_ROWS} == set(range(1, 10))
+    assert [r.id for r in T.paper_rows("very_long_lag")] == [f"2c-{k}" for k in range(1, 10)]
+    for row in T.PAPER_ROWS:
+        spec = T.task_spec(row.task)
+        assert set(row.params) <= set(spec.params), row.id
+        assert T.paper_row(row.task, row.params, row.blocks, row.cells_per_block, row.learning_rate) is row
+        assert row.paper["test_sequences"] in (512, 2560)
+    reber = {r.id: r for r in T.paper_rows("reber")}
+    assert [reber[k].success for k in ("1-1", "1-2", "1-3", "1-4", "1-5")] == [1.0, 1.0, 0.97, 0.97, 1.0]
+    assert T.paper_row("reber").id == "1-5" and T.paper_row("reber", blocks=4, cells_per_block=1).id == "1-4"
+    assert T.paper_row("reber", blocks=3, cells_per_block=2, learning_rate=0.2).id == "1-3"
+    assert T.paper_row("two_sequence", {"length": 100, "variant": "a", "relevant": 3}).paper["st1"] == 27_380
+    assert T.paper_row("two_sequence", {"length": 100, "variant": "c", "relevant": 3}).learning_rate == 0.1
+
+
+def test_paper_nets_follow_table_10():
+    nets = T.PAPER_NETS
+    assert nets["long_lag"].output_gate is False and nets["long_lag"].recurrent_connections == "none"
+    assert (nets["long_lag"].cell_activation, nets["long_lag"].output_activation) == ("sigmoid", "linear")
+    assert nets["very_long_lag"].use_bias is False and nets["very_long_lag"].learning_rate == 0.01
+    assert nets["reber"].use_bias == "gates" and nets["reber"].output_gate_bias == (-1.0, -2.0, -3.0)
+    assert nets["reber"].resized(4, 1).output_gate_bias == (-1.0, -2.0, -3.0, -4.0)
+    assert nets["two_sequence"].input_gate_bias == (-1.0, -3.0, -5.0)
+    assert nets["adding"].input_gate_bias == (-3.0, -6.0) and nets["adding"].output_gate_bias is None
+    assert nets["temporal_order_3"].input_gate_bias == (-2.0, -4.0, -6.0)
+    assert all(n.recurrent_connections == "cells_and_gates" for k, n in nets.items() if "long_lag" not in k)
+    assert {n.init for k, n in nets.items() if k in ("reber", "long_lag", "very_long_lag")} == {0.2}
 
 
 def test_each_spec_generates_checks_and_pads_consistently():
@@ -55,15 +81,25 @@ def test_each_spec_generates_checks_and_pads_consistently():
         assert spec.config.units == spec.config.blocks * spec.config.cells_per_block
 
 
-def test_lengths_and_bad_tasks():
-    assert T.task_spec("adding").length() == 100 and T.task_spec("long_lag").length(10) == 10
+def test_params_lengths_and_bad_tasks():
+    assert T.task_spec("adding").resolve() == {"length": 100}
+    assert T.task_params("long_lag", length=10) == {"length": 10}
+    assert T.task_params("multiplication", n_seq=13) == {"length": 100, "n_seq": 13}
+    assert T.task_params("two_sequence", variant="b", lag=None) == {
+        "length": 100,
+        "variant": "b",
+        "relevant": 3,
+    }
     assert T.max_length("adding", 1000) == 1100 and T.max_length("long_lag") == 100
     assert T.max_length("temporal_order_3") == 110 and T.max_length("reber") is None
+    assert T.max_length("very_long_lag", lag=1000) is None  # lengths vary without bound
     assert T.make_task("adding", 2, seed=0, length=200).x.shape[1] >= 200
-    with pytest.raises(
-        ValueError, match="fixed lengths; --length applies to long_lag, adding, multiplication"
-    ):
+    with pytest.raises(ValueError, match="fixed lengths; --length applies to long_lag, long_lag_random, "):
         T.make_task("temporal_order_2", 2, length=50)
+    with pytest.raises(ValueError, match="no parameter 'lag'; --lag applies to very_long_lag"):
+        T.task_params("adding", lag=10)
+    with pytest.raises(ValueError, match="unknown task parameter 'depth'"):
+        T.task_params("adding", depth=3)
     with pytest.raises(ValueError, match="'parity'"):
         T.task_spec("parity")
 
@@ -81,21 +117,50 @@ def test_config_validates_and_staggers_biases():
 
 
 def test_settings_from_the_task_defaults():
-    s = T.task_settings("adding")
+    paper = T.task_settings("adding")  # the paper's on-line SGD
+    assert (paper.optimizer, paper.batch_size, paper.learning_rate, paper.sequences_per_epoch) == (
+        "sgd",
+        1,
+        0.5,
+        1000,
+    )
+    s = T.task_settings("adding", optimizer="adam")
     assert (s.batch_size, s.check_every, s.window, s.test_sequences) == (16, 1000, 2000, 2560)
     assert s.steps_per_epoch == 62 and s.sequences_per_epoch == 992  # whole batches
     assert s.epochs == math.ceil(100_000 / 992)
     assert s.learning_rate == 0.03 and s.half_life_batches == 15_000 // 16
     assert s.config == T.task_spec("adding").config and s.fixed_set_size is None
-    assert T.task_settings("reber").fixed_set_size == 256
+    assert (s.net_kind, s.net) == ("paper", T.PAPER_NETS["adding"])
+    assert T.task_settings("reber").fixed_set_size == 256 and T.task_settings("reber").test_sequences == 256
+    assert T.task_settings("very_long_lag").test_sequences == 10_000
+
+
+def test_settings_of_the_papers_sgd_and_net_overrides():
+    s = T.task_settings("adding", optimizer="sgd")
+    assert (s.batch_size, s.learning_rate, s.half_life_batches) == (1, 0.5, None)
+    assert T.task_settings("two_sequence", optimizer="sgd", params={"variant": "c"}).learning_rate == 0.1
+    assert T.task_settings("very_long_lag", optimizer="sgd", learning_rate=0.1).learning_rate == 0.1
+    r = T.task_settings("reber", blocks=4, cells_per_block=1, optimizer="sgd")
+    assert r.net.output_gate_bias == (-1.0, -2.0, -3.0, -4.0) and r.learning_rate == 0.5  # row 1-4
+    abuse = T.task_settings("adding", input_gate_bias=0.0, bias_step=0.0)
+    assert abuse.net.input_gate_bias == (0.0, 0.0)
+    assert T.task_settings("adding", input_gate_bias=-1.0).net.input_gate_bias == (-1.0, -4.0)  # its step
+    assert T.task_settings("reber", output_gate=False).net.output_gate is False
+    with pytest.raises(ValueError, match="net.*'big'"):
+        T.task_settings("adding", net="big")
+    with pytest.raises(ValueError, match="optimizer.*'rmsprop'"):
+        T.task_settings("adding", optimizer="rmsprop")
 
 
 def test_settings_quick_overrides_and_budget():
-    q = T.task_settings("reber", quick=True, batch_size=64, window=500, test_sequences=1000)
+    q = T.task_settings("reber", quick=True, batch_size=64, window=500, test_sequences=1000, optimizer="adam")
     assert (q.batch_size, q.check_every, q.window, q.test_sequences) == (16, 64, 64, 64)
-    assert q.epochs == 2 and q.max_sequences == 128 and q.fixed_set_size == 64
+    assert q.epochs == 2 and q.max_sequences == 128 and q.fixed_set_size == 64 and q.quick
+    assert T.task_settings("adding", quick=True).batch_size == 1
     assert T.task_settings("adding", epochs=3).epochs == 3
-    assert T.task_settings("adding", epochs=3, max_sequences=5000).epochs == math.ceil(5000 / 992)
+    assert T.task_settings("adding", epochs=3, max_sequences=5000, optimizer="adam").epochs == math.ceil(
+        5000 / 992
+    )
     s = T.task_settings(
         "adding", blocks=2, cells_per_block=3, input_gate_bias=-2.0, output_gate_bias=-1.0, learning_rate=0.1
     )
@@ -106,6 +171,7 @@ def test_settings_quick_overrides_and_budget():
         -1.0,
     )
     assert s.config.bias_step == -1.0 and s.learning_rate == 0.1
+    assert s.net.units == 6 and s.net.output_gate_bias == (-1.0, -1.0)
     with pytest.raises(ValueError, match="batch_size.*-4"):
         T.task_settings("adding", batch_size=-4)
     with pytest.raises(ValueError, match="window.*0"):
@@ -201,7 +267,11 @@ def test_task_data_follows_the_paper():
     assert r.stream.train_set is not None and r.steps == r.test.x.shape[1]
 
     lag = T.task_data("long_lag", T.task_settings("long_lag", quick=True), length=10, seed=0)
-    assert lag.check_set() is lag.test and len(lag.test) == 2 and lag.steps == 10
+    np.testing.assert_array_equal(lag.check_set().x, lag.test.x)
+    assert len(lag.test) == lag.test_size == 2 and lag.steps == 10 and lag.confirm is None
+    fresh = T.task_data("two_sequence", T.task_settings("two_sequence", quick=True), seed=0)
+    first, second = fresh.check_set(16), fresh.check_set(32)
+    assert len(first) == 64 and not np.array_equal(first.x, second.x)  # 5.3: a fresh test set per check
     with pytest.raises(ValueError, match="seed.*'x'"):
         T.task_data("adding", s, seed="x")
 
@@ -248,8 +318,8 @@ def test_stop_rule_multiplication_takes_n_seq():
     b = T.multiplication_problem(100, seed=0)
     out = b.y.copy()
     out[:20] += 0.05
-    assert _rule("multiplication", b, out, n_seq=20)[0].solved_at == 3000
-    assert _rule("multiplication", b, out, n_seq=19)[0].solved_at is None
+    assert _rule("multiplication", b, out, n_seq=21)[0].solved_at == 3000  # fewer than n_seq wrong
+    assert _rule("multiplication", b, out, n_seq=20)[0].solved_at is None
 
 
 def test_stop_rule_reber_long_lag_and_temporal_order():
@@ -266,7 +336,7 @@ def test_stop_rule_reber_long_lag_and_temporal_order():
     coin = both.y.copy()
     coin[:, -1, 8:10] = 0.5
     rule, _ = _rule("long_lag", both, coin)
-    assert rule.solved_at is None and rule.log[-1]["wrong"] == 1  # x/y tie: argmax right for one
+    assert rule.solved_at is None and rule.log[-1]["wrong"] == 2  # x/y tie: both off by 0.5 at the end
 
 
 def test_stop_rule_checks_the_sequences_trained_in_this_process():

@@ -199,11 +199,14 @@ def test_adding_success_criterion():
 
 
 def test_multiplication_success_criterion():
+    # the paper: training stops once FEWER than n_seq of the 2000 most recent sequences have errors
+    # EXCEEDING 0.04
     y = np.zeros(2000)
     pred = np.zeros(2000)
-    pred[:140] = 0.05
+    pred[:139] = 0.05
+    pred[139:200] = 0.04  # not exceeding
     assert T.multiplication_success(pred, y, n_seq=140)
-    pred[140] = 0.05
+    pred[139] = 0.05
     assert not T.multiplication_success(pred, y, n_seq=140)
     assert not T.multiplication_success(pred[:20], y[:20], n_seq=13)
 
@@ -238,9 +241,13 @@ def test_reber_success_criterion():
 
 
 def test_long_lag_success_criterion():
+    # the paper: the maximal absolute error of ALL output units below 0.25, at every step
     both = T.long_lag_sequences(10)
     mask = both.step_mask
     assert T.long_lag_success(0.9 * both.y + 0.01, both.y, mask)
+    early = 0.9 * both.y + 0.01
+    early[0, 3, 0] = 0.26  # a wrong unit mid-sequence, though the argmax stays right
+    assert not T.long_lag_success(early, both.y, mask)
     guess = both.y.copy()
     guess[:, -1] = 0
     guess[:, -1, [8, 9]] = [0.49, 0.51]  # always says y at the end: right for one sequence only
@@ -251,6 +258,6 @@ def test_long_lag_success_criterion():
 
 
 def test_paper_sequences_table():
-    assert T.PAPER_SEQUENCES[("adding", 100)] == 74_000
-    assert T.PAPER_SEQUENCES[("adding", 1000)] == 853_000
-    assert T.PAPER_SEQUENCES[("temporal_order_2", None)] == 31_390
+    assert T.PAPER_SEQUENCES["4-1"] == 74_000
+    assert T.PAPER_SEQUENCES["4-3"] == 853_000
+    assert T.PAPER_SEQUENCES["6a"] == 31_390

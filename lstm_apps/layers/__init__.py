@@ -3,10 +3,10 @@
 Every cell follows the Keras cell contract and is registered for ``.keras``
 serialization under the package name ``lstm_apps``.
 
-* :mod:`~lstm_apps.layers.lstm1997`: :class:`LSTM1997Cell`, :class:`LSTM1997`
-  (its fast loop is :mod:`lstm_apps.layers.kernels`, functions of weights and
-  tensors) and ``to_keras_lstm`` (weight map in
-  :mod:`~lstm_apps.layers.keras_lstm`);
+* :mod:`~lstm_apps.layers.lstm1997`: :class:`LSTM1997` (its cell
+  :class:`LSTM1997Cell` is in :mod:`~lstm_apps.layers.lstm1997_cell`, its fast
+  loop in :mod:`lstm_apps.layers.kernels`, functions of weights and tensors)
+  and ``to_keras_lstm`` (weight map in :mod:`~lstm_apps.layers.keras_lstm`);
 * :mod:`~lstm_apps.layers.graybox`: :class:`GrayBoxCell`, the base of the
   cells whose gates mean something physical: :class:`AdaptiveForgetCell`,
   :class:`ForgettingCurveCell`, :class:`MethylationCell`;

@@ -30,6 +30,10 @@ def keras_lstm_weights(cell) -> list[np.ndarray]:
     Without a forget gate ``f`` is pinned at exactly 1 (zero weights, bias
     :data:`PINNED_FORGET_BIAS`). With ``squash="tanh"`` nothing is halved.
     Gates shared by a block of cells are repeated for each of its cells.
+    Missing biases and recurrent weights map to zeros, a missing output gate
+    to one pinned open (as the forget gate). The paper's other options
+    (``cell_activation``/``output_activation`` other than one squash, gate
+    activations fed back) have no ``keras.layers.LSTM`` form: ``ValueError``.
 
     Args:
         cell: a built :class:`~lstm_apps.layers.LSTM1997Cell`.
@@ -42,12 +46,33 @@ def keras_lstm_weights(cell) -> list[np.ndarray]:
             "the LSTM1997 cell must be built (call the layer on data first), "
             f"received an unbuilt {type(cell).__name__}."
         )
-    half = 0.5 if cell.squash == "paper" else 1.0
+    g, h = getattr(cell, "cell_activation", cell.squash), getattr(cell, "output_activation", cell.squash)
+    if g != h or g not in ("paper", "tanh"):
+        raise ValueError(
+            "keras.layers.LSTM computes g and h with one squash ('paper' or 'tanh'), received "
+            f"cell_activation={g!r} and output_activation={h!r}."
+        )
+    if getattr(cell, "gate_feedback", False):
+        raise ValueError(
+            "keras.layers.LSTM feeds back the cell outputs only, received "
+            "recurrent_connections='cells_and_gates' (gate activations fed back)."
+        )
+    half = 0.5 if g == "paper" else 1.0
     units = cell.units
+    width = sum(cell.block_widths)
+    bias = cell.full_bias() if hasattr(cell, "full_bias") else cell.bias
+    recurrent = cell.recurrent_kernel
     out = []
-    for weight in (cell.kernel, cell.recurrent_kernel, cell.bias):
+    for weight in (
+        cell.kernel,
+        np.zeros((units, width)) if recurrent is None else recurrent,
+        np.zeros((width,)) if bias is None else bias,
+    ):
         w = np.asarray(weight.numpy() if hasattr(weight, "numpy") else weight, dtype="float32")
         parts = dict(zip(cell.gate_names, np.split(w, np.cumsum(cell.block_widths)[:-1], axis=-1)))
+        if "output" not in parts:  # no output gate: one held open (h = y_out * h(s) with y_out = 1)
+            shape = w.shape[:-1] + (cell.n_blocks,)
+            parts["output"] = np.full(shape, PINNED_FORGET_BIAS if w.ndim == 1 else 0.0, "float32")
 
         def expand(v):  # per block -> per cell
             return np.repeat(v, cell.cells_per_block, axis=-1)

@@ -64,7 +64,11 @@ class TaskBatch:
     """A batch of task sequences.
 
     Attributes:
-        x: inputs ``(n, max_length, features)``, float32, post-padded with zeros.
+        x: inputs ``(n, max_length, features)``, float32, post-padded with
+            zeros; or, for tasks with many local input units (5.2b, 5.2c),
+            ``(n, max_length)`` int32 *symbol ids*: symbol ``i`` is ``i + 1``,
+            padding is 0, and ``info["symbols"]`` holds the number of input
+            units (the model one-hot encodes them: ``features``).
         y: targets: ``(n, 1)`` (adding, multiplication), ``(n, classes)``
             one-hot (temporal order) or ``(n, max_length, symbols)`` one-hot
             next symbols (Reber, long lag; zero rows at padding).
@@ -79,6 +83,22 @@ class TaskBatch:
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
+
+    @property
+    def symbolic(self) -> bool:
+        """Whether ``x`` holds symbol ids (``(n, steps)``) rather than input vectors."""
+        return self.x.ndim == 2
+
+    @property
+    def features(self) -> int:
+        """Input units per step (the one-hot depth of symbol ids)."""
+        return int(self.info["symbols"]) if self.symbolic else int(self.x.shape[2])
+
+    def one_hot_x(self) -> np.ndarray:
+        """``x`` as input vectors ``(n, steps, features)`` (``x`` itself unless symbolic)."""
+        if not self.symbolic:
+            return self.x
+        return np.eye(self.features + 1, dtype="float32")[self.x][..., 1:]
 
     @property
     def step_mask(self) -> np.ndarray:
@@ -420,7 +440,7 @@ def pad(batch: TaskBatch, steps: int) -> TaskBatch:
         return batch
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or length > steps:
         raise ValueError(f"cannot pad a batch of {length} steps to {steps!r} steps.")
-    x = np.zeros((n, steps, batch.x.shape[2]), "float32")
+    x = np.zeros((n, steps, *batch.x.shape[2:]), batch.x.dtype)
     x[:, :length] = batch.x
     y = batch.y
     info = dict(batch.info)

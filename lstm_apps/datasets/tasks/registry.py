@@ -1,76 +1,79 @@
 """The table of the 1997 long-time-lag experiments: one :class:`TaskSpec` per task.
 
 A spec binds everything a run of one of Hochreiter & Schmidhuber's (1997)
-experiments needs: the generator, the paper's figures (training sequences to
-success, the weights and memory cell blocks of its net), the stop rule, how
-the data are set up (a fresh stream, fixed training and test sets, or the
-task's whole population) and our default training configuration
-(:class:`TaskConfig`). :data:`TASK_SPECS` is the table; to add an experiment,
-write its generator (:mod:`~lstm_apps.datasets.tasks.generators`) and its
-check (:mod:`~lstm_apps.datasets.tasks.criteria`) and add a row.
+experiments needs: the generator and its parameters, the stop rule, the
+sequences the rule is checked on (the most recent training sequences, a
+fresh random test set, the task's whole population or its fixed sets), the
+test scores and our default training configuration (:class:`TaskConfig`).
+The paper's nets and figures are in :mod:`~lstm_apps.datasets.tasks.paper`.
+:data:`TASK_SPECS` is the table; to add an experiment, write its generator
+and its check (:mod:`~lstm_apps.datasets.tasks.criteria`) and add a row.
 
-:func:`task_settings` resolves a run's settings from a spec, the quick mode
-and the caller's overrides; :data:`PAPER_SUITE` is the suite of a
-``--all`` run with each task's share of the time budget.
+Parameters (:func:`task_params`): ``length`` (T of the adding, multiplication
+and 2-sequence problems, p of the long lags), ``lag`` and ``distractors``
+(q and p of 5.2c), ``variant`` (a, b, c of 5.3), ``relevant`` (its N) and
+``n_seq`` (multiplication's stop rule).
 
 Example:
 
 >>> spec = task_spec("adding")
->>> spec.section, spec.paper_figure(1000), spec.paper_weights
-('5.4', 853000, 93)
+>>> spec.section, spec.paper_figure(1000)
+('5.4', 853000)
 >>> make_task("adding", 3, seed=0).y.shape
 (3, 1)
+>>> task_params("very_long_lag", lag=1000)
+{'lag': 1000, 'distractors': 100}
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from lstm_apps.datasets.tasks import criteria, generators
+from lstm_apps.datasets.tasks import criteria, generators, noisy
 from lstm_apps.datasets.tasks.generators import TaskBatch, pad
+from lstm_apps.datasets.tasks.paper import PAPER_NETS, PAPER_ROWS, PaperNet, PaperRow, paper_row
 
 __all__ = [
     "TaskConfig",
     "TaskSpec",
     "TASK_SPECS",
     "TASKS",
+    "PARAMS",
     "PAPER_SEQUENCES",
     "PAPER_WINDOW",
     "PAPER_TEST_SEQUENCES",
-    "QUICK_SETTINGS",
+    "PAPER_SUCCESS_SEQUENCES",
     "task_spec",
+    "task_params",
     "make_task",
     "paper_sequences",
     "max_length",
     "paper_stop_rule",
-    "TaskSettings",
-    "task_settings",
-    "SuiteEntry",
-    "PAPER_SUITE",
-    "budget_shares",
 ]
 
 #: The most recent training sequences the paper's stop rules look at.
 PAPER_WINDOW = 2000
-#: Fresh test sequences of the paper's adding, multiplication and temporal-order experiments.
+#: Fresh test sequences of the paper's adding, multiplication, 2-sequence and temporal-order experiments.
 PAPER_TEST_SEQUENCES = 2560
-#: What ``quick=True`` uses: a seconds-long run for tests and smoke checks.
-QUICK_SETTINGS = {
-    "max_sequences": 128,
-    "check_every": 64,
-    "window": 64,
-    "test_sequences": 64,
-    "batch_size": 16,
+#: 5.2b/5.2c: success holds for this many successive, randomly chosen sequences.
+PAPER_SUCCESS_SEQUENCES = 10_000
+#: The task parameters, with what they mean.
+PARAMS = {
+    "length": "T (adding, multiplication, two_sequence) or p (long_lag, long_lag_random)",
+    "lag": "q of very_long_lag: the distractors every sequence has at least",
+    "distractors": "p of very_long_lag: the distractor symbols",
+    "variant": "a, b or c of two_sequence",
+    "relevant": "N of two_sequence: the information-conveying elements",
+    "n_seq": "multiplication: the stop rule's bound on wrong recent sequences",
 }
 
 _OUTPUTS = ("regression", "classification", "next_symbol")
 _INITS = ("glorot", "uniform")
+_CHECKS = ("window", "fixed", "all", "fresh")
 
 
 def _positive_int(name: str, value) -> int:
@@ -81,7 +84,7 @@ def _positive_int(name: str, value) -> int:
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """Our default training configuration of a task (the LSTM1997 net and Adam).
+    """Our own training configuration of a task (``--net ours``: the LSTM1997 net and Adam).
 
     Attributes:
         blocks: memory cell blocks.
@@ -92,8 +95,8 @@ class TaskConfig:
         output_bias: output-gate bias of every block.
         init: ``"uniform"`` (the paper's weights, uniform in [-0.1, 0.1]) or
             ``"glorot"`` (Keras's default initializers).
-        learning_rate: Adam's starting learning rate.
-        batch_size: training sequences per weight update.
+        learning_rate: Adam's starting learning rate (for either net).
+        batch_size: training sequences per weight update (Adam).
         max_sequences: the default budget of training sequences.
         check_every: training sequences between two checks of the stop rule.
     """
@@ -129,89 +132,118 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One experiment of the paper: its data, figures, stop rule and default configuration.
+    """One experiment of the paper: its data, stop rule, test and default configuration.
 
     Attributes:
         name: the task's name (``--task``).
         section: the paper's section, e.g. ``"5.4"``.
         title: a short description.
-        generate: ``generate(n, seed, length) -> TaskBatch``; ``length`` is
-            None for tasks with fixed lengths.
+        generate: ``generate(n, seed, **params) -> TaskBatch`` (every
+            parameter of ``params`` is passed; a generator ignores those of the
+            stop rule).
         output: ``"regression"`` (one value at the sequence end),
             ``"classification"`` (one class at the end) or ``"next_symbol"``
             (a prediction at every step).
         check: the stop rule's ``check(pred, batch, **options) -> (solved, details)``.
-        config: our default :class:`TaskConfig`.
-        paper_sequences: training sequences the paper's LSTM needed, per length
-            (``None`` for tasks with fixed lengths).
-        paper_weights: weights of the paper's net (None where not checked
-            against its architecture).
-        paper_blocks: ``(blocks, cells per block)`` of the paper's net.
-        default_length: the default ``length`` (T or p), or None for tasks
-            with the paper's fixed lengths.
-        length_name: what ``length`` means (``"T"``, ``"p"``), or None.
-        max_steps: ``max_steps(length)`` -> the padded number of steps, or None
-            when the fixed sets decide it.
+        config: our default :class:`TaskConfig` (``--net ours``).
+        params: the task's parameters and their defaults (see :data:`PARAMS`).
+        check_source: the sequences the rule is checked on: ``"window"``
+            (the most recent training sequences), ``"fixed"`` (the fixed
+            training and test sets: embedded Reber), ``"all"`` (every
+            sequence of a finite population: 5.2a) or ``"fresh"`` (a fresh
+            random set of ``check_sequences`` at each check: 5.3).
+        check_sequences: sequences of a ``"fresh"`` check set.
+        confirm_sequences: when the check holds, success must also hold for
+            this many fresh random sequences (5.2b, 5.2c), or None.
+        criterion_options: parameters ``check`` takes (e.g. ``n_seq``).
+        max_steps: ``max_steps(params)`` -> the padded number of steps, or
+            None (the fixed sets decide, or the lengths vary without bound).
+        pad_multiple: with ``max_steps`` None and no fixed sets, batches are
+            padded to a multiple of this (few compiled shapes).
         fixed_sets: ``fixed_sets(n, rng) -> (train, test)`` for tasks trained
-            on a fixed set of ``fixed_set_size`` sequences (embedded Reber);
-            the stop rule then checks both sets.
+            on a fixed set of ``fixed_set_size`` sequences (embedded Reber).
         fixed_set_size: sequences in each fixed set.
-        all_sequences: ``all_sequences(length)`` -> every sequence of a task
-            with a finite population (long lags); checked and tested on.
-        input_to_output: the output units also see the inputs (the paper's
-            input-to-output connections).
-        criterion_options: keyword options ``check`` takes (e.g. ``n_seq``).
+        all_sequences: ``all_sequences(**params)`` -> every sequence (5.2a).
+        input_to_output: our model's output units also see the inputs.
+        score: ``score(pred, batch) -> {"error_count", "max_abs_error", "mse", ...}``,
+            the test scores (default: :func:`~lstm_apps.datasets.tasks.criteria.test_errors`).
+        test_sequences: the paper's test set size.
     """
 
     name: str
     section: str
     title: str
-    generate: Callable[[int, Any, int | None], TaskBatch]
+    generate: Callable[..., TaskBatch]
     output: str
     check: Callable[..., tuple[bool, dict[str, Any]]]
     config: TaskConfig
-    paper_sequences: Mapping[int | None, int]
-    paper_weights: int | None = None
-    paper_blocks: tuple[int, int] | None = None
-    default_length: int | None = None
-    length_name: str | None = None
-    max_steps: Callable[[int | None], int | None] = lambda length: None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    check_source: str = "window"
+    check_sequences: int | None = None
+    confirm_sequences: int | None = None
+    criterion_options: tuple[str, ...] = ()
+    max_steps: Callable[..., int | None] = lambda **params: None
+    pad_multiple: int = 32
     fixed_sets: Callable[[int, np.random.Generator], tuple[TaskBatch, TaskBatch]] | None = None
     fixed_set_size: int | None = None
-    all_sequences: Callable[[int | None], TaskBatch] | None = None
+    all_sequences: Callable[..., TaskBatch] | None = None
     input_to_output: bool = False
-    criterion_options: tuple[str, ...] = field(default=())
+    score: Callable[[Any, TaskBatch], dict[str, Any]] | None = None
+    test_sequences: int = PAPER_TEST_SEQUENCES
 
     def __post_init__(self):
         if self.output not in _OUTPUTS:
             raise ValueError(f"output must be one of {_OUTPUTS}, received {self.output!r}.")
+        if self.check_source not in _CHECKS:
+            raise ValueError(f"check_source must be one of {_CHECKS}, received {self.check_source!r}.")
         if self.fixed_sets is not None:
             _positive_int("fixed_set_size", self.fixed_set_size)
 
-    def length(self, length: int | None = None) -> int | None:
-        """The task's length for a requested one: the default when None; None for fixed lengths."""
-        if self.default_length is None:
-            if length is not None:
-                raise ValueError(
-                    f"task {self.name!r} has the paper's fixed lengths; --length applies to "
-                    f"{', '.join(_length_tasks())}, received length={length!r}."
-                )
+    def resolve(self, **given) -> dict[str, Any]:
+        """The task's parameters: its defaults, then ``given`` (None: the default); :func:`task_params`."""
+        unknown = [k for k in given if k not in PARAMS]
+        if unknown:
+            raise ValueError(f"unknown task parameter {unknown[0]!r}; the parameters are {tuple(PARAMS)}.")
+        refused = [k for k, v in given.items() if v is not None and k not in self.params]
+        if refused:
+            takers = ", ".join(n for n, s in TASK_SPECS.items() if refused[0] in s.params)
+            what = "fixed lengths" if refused[0] == "length" else f"no parameter {refused[0]!r}"
+            raise ValueError(
+                f"task {self.name!r} has the paper's {what}; --{refused[0].replace('_', '-')} applies "
+                f"to {takers}, received {refused[0]}={given[refused[0]]!r}."
+            )
+        return {k: (default if given.get(k) is None else given[k]) for k, default in self.params.items()}
+
+    @property
+    def length_name(self) -> str | None:
+        """What ``length`` means for this task (``"T"``, ``"p"``), or None when it takes none."""
+        if "length" not in self.params:
             return None
-        return self.default_length if length is None else length
+        return "p" if self.name.startswith("long_lag") else "T"
 
-    def paper_figure(self, length: int | None = None) -> int | None:
-        """Training sequences the paper's LSTM needed at this length (None if the paper gives none)."""
-        return self.paper_sequences.get(self.length(length))
+    def paper_row(self, params: Mapping[str, Any] | None = None, **net) -> PaperRow | None:
+        """The paper's row for these parameters (see :func:`~lstm_apps.datasets.tasks.paper.paper_row`)."""
+        return paper_row(self.name, self.resolve(**dict(params or {})), **net)
 
-    def steps(self, length: int | None = None) -> int | None:
-        """Time steps every batch is padded to (None: decided by the fixed sets)."""
-        return self.max_steps(self.length(length))
+    def paper_figure(self, length: int | None = None, **params) -> int | None:
+        """Training sequences the paper's LSTM needed (None if the paper ran no such experiment)."""
+        row = self.paper_row({"length": length, **params} if length is not None else params)
+        return None if row is None else row.sequences
+
+    def steps(self, length: int | None = None, **params) -> int | None:
+        """Time steps every batch is padded to (None: the fixed sets or the batch decide)."""
+        return self.max_steps(**self.resolve(**({"length": length} if length is not None else {}), **params))
+
+    @property
+    def paper_net(self) -> PaperNet:
+        """The paper's net of this task (:data:`~lstm_apps.datasets.tasks.paper.PAPER_NETS`)."""
+        return PAPER_NETS[self.name]
 
 
 # -- the table ----------------------------------------------------------------------------------
 
 
-def _reber(n, seed, length):
+def _reber(n, seed):
     return generators.embedded_reber(n, seed=seed)
 
 
@@ -223,135 +255,99 @@ def _reber_sets(n, rng):
     return pad(train, steps), pad(test, steps)
 
 
-def _long_lag(n, seed, length):
-    return generators.long_lag(n, p=length, seed=seed)
-
-
-def _adding(n, seed, length):
-    return generators.adding_problem(n, T=length, seed=seed)
-
-
-def _multiplication(n, seed, length):
-    return generators.multiplication_problem(n, T=length, seed=seed)
+def _marked_pairs_steps(length, **_):
+    return length + length // 10  # lengths are integers in [T, T + T/10]
 
 
 def _temporal_order(relevant):
-    def generate(n, seed, length):
+    def generate(n, seed):
         return generators.temporal_order(n, relevant=relevant, seed=seed)
 
     return generate
 
 
-def _marked_pairs_steps(T):
-    return T + T // 10  # lengths are integers in [T, T + T/10]
+def _very_long_lag_score(pred, batch):
+    r = criteria.classification_errors(pred, batch.y, tol=0.2)
+    return {"error_count": r["error_count"], "max_abs_error": r["worst"], "mse": r["mse"]}
 
 
-#: The paper's experiments. Figures: Hochreiter & Schmidhuber (1997), tables
-#: 1, 2, 7, 8, 9 (Reber: the best LSTM row of table 1; multiplication: the
-#: n_seq = 140 row). Our nets are larger where one of the paper's size was
-#: unreliable with Adam (see each config and the recipe's text).
+def _spec(name, section, title, generate, output, check, config, **kw):
+    return TaskSpec(name, section, title, generate, output, check, config, **kw)
+
+
+#: The paper's experiments (sections 5.1-5.6), in the paper's order.
 TASK_SPECS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (
-        TaskSpec(
-            "reber",
-            "5.1",
-            "embedded Reber grammar: predict every next symbol",
-            _reber,
-            "next_symbol",
-            criteria.reber_check,
-            TaskConfig(8, 2, bias_step=-0.5, max_sequences=60_000, check_every=512),
-            {None: 8_440},
-            fixed_sets=_reber_sets,
-            fixed_set_size=256,
+        _spec(
+            "reber", "5.1", "embedded Reber grammar: predict every next symbol", _reber, "next_symbol",
+            criteria.reber_check, TaskConfig(8, 2, bias_step=-0.5, max_sequences=60_000, check_every=512),
+            check_source="fixed", fixed_sets=_reber_sets, fixed_set_size=256, test_sequences=256,
         ),
-        TaskSpec(
-            "long_lag",
-            "5.2a",
-            "noise-free long time lags: recall the first symbol after p steps",
-            _long_lag,
-            "next_symbol",
-            criteria.long_lag_check,
+        _spec(
+            "long_lag", "5.2a", "noise-free long time lags: recall the first symbol after p steps",
+            lambda n, seed, length: generators.long_lag(n, p=length, seed=seed), "next_symbol",
+            criteria.long_lag_check, TaskConfig(1, 1, bias_step=0.0, max_sequences=30_000, check_every=256),
+            params={"length": 100}, check_source="all", max_steps=lambda length: length,
+            all_sequences=lambda length: generators.long_lag_sequences(length), input_to_output=True,
+            score=criteria.long_lag_errors, test_sequences=2,
+        ),
+        _spec(
+            "long_lag_random", "5.2b", "long time lags without local regularities: random middles",
+            lambda n, seed, length: noisy.long_lag_random(n, p=length, seed=seed), "next_symbol",
+            criteria.long_lag_random_check,
             TaskConfig(1, 1, bias_step=0.0, max_sequences=30_000, check_every=256),
-            {100: 5_040},
-            paper_blocks=(1, 1),
-            default_length=100,
-            length_name="p",
-            max_steps=lambda p: p,
-            all_sequences=generators.long_lag_sequences,
-            input_to_output=True,
+            params={"length": 100}, confirm_sequences=PAPER_SUCCESS_SEQUENCES,
+            max_steps=lambda length: length, input_to_output=True, score=criteria.final_step_errors,
+            test_sequences=PAPER_SUCCESS_SEQUENCES,
         ),
-        TaskSpec(
-            "adding",
-            "5.4",
-            "adding problem: the sum of two marked values",
-            _adding,
-            "regression",
-            criteria.adding_check,
-            TaskConfig(4, 2, init="uniform", max_sequences=100_000),
-            {100: 74_000, 500: 209_000, 1000: 853_000},
-            paper_weights=93,
-            paper_blocks=(2, 2),
-            default_length=100,
-            length_name="T",
-            max_steps=_marked_pairs_steps,
+        _spec(
+            "very_long_lag", "5.2c", "very long time lags: the second symbol after q + k distractors",
+            lambda n, seed, lag, distractors: noisy.very_long_lag(n, lag, distractors, seed=seed),
+            "classification", criteria.very_long_lag_check,
+            TaskConfig(2, 1, bias_step=-1.0, max_sequences=300_000, check_every=1000),
+            params={"lag": 100, "distractors": 100}, confirm_sequences=PAPER_SUCCESS_SEQUENCES,
+            score=_very_long_lag_score, test_sequences=PAPER_SUCCESS_SEQUENCES,
         ),
-        TaskSpec(
-            "multiplication",
-            "5.5",
-            "multiplication problem: the product of two marked values",
-            _multiplication,
-            "regression",
-            criteria.multiplication_check,
+        _spec(
+            "two_sequence", "5.3", "the 2-sequence problem: a class from the first N noisy elements",
+            lambda n, seed, length, variant, relevant: noisy.two_sequence(n, length, relevant, variant, seed),
+            "regression", criteria.two_sequence_check,
+            TaskConfig(3, 1, bias_step=-2.0, init="uniform", max_sequences=300_000, check_every=500),
+            params={"length": 100, "variant": "a", "relevant": 3}, check_source="fresh", check_sequences=256,
+            max_steps=_marked_pairs_steps, score=criteria.two_sequence_errors,
+        ),
+        _spec(
+            "adding", "5.4", "adding problem: the sum of two marked values",
+            lambda n, seed, length: generators.adding_problem(n, T=length, seed=seed), "regression",
+            criteria.adding_check, TaskConfig(4, 2, init="uniform", max_sequences=100_000),
+            params={"length": 100}, max_steps=_marked_pairs_steps,
+        ),
+        _spec(
+            "multiplication", "5.5", "multiplication problem: the product of two marked values",
+            lambda n, seed, length, n_seq: generators.multiplication_problem(n, T=length, seed=seed),
+            "regression", criteria.multiplication_check,
             TaskConfig(4, 2, init="uniform", max_sequences=150_000),
-            {100: 482_000},
-            paper_weights=93,
-            paper_blocks=(2, 2),
-            default_length=100,
-            length_name="T",
-            max_steps=_marked_pairs_steps,
-            criterion_options=("n_seq",),
+            params={"length": 100, "n_seq": 140}, criterion_options=("n_seq",), max_steps=_marked_pairs_steps,
         ),
-        TaskSpec(
-            "temporal_order_2",
-            "5.6a",
-            "temporal order of 2 widely separated symbols (4 classes)",
-            _temporal_order(2),
-            "classification",
-            criteria.temporal_order_check,
-            TaskConfig(2, 2, max_sequences=60_000),
-            {None: 31_390},
-            paper_weights=156,
-            paper_blocks=(2, 2),
-            max_steps=lambda length: 110,
+        _spec(
+            "temporal_order_2", "5.6a", "temporal order of 2 widely separated symbols (4 classes)",
+            _temporal_order(2), "classification", criteria.temporal_order_check,
+            TaskConfig(2, 2, max_sequences=60_000), max_steps=lambda: 110,
         ),
-        TaskSpec(
-            "temporal_order_3",
-            "5.6b",
-            "temporal order of 3 widely separated symbols (8 classes)",
-            _temporal_order(3),
-            "classification",
-            criteria.temporal_order_check,
-            TaskConfig(3, 2, max_sequences=200_000),
-            {None: 571_100},
-            paper_weights=308,
-            paper_blocks=(3, 2),
-            max_steps=lambda length: 110,
+        _spec(
+            "temporal_order_3", "5.6b", "temporal order of 3 widely separated symbols (8 classes)",
+            _temporal_order(3), "classification", criteria.temporal_order_check,
+            TaskConfig(3, 2, max_sequences=200_000), max_steps=lambda: 110,
         ),
     )
-}
+}  # fmt: skip
 
 #: The task names, in the table's order.
 TASKS = tuple(TASK_SPECS)
 
-#: ``(task, length) -> training sequences`` the paper's LSTM needed (length None: fixed lengths).
-PAPER_SEQUENCES: dict[tuple[str, int | None], int] = {
-    (spec.name, length): n for spec in TASK_SPECS.values() for length, n in spec.paper_sequences.items()
-}
-
-
-def _length_tasks() -> list[str]:
-    return [name for name, spec in TASK_SPECS.items() if spec.default_length is not None]
+#: ``row id -> training sequences`` the paper's LSTM needed (its Tables 1-9; see :data:`PAPER_ROWS`).
+PAPER_SEQUENCES: dict[str, int] = {row.id: row.sequences for row in PAPER_ROWS}
 
 
 def task_spec(task: str) -> TaskSpec:
@@ -361,31 +357,45 @@ def task_spec(task: str) -> TaskSpec:
     return TASK_SPECS[task]
 
 
-def make_task(task: str, n: int, seed=None, length: int | None = None) -> TaskBatch:
+def task_params(task: str, **given) -> dict[str, Any]:
+    """The parameters of a run of ``task``: its defaults, then ``given`` (None: the default).
+
+    A parameter the task does not take is refused with a ``ValueError``
+    naming the tasks that take it, unless it is None.
+
+    Example:
+
+    >>> task_params("two_sequence", variant="c", lag=None)
+    {'length': 100, 'variant': 'c', 'relevant': 3}
+    """
+    return task_spec(task).resolve(**given)
+
+
+def make_task(task: str, n: int, seed=None, length: int | None = None, **params) -> TaskBatch:
     """Generate ``n`` sequences of ``task`` (one of :data:`TASKS`).
 
     Args:
         task: the task's name.
         n: number of sequences.
         seed: integer seed or ``numpy.random.Generator``.
-        length: T for adding/multiplication and p for long_lag (default 100);
-            tasks with the paper's fixed lengths reject it.
+        length: T or p (default 100); tasks with the paper's fixed lengths reject it.
+        **params: the task's other parameters (:data:`PARAMS`).
 
     Returns:
         A :class:`TaskBatch`.
     """
     spec = task_spec(task)
-    return spec.generate(n, seed, spec.length(length))
+    return spec.generate(n, seed, **spec.resolve(length=length, **params))
 
 
-def paper_sequences(task: str, length: int | None = None) -> int | None:
-    """Training sequences the paper's LSTM needed for ``task`` at ``length`` (default length when None)."""
-    return task_spec(task).paper_figure(length)
+def paper_sequences(task: str, length: int | None = None, **params) -> int | None:
+    """Training sequences the paper's LSTM needed for ``task`` with these parameters (None: no such row)."""
+    return task_spec(task).paper_figure(length, **params)
 
 
-def max_length(task: str, length: int | None = None) -> int | None:
-    """Time steps a task's batches are padded to (None for Reber: its fixed sets decide)."""
-    return task_spec(task).steps(length)
+def max_length(task: str, length: int | None = None, **params) -> int | None:
+    """Time steps a task's batches are padded to (None: Reber's fixed sets or 5.2c's batches decide)."""
+    return task_spec(task).steps(length, **params)
 
 
 def paper_stop_rule(
@@ -393,6 +403,7 @@ def paper_stop_rule(
     check_set: Callable[[int], TaskBatch],
     sequences_per_epoch: int,
     verbose: int = 0,
+    confirm: Callable[[Any], tuple[bool, Mapping[str, Any]]] | None = None,
     **options,
 ) -> criteria.PaperStopRule:
     """The paper's stop rule of ``task`` as a criterion function for ``StopWhen``.
@@ -403,6 +414,8 @@ def paper_stop_rule(
             rule is checked on (see :class:`~lstm_apps.datasets.tasks.criteria.PaperStopRule`).
         sequences_per_epoch: training sequences per epoch.
         verbose: print every check.
+        confirm: the 10,000-sequence confirmation of 5.2b/5.2c
+            (:attr:`~lstm_apps.datasets.tasks.streams.TaskData.confirm`), or None.
         **options: criterion options (``n_seq`` for multiplication); options
             the task's rule does not take are ignored, so a caller can pass
             the same ones for every task.
@@ -411,184 +424,9 @@ def paper_stop_rule(
         A :class:`~lstm_apps.datasets.tasks.criteria.PaperStopRule`.
     """
     spec = task_spec(task)
-    kwargs = {k: v for k, v in options.items() if k in spec.criterion_options}
+    kwargs = {k: v for k, v in options.items() if k in spec.criterion_options and v is not None}
 
     def check(pred, batch):
         return spec.check(pred, batch, **kwargs)
 
-    return criteria.PaperStopRule(check, check_set, sequences_per_epoch, verbose=verbose)
-
-
-@dataclass(frozen=True)
-class TaskSettings:
-    """The resolved settings of one training run of a task (see :func:`task_settings`)."""
-
-    config: TaskConfig
-    learning_rate: float
-    batch_size: int
-    check_every: int
-    window: int
-    test_sequences: int
-    max_sequences: int
-    fixed_set_size: int | None
-    steps_per_epoch: int
-    sequences_per_epoch: int
-    epochs: int
-    half_life_batches: int
-
-
-def task_settings(
-    task: str,
-    *,
-    quick: bool = False,
-    epochs: int | None = None,
-    max_sequences: int | None = None,
-    batch_size: int | None = None,
-    check_every: int | None = None,
-    window: int = PAPER_WINDOW,
-    test_sequences: int = PAPER_TEST_SEQUENCES,
-    learning_rate: float | None = None,
-    lr_half_life: int = 15_000,
-    blocks: int | None = None,
-    cells_per_block: int | None = None,
-    input_gate_bias: float | None = None,
-    bias_step: float | None = None,
-    output_gate_bias: float | None = None,
-) -> TaskSettings:
-    """Resolve a run's settings: the task's defaults, then the caller's overrides (None: the default).
-
-    Training runs in epochs of ``check_every`` sequences (rounded down to
-    whole batches), after each of which the stop rule is checked. The number
-    of epochs comes from the sequence budget unless ``epochs`` is given (a
-    given ``max_sequences`` wins over ``epochs``). ``quick`` fixes the batch
-    size, check interval and window to :data:`QUICK_SETTINGS`, budgets 128
-    sequences unless ``max_sequences`` is given and caps the test sequences.
-
-    Args:
-        task: the task's name.
-        quick: a seconds-long run.
-        epochs: epochs of ``check_every`` sequences.
-        max_sequences: the budget of training sequences.
-        batch_size: sequences per weight update.
-        check_every: sequences between two checks of the stop rule.
-        window: the most recent training sequences the stop rule checks.
-        test_sequences: fresh test sequences.
-        learning_rate: Adam's starting learning rate.
-        lr_half_life: training sequences after which the learning rate halves.
-        blocks, cells_per_block, input_gate_bias, bias_step, output_gate_bias:
-            the net (see :class:`TaskConfig`'s ``blocks``, ``cells_per_block``,
-            ``input_bias``, ``bias_step``, ``output_bias``).
-
-    Returns:
-        A :class:`TaskSettings`.
-    """
-    spec = task_spec(task)
-    overrides = {
-        "blocks": blocks,
-        "cells_per_block": cells_per_block,
-        "input_bias": input_gate_bias,
-        "bias_step": bias_step,
-        "output_bias": output_gate_bias,
-    }
-    config = dataclasses.replace(spec.config, **{k: v for k, v in overrides.items() if v is not None})
-    for name, value in (
-        ("epochs", epochs),
-        ("max_sequences", max_sequences),
-        ("batch_size", batch_size),
-        ("check_every", check_every),
-    ):
-        if value is not None:
-            _positive_int(name, value)
-    window, test_sequences = _positive_int("window", window), _positive_int("test_sequences", test_sequences)
-    lr_half_life = _positive_int("lr_half_life", lr_half_life)
-    batch_size = batch_size or config.batch_size
-    check_every = check_every or config.check_every
-    budget = max_sequences or config.max_sequences
-    fixed_set_size = spec.fixed_set_size
-    if quick:
-        q = QUICK_SETTINGS
-        batch_size, check_every, window = q["batch_size"], q["check_every"], q["window"]
-        budget = max_sequences or q["max_sequences"]
-        test_sequences = min(test_sequences, q["test_sequences"])
-        fixed_set_size = fixed_set_size and q["test_sequences"]
-    steps_per_epoch = max(1, check_every // batch_size)
-    per_epoch = steps_per_epoch * batch_size
-    if epochs is None or max_sequences:
-        epochs = max(1, math.ceil(budget / per_epoch))
-    return TaskSettings(
-        config=config,
-        learning_rate=learning_rate or config.learning_rate,
-        batch_size=batch_size,
-        check_every=check_every,
-        window=window,
-        test_sequences=test_sequences,
-        max_sequences=budget,
-        fixed_set_size=fixed_set_size,
-        steps_per_epoch=steps_per_epoch,
-        sequences_per_epoch=per_epoch,
-        epochs=epochs,
-        half_life_batches=max(1, lr_half_life // batch_size),
-    )
-
-
-# -- the suite of a --all run -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SuiteEntry:
-    """One run of the suite.
-
-    Attributes:
-        task: the task's name.
-        cell: the recurrent layer's kind.
-        length: T or p; None: the run's ``--length`` (or the task's default).
-        max_sequences: a budget of training sequences for this entry (None:
-            the run's or the task's).
-        minutes_share: the entry's relative share of the suite's time budget.
-    """
-
-    task: str
-    cell: str = "lstm1997"
-    length: int | None = None
-    max_sequences: int | None = None
-    minutes_share: float = 1.0
-
-    def length_for(self, length: int | None = None) -> int | None:
-        """This entry's length: its own, else the run's ``length``; None for tasks of fixed lengths."""
-        if task_spec(self.task).default_length is None:
-            return None
-        return self.length if self.length is not None else length
-
-
-#: The suite of the recipe's ``--all``: every task with LSTM1997, and a simple
-#: RNN on the adding problem. The two tasks whose paper figure lies far beyond
-#: a short budget get half a share of the time.
-PAPER_SUITE: tuple[SuiteEntry, ...] = (
-    SuiteEntry("adding", length=100),
-    SuiteEntry("adding", "simple_rnn", length=100, max_sequences=30_000),
-    SuiteEntry("temporal_order_2"),
-    SuiteEntry("long_lag"),
-    SuiteEntry("reber"),
-    SuiteEntry("multiplication", length=100, minutes_share=0.5),
-    SuiteEntry("temporal_order_3", minutes_share=0.5),
-)
-
-
-def budget_shares(weights: Sequence[float]) -> list[float]:
-    """Fractions of the *remaining* time budget for runs with relative ``weights``, in order.
-
-    Run ``k`` may use ``weights[k] / sum(weights[k:])`` of what is left when
-    it starts, so every run gets its weight's part of the whole budget when
-    each spends all it may, and time a run leaves unspent goes to the later
-    ones.
-
-    Example:
-
-    >>> budget_shares([1.0, 1.0, 2.0])
-    [0.25, 0.3333333333333333, 1.0]
-    """
-    weights = [float(w) for w in weights]
-    bad = [w for w in weights if not w > 0]
-    if bad:
-        raise ValueError(f"budget weights must be positive, received {bad[0]!r}.")
-    return [w / sum(weights[k:]) for k, w in enumerate(weights)]
+    return criteria.PaperStopRule(check, check_set, sequences_per_epoch, verbose=verbose, confirm=confirm)

@@ -56,16 +56,23 @@ SUITE_METRICS = (
 def comparison_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Two table rows: this run, and the paper's LSTM (trained with on-line SGD) as the baseline."""
     got = result["sequences_to_success"]
+    how = f"{result.get('net', 'ours')} net, {result.get('optimizer', 'adam')}"
     return [
         {
-            "model": f"{result['cell']} + Adam (this run)",
+            "model": f"{result['cell']} ({how}; this run)",
             "solved": "yes" if result["solved"] else "NO (budget spent)",
             "sequences": got if got is not None else f"> {result['sequences_trained']:,}",
+            "weights": result.get("weights"),
             "test wrong": f"{result['test_error_count']}/{result['test_sequences']}",
             "test max |err|": result["test_max_abs_error"],
             "train s": result["train_seconds"],
         },
-        {"model": "LSTM 1997 paper (SGD), baseline", "solved": "yes", "sequences": result["paper_sequences"]},
+        {
+            "model": f"LSTM 1997 paper (on-line SGD), row {result.get('paper_row') or '—'}",
+            "solved": "yes" if result["paper_sequences"] else "no such row",
+            "sequences": result["paper_sequences"],
+            "weights": result.get("paper_weights"),
+        },
     ]
 
 
