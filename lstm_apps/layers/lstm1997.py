@@ -380,6 +380,8 @@ class LSTM1997(keras.layers.RNN):
             one recurrent product per step, and a hand-written backward pass
             (same outputs and gradients as the generic
             ``keras.layers.RNN(LSTM1997Cell)`` path, which ``False`` selects).
+            With the JAX backend, the same loop in ``jax.lax.scan``
+            (:mod:`lstm_apps.layers.kernels.lstm1997_jax`); PyTorch runs the generic path.
         **kwargs: standard layer arguments (``name``, ``dtype``, ...).
 
     Call arguments:
@@ -480,7 +482,7 @@ class LSTM1997(keras.layers.RNN):
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
     def uses_fast_path(self) -> bool:
-        """Whether calls run the fast loop (``fast_path``, TensorFlow backend, no ``unroll``)."""
+        """Whether calls run the fast loop (``fast_path``, TensorFlow or JAX backend, no ``unroll``)."""
         return self.fast_path and not self.unroll and kernels.fast_path_supported()
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
