@@ -85,3 +85,28 @@ def test_layers_on_jax_and_torch_and_keras_files_across_backends(tmp_path):
 @pytest.mark.slow  # every option combination of the 1997 layer and its JAX kernel; Keras's own kinds
 def test_layers_on_jax_and_torch_every_option(tmp_path):
     exchange_across_backends(tmp_path, list(checks.KERAS_KINDS), "slow", timeout=5400)
+
+
+def test_tensorflow_only_features_refuse_another_backend(monkeypatch, tmp_path):
+    """Without JAX or PyTorch installed too: the checks read the backend through lstm_apps.backends."""
+    from lstm_apps import backends
+    from lstm_apps.export import to_tflite
+    from lstm_apps.training import make_strategy, recipe_parser, start_run
+
+    backends.require_tensorflow("anything")  # silent here
+    monkeypatch.setattr(backends, "keras_backend", lambda: "jax")
+    with pytest.raises(RuntimeError, match="TFLite export needs Keras's TensorFlow backend.*'jax' backend"):
+        backends.require_tensorflow("TFLite export")
+    with pytest.raises(RuntimeError, match="--distribute mirrored.*'jax' backend"):
+        make_strategy("mirrored")
+    model = keras.Sequential([keras.Input((3, 2)), keras.layers.SimpleRNN(2)])
+    with pytest.raises(RuntimeError, match="TFLite export.*'jax' backend"):
+        to_tflite(model, tmp_path / "model.tflite")
+    with pytest.raises(ValueError, match="received 'bogus'"):
+        make_strategy("bogus")
+    with make_strategy("none").scope():
+        pass
+    args = recipe_parser("demo").parse_args(["--quick", "--export", "--runs-dir", str(tmp_path)])
+    with pytest.raises(RuntimeError, match="--export.*'jax' backend"):
+        start_run("demo", args)
+    assert not (tmp_path / "demo").exists()

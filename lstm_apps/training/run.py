@@ -488,6 +488,8 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
             values of flags that change the result (the flags are named);
             ``--continue-from`` of a folder that has not finished or keeps no
             final state, or with ``--epochs`` not above the run's.
+        RuntimeError: ``--export`` or ``--distribute`` other than ``none`` on
+            a Keras backend other than TensorFlow (named).
 
     Example:
 
@@ -504,6 +506,12 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
             f"--resume {resume} and --continue-from {continue_from} exclude each other: --resume continues "
             "an interrupted run in its folder, --continue-from a finished one in a new folder."
         )
+    from lstm_apps.backends import require_tensorflow
+
+    if getattr(args, "export", False):  # refused before training, not after
+        require_tensorflow("--export (TFLite export)")
+    if getattr(args, "distribute", "none") != "none":
+        require_tensorflow(f"--distribute {args.distribute} (a tf.distribute strategy)")
     new_config = {k: v for k, v in vars(args).items() if not k.startswith("_")}
     new_config["epochs"] = _resolve_epochs(args)
     stored: dict[str, Any] | None = None
