@@ -220,9 +220,16 @@ def convert(
     Returns ``(flatbuffer bytes, info)`` where ``info`` holds
     ``state_names``, ``int8_float_fallback``, ``sequence_loop`` and
     ``fusion``.
+
+    Raises:
+        RuntimeError: Keras runs on a backend other than TensorFlow (named).
     """
     _check_args(mode, quantize)
     import keras
+
+    from lstm_apps.backends import require_tensorflow
+
+    require_tensorflow("TFLite export (lstm_apps.export)")
 
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model, received {type(model).__name__}.")

@@ -88,6 +88,8 @@ class LSTM1997(keras.layers.RNN):
             than True, ``recurrent_connections`` other than ``"cells"``)
             always runs the generic loop; the paper's nets that need them
             are small.
+            With the JAX backend, the same loop in ``jax.lax.scan``
+            (:mod:`lstm_apps.layers.kernels.lstm1997_jax`); PyTorch runs the generic path.
         **kwargs: standard layer arguments (``name``, ``dtype``, ...).
 
     Call arguments:
@@ -200,7 +202,7 @@ class LSTM1997(keras.layers.RNN):
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
     def uses_fast_path(self) -> bool:
-        """Whether calls run the fast loop (``fast_path``, standard options, TensorFlow, no ``unroll``)."""
+        """Whether calls run the fast loop (``fast_path``, standard options, TF or JAX, no ``unroll``)."""
         return (
             self.fast_path
             and not self.unroll

@@ -10,6 +10,7 @@ check that a resumed run's flags are the stored ones, the parent's state for
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -56,6 +57,15 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
+class _OneDevice:
+    """``make_strategy("none")`` on a backend other than TensorFlow: one device, a scope that does nothing."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
 def make_strategy(kind: str):
     """Return the ``tf.distribute`` strategy for ``--distribute``.
 
@@ -69,13 +79,27 @@ def make_strategy(kind: str):
 
     Returns:
         The strategy: build and compile models inside ``strategy.scope()``;
-        the global batch is split over the replicas.
+        the global batch is split over the replicas. On a Keras backend other
+        than TensorFlow, ``"none"`` gives a one-device stand-in whose
+        ``scope()`` does nothing.
+
+    Raises:
+        ValueError: an unknown ``kind``, or ``"multiworker"`` without a valid ``TF_CONFIG``.
+        RuntimeError: ``"mirrored"`` or ``"multiworker"`` on a backend other
+            than TensorFlow (named): ``tf.distribute`` is TensorFlow's.
 
     Example:
 
     >>> with make_strategy("mirrored").scope():
     ...     model = build_model()
     """
+    from lstm_apps.backends import keras_backend, require_tensorflow
+
+    if kind not in DISTRIBUTE_CHOICES:
+        raise ValueError(f"distribute must be one of {DISTRIBUTE_CHOICES}, received {kind!r}.")
+    if kind == "none" and keras_backend() != "tensorflow":
+        return _OneDevice()
+    require_tensorflow(f"--distribute {kind} (a tf.distribute strategy)")
     import tensorflow as tf
 
     if kind == "none":
@@ -114,7 +138,6 @@ def make_strategy(kind: str):
                 "operation (its collectives are configured at startup), but this process already ran "
                 "TensorFlow; call start_run (or make_strategy) before building data or models."
             ) from None
-    raise ValueError(f"distribute must be one of {DISTRIBUTE_CHOICES}, received {kind!r}.")
 
 
 @dataclass

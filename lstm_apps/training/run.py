@@ -519,6 +519,8 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
             final state, or with ``--epochs`` not above the run's.
         lstm_apps.extras.MissingExtraError: a library of the ``recipes``
             extra is not installed (checked before anything is written).
+        RuntimeError: ``--export`` or ``--distribute`` other than ``none`` on
+            a Keras backend other than TensorFlow (named).
 
     Example:
 
@@ -527,6 +529,12 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
     from lstm_apps.extras import require_recipe_libraries
 
     require_recipe_libraries(f"recipe {recipe!r}")
+    from lstm_apps.backends import require_tensorflow
+
+    if getattr(args, "export", False):  # refused before training, not after
+        require_tensorflow("--export (TFLite export)")
+    if getattr(args, "distribute", "none") != "none":
+        require_tensorflow(f"--distribute {args.distribute} (a tf.distribute strategy)")
     import matplotlib
 
     matplotlib.use("Agg")

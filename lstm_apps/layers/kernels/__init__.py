@@ -2,16 +2,44 @@
 
 * :mod:`~lstm_apps.layers.kernels.lstm1997_tf`: the fast time loop of the 1997
   LSTM (TensorFlow), with its hand-written backward pass;
+* :mod:`~lstm_apps.layers.kernels.lstm1997_jax`: the same loop on JAX
+  (``jax.lax.scan``, the backward pass as a ``jax.custom_vjp``);
 * :mod:`~lstm_apps.layers.kernels.lstm1997_math`: the cell's step and its
   analytic derivatives in TensorFlow ops;
 * :mod:`~lstm_apps.layers.kernels.sharding`: one independent loop per CPU core;
 * :mod:`~lstm_apps.layers.kernels.scan`: a chunked scan over time and cached
   compiled functions.
 
-Nothing here imports a layer module: the layers call the kernels, as
-``keras.layers.LSTM`` calls ``keras.backend.lstm``.
+:func:`lstm1997` and :func:`fast_path_supported` pick the kernel of the Keras
+backend, as ``keras.layers.LSTM`` calls ``keras.backend.lstm``; PyTorch has
+none (the layer runs the generic ``keras.layers.RNN`` loop there). Nothing
+here imports a layer module, and neither TensorFlow nor JAX is imported
+before a kernel runs.
 """
 
-from lstm_apps.layers.kernels.lstm1997_tf import fast_path_supported, lstm1997
+from lstm_apps.layers.kernels import lstm1997_jax, lstm1997_tf
 
 __all__ = ["fast_path_supported", "lstm1997"]
+
+
+def fast_path_supported() -> bool:
+    """True when the Keras backend has a fast 1997 kernel (TensorFlow or JAX)."""
+    return lstm1997_tf.fast_path_supported() or lstm1997_jax.fast_path_supported()
+
+
+def lstm1997(*args, **kwargs):
+    """The fast 1997 loop of the current Keras backend (see :func:`lstm1997_tf.lstm1997`).
+
+    Raises:
+        ValueError: on a backend without one (PyTorch), naming it.
+    """
+    if lstm1997_jax.fast_path_supported():
+        return lstm1997_jax.lstm1997(*args, **kwargs)
+    if lstm1997_tf.fast_path_supported():
+        return lstm1997_tf.lstm1997(*args, **kwargs)
+    import keras
+
+    raise ValueError(
+        f"the fast LSTM1997 loop runs on the TensorFlow and JAX backends, not on Keras's "
+        f"{keras.backend.backend()!r} backend: use LSTM1997(..., fast_path=False) there."
+    )
