@@ -180,8 +180,9 @@ def train(run, args, task, cell, params, label, max_sequences=None, budget_share
     data = tasks.task_data(task, settings, seed=args.seed, **params)
     model = make_model(run, args, task, cell, data, settings)
     rule = tasks.paper_stop_rule(
-        task, data.check_set, settings.sequences_per_epoch, run.verbose, data.confirm, **data.params
-    )
+        task, data.check_set, settings.sequences_per_epoch, run.verbose, data.confirm, data.min_sequences,
+        **data.params,
+    )  # fmt: skip
     print(
         f"[{label}] training on up to {settings.epochs * settings.sequences_per_epoch:,} sequences "
         f"({model.count_params()} weights). Differences from the paper:",

@@ -315,7 +315,7 @@ def test_stop_rule_adding():
 
 
 def test_stop_rule_multiplication_takes_n_seq():
-    b = T.multiplication_problem(100, seed=0)
+    b = T.multiplication_problem(2000, seed=0)  # the paper's window
     out = b.y.copy()
     out[:20] += 0.05
     assert _rule("multiplication", b, out, n_seq=21)[0].solved_at == 3000  # fewer than n_seq wrong

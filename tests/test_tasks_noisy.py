@@ -187,3 +187,19 @@ def test_task_data_confirms_and_scores_in_chunks(monkeypatch):
     assert T.score_model(half, "very_long_lag", data.test_chunks())["error_count"] == 64
     x, y = next(iter(data.stream))
     assert x.dtype == np.int32 and x.shape[1] % 32 == 0 and y.shape == (16, 2)
+
+
+def test_stop_rule_waits_for_a_full_window_and_scales_n_seq_with_it():
+    b = T.adding_problem(50, seed=9)
+    rule = T.paper_stop_rule("adding", lambda n: b, 1000, min_sequences=2500)
+    good = _Model(lambda x: b.y)
+    assert rule(0, None, good) is None and rule(1, None, good) is None  # 1000, 2000: no full window yet
+    assert rule(2, None, good) and rule.solved_at == 3000 and [e["solved"] for e in rule.log] == [0, 0, 1]
+    m = T.multiplication_problem(64, seed=10)
+    out = m.y.copy()
+    out[:5] += 0.05  # 5 of 64 wrong: fewer than 140, but not fewer than 140 per 2000 (4.48 of 64)
+    assert not T.multiplication_check(out, m, n_seq=140)[0]
+    assert T.multiplication_check(out, m, n_seq=200)[0]  # 6.4 of 64 allowed
+    s = T.task_settings("adding", quick=True)
+    assert T.task_data("adding", s, seed=0).min_sequences == 64
+    assert T.task_data("reber", T.task_settings("reber", quick=True), seed=0).min_sequences == 0

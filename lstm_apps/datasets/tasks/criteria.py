@@ -28,6 +28,9 @@ import numpy as np
 
 from lstm_apps.datasets.tasks.generators import TaskBatch
 
+#: The most recent training sequences of the paper's stop rules (as ``registry.PAPER_WINDOW``).
+_PAPER_WINDOW = 2000
+
 __all__ = [
     "regression_errors",
     "adding_success",
@@ -261,10 +264,14 @@ def adding_check(pred, batch: TaskBatch) -> tuple[bool, dict[str, Any]]:
 def multiplication_check(pred, batch: TaskBatch, n_seq: int = 140) -> tuple[bool, dict[str, Any]]:
     """The multiplication problem's stop rule (5.5) on ``batch``: see :func:`multiplication_success`.
 
+    ``n_seq`` counts wrong sequences among 2000; a window of another size
+    (a quick run's) allows the same share: ``n_seq * len(batch) / 2000``.
+
     Returns:
         ``(solved, {"error": mse, "wrong": sequences with absolute error > 0.04})``.
     """
     r = regression_errors(pred, batch.y)
+    n_seq = n_seq * len(batch) / _PAPER_WINDOW
     return multiplication_success(pred, batch.y, n_seq=n_seq), {
         "error": r["mse"],
         "wrong": _exceeding(pred, batch.y, 0.04),
@@ -400,6 +407,9 @@ class PaperStopRule:
             Call the rule after every epoch: it counts the epochs it has seen.
         sequences_per_epoch: training sequences per epoch.
         verbose: print every check.
+        min_sequences: the criterion cannot hold before this many sequences
+            were trained in this process (the paper's "2000 most recent
+            sequences" exist only after 2000 of them); it is checked and logged.
         confirm: ``confirm(model) -> (solved, details)``, called only when
             ``check`` holds, e.g. the paper's "10,000 successive, randomly
             chosen sequences" of 5.2b/5.2c (a cheap check on the recent
@@ -428,6 +438,7 @@ class PaperStopRule:
         sequences_per_epoch: int,
         verbose: int = 0,
         confirm: Callable[[Any], tuple[bool, Mapping[str, Any]]] | None = None,
+        min_sequences: int = 0,
     ):
         if isinstance(sequences_per_epoch, bool) or not isinstance(sequences_per_epoch, (int, np.integer)):
             raise ValueError(
@@ -440,6 +451,7 @@ class PaperStopRule:
         self.check, self.check_set = check, check_set
         self.sequences_per_epoch, self.verbose = int(sequences_per_epoch), verbose
         self.confirm = confirm
+        self.min_sequences = int(min_sequences)
         self.solved_at: int | None = None
         self.reached: dict[str, int] = {}
         self.log: list[dict[str, Any]] = []
@@ -448,9 +460,11 @@ class PaperStopRule:
     def __call__(self, epoch: int, logs: dict | None, model) -> str | None:
         if self._first_epoch is None:  # a resumed run starts at a later epoch, with a fresh stream
             self._first_epoch = epoch
-        batch = self.check_set((epoch - self._first_epoch + 1) * self.sequences_per_epoch)
+        trained = (epoch - self._first_epoch + 1) * self.sequences_per_epoch
+        batch = self.check_set(trained)
         pred = model.predict(batch.x, batch_size=256, verbose=0)
         ok, details = self.check(pred, batch)
+        ok = ok and trained >= self.min_sequences
         details = dict(details)
         if logs is not None:  # the check's own details, the same every epoch
             for k, v in details.items():

@@ -404,6 +404,7 @@ def paper_stop_rule(
     sequences_per_epoch: int,
     verbose: int = 0,
     confirm: Callable[[Any], tuple[bool, Mapping[str, Any]]] | None = None,
+    min_sequences: int = 0,
     **options,
 ) -> criteria.PaperStopRule:
     """The paper's stop rule of ``task`` as a criterion function for ``StopWhen``.
@@ -416,6 +417,9 @@ def paper_stop_rule(
         verbose: print every check.
         confirm: the 10,000-sequence confirmation of 5.2b/5.2c
             (:attr:`~lstm_apps.datasets.tasks.streams.TaskData.confirm`), or None.
+        min_sequences: no success before this many training sequences
+            (:attr:`~lstm_apps.datasets.tasks.streams.TaskData.min_sequences`:
+            a full window of the most recent ones).
         **options: criterion options (``n_seq`` for multiplication); options
             the task's rule does not take are ignored, so a caller can pass
             the same ones for every task.
@@ -429,4 +433,6 @@ def paper_stop_rule(
     def check(pred, batch):
         return spec.check(pred, batch, **kwargs)
 
-    return criteria.PaperStopRule(check, check_set, sequences_per_epoch, verbose=verbose, confirm=confirm)
+    return criteria.PaperStopRule(
+        check, check_set, sequences_per_epoch, verbose=verbose, confirm=confirm, min_sequences=min_sequences
+    )

@@ -177,6 +177,8 @@ class TaskData:
         outputs: output units.
         symbolic: whether inputs are symbol ids (see :class:`TaskBatch`).
         params: the task's parameters.
+        min_sequences: training sequences before the stop rule may hold (a
+            full window of the most recent ones; 0 for other check sets).
     """
 
     stream: TaskStream
@@ -189,6 +191,7 @@ class TaskData:
     outputs: int
     symbolic: bool
     params: dict[str, Any]
+    min_sequences: int = 0
 
     def training_data(self):
         """What ``model.fit`` takes: the stream as a ``tf.data.Dataset`` with its shapes declared.
@@ -372,4 +375,5 @@ def task_data(
         sample.y.shape[-1],
         sample.symbolic,
         params,
+        stream.window_batches * stream.batch_size if check_set == stream.window else 0,
     )
