@@ -265,7 +265,7 @@ def test_kernel_rejects_options_that_do_not_fit_the_weights():
 def test_auto_shards_one_loop_per_core_for_large_batches(monkeypatch):
     monkeypatch.setattr(sharding, "_cpu_cores", lambda: 2)
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])
-    assert sharding.auto_shards(None) == 1
+    assert sharding.auto_shards(None) == 2  # unknown when traced: at most 2, chosen at run time
     assert sharding.auto_shards(sharding.SHARD_MIN_BATCH - 1) == 1
     assert sharding.auto_shards(sharding.SHARD_MIN_BATCH) == 2
     assert sharding.auto_shards(1024) == 2
@@ -273,6 +273,81 @@ def test_auto_shards_one_loop_per_core_for_large_batches(monkeypatch):
         tf.config, "list_logical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else []
     )
     assert sharding.auto_shards(1024) == 1
+    assert sharding.auto_shards(None) == 1
+
+
+@pytest.mark.parametrize("auto", [True, False])
+def test_dispatch_picks_the_shard_count_at_run_time(monkeypatch, auto):
+    """With the batch size unknown when traced, the batch that arrives picks the shard count:
+    ``auto_shards``'s count rounded down to a traced candidate, or the asked count (1 when the
+    batch is smaller)."""
+    monkeypatch.setattr(sharding, "_cpu_cores", lambda: 8)
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])
+    shards = sharding.auto_shards(None) if auto else 3
+    assert sharding.candidates(shards, auto) == ([1, 2, 4, 8] if auto else [1, 3])
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+    def picked(v):
+        return sharding.dispatch(lambda n: tf.constant(n), tf.shape(v)[0], None, shards, auto)
+
+    for batch in (1, 2, 5, 127, 128, 200, 256, 300, 1000):
+        if auto:
+            wanted = sharding.auto_shards(batch)
+            expected = max(n for n in (1, 2, 4, 8) if n <= wanted)
+        else:
+            expected = 3 if batch >= 3 else 1
+        assert int(picked(tf.zeros([batch], tf.int32))) == expected, batch
+    assert sharding.split_sizes(10, 3) == [4, 3, 3] and sharding.split_sizes(2, 3) is None
+    assert sharding.split_sizes(tf.constant(10), 3).numpy().tolist() == [4, 3, 3]
+
+
+@pytest.mark.parametrize(
+    "return_sequences, masked, training",
+    [(True, True, True), (True, True, False), (False, False, True), (False, False, False)],
+    ids=["sequences_masked", "sequences_masked_inference", "many_to_one", "many_to_one_inference"],
+)
+def test_batch_unknown_when_traced_is_sharded_at_run_time(monkeypatch, return_sequences, masked, training):
+    """``keras.Input((T, F))``, ``fit`` and ``predict`` trace with an unknown batch size: the
+    kernel then splits the batch at run time, with the outputs and gradients of one loop."""
+    monkeypatch.setattr(sharding, "SHARD_MIN_BATCH", 2)  # so that B = 3 is split in two
+    monkeypatch.setattr(sharding, "_cpu_cores", lambda: 2)
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])
+    layer = LSTM1997(U, cells_per_block=2)
+    x, init, mask = _data(6, masked=masked)
+    layer(x)
+    cell = layer.cell
+    weights = [cell.kernel, cell.recurrent_kernel, cell.bias]
+    splits = []
+    original = lstm1997_tf._splitter
+    monkeypatch.setattr(lstm1997_tf, "_splitter", lambda v, n: splits.append(n) or original(v, n))
+
+    def run(xs, h0, s0, shards):
+        with tf.GradientTape() as tape:
+            tape.watch([xs, h0, s0])
+            last, outs, states = _kernel(
+                cell,
+                xs,
+                [h0, s0],
+                mask=mask,
+                return_sequences=return_sequences,
+                training=training,
+                shards=shards,
+            )
+            out = outs if return_sequences else last
+            weight = tf.sin(tf.reshape(tf.range(tf.size(out), dtype="float32"), tf.shape(out)) * 0.7)
+            loss = tf.reduce_sum(out * weight) + tf.reduce_sum(states[1] * states[1])
+        return [out, *states, *tape.gradient(loss, [xs, h0, s0, *weights])]
+
+    spec = tf.TensorSpec([None, U], tf.float32)
+    dynamic = tf.function(
+        lambda xs, h0, s0: run(xs, h0, s0, "auto"),
+        input_signature=[tf.TensorSpec([None, T, F], tf.float32), spec, spec],
+    )
+    got = dynamic(tf.constant(x), *map(tf.constant, init))
+    assert splits == [1, 2], splits  # both counts traced; the batch of 3 takes two shards
+    expected = run(tf.constant(x), *map(tf.constant, init), 1)
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=2e-6, rtol=1e-5)
 
 
 def test_unrolled_and_generic_layers_take_the_generic_path():

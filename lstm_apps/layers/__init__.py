@@ -9,7 +9,8 @@ serialization under the package name ``lstm_apps``.
   and ``to_keras_lstm`` (weight map in :mod:`~lstm_apps.layers.keras_lstm`);
 * :mod:`~lstm_apps.layers.graybox`: :class:`GrayBoxCell`, the base of the
   cells whose gates mean something physical: :class:`AdaptiveForgetCell`,
-  :class:`ForgettingCurveCell`, :class:`MethylationCell`;
+  :class:`ForgettingCurveCell`, :class:`MethylationCell`, and
+  :class:`GrayBoxRNN`, the ``keras.layers.RNN`` that runs their fused loops;
 * :mod:`~lstm_apps.layers.factory`: the one list of kinds of :func:`recurrent`;
 * gate telemetry (:meth:`LSTM1997.gate_activations`, :func:`gate_activations`,
   :func:`forget_gate_trace`) runs through :mod:`lstm_apps.telemetry`.
@@ -22,7 +23,7 @@ from lstm_apps.layers.forgetting_curve import (
     forgetting_cell_recall,
     forgetting_cell_reference,
 )
-from lstm_apps.layers.graybox import GrayBoxCell
+from lstm_apps.layers.graybox import GrayBoxCell, GrayBoxRNN
 from lstm_apps.layers.lstm1997 import LSTM1997, LSTM1997Cell, gate_activations, memory_half_life
 from lstm_apps.layers.methylation import MethylationCell, methylation_cell_reference
 from lstm_apps.layers.min_rnn import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell, linear_scan
@@ -35,6 +36,7 @@ __all__ = [
     "LSTM1997",
     "LSTM1997Cell",
     "GrayBoxCell",
+    "GrayBoxRNN",
     "ForgettingCurveCell",
     "forgetting_cell_reference",
     "forgetting_cell_recall",

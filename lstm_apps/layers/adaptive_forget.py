@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from lstm_apps import telemetry
+from lstm_apps.layers import kernels
 from lstm_apps.layers._common import finite_array
 from lstm_apps.layers.graybox import GrayBoxCell
 from lstm_apps.layers.lstm1997 import memory_half_life
@@ -198,6 +199,22 @@ class AdaptiveForgetCell(GrayBoxCell):
     def call(self, inputs, states, training=None):
         h, new_states, _ = self.gate_step(inputs, states)
         return h, new_states
+
+    def fused_loop(self, sequences, initial_state, **loop):
+        """Whole sequences on :func:`lstm_apps.layers.kernels.adaptive_forget` (see :class:`GrayBoxRNN`)."""
+        return kernels.adaptive_forget(
+            sequences,
+            initial_state,
+            self.kernel,
+            self.recurrent_kernel,
+            self.bias,
+            self.forget_kernel,
+            self.forget_recurrent_kernel if self.recurrent_forget else None,
+            self.bounded_value("a"),
+            self.bounded_value("b"),
+            return_index=self.return_index,
+            **loop,
+        )
 
     # -- reading the physics ------------------------------------------------
     def half_life(self, abs_return) -> np.ndarray | float:

@@ -12,6 +12,7 @@ import keras
 
 from lstm_apps.layers.adaptive_forget import AdaptiveForgetCell
 from lstm_apps.layers.forgetting_curve import ForgettingCurveCell
+from lstm_apps.layers.graybox import GrayBoxRNN
 from lstm_apps.layers.lstm1997 import LSTM1997
 from lstm_apps.layers.methylation import MethylationCell
 from lstm_apps.layers.min_rnn import MinGRU, MinLSTM
@@ -53,7 +54,7 @@ def recurrent(kind: str, units: int, **kwargs) -> keras.layers.Layer:
             (``keras.layers.GRU``), ``"simple_rnn"``
             (``keras.layers.SimpleRNN``), ``"lstm1997"``
             (:class:`~lstm_apps.layers.LSTM1997`), a gray-box cell in a
-            ``keras.layers.RNN``: ``"adaptive_forget"``
+            :class:`~lstm_apps.layers.GrayBoxRNN` (its fused loop): ``"adaptive_forget"``
             (:class:`~lstm_apps.layers.AdaptiveForgetCell`),
             ``"forgetting_curve"``
             (:class:`~lstm_apps.layers.ForgettingCurveCell`),
@@ -63,7 +64,7 @@ def recurrent(kind: str, units: int, **kwargs) -> keras.layers.Layer:
             (:class:`~lstm_apps.layers.SLSTM`), or a kind added with :func:`register_recurrent_kind`.
         units: number of units.
         **kwargs: passed to the layer (``return_sequences``, ``name``, ...).
-            For a gray-box kind they go to the ``keras.layers.RNN``, except
+            For a gray-box kind they go to the ``GrayBoxRNN``, except
             the cell's own options of ``"adaptive_forget"``
             (``return_index``, ``shared_forget``, ``a_init``, ``b_init``,
             ``recurrent_forget``, ``kernel_initializer``,
@@ -84,12 +85,12 @@ def recurrent(kind: str, units: int, **kwargs) -> keras.layers.Layer:
 
 
 def _cell_in_rnn(cell_class, cell_args=()):
-    """A builder of ``keras.layers.RNN(cell_class(units, **cell options), **rnn options)``,
+    """A builder of ``GrayBoxRNN(cell_class(units, **cell options), **rnn options)``,
     the keyword arguments named in ``cell_args`` going to the cell."""
 
     def build(units, **kwargs):
         cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in cell_args}
-        return keras.layers.RNN(cell_class(units, **cell_kwargs), **kwargs)
+        return GrayBoxRNN(cell_class(units, **cell_kwargs), **kwargs)
 
     return build
 

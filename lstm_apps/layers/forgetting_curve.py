@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from lstm_apps.layers import kernels
 from lstm_apps.layers._common import finite_array
 from lstm_apps.layers.graybox import GrayBoxCell
 
@@ -221,6 +222,23 @@ class ForgettingCurveCell(GrayBoxCell):
     def call(self, inputs, states, training=None):
         p, new_states, _ = self.gate_step(inputs, states)
         return p, new_states
+
+    def fused_loop(self, sequences, initial_state, **loop):
+        """Whole sequences on :func:`lstm_apps.layers.kernels.forgetting_curve` (see :class:`GrayBoxRNN`)."""
+        return kernels.forgetting_curve(
+            sequences,
+            initial_state,
+            self.bounded_value("tau"),
+            self.bounded_value("readout_weight"),
+            self.readout_bias,
+            self.retrieval_gain,
+            self.gate_bias,
+            self.target_bias,
+            gate_kernel=self.gate_kernel,
+            target_kernel=self.target_kernel,
+            readout_slope=self.bounded_value("readout_slope") if self.readout == "activation" else None,
+            **loop,
+        )
 
     def physical_parameters(self):
         params = super().physical_parameters()

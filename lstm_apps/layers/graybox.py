@@ -8,7 +8,9 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["GrayBoxCell", "bounded", "inverse_bounded"]
+from lstm_apps.layers import kernels
+
+__all__ = ["GrayBoxCell", "GrayBoxRNN", "bounded", "inverse_bounded"]
 
 
 def bounded(raw, low: float, high: float):
@@ -60,10 +62,17 @@ class GrayBoxCell(keras.layers.Layer):
     * ``get_config()``: its constructor arguments (call ``super().get_config()``);
     * optionally ``physical_parameters()`` to add derived quantities (a
       half-life, an equilibrium) to the named parameters;
+    * optionally ``fused_loop(sequences, initial_state, **loop)``: the same
+      recurrence over whole sequences, handing its effective weights to a
+      kernel of :mod:`lstm_apps.layers.kernels` (``loop`` holds ``mask``,
+      ``go_backwards``, ``return_sequences``, ``zero_output_for_mask`` and
+      ``training``); :class:`GrayBoxRNN` runs it instead of stepping the cell;
     * the update equations and the meaning of every physical parameter in its
       docstring.
 
-    Run a gray-box cell inside ``keras.layers.RNN`` like any Keras cell.
+    Run a gray-box cell inside :class:`GrayBoxRNN` (a ``keras.layers.RNN``
+    that takes the cell's fused loop when it has one) or ``keras.layers.RNN``
+    like any Keras cell.
 
     Args:
         **kwargs: standard ``keras.layers.Layer`` arguments.
@@ -77,7 +86,7 @@ class GrayBoxCell(keras.layers.Layer):
 
     ```python
     cell = lstm_apps.layers.MethylationCell(4)
-    layer = keras.layers.RNN(cell, return_sequences=True)
+    layer = GrayBoxRNN(cell, return_sequences=True)
     y = layer(np.zeros((2, 10, 1), "float32"))
     cell.physical_parameters()  # {'mu': array(...), 'delta': array(...), ...}
     ```
@@ -219,3 +228,67 @@ class GrayBoxCell(keras.layers.Layer):
 
     def get_config(self):
         return super().get_config()
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class GrayBoxRNN(keras.layers.RNN):
+    """``keras.layers.RNN`` for gray-box cells, running the cell's fused loop when it has one.
+
+    The generic loop steps the cell's Python ``call`` once per time step; a
+    cell with ``fused_loop`` (every gray-box cell of this package) computes
+    its input-dependent terms for all steps at once and runs only the
+    recurrence in a compiled loop (:mod:`lstm_apps.layers.kernels.graybox_tf`),
+    with the same outputs and gradients. ``fused=False``, ``unroll=True`` or
+    another backend than TensorFlow take the generic loop.
+
+    Args:
+        cell: a cell (a :class:`GrayBoxCell`, or any Keras cell: without
+            ``fused_loop`` it runs the generic loop).
+        fused: use the cell's fused loop when it has one.
+        **kwargs: ``keras.layers.RNN`` arguments (``return_sequences``,
+            ``return_state``, ``go_backwards``, ``stateful``, ``unroll``,
+            ``zero_output_for_mask``, ``name`` ...).
+
+    Example:
+
+    ```python
+    layer = GrayBoxRNN(MethylationCell(4), return_sequences=True)
+    p = layer(np.zeros((2, 30, 1), "float32"))   # (2, 30, 4), the fused loop
+    ```
+    """
+
+    def __init__(self, cell, fused: bool = True, **kwargs):
+        if not isinstance(fused, (bool, np.bool_)):
+            raise ValueError(f"fused must be True or False, received fused={fused!r}.")
+        self.fused = bool(fused)
+        super().__init__(cell, **kwargs)
+
+    def uses_fused_loop(self) -> bool:
+        """Whether calls run the cell's fused loop (``fused``, TensorFlow backend, no ``unroll``)."""
+        return (
+            self.fused
+            and not self.unroll
+            and callable(getattr(self.cell, "fused_loop", None))
+            and kernels.lstm1997_tf.fast_path_supported()  # the fused gray-box loops are TensorFlow code
+        )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self.uses_fused_loop():
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        last_output, outputs, states = self.cell.fused_loop(
+            sequences,
+            list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state],
+            mask=mask,
+            go_backwards=self.go_backwards,
+            return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask,
+            training=bool(training),
+        )
+        if outputs is None:  # the kernel built no sequence: keras.layers.RNN expects (batch, 1, ...)
+            outputs = ops.expand_dims(last_output, 1)
+        return last_output, outputs, states
+
+    def get_config(self):
+        return {**super().get_config(), "fused": self.fused}

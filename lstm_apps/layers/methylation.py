@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from lstm_apps.datasets.methylation import methylation_equilibrium, methylation_recursion
+from lstm_apps.layers import kernels
 from lstm_apps.layers._common import finite_array
 from lstm_apps.layers.graybox import GrayBoxCell
 
@@ -151,6 +152,17 @@ class MethylationCell(GrayBoxCell):
     def call(self, inputs, states, training=None):
         p_new, new_states, _ = self.gate_step(inputs, states)
         return p_new, new_states
+
+    def fused_loop(self, sequences, initial_state, **loop):
+        """Whole sequences on :func:`lstm_apps.layers.kernels.methylation` (see :class:`GrayBoxRNN`)."""
+        return kernels.methylation(
+            sequences,
+            initial_state,
+            self.bounded_value("mu"),
+            self.bounded_value("delta"),
+            self.bounded_value("inhibition"),
+            **loop,
+        )
 
     def physical_parameters(self):
         params = super().physical_parameters()

@@ -6,7 +6,11 @@
   (``jax.lax.scan``, the backward pass as a ``jax.custom_vjp``);
 * :mod:`~lstm_apps.layers.kernels.lstm1997_math`: the cell's step and its
   analytic derivatives in TensorFlow ops;
-* :mod:`~lstm_apps.layers.kernels.sharding`: one independent loop per CPU core;
+* :mod:`~lstm_apps.layers.kernels.graybox_tf`: fused loops of the gray-box
+  cells (the adaptive-forget cell on the 1997 kernel, the elementwise
+  recurrences of the methylation and forgetting cells compiled with XLA);
+* :mod:`~lstm_apps.layers.kernels.sharding`: one independent loop per CPU core,
+  the count fixed when traced or picked when run;
 * :mod:`~lstm_apps.layers.kernels.scan`: a chunked scan over time and cached
   compiled functions.
 
@@ -18,8 +22,9 @@ before a kernel runs.
 """
 
 from lstm_apps.layers.kernels import lstm1997_jax, lstm1997_tf
+from lstm_apps.layers.kernels.graybox_tf import adaptive_forget, forgetting_curve, methylation
 
-__all__ = ["fast_path_supported", "lstm1997"]
+__all__ = ["adaptive_forget", "fast_path_supported", "forgetting_curve", "lstm1997", "methylation"]
 
 
 def fast_path_supported() -> bool:

@@ -26,7 +26,9 @@ __all__ = [
     "reduce_blocks",
     "split_gates",
     "squash_terms",
-    "truncated_backward",
+    "fused_post",
+    "fused_pre",
+    "reverse_cumsum",
     "weight_grad",
 ]
 
@@ -244,14 +246,14 @@ def backward(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS):
     return dz, weight_grad(h_prev, dz), dh0, ds0
 
 
-def _fused_pre(spec, A, S, dH, dS):
+def fused_pre(spec, A, S, dH, dS):
     """XLA-fused elementwise part before the cumulative sum: dS + dH * a."""
     y_out = split_gates(spec, A)["output"]
     q_prime = squash_terms(spec, S)[1]
     return dS + dH * expand_blocks(spec, y_out) * q_prime
 
 
-def _fused_post(spec, A, S, dH, gs):
+def fused_post(spec, A, S, dH, gs):
     """XLA-fused net-input gradients (truncated, no forget gate) from dH and ds."""
     p = split_gates(spec, A)
     g, g_prime = cell_input_terms(spec, p["cell"])
@@ -304,17 +306,6 @@ def _reverse_cumsum_impl(g):
     return tf.reverse(out, [0])
 
 
-def truncated_backward(spec, proj, kernel, h0, s0, H, S, A, dH, dS):
-    """Scissors, no mask, no forget gate: fused elementwise parts around one cumsum."""
-    tf = tf_module()
-    if A is None:
-        h_prev = tf.concat([h0[None], H[:-1]], axis=0)
-        A, _ = activations(spec, proj + tf.einsum("tbu,uw->tbw", h_prev, kernel))
-    pre = compiled("pre", lambda A, S, dH, dS: _fused_pre(spec, A, S, dH, dS), spec, True)
-    post = compiled("post", lambda A, S, dH, gs: _fused_post(spec, A, S, dH, gs), spec, True)
-    cumsum = compiled("cumsum", _reverse_cumsum_impl, None, True)
-    gs = cumsum(pre(A, S, dH, dS))
-    dz = post(A, S, dH, gs)
-    # h_{t-1} is h0 then H[:-1]: two products instead of joining them into a copy
-    dkernel = weight_grad(H[:-1], dz[1:]) + tf.matmul(h0, dz[0], transpose_a=True)
-    return dz, dkernel, tf.zeros_like(h0), gs[0]
+def reverse_cumsum(g):
+    """``tf.cumsum(g, axis=0, reverse=True)`` as an XLA-compiled loop (see :func:`_reverse_cumsum_impl`)."""
+    return compiled("cumsum", _reverse_cumsum_impl, None, True)(g)

@@ -28,18 +28,19 @@ The math is exactly the cell's (see :class:`~lstm_apps.layers.LSTM1997Cell`);
 from __future__ import annotations
 
 import numpy as np
-from keras import ops
 
 from lstm_apps.layers.kernels.lstm1997_math import (
     Spec,
     backward,
     cell_step,
+    fused_post,
+    fused_pre,
     last_fused,
-    truncated_backward,
+    reverse_cumsum,
     weight_grad,
 )
 from lstm_apps.layers.kernels.scan import compiled, dim, rows, scan, tf_module
-from lstm_apps.layers.kernels.sharding import auto_shards, shard_sizes, sharded
+from lstm_apps.layers.kernels.sharding import auto_shards, dispatch, split_sizes
 
 __all__ = ["FUSED_BACKWARD", "JIT_MAX_BATCH_UNITS", "fast_path_supported", "lstm1997"]
 
@@ -90,66 +91,6 @@ def _forward_impl(spec, proj, kernel, h0, s0, mask, store, last=False):
     return (*final, *ys) if last else tuple(ys)
 
 
-def _core(spec, truncated, proj, kernel, h0, s0, mask, store, jit, shards=1):
-    """``(H, S)`` for all steps, with the hand-written gradient.
-
-    ``jit`` compiles the forward loop with XLA; the backward pass always runs
-    on TensorFlow's kernels (XLA's CPU cumulative sum and large products were
-    slower in our measurements). ``shards`` splits the forward loop over the
-    batch; the backward pass (large products and elementwise work that use
-    every core already) runs on the whole batch.
-    """
-    tf = tf_module()
-    key = (spec, truncated, mask is not None, store)
-    fused = mask is None and truncated and not spec.forget and FUSED_BACKWARD
-    if mask is None:
-        fwd = compiled("fwd", lambda p, k, h, s: _forward_impl(spec, p, k, h, s, None, store), key, jit)
-        if fused:
-            bwd = compiled(
-                "bwd",
-                lambda p, k, h, s, H, S, A, dH, dS: truncated_backward(spec, p, k, h, s, H, S, A, dH, dS),
-                key,
-                False,
-            )
-        else:
-            bwd = compiled(
-                "bwd",
-                lambda p, k, h, s, H, S, A, dH, dS: backward(
-                    spec, truncated, p, k, h, s, None, H, S, A, dH, dS
-                ),
-                key,
-                False,
-            )
-        extra = ()
-    else:
-        fwd = compiled("fwd", lambda p, k, h, s, m: _forward_impl(spec, p, k, h, s, m, store), key, jit)
-        bwd = compiled(
-            "bwd",
-            lambda p, k, h, s, m, H, S, A, dH, dS: backward(spec, truncated, p, k, h, s, m, H, S, A, dH, dS),
-            key,
-            False,
-        )
-        extra = (mask,)
-
-    @tf.custom_gradient
-    def core(proj, kernel, h0, s0):
-        # the loop must not be recorded by an outer tape: its gradient is ours
-        args = [tf.stop_gradient(v) for v in (proj, kernel, h0, s0)]
-        out = sharded(fwd, shards, args, extra)
-        H, S = out[0], out[1]
-        A = out[2] if store else None
-
-        def grad(dH, dS):
-            dH = tf.zeros_like(H) if dH is None else dH
-            if dS is None:  # the fused pass broadcasts a scalar zero instead of reading a (T, B, units) one
-                dS = tf.zeros([], S.dtype) if fused else tf.zeros_like(S)
-            return bwd(*args, *extra, H, S, A, dH, dS)
-
-        return (H, S), grad
-
-    return core(proj, kernel, h0, s0)
-
-
 def _time_major(x, reverse):
     """``(batch, T, F)`` -> ``(T, batch, F)``, the steps reversed with ``reverse``."""
     tf = tf_module()
@@ -157,22 +98,60 @@ def _time_major(x, reverse):
     return tf.reverse(x, [0]) if reverse else x
 
 
-def _project_last(spec, x, w, b, kernel, h0, s0, store, reverse):
-    """The many-to-one forward pass from batch-major inputs: projection and loop in one function."""
+def _batch_major(x, reverse):
+    """The inverse of :func:`_time_major`."""
+    tf = tf_module()
+    return tf.transpose(tf.reverse(x, [0]) if reverse else x, [1, 0, 2])
+
+
+def _project(x, w, b, reverse):
+    """Every step's ``x W + b`` from batch-major inputs, time-major ``(T, batch, width)``."""
     tf = tf_module()
     xt = _time_major(x, reverse)
-    proj = tf.reshape(tf.matmul(rows(xt), w) + b, tf.stack([dim(xt, 0), dim(xt, 1), dim(w, -1)]))
-    return _forward_impl(spec, proj, kernel, h0, s0, None, store, last=True)
+    return tf.reshape(tf.matmul(rows(xt), w) + b, tf.stack([dim(xt, 0), dim(xt, 1), dim(w, -1)]))
 
 
-def _last_backward(spec, x, H_prev, A, sT, dhT, dsT, reverse):
-    """Weight gradients of one shard of a many-to-one layer: ``(dz, dW, db, dkernel, ds0)``."""
+def _input_grads(x, w, dz, reverse):
+    """``(dx, dW, db)`` of the projection from the net-input gradients ``dz`` (T, batch, width),
+    in plain ops, so a graph that does not need ``dx`` prunes it."""
     tf = tf_module()
-    fused = compiled("last", lambda A, sT, dhT, dsT: last_fused(spec, A, sT, dhT, dsT), spec, True)
-    dz, gs = fused(A, sT, dhT, dsT)
     dz2 = rows(dz)
     dw = tf.matmul(rows(_time_major(x, reverse)), dz2, transpose_a=True)
-    return dz, dw, tf.reduce_sum(dz2, axis=0), weight_grad(H_prev, dz), gs
+    dx = tf.reshape(tf.matmul(dz2, w, transpose_b=True), tf.gather(tf.shape(x), [1, 0, 2]))
+    return _batch_major(dx, reverse), dw, tf.reduce_sum(dz2, axis=0)
+
+
+def _splitter(x, shards):
+    """A function splitting tensors along axis 0 into ``shards`` pieces (one: unchanged)."""
+    tf = tf_module()
+    static = x.shape[0]
+    sizes = split_sizes(int(static) if static is not None else tf.shape(x)[0], shards)
+    if sizes is None:
+        return lambda v: [v]
+    return lambda v: tf.split(v, sizes, axis=0, num=shards)
+
+
+def _local(*tensors):
+    """The forward pass's tensors as the gradient's own (``tf.identity``): a branch of a
+    ``tf.switch_case`` (:func:`~lstm_apps.layers.kernels.sharding.dispatch`) cannot hand its
+    inner tensors to a compiled function called from its gradient directly."""
+    return [None if t is None else tf_module().identity(t) for t in tensors]
+
+
+def _join(parts):
+    return tf_module().concat(parts, axis=0) if len(parts) > 1 else parts[0]
+
+
+def _project_last(spec, x, w, b, kernel, h0, s0, store, reverse):
+    """The many-to-one forward pass from batch-major inputs: projection and loop in one function."""
+    return _forward_impl(spec, _project(x, w, b, reverse), kernel, h0, s0, None, store, last=True)
+
+
+def _last_backward(spec, H_prev, A, sT, dhT, dsT):
+    """Net-input and state gradients of one shard of a many-to-one layer: ``(dz, dkernel, ds0)``."""
+    fused = compiled("last", lambda A, sT, dhT, dsT: last_fused(spec, A, sT, dhT, dsT), spec, True)
+    dz, gs = fused(A, sT, dhT, dsT)
+    return dz, weight_grad(H_prev, dz), gs
 
 
 def _core_last(spec, x, w, b, kernel, h0, s0, store, jit, shards=1, reverse=False):
@@ -194,19 +173,15 @@ def _core_last(spec, x, w, b, kernel, h0, s0, store, jit, shards=1, reverse=Fals
     fwd_store = compiled(
         "fwd_last", lambda *a: _project_last(spec, *a, True, reverse), (spec, True, reverse), jit
     )
-    bwd = compiled("bwd_last", lambda *a: _last_backward(spec, *a, reverse), (spec, reverse), False)
-    sizes = shard_sizes(x.shape[0], shards)
-
-    def split(v):
-        return [v] if sizes is None else tf.split(v, sizes, axis=0)
+    bwd = compiled("bwd_last", lambda *a: _last_backward(spec, *a), spec, False)
+    split = _splitter(x, shards)
 
     @tf.custom_gradient
     def core(x, w, b, kernel, h0, s0):
         args = [tf.stop_gradient(v) for v in (x, w, b, kernel, h0, s0)]
         xs, h0s, s0s = split(args[0]), split(args[4]), split(args[5])
         outs = [fwd(xi, args[1], args[2], args[3], hi, si) for xi, hi, si in zip(xs, h0s, s0s)]
-        hT = tf.concat([o[0] for o in outs], axis=0) if len(outs) > 1 else outs[0][0]
-        sT = tf.concat([o[1] for o in outs], axis=0) if len(outs) > 1 else outs[0][1]
+        hT, sT = _join([o[0] for o in outs]), _join([o[1] for o in outs])
 
         def grad(dhT, dsT):
             dhT = tf.zeros_like(hT) if dhT is None else dhT
@@ -214,19 +189,118 @@ def _core_last(spec, x, w, b, kernel, h0, s0, store, jit, shards=1, reverse=Fals
             dw = db = dk = None
             dxs, ds0s = [], []
             for xi, hi, si, o, dhi, dsi in zip(xs, h0s, s0s, outs, split(dhT), split(dsT)):
-                H_prev, A = (o[2], o[3]) if store else fwd_store(xi, args[1], args[2], args[3], hi, si)[2:]
-                dz, dwi, dbi, dki, ds0 = bwd(xi, H_prev, A, o[1], dhi, dsi)
+                H_prev, A = (o[2], o[3]) if store else fwd_store(*_local(xi, *args[1:4], hi, si))[2:]
+                dz, dki, ds0 = bwd(H_prev, A, o[1], dhi, dsi)
+                dxi, dwi, dbi = _input_grads(xi, args[1], dz, reverse)
                 dw, db, dk = (dwi, dbi, dki) if dw is None else (dw + dwi, db + dbi, dk + dki)
-                # the input gradient in plain ops, so a graph that does not need it prunes it
-                dx = tf.reshape(
-                    tf.matmul(rows(dz), args[1], transpose_b=True), tf.gather(tf.shape(xi), [1, 0, 2])
-                )
-                dxs.append(tf.transpose(tf.reverse(dx, [0]) if reverse else dx, [1, 0, 2]))
+                dxs.append(dxi)
                 ds0s.append(ds0)
-            cat = (lambda v: tf.concat(v, axis=0)) if len(dxs) > 1 else (lambda v: v[0])
-            return cat(dxs), dw, db, dk, tf.zeros_like(h0), cat(ds0s)
+            return _join(dxs), dw, db, dk, tf.zeros_like(h0), _join(ds0s)
 
         return (hT, sT), grad
+
+    return core(x, w, b, kernel, h0, s0)
+
+
+def _seq_forward(spec, x, w, b, kernel, h0, s0, mask, store, reverse):
+    """The forward pass of one shard with every step's output, from batch-major inputs.
+
+    Returns time-major ``(H, S, A)`` with ``store`` (what the backward pass
+    reads), else the batch-major outputs ``Y`` and the final ``h_T, s_T``.
+    """
+    tf = tf_module()
+    m = None if mask is None else _time_major(tf.cast(mask, tf.bool)[:, :, None], reverse)
+    out = _forward_impl(spec, _project(x, w, b, reverse), kernel, h0, s0, m, store)
+    if store:
+        return out
+    H, S = out
+    return tf.transpose(H, [1, 0, 2]), H[-1], S[-1]
+
+
+def _seq_errors(dY, dhT, dsT):
+    """Time-major errors reaching every ``h_t`` and the error of ``s_T`` as a last row:
+    ``(dH, dS_T)`` with ``dH`` (T, batch, units), ``dh_T`` added at the last step."""
+    tf = tf_module()
+    dH = tf.transpose(dY, [1, 0, 2])
+    steps = tf.shape(dH)[0]
+    last = tf.reshape(tf.one_hot(steps - 1, steps, dtype=dH.dtype), [-1, 1, 1])
+    return dH + last * dhT[None], last * dsT[None]
+
+
+def _seq_pre(spec, A, S, dY, dhT, dsT):
+    """XLA-fused first half of the truncated backward pass (no forget gate, no mask):
+    ``dH`` and the error entering the carousel at every step, ``dS + dH * a``."""
+    dH, dS = _seq_errors(dY, dhT, dsT)
+    return dH, fused_pre(spec, A, S, dH, dS)
+
+
+def _seq_backward(spec, truncated, kernel, h0, s0, mask, H, S, A, dY, dhT, dsT, reverse):
+    """Net-input, recurrent-weight and initial-state gradients of one shard: ``(dz, dkernel, dh0, ds0)``."""
+    tf = tf_module()
+    if mask is None and truncated and not spec.forget and FUSED_BACKWARD:
+        pre = compiled("seq_pre", lambda *a: _seq_pre(spec, *a), spec, True)
+        post = compiled("post", lambda A, S, dH, gs: fused_post(spec, A, S, dH, gs), spec, True)
+        dH, g = pre(A, S, dY, dhT, dsT)
+        gs = reverse_cumsum(g)
+        dz = post(A, S, dH, gs)
+        # h_{t-1} is h0 then H[:-1]: two products instead of joining them into a copy
+        dkernel = weight_grad(H[:-1], dz[1:]) + tf.matmul(h0, dz[0], transpose_a=True)
+        return dz, dkernel, tf.zeros_like(h0), gs[0]
+    dH, dS = _seq_errors(dY, dhT, dsT)
+    m = None if mask is None else _time_major(tf.cast(mask, tf.bool)[:, :, None], reverse)
+    return backward(spec, truncated, None, kernel, h0, s0, m, H, S, A, dH, dS)
+
+
+def _core_seq(spec, truncated, x, w, b, kernel, h0, s0, mask, store, jit, shards=1, reverse=False):
+    """``(Y, h_T, s_T)``: every step's output ``Y`` (batch, T, units), with the hand-written gradient.
+
+    ``x`` (and ``mask``) are batch-major; ``shards`` split them along the
+    batch into contiguous pieces, each projected, looped and (for a gradient)
+    differentiated on its own; only ``Y``, the final states and the input
+    gradients are joined, along the batch. The forward loop is compiled with
+    ``jit``; the backward pass runs on TensorFlow's kernels, with XLA-fused
+    elementwise parts on the default path (XLA's CPU cumulative sum and
+    large products were slower in our measurements). Inference keeps no
+    time-major outputs; a gradient of an inference call runs the storing
+    loop again.
+    """
+    tf = tf_module()
+    key = (spec, truncated, mask is not None, reverse)
+    fwd = compiled("fwd_seq", lambda *a: _seq_forward(spec, *a, store, reverse), (*key, store), jit)
+    fwd_store = compiled("fwd_seq", lambda *a: _seq_forward(spec, *a, True, reverse), (*key, True), jit)
+    bwd = compiled("bwd_seq", lambda *a: _seq_backward(spec, truncated, *a, reverse), key, False)
+    split = _splitter(x, shards)
+    masks = [None] * shards if mask is None else split(mask)
+
+    @tf.custom_gradient
+    def core(x, w, b, kernel, h0, s0):
+        args = [tf.stop_gradient(v) for v in (x, w, b, kernel, h0, s0)]
+        xs, h0s, s0s = split(args[0]), split(args[4]), split(args[5])
+        outs = [fwd(xi, *args[1:4], hi, si, mi) for xi, hi, si, mi in zip(xs, h0s, s0s, masks)]
+        if store:
+            Y = _join([tf.transpose(o[0], [1, 0, 2]) for o in outs])
+            hT, sT = _join([o[0][-1] for o in outs]), _join([o[1][-1] for o in outs])
+        else:
+            Y, hT, sT = (_join([o[i] for o in outs]) for i in range(3))
+
+        def grad(dY, dhT, dsT):
+            dY = tf.zeros_like(Y) if dY is None else dY
+            dhT = tf.zeros_like(hT) if dhT is None else dhT
+            dsT = tf.zeros_like(sT) if dsT is None else dsT
+            dw = db = dk = None
+            dxs, dh0s, ds0s = [], [], []
+            pieces = zip(xs, h0s, s0s, masks, outs, split(dY), split(dhT), split(dsT))
+            for xi, hi, si, mi, o, dyi, dhi, dsi in pieces:
+                H, S, A = o if store else fwd_store(*_local(xi, *args[1:4], hi, si, mi))
+                dz, dki, dh0, ds0 = bwd(args[3], hi, si, mi, H, S, A, dyi, dhi, dsi)
+                dxi, dwi, dbi = _input_grads(xi, args[1], dz, reverse)
+                dw, db, dk = (dwi, dbi, dki) if dw is None else (dw + dwi, db + dbi, dk + dki)
+                dxs.append(dxi)
+                dh0s.append(dh0)
+                ds0s.append(ds0)
+            return _join(dxs), dw, db, dk, _join(dh0s), _join(ds0s)
+
+        return (Y, hT, sT), grad
 
     return core(x, w, b, kernel, h0, s0)
 
@@ -310,53 +384,46 @@ def lstm1997(
             f"({spec.units}, {width}) and bias ({width},), received {tuple(kernel.shape)}, "
             f"{tuple(recurrent_kernel.shape)} and {tuple(bias.shape)}."
         )
-    if shards == "auto":
-        shards = auto_shards(sequences.shape[0])
+    auto = shards == "auto"
+    static_batch = sequences.shape[0]
+    if auto:
+        shards = auto_shards(static_batch)
     if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or shards < 1:
         raise ValueError(f"shards must be a positive integer or 'auto', received {shards!r}.")
     if jit_compile == "auto":
-        jit_compile = (
-            JIT_MAX_BATCH_UNITS is None or (sequences.shape[0] or 32) * spec.units <= JIT_MAX_BATCH_UNITS
-        )
+        jit_compile = JIT_MAX_BATCH_UNITS is None or (static_batch or 32) * spec.units <= JIT_MAX_BATCH_UNITS
+    x = tf.convert_to_tensor(sequences)
+    w, b, rec = (tf.cast(tf.convert_to_tensor(v), x.dtype) for v in (kernel, bias, recurrent_kernel))
+    h0, s0 = (tf.cast(v, x.dtype) for v in initial_state[:2])
+    store, jit, reverse = bool(training), bool(jit_compile), bool(go_backwards)
+    batch = tf.shape(x)[0]
     if not return_sequences and mask is None and truncate_gradients and not spec.forget and FUSED_BACKWARD:
-        x = tf.convert_to_tensor(sequences)
-        w, b, rec = (tf.cast(tf.convert_to_tensor(v), x.dtype) for v in (kernel, bias, recurrent_kernel))
-        h0, s0 = (tf.cast(v, x.dtype) for v in initial_state[:2])
-        h_last, s_last = _core_last(
-            spec, x, w, b, rec, h0, s0, bool(training), bool(jit_compile), int(shards), bool(go_backwards)
+        h_last, s_last = dispatch(
+            lambda n: _core_last(spec, x, w, b, rec, h0, s0, store, jit, n, reverse),
+            batch,
+            static_batch,
+            int(shards),
+            auto,
         )
         return h_last, None, [h_last, s_last]
-    x = tf.transpose(sequences, [1, 0, 2])
     if mask is not None:
-        mask = tf.cast(tf.transpose(tf.convert_to_tensor(mask)), tf.bool)[:, :, None]
-    if go_backwards:
-        x = tf.reverse(x, [0])
-        if mask is not None:
-            mask = tf.reverse(mask, [0])
-    proj = ops.add(ops.matmul(x, kernel), bias)  # every step's x W + b in one product
-    rec = tf.cast(tf.convert_to_tensor(recurrent_kernel), proj.dtype)
-    h0 = tf.cast(initial_state[0], proj.dtype)
-    s0 = tf.cast(initial_state[1], proj.dtype)
-    H, S = _core(
-        spec,
-        bool(truncate_gradients),
-        proj,
-        rec,
-        h0,
-        s0,
-        mask,
-        bool(training),
-        bool(jit_compile),
+        mask = tf.cast(tf.convert_to_tensor(mask), tf.bool)
+    truncated = bool(truncate_gradients)
+    Y, h_last, s_last = dispatch(
+        lambda n: _core_seq(spec, truncated, x, w, b, rec, h0, s0, mask, store, jit, n, reverse),
+        batch,
+        static_batch,
         int(shards),
+        auto,
     )
     if mask is None:
-        out = H
-    elif zero_output_for_mask:
-        out = tf.where(mask, H, tf.zeros_like(H))
+        out = Y
     else:
-        # a masked step repeats the last emitted output; zeros before the first one
-        seen = tf.cumsum(tf.cast(mask, tf.int32), axis=0) > 0
-        out = tf.where(seen, H, tf.zeros_like(H))
-    last_output = out[-1]
-    outputs = tf.transpose(out, [1, 0, 2]) if return_sequences else None
-    return last_output, outputs, [H[-1], S[-1]]
+        keep = mask[:, ::-1, None] if reverse else mask[:, :, None]  # in processing order
+        if zero_output_for_mask:
+            out = tf.where(keep, Y, tf.zeros_like(Y))
+        else:
+            # a masked step repeats the last emitted output; zeros before the first one
+            seen = tf.cumsum(tf.cast(keep, tf.int32), axis=1) > 0
+            out = tf.where(seen, Y, tf.zeros_like(Y))
+    return out[:, -1], (out if return_sequences else None), [h_last, s_last]

@@ -1,0 +1,155 @@
+"""The fused loops of the gray-box cells (``GrayBoxRNN``, ``lstm_apps.layers.kernels.graybox_tf``)
+against the generic ``keras.layers.RNN`` loop: outputs, final states and gradients."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from layer_test_utils import check_recurrent_layer
+
+from lstm_apps.layers import (
+    AdaptiveForgetCell,
+    ForgettingCurveCell,
+    GrayBoxRNN,
+    MethylationCell,
+    recurrent,
+)
+
+B, T, U = 3, 13, 4  # T = 5 steps before the loop + one chunk of UNROLL=8
+
+# (cell factory, input features, how to draw inputs)
+CELLS = {
+    "adaptive_forget": (lambda: AdaptiveForgetCell(U), 2, "normal"),
+    "adaptive_forget_per_unit": (
+        lambda: AdaptiveForgetCell(U, shared_forget=False, return_index=1, recurrent_forget=False),
+        3,
+        "normal",
+    ),
+    "forgetting_curve": (lambda: ForgettingCurveCell(U), 4, "events"),
+    "forgetting_curve_activation": (lambda: ForgettingCurveCell(U, readout="activation"), 2, "events"),
+    "methylation": (lambda: MethylationCell(U), 1, "dose"),
+    "methylation_zeros": (lambda: MethylationCell(U, initial_state="zeros"), 1, "dose"),
+}
+
+# the layer options each case runs with, cycled over the cells
+OPTIONS = [
+    dict(return_sequences=True),
+    dict(return_sequences=False, return_state=True, go_backwards=True),
+    dict(return_sequences=True, zero_output_for_mask=True, go_backwards=True),
+    dict(return_sequences=True, return_state=True),
+]
+
+
+def _inputs(kind, features, seed):
+    rng = np.random.default_rng(seed)
+    if kind == "normal":
+        return rng.normal(size=(B, T, features)).astype("float32")
+    if kind == "dose":
+        return rng.uniform(-0.2, 1.2, size=(B, T, 1)).astype("float32")  # clipped into [0, 1]
+    x = rng.normal(size=(B, T, features)).astype("float32")
+    x[:, :, 0] = rng.exponential(2.0, size=(B, T))  # elapsed time (a few negative ones below)
+    x[:, 0, 0] = -0.5
+    x[:, :, 1] = rng.integers(0, 2, size=(B, T))  # study events
+    return x
+
+
+def _pair(name, **options):
+    make, features, kind = CELLS[name]
+    fused = GrayBoxRNN(make(), **options)
+    generic = GrayBoxRNN(make(), fused=False, **options)
+    x = _inputs(kind, features, 0)
+    fused(x)
+    generic(x)
+    rng = np.random.default_rng(1)
+    weights = [w + rng.uniform(-0.3, 0.3, size=w.shape).astype("float32") for w in fused.get_weights()]
+    fused.set_weights(weights)
+    generic.set_weights(weights)
+    assert fused.uses_fused_loop() and not generic.uses_fused_loop()
+    return fused, generic, features, kind
+
+
+def _outputs_and_grads(layer, x, initial_state, mask):
+    x = tf.constant(x)
+    init = None if initial_state is None else [tf.constant(s) for s in initial_state]
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        if init is not None:
+            tape.watch(init)
+        out = layer(x, initial_state=init, mask=mask, training=True)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        loss = 0.0
+        for i, o in enumerate(outs):  # weigh every output differently
+            weight = tf.sin(tf.reshape(tf.range(tf.size(o), dtype="float32"), o.shape) * 0.7 + i)
+            loss += tf.reduce_sum(o * weight)
+    sources = [x] + (init or []) + list(layer.trainable_variables)
+    grads = tape.gradient(loss, sources)
+    return [o.numpy() for o in outs], [None if g is None else np.asarray(g) for g in grads]
+
+
+def _assert_same(fused, generic, x, initial_state=None, mask=None):
+    out_f, grad_f = _outputs_and_grads(fused, x, initial_state, mask)
+    out_g, grad_g = _outputs_and_grads(generic, x, initial_state, mask)
+    assert len(out_f) == len(out_g)
+    for a, b in zip(out_f, out_g):
+        np.testing.assert_allclose(a, b, atol=2e-6, rtol=1e-5)
+    for a, b in zip(grad_f, grad_g):
+        a = np.zeros_like(b) if a is None and b is not None else a
+        b = np.zeros_like(a) if b is None and a is not None else b
+        if a is not None:
+            np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("index, name", list(enumerate(CELLS)))
+def test_fused_loop_matches_generic_outputs_and_gradients(index, name):
+    options = OPTIONS[index % len(OPTIONS)]
+    fused, generic, features, kind = _pair(name, **options)
+    x = _inputs(kind, features, index + 10)
+    _assert_same(fused, generic, x)
+    rng = np.random.default_rng(index)
+    mask = rng.random((B, T)) > 0.3
+    mask[0, :3] = False  # leading masked steps
+    mask[1, -2:] = False  # trailing masked steps
+    n_states = len(fused.cell.state_size) if isinstance(fused.cell.state_size, (list, tuple)) else 1
+    init = [rng.uniform(0.0, 1.0, size=(B, U)).astype("float32") for _ in range(n_states)]
+    _assert_same(fused, generic, _inputs(kind, features, index + 20), init, tf.constant(mask))
+
+
+def test_factory_kinds_run_fused_and_round_trip(tmp_path):
+    for kind in ("adaptive_forget", "forgetting_curve", "methylation"):
+        layer = recurrent(kind, 3, return_sequences=True)
+        assert isinstance(layer, GrayBoxRNN) and layer.fused
+    model = check_recurrent_layer(
+        lambda: GrayBoxRNN(AdaptiveForgetCell(5), return_sequences=True),
+        input_shape=(4, 10, 2),
+        expected_output_shape=(4, 10, 5),
+        tmp_path=tmp_path,
+    )
+    (layer,) = [candidate for candidate in model.layers if isinstance(candidate, GrayBoxRNN)]
+    assert layer.uses_fused_loop() and layer.get_config()["fused"] is True
+    assert GrayBoxRNN.from_config({**layer.get_config(), "fused": False}).fused is False
+    with pytest.raises(ValueError, match="fused must be True or False"):
+        GrayBoxRNN(MethylationCell(2), fused="yes")
+
+
+@pytest.mark.parametrize("name", ["methylation", "forgetting_curve"])
+def test_fit_with_unknown_batch_and_length_matches_generic(name):
+    """``Input((None, F))`` (the recipes' variable lengths): the loop runs without XLA; a few
+    SGD steps leave the same weights as the generic loop."""
+    make, features, kind = CELLS[name]
+    x = _inputs(kind, features, 3)
+    y = np.random.default_rng(4).random((B, T, 1)).astype("float32")
+    finals = []
+    for fused in (True, False):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((None, features)),
+                GrayBoxRNN(make(), fused=fused, return_sequences=True),
+                keras.layers.Dense(1),
+            ]
+        )
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        model.fit(x, y, epochs=3, batch_size=2, verbose=0, shuffle=False)
+        finals.append(model.get_weights())
+    for a, b in zip(*finals):
+        np.testing.assert_allclose(a, b, atol=1e-5)
