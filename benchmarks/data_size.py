@@ -332,7 +332,7 @@ def main(argv=None) -> dict:
     loaders = {"ecoli": ecoli_data, "sentences": sentence_data}
     data = {d: loaders[d](args) for d in args.datasets}
     data = {d: v for d, v in data.items() if v is not None}
-    entry["parameters"] = parameter_counts(cells, args, list(data))
+    entry["parameters"] = parameter_counts(list(recurrent_kinds()), args, list(data))  # every cell, always
     done = {(t["dataset"], t["cell"], t["fraction"], t["seed"]) for t in entry["trials"]}
     refused = {c: row["refused"] for c, row in entry["parameters"].items() if "refused" in row}
 

@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT
 
 from lstm_apps.cli import load_recipe
+from lstm_apps.layers import recurrent_kinds
 
 counting = load_recipe("counting", folder="benchmarks")
 data_size = load_recipe("data_size", folder="benchmarks")
@@ -146,6 +147,7 @@ def test_data_size_end_to_end(tmp_path, shared_data):
     data_size.main(argv + ["--note", "tiny"])
     entry = json.loads(out.read_text())["tiny"]
     assert entry["settings"]["note"] == "tiny" and entry["settings"]["max_updates"] == 4
+    assert set(entry["parameters"]) == set(recurrent_kinds())  # counted for every cell, trained or not
     assert {(t["dataset"], t["cell"]) for t in entry["trials"]} == {
         (d, c) for d in ("ecoli", "sentences") for c in ("gru", "min_gru")
     }
