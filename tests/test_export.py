@@ -101,6 +101,8 @@ def _make_recurrent(name, units=4, **kw):
     if name.startswith("keras:"):
         return getattr(keras.layers, name[6:])(units, **kw)
     cls = getattr(L, name)
+    if cls is L.GrayBoxRNN:  # the fused wrapper of a gray-box cell: exported with the adaptive-forget one
+        return cls(L.AdaptiveForgetCell(units), **kw)
     if issubclass(cls, keras.layers.RNN):
         return cls(units, **kw)
     return keras.layers.RNN(cls(units), **kw)
