@@ -90,8 +90,10 @@ def test_mirrored_two_cpu_devices_matches_single_device(tmp_path):
     assert result["max_weight_change"] > 1e-3  # training did move the weights ...
     assert result["max_weight_diff"] < 1e-5  # ... identically on 1 and on 2 devices
 
-    # the model saved under the strategy loads without it
+    # the model saved under the strategy loads without it (its layers registered, as the README says)
     import keras
+
+    import lstm_apps.layers  # noqa: F401
 
     loaded = keras.models.load_model(result["model"])
     x = np.load(tmp_path / "x.npy")

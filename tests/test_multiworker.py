@@ -4,8 +4,9 @@ The slow tests start ``tests/multiworker_recipe.py`` as two workers (``TF_CONFIG
 chosen at run time, CPU only) and alone, with the same seed and global batch, and compare the final
 weights of every fit (arrays, a shuffled tf.data pipeline, an iterator of batches, a fit stopped by
 the chief's time budget) within 1e-5; the chief alone writes the run folder, and a run interrupted
-on both workers resumes from the chief's backup to the same weights. The fast tests check the pieces
-that need no cluster.
+on both workers resumes from the chief's backup to the same weights; workers started with other
+flags stop together; no recipe starts TensorFlow before ``start_run``. The fast tests check the
+pieces that need no cluster.
 """
 
 import json
@@ -99,7 +100,7 @@ def _assert_same_weights(a: dict, b: dict) -> None:
         np.testing.assert_allclose(a[name], b[name], atol=ATOL)
 
 
-@pytest.mark.slow  # four worker processes and one single one, about a minute on two cores
+@pytest.mark.slow  # two workers and a single process: 1.5 min on a busy 2-core machine
 def test_two_workers_train_as_one_process(tmp_path):
     single_out, multi_out = tmp_path / "single", tmp_path / "multi"
     single_out.mkdir()
@@ -140,7 +141,7 @@ def test_two_workers_train_as_one_process(tmp_path):
     assert len(history["val_loss"]) == 2
 
 
-@pytest.mark.slow  # two pairs of worker processes and a single one, about a minute on two cores
+@pytest.mark.slow  # two pairs of workers and a single process: 2-4.5 min on a busy 2-core machine
 def test_two_workers_resume_from_the_chiefs_backup(tmp_path):
     single_out, multi_out = tmp_path / "single", tmp_path / "multi"
     single_out.mkdir()
@@ -167,7 +168,7 @@ def test_two_workers_resume_from_the_chiefs_backup(tmp_path):
     assert json.loads((folder / "config.json").read_text())["resumed"] is True
 
 
-@pytest.mark.slow  # two worker processes that stop before training, about 20 s
+@pytest.mark.slow  # two workers that stop before training: under 2 min on a busy 2-core machine
 def test_workers_started_with_other_flags_stop_together(tmp_path):
     out = tmp_path / "multi"
     out.mkdir()

@@ -467,6 +467,8 @@ class Run:
         self.file(LEDGER_FILE).unlink(missing_ok=True)
         shutil.rmtree(self.file(MEMBERS_DIR), ignore_errors=True)
         self.file(FAILED_FILE).unlink(missing_ok=True)
+        if self._agreement is not None:  # a barrier: a worker that ends first is reported as crashed
+            self._agreement.any(False)
         self.finished = True
         self._release()
         if not self.is_chief:  # a temporary folder: the chief's run folder holds the results
