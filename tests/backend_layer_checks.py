@@ -266,12 +266,12 @@ def test_lstm1997_layer_contract(options, tmp_path):
 # -- the JAX kernel against the generic loop ------------------------------------------------------------
 # cpb, forget, squash, truncate, then masked, return_sequences, go_backwards, zero_output_for_mask
 LAYER_CASES = [(False, True, False, False), (True, True, True, True), (True, False, False, False)]
-LAYER_CASES.append((False, False, True, False))
+LAYER_CASES += [(False, False, True, False), (True, False, True, True)]
 KERNEL_CASES = [c + m for c in LSTM1997_OPTIONS for m in LAYER_CASES]
-DEFAULT_KERNEL_CASES = {
-    (1, False, "paper", True, True, True, True, True),
-    (2, True, "tanh", False, True, False, False, False),
-}
+# the default run: the paper's many-to-one layer (no per-step outputs kept), masked sequences, and
+# full BPTT with blocks, a forget gate and tanh squashes
+DEFAULT_KERNEL_CASES = {PAPER + (False, False, True, False), PAPER + (True, True, True, True)}
+DEFAULT_KERNEL_CASES.add(EVERY_OPTION + (True, False, False, False))
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ that is not installed is skipped, and named.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -110,3 +111,23 @@ def test_tensorflow_only_features_refuse_another_backend(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="--export.*'jax' backend"):
         start_run("demo", args)
     assert not (tmp_path / "demo").exists()
+
+
+def test_backend_benchmark_quick_writes_ratios(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import cells_backends
+
+    out = tmp_path / "cells_backends.json"
+    cells_backends.main(
+        ["--backend", "tensorflow", "--quick", "--repeats", "1", "--phases", "infer", "--out", str(out)]
+    )
+    report = json.loads(out.read_text())
+    row = report["results"][0]["layers"]
+    assert (
+        report["backend"] == "tensorflow"
+        and row["lstm1997"]["fast_path"]
+        and not row["lstm1997_generic"]["fast_path"]
+    )
+    assert row["lstm"]["infer_ratio_to_lstm"] == 1.0 and row["lstm1997"]["infer_ratio_to_lstm"] > 0
+    with pytest.raises(ValueError, match="run the script in a fresh process"):
+        cells_backends.main(["--backend", "jax", "--quick"])

@@ -29,9 +29,9 @@ from lstm_apps.layers.kernels.lstm1997_math import Spec
 
 __all__ = ["UNROLL", "fast_path_supported", "lstm1997"]
 
-#: time steps per iteration of the forward and backward scans (``jax.lax.scan``'s
-#: ``unroll``): fewer loop iterations on a CPU, a larger compiled program
-UNROLL = 4
+#: time steps per iteration of the forward and backward scans (``jax.lax.scan``'s ``unroll``);
+#: 4 was slower than 1 on a CPU (units 256, 100 steps, batch 256)
+UNROLL = 1
 
 
 def fast_path_supported() -> bool:
@@ -94,12 +94,12 @@ def _squash_terms(spec, s):
     return q, 1.0 - q * q
 
 
-def _step(spec, rec, carry, proj_t, m_t=None, store=False):
-    """One step of the cell from the projected inputs: ``((h, s), outputs)``."""
+def _step(spec, kernel, bias, rec, carry, x_t, m_t=None, store=False):
+    """One step of the cell: ``((h, s), outputs)``."""
     import jax.numpy as jnp
 
     h, s = carry
-    act = _activations(spec, proj_t + h @ rec)
+    act = _activations(spec, x_t @ kernel + bias + h @ rec)
     p = _split(spec, act)
     g = _cell_input_terms(spec, p["cell"])[0]
     s_new = _expand(spec, p["input"]) * g + (_expand(spec, p["forget"]) * s if spec.forget else s)
@@ -110,17 +110,30 @@ def _step(spec, rec, carry, proj_t, m_t=None, store=False):
     return (h_new, s_new), ((h_new, s_new, act) if store else (h_new, s_new))
 
 
-def _forward(spec, proj, rec, h0, s0, mask, store):
-    """Time-major loop: ``proj (T, B, W)``, ``mask (T, B, 1)`` bool or ``None``."""
+def _forward(spec, x, kernel, bias, rec, h0, s0, mask, store, last=False):
+    """Time-major loop: ``x (T, B, F)``, ``mask (T, B, 1)`` bool or ``None``.
+
+    Returns every step's ``(H, S)`` (and, with ``store``, the gate
+    activations ``A``), or with ``last`` (and not ``store``) only the final
+    ``(h_T, s_T)``.
+
+    Each step projects its own inputs (``x_t W + b``): on XLA's CPU backend
+    this was faster than projecting every step's inputs before the loop (as
+    the TensorFlow kernel does), which makes the loop read a ``(T, B, width)``
+    tensor.
+    """
     import jax
 
     if mask is None:
-        body = lambda c, x: _step(spec, rec, c, x, store=store)  # noqa: E731
-        xs = proj
+        body = lambda c, xt: _step(spec, kernel, bias, rec, c, xt, store=store)  # noqa: E731
+        xs = x
     else:
-        body = lambda c, x: _step(spec, rec, c, x[0], x[1], store=store)  # noqa: E731
-        xs = (proj, mask)
-    _, ys = jax.lax.scan(body, (h0, s0), xs, unroll=min(UNROLL, max(int(proj.shape[0]), 1)))
+        body = lambda c, xt: _step(spec, kernel, bias, rec, c, xt[0], xt[1], store=store)  # noqa: E731
+        xs = (x, mask)
+    if last and not store:
+        body_last = lambda c, xt: (body(c, xt)[0], None)  # noqa: E731
+        return jax.lax.scan(body_last, (h0, s0), xs, unroll=min(UNROLL, max(int(x.shape[0]), 1)))[0]
+    _, ys = jax.lax.scan(body, (h0, s0), xs, unroll=min(UNROLL, max(int(x.shape[0]), 1)))
     return ys
 
 
@@ -138,12 +151,27 @@ def _net_input_grads(spec, gh, gs, yi, yo, g, g_prime, q, yf=None, sp=None):
     return jnp.concatenate([d[n] for n in spec.names], axis=-1)
 
 
-def _backward(spec, truncated, rec, h0, s0, mask, H, S, A, dH, dS):
-    """Gradients of ``(H, S)`` with respect to ``(proj, rec, h0, s0)``: the TF kernel's analytic pass.
+def _reverse_cumsum(v):
+    """``sum_{k >= t} v_k`` for every ``t`` along axis 0, as a reverse loop of additions (on XLA's CPU
+    backend several times faster than ``jax.lax.cumsum`` over the leading axis)."""
+    import jax
+
+    def add(total, v_t):
+        total = total + v_t
+        return total, total
+
+    return jax.lax.scan(add, v[0] * 0, v, reverse=True, unroll=min(UNROLL, max(int(v.shape[0]), 1)))[1]
+
+
+def _backward(spec, truncated, rec, h0, s0, mask, H, S, A, dH, dS, last=False):
+    """Gradients of ``(H, S)`` with respect to the net inputs ``z``, ``rec``, ``h0`` and ``s0``: the TF
+    kernel's analytic pass.
 
     With ``truncated`` no error crosses time through ``h_{t-1}``: the only
     recurrence is the elementwise one of ``s`` (a reverse cumulative sum
-    without mask and forget gate).
+    without mask and forget gate). With ``last`` only the last step's
+    ``dH``, ``dS`` are not zero: then that sum is the same at every step,
+    ``ds_T + dh_T y_out_T q'(s_T)`` (the paper's constant error flow).
     """
     import jax
     import jax.numpy as jnp
@@ -157,7 +185,7 @@ def _backward(spec, truncated, rec, h0, s0, mask, H, S, A, dH, dS):
     extra = (p["forget"], jnp.concatenate([s0[None], S[:-1]], axis=0)) if spec.forget else ()
     unroll = min(UNROLL, max(int(A.shape[0]), 1))
     if truncated and mask is None and not spec.forget:
-        gs = jnp.flip(jnp.cumsum(jnp.flip(dS + dH * a, 0), axis=0), 0)
+        gs = jnp.broadcast_to(dS[-1] + dH[-1] * a[-1], a.shape) if last else _reverse_cumsum(dS + dH * a)
         dz = _net_input_grads(spec, dH, gs, yi, yo, g, g_prime, q)
         dh0, ds0 = jnp.zeros_like(h0), gs[0]
     else:
@@ -207,26 +235,36 @@ def _backward(spec, truncated, rec, h0, s0, mask, H, S, A, dH, dS):
 
 
 @functools.cache
-def _core(spec, truncated, masked):
-    """``core(proj, rec, h0, s0[, mask]) -> (H, S)`` with the hand-written gradient, for one configuration."""
+def _core(spec, truncated, masked, last):
+    """``core(x, kernel, bias, rec, h0, s0[, mask])`` with the hand-written gradient, for one
+    configuration (``x`` time-major): every step's ``(H, S)``, or with ``last`` the final ``(h_T, s_T)``
+    (no per-step outputs are kept unless JAX differentiates the loop)."""
     import jax
+    import jax.numpy as jnp
 
     def split_mask(rest):
         return rest[0] if masked else None
 
     @jax.custom_vjp
-    def core(proj, rec, h0, s0, *rest):
-        return _forward(spec, proj, rec, h0, s0, split_mask(rest), store=False)
+    def core(x, kernel, bias, rec, h0, s0, *rest):
+        return _forward(spec, x, kernel, bias, rec, h0, s0, split_mask(rest), store=False, last=last)
 
-    def fwd(proj, rec, h0, s0, *rest):
+    def fwd(x, kernel, bias, rec, h0, s0, *rest):
         mask = split_mask(rest)
-        H, S, A = _forward(spec, proj, rec, h0, s0, mask, store=True)
-        return (H, S), (rec, h0, s0, mask, H, S, A)
+        H, S, A = _forward(spec, x, kernel, bias, rec, h0, s0, mask, store=True)
+        return ((H[-1], S[-1]) if last else (H, S)), (x, kernel, rec, h0, s0, mask, H, S, A)
 
     def bwd(res, cotangents):
-        rec, h0, s0, mask, H, S, A = res
+        x, kernel, rec, h0, s0, mask, H, S, A = res
         dH, dS = cotangents
-        grads = _backward(spec, truncated, rec, h0, s0, mask, H, S, A, dH, dS)
+        if last:  # the error of the final states only
+            dH, dS = jnp.zeros_like(H).at[-1].set(dH), jnp.zeros_like(S).at[-1].set(dS)
+        dz, drec, dh0, ds0 = _backward(spec, truncated, rec, h0, s0, mask, H, S, A, dH, dS, last)
+        steps, batch, features = x.shape
+        rows = dz.reshape(-1, dz.shape[-1])
+        dx = (rows @ kernel.T).reshape(steps, batch, features)  # the inputs' terms: one product each
+        dkernel = x.reshape(-1, features).T @ rows
+        grads = (dx, dkernel, rows.sum(axis=0), drec, dh0, ds0)
         return grads + ((np.zeros(mask.shape, jax.dtypes.float0),) if masked else ())  # a bool: no gradient
 
     core.defvjp(fwd, bwd)
@@ -308,12 +346,18 @@ def lstm1997(
     if go_backwards:
         x = jnp.flip(x, 0)
         mask = None if mask is None else jnp.flip(mask, 0)
-    kernel, recurrent_kernel, bias = (ops.convert_to_tensor(v) for v in (kernel, recurrent_kernel, bias))
-    proj = x @ kernel.astype(x.dtype) + bias.astype(x.dtype)  # every step's x W + b in one product
-    rec = recurrent_kernel.astype(proj.dtype)
-    h0, s0 = (ops.convert_to_tensor(v).astype(proj.dtype) for v in initial_state[:2])
-    core = _core(spec, bool(truncate_gradients), mask is not None)
-    H, S = core(proj, rec, h0, s0, *(() if mask is None else (mask,)))
+    kernel, bias, rec = (ops.convert_to_tensor(v).astype(x.dtype) for v in (kernel, bias, recurrent_kernel))
+    h0, s0 = (ops.convert_to_tensor(v).astype(x.dtype) for v in initial_state[:2])
+    core = _core(spec, bool(truncate_gradients), mask is not None, not return_sequences)
+    H, S = core(x, kernel, bias, rec, h0, s0, *(() if mask is None else (mask,)))
+    if not return_sequences:  # H, S: the final states h_T, s_T
+        if mask is None:
+            last_output = H
+        elif zero_output_for_mask:
+            last_output = jnp.where(mask[-1], H, 0.0)
+        else:  # the last emitted output: h_T, or zeros when every step was masked
+            last_output = jnp.where(jnp.any(mask, axis=0), H, 0.0)
+        return last_output, None, [H, S]
     if mask is None:
         out = H
     elif zero_output_for_mask:
