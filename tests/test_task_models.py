@@ -38,6 +38,8 @@ def test_the_papers_net_of_the_adding_problem():
     np.testing.assert_array_equal(bias[:2], [-3.0, -6.0])
     assert np.abs(bias[2:]).max() <= 0.1 and np.unique(bias[2:]).size == 6  # cell inputs, output gates: drawn
     assert m.get_layer("output").activation.__name__ == "sigmoid"
+    kernel, bias = m.get_layer("output").get_weights()  # the output unit's weights are drawn alike
+    assert np.abs(kernel).max() <= 0.1 and np.abs(bias).max() <= 0.1 and bias[0] != 0.0
 
 
 @pytest.mark.parametrize("row", T.PAPER_ROWS, ids=[r.id for r in T.PAPER_ROWS])

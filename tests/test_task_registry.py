@@ -309,9 +309,34 @@ def test_stop_rule_adding():
             "sequences": 3000,
             "error": pytest.approx(float(np.mean((bad_out - b.y) ** 2))),
             "wrong": 1,
+            "checked": 200,
             "solved": False,
         }
     ]
+
+
+def test_stop_rule_checks_the_most_recent_sequences_first():
+    b = T.adding_problem(1000, seed=3)
+    seen = []
+
+    class Counting(_FakeModel):
+        def predict(self, x, batch_size=None, verbose=0):
+            seen.append(len(x))
+            return self.outputs[-len(x) :]
+
+    early = b.y.copy()
+    early[10] += 0.5  # wrong, but not among the last 256
+    rule = T.paper_stop_rule("adding", lambda n: b, 1000)
+    assert rule(0, None, Counting(early)) is None and seen == [256, 1000] and rule.log[-1]["checked"] == 1000
+    late = b.y.copy()
+    late[-1] += 0.5
+    rule(1, None, Counting(late))
+    assert seen[2:] == [256] and rule.log[-1]["checked"] == 256 and rule.log[-1]["wrong"] == 1
+    assert rule(2, None, Counting(b.y)) and seen[3:] == [256, 1000]
+    mult = T.paper_stop_rule("multiplication", lambda n: b, 1000)  # counts wrong ones: checks them all
+    seen.clear()
+    mult(0, None, Counting(b.y))
+    assert seen == [1000]
 
 
 def test_stop_rule_multiplication_takes_n_seq():

@@ -56,6 +56,7 @@ __all__ = [
     "TEMPORAL_ORDER_CLASSES",
     "pad",
     "concat",
+    "tail",
 ]
 
 
@@ -488,3 +489,25 @@ def concat(batches) -> TaskBatch:
         np.concatenate([b.lengths for b in batches]),
         info,
     )
+
+
+def tail(batch: TaskBatch, n: int) -> TaskBatch:
+    """The last ``n`` sequences of a batch (all of them when it has fewer).
+
+    ``info`` entries with one row per sequence are cut with them; others are kept.
+
+    Example:
+
+    >>> len(tail(adding_problem(10, T=20, seed=0), 3))
+    3
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"n must be a positive integer, received {n!r}.")
+    if n >= len(batch):
+        return batch
+    rows = len(batch)
+    info = {
+        k: v[-n:] if isinstance(v, (np.ndarray, list)) and np.ndim(v) and len(v) == rows else v
+        for k, v in batch.info.items()
+    }
+    return TaskBatch(batch.x[-n:], batch.y[-n:], batch.lengths[-n:], info)

@@ -160,8 +160,12 @@ def build_model(
         # trivial predictions (long lag: a_i -> a_{i+1}) come straight from the input, as through the
         # paper's input-to-output connections; only the one across the lag needs the memory cell
         h = keras.layers.Concatenate()([h, x])
-    if paper:
-        out = keras.layers.Dense(outputs, activation="sigmoid", use_bias=net.output_bias, name="output")(h)
+    if paper:  # logistic output units, their weights (and biases) drawn like every other weight
+        uniform = keras.initializers.RandomUniform(-net.init, net.init)
+        out = keras.layers.Dense(
+            outputs, "sigmoid", use_bias=net.output_bias, name="output",
+            kernel_initializer=uniform, bias_initializer=uniform,
+        )(h)  # fmt: skip
         loss = PaperSquaredError()
     elif spec.output == "regression":
         out = keras.layers.Dense(outputs, name="output")(h)

@@ -47,6 +47,7 @@ __all__ = [
     "PAPER_WINDOW",
     "PAPER_TEST_SEQUENCES",
     "PAPER_SUCCESS_SEQUENCES",
+    "PRECHECK_SEQUENCES",
     "task_spec",
     "task_params",
     "make_task",
@@ -59,6 +60,8 @@ __all__ = [
 PAPER_WINDOW = 2000
 #: Fresh test sequences of the paper's adding, multiplication, 2-sequence and temporal-order experiments.
 PAPER_TEST_SEQUENCES = 2560
+#: The most recent sequences a stop rule that needs every sequence right checks first.
+PRECHECK_SEQUENCES = 256
 #: 5.2b/5.2c: success holds for this many successive, randomly chosen sequences.
 PAPER_SUCCESS_SEQUENCES = 10_000
 #: The task parameters, with what they mean.
@@ -156,6 +159,9 @@ class TaskSpec:
         confirm_sequences: when the check holds, success must also hold for
             this many fresh random sequences (5.2b, 5.2c), or None.
         criterion_options: parameters ``check`` takes (e.g. ``n_seq``).
+        precheck: the rule needs every checked sequence right, so a wrong one
+            among the most recent few hundred settles a check (see
+            :class:`~lstm_apps.datasets.tasks.criteria.PaperStopRule`).
         max_steps: ``max_steps(params)`` -> the padded number of steps, or
             None (the fixed sets decide, or the lengths vary without bound).
         pad_multiple: with ``max_steps`` None and no fixed sets, batches are
@@ -182,6 +188,7 @@ class TaskSpec:
     check_sequences: int | None = None
     confirm_sequences: int | None = None
     criterion_options: tuple[str, ...] = ()
+    precheck: bool = False
     max_steps: Callable[..., int | None] = lambda **params: None
     pad_multiple: int = 32
     fixed_sets: Callable[[int, np.random.Generator], tuple[TaskBatch, TaskBatch]] | None = None
@@ -297,7 +304,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
             lambda n, seed, length: noisy.long_lag_random(n, p=length, seed=seed), "next_symbol",
             criteria.long_lag_random_check,
             TaskConfig(1, 1, bias_step=0.0, max_sequences=30_000, check_every=256),
-            params={"length": 100}, confirm_sequences=PAPER_SUCCESS_SEQUENCES,
+            params={"length": 100}, confirm_sequences=PAPER_SUCCESS_SEQUENCES, precheck=True,
             max_steps=lambda length: length, input_to_output=True, score=criteria.final_step_errors,
             test_sequences=PAPER_SUCCESS_SEQUENCES,
         ),
@@ -306,7 +313,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
             lambda n, seed, lag, distractors: noisy.very_long_lag(n, lag, distractors, seed=seed),
             "classification", criteria.very_long_lag_check,
             TaskConfig(2, 1, bias_step=-1.0, max_sequences=300_000, check_every=1000),
-            params={"lag": 100, "distractors": 100}, confirm_sequences=PAPER_SUCCESS_SEQUENCES,
+            params={"lag": 100, "distractors": 100}, confirm_sequences=PAPER_SUCCESS_SEQUENCES, precheck=True,
             score=_very_long_lag_score, test_sequences=PAPER_SUCCESS_SEQUENCES,
         ),
         _spec(
@@ -321,24 +328,24 @@ TASK_SPECS: dict[str, TaskSpec] = {
             "adding", "5.4", "adding problem: the sum of two marked values",
             lambda n, seed, length: generators.adding_problem(n, T=length, seed=seed), "regression",
             criteria.adding_check, TaskConfig(4, 2, init="uniform", max_sequences=100_000),
-            params={"length": 100}, max_steps=_marked_pairs_steps,
+            params={"length": 100}, max_steps=_marked_pairs_steps, precheck=True,
         ),
         _spec(
             "multiplication", "5.5", "multiplication problem: the product of two marked values",
             lambda n, seed, length, n_seq: generators.multiplication_problem(n, T=length, seed=seed),
             "regression", criteria.multiplication_check,
-            TaskConfig(4, 2, init="uniform", max_sequences=150_000),
+            TaskConfig(4, 2, init="uniform", max_sequences=150_000, check_every=4000),
             params={"length": 100, "n_seq": 140}, criterion_options=("n_seq",), max_steps=_marked_pairs_steps,
         ),
         _spec(
             "temporal_order_2", "5.6a", "temporal order of 2 widely separated symbols (4 classes)",
             _temporal_order(2), "classification", criteria.temporal_order_check,
-            TaskConfig(2, 2, max_sequences=60_000), max_steps=lambda: 110,
+            TaskConfig(2, 2, max_sequences=60_000), max_steps=lambda: 110, precheck=True,
         ),
         _spec(
             "temporal_order_3", "5.6b", "temporal order of 3 widely separated symbols (8 classes)",
             _temporal_order(3), "classification", criteria.temporal_order_check,
-            TaskConfig(3, 2, max_sequences=200_000), max_steps=lambda: 110,
+            TaskConfig(3, 2, max_sequences=200_000), max_steps=lambda: 110, precheck=True,
         ),
     )
 }  # fmt: skip
@@ -405,6 +412,7 @@ def paper_stop_rule(
     verbose: int = 0,
     confirm: Callable[[Any], tuple[bool, Mapping[str, Any]]] | None = None,
     min_sequences: int = 0,
+    precheck: int | None = PRECHECK_SEQUENCES,
     **options,
 ) -> criteria.PaperStopRule:
     """The paper's stop rule of ``task`` as a criterion function for ``StopWhen``.
@@ -420,6 +428,8 @@ def paper_stop_rule(
         min_sequences: no success before this many training sequences
             (:attr:`~lstm_apps.datasets.tasks.streams.TaskData.min_sequences`:
             a full window of the most recent ones).
+        precheck: sequences checked first by a task whose rule needs every
+            sequence right (its spec's ``precheck``); None: none.
         **options: criterion options (``n_seq`` for multiplication); options
             the task's rule does not take are ignored, so a caller can pass
             the same ones for every task.
@@ -434,5 +444,11 @@ def paper_stop_rule(
         return spec.check(pred, batch, **kwargs)
 
     return criteria.PaperStopRule(
-        check, check_set, sequences_per_epoch, verbose=verbose, confirm=confirm, min_sequences=min_sequences
+        check,
+        check_set,
+        sequences_per_epoch,
+        verbose=verbose,
+        confirm=confirm,
+        min_sequences=min_sequences,
+        precheck=precheck if spec.precheck else None,
     )
