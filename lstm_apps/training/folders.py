@@ -125,7 +125,7 @@ def make_strategy(kind: str):
                 "--distribute multiworker: TF_CONFIG needs 'cluster' and 'task' entries, received "
                 f"{os.environ['TF_CONFIG']!r}."
             )
-        from lstm_apps.training.distributed import install_keras_fixes
+        from lstm_apps.training.keras_fixes import install_keras_fixes
 
         install_keras_fixes()
         try:
