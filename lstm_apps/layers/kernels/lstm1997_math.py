@@ -170,17 +170,49 @@ def net_input_grads(spec, gh, gs, yi, yo, g, g_prime, q, yf=None, sp=None):
     return tf_module().concat([d[n] for n in spec.names], axis=-1)
 
 
+#: compile the backward loop of full BPTT, forget gates and masks with XLA (its products per step are
+#: small and its elementwise work fuses); the weight gradients stay one large TensorFlow product
+JIT_BACKWARD = True
+
+
 def backward(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS):
     """Gradients of ``(H, S)`` with respect to ``(proj, kernel, h0, s0)``.
 
     With ``truncated`` no error crosses time through ``h_{t-1}`` (the
     paper's scissors): the only recurrence is the elementwise one of ``s``.
     ``A`` are the stored activations, or ``None`` to recompute them.
+    Returns ``(dz, dkernel, dh0, ds0)``, ``dz`` the gradient of the net
+    inputs (that of ``proj``).
     """
     tf = tf_module()
-    h_prev = tf.concat([h0[None], H[:-1]], axis=0)
     if A is None:
+        h_prev = tf.concat([h0[None], H[:-1]], axis=0)
         A, _ = activations(spec, proj + tf.einsum("tbu,uw->tbw", h_prev, kernel))
+    if truncated and mask is None and not spec.forget:
+        # no error through h_{t-1} and no forget gate: ds_t is a reverse cumulative sum
+        p = split_gates(spec, A)
+        g, g_prime = cell_input_terms(spec, p["cell"])
+        q, q_prime = squash_terms(spec, S)
+        gs = tf.cumsum(dS + dH * expand_blocks(spec, p["output"]) * q_prime, axis=0, reverse=True)
+        dz = net_input_grads(spec, dH, gs, p["input"], p["output"], g, g_prime, q)
+        dh0 = tf.zeros_like(h0)
+        ds0 = gs[0]
+    else:
+        loop = compiled(
+            "bwd_loop",
+            lambda *a: _backward_loop(spec, truncated, *a),
+            (spec, truncated, mask is not None),
+            JIT_BACKWARD,
+        )
+        dz, dh0, ds0 = loop(kernel, h0, s0, mask, S, A, dH, dS)
+    # h_{t-1} is h0 then H[:-1]: two products instead of joining them into a copy
+    dkernel = weight_grad(H[:-1], dz[1:]) + tf.matmul(h0, dz[0], transpose_a=True)
+    return dz, dkernel, dh0, ds0
+
+
+def _backward_loop(spec, truncated, kernel, h0, s0, mask, S, A, dH, dS):
+    """The reverse loop of :func:`backward`: ``(dz, dh0, ds0)``."""
+    tf = tf_module()
     p = split_gates(spec, A)
     y_in, y_out = p["input"], p["output"]
     g, g_prime = cell_input_terms(spec, p["cell"])
@@ -189,14 +221,7 @@ def backward(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS):
     y_f = p.get("forget")
     f = expand_blocks(spec, y_f) if spec.forget else None
     s_prev = tf.concat([s0[None], S[:-1]], axis=0) if spec.forget else None
-
     extra = (y_f, s_prev) if spec.forget else ()
-    if truncated and mask is None and f is None:
-        # no error through h_{t-1} and no forget gate: ds_t is a reverse cumulative sum
-        gs = tf.cumsum(dS + dH * a, axis=0, reverse=True)
-        dz = net_input_grads(spec, dH, gs, y_in, y_out, g, g_prime, q)
-        return dz, weight_grad(h_prev, dz), tf.zeros_like(h0), gs[0]
-
     kernel_t = tf.transpose(kernel)
     zero = tf.zeros_like(h0)
 
@@ -243,7 +268,7 @@ def backward(spec, truncated, proj, kernel, h0, s0, mask, H, S, A, dH, dS):
         dz = net_input_grads(spec, ys[0], ys[1], y_in, y_out, g, g_prime, q, *extra)
     else:
         dz = ys[0]
-    return dz, weight_grad(h_prev, dz), dh0, ds0
+    return dz, dh0, ds0
 
 
 def fused_pre(spec, A, S, dH, dS):
