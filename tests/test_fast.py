@@ -342,6 +342,7 @@ def test_batch_unknown_when_traced_is_sharded_at_run_time(monkeypatch, return_se
     dynamic = tf.function(
         lambda xs, h0, s0: run(xs, h0, s0, "auto"),
         input_signature=[tf.TensorSpec([None, T, F], tf.float32), spec, spec],
+        autograph=False,  # as Keras traces its steps: the kernels are not autograph code
     )
     got = dynamic(tf.constant(x), *map(tf.constant, init))
     assert splits == [1, 2], splits  # both counts traced; the batch of 3 takes two shards

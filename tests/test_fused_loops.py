@@ -104,7 +104,18 @@ def _assert_same(fused, generic, x, initial_state=None, mask=None, training=True
             np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("index, name", list(enumerate(CELLS)))
+# the activation readout and the per-unit adaptive cell run with -m slow (about 15 s each on an idle
+# machine): the default run covers each cell's loop once
+SLOW_CELLS = ("forgetting_curve_activation", "adaptive_forget_per_unit")
+
+
+@pytest.mark.parametrize(
+    "index, name",
+    [
+        pytest.param(i, name, marks=pytest.mark.slow) if name in SLOW_CELLS else (i, name)
+        for i, name in enumerate(CELLS)
+    ],
+)
 def test_fused_loop_matches_generic_outputs_and_gradients(index, name):
     options = OPTIONS[index % len(OPTIONS)]
     fused, generic, features, kind = _pair(name, **options)
@@ -136,7 +147,8 @@ def test_factory_kinds_run_fused_and_round_trip(tmp_path):
         GrayBoxRNN(MethylationCell(2), fused="yes")
 
 
-@pytest.mark.parametrize("name", ["methylation", "forgetting_curve"])
+# the forgetting cell's loop without XLA (unknown length) takes about 20 s: slow
+@pytest.mark.parametrize("name", ["methylation", pytest.param("forgetting_curve", marks=pytest.mark.slow)])
 def test_fit_with_unknown_batch_and_length_matches_generic(name):
     """``Input((None, F))`` (the recipes' variable lengths): the loop runs without XLA; a few
     SGD steps leave the same weights as the generic loop."""
@@ -171,7 +183,11 @@ def _mask(seed):
     "options",
     [
         dict(num_heads=1, return_sequences=True, return_state=True),
-        dict(num_heads=2, forget_activation="exp", go_backwards=True, zero_output_for_mask=True),
+        # heads, the exponential forget gate, go_backwards: about 25 s, slow
+        pytest.param(
+            dict(num_heads=2, forget_activation="exp", go_backwards=True, zero_output_for_mask=True),
+            marks=pytest.mark.slow,
+        ),
     ],
     ids=["one_head_states", "two_heads_exp_backwards"],
 )
@@ -184,7 +200,6 @@ def test_slstm_inference_loop_matches_generic(options):
     generic.set_weights(fused.get_weights())
     assert fused.uses_fused_loop() and not generic.uses_fused_loop()
     assert fused.get_config()["fused"] is True and SLSTM.from_config(generic.get_config()).fused is False
-    _assert_same(fused, generic, x, training=False)
     init = [np.random.default_rng(3).uniform(0.0, 1.0, size=(B, U)).astype("float32") for _ in range(4)]
     _assert_same(fused, generic, x, init, _mask(4), training=False)
 
