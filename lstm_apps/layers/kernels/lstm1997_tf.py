@@ -13,9 +13,10 @@ hand-written (a ``tf.custom_gradient``; the derivatives are in
 gradients (``truncate_gradients=True``) no error crosses time through
 ``h_{t-1}``, so the only recurrence left is the elementwise one of the cell
 state ``s`` (a reverse cumulative sum without forget gate; an elementwise
-loop with it or with masks, compiled with XLA), and the weight gradients are
-one large product over all steps; full BPTT runs a reverse loop with one
-product per step (compiled with XLA). A
+loop with it or with masks), and the weight gradients are one large product
+over all steps; full BPTT runs a reverse loop with one product per step
+(TensorFlow's ops: compiled with XLA, these loops ran 2-3 times slower on a
+CPU; see ``lstm1997_math.JIT_BACKWARD``). A
 many-to-one layer (``return_sequences=False``, no mask, no forget gate) with
 truncated gradients needs no loop at all in its backward pass: the only error
 that crosses time rides the constant error carousel unchanged, so every step
