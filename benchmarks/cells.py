@@ -10,10 +10,11 @@ each through the Dense) and timed in four phases:
 * ``fit`` and ``predict``: what a user runs. The model is built *without* a
   batch size (``keras.Input((T, F))``), compiled with SGD and the MSE loss,
   and ``model.fit`` (one epoch) and ``model.predict`` run over the same
-  ``batches * batch`` sequences, alternated, the faster of ``--rounds``
-  rounds kept. ``batches`` is chosen per shape so that Keras's LSTM spends
-  about ``--fit-seconds`` in one call (at least 4 batches, at most 256, and
-  at most about 200 MB of inputs); every layer of a shape gets the same data.
+  data, alternated, the faster of ``--rounds`` rounds kept. The batches per
+  call are chosen per shape, for ``fit`` and ``predict`` apart, so that
+  Keras's LSTM spends about ``--fit-seconds`` in one call (from its compiled
+  training and inference steps; at least 4 batches, at most 256, and at most
+  about 200 MB of inputs); every layer of a shape gets the same data.
   The per-call cost of Keras's own loop (the dataset, the iterator, the
   callbacks) is in these figures; the ``no_rnn`` row (the last input step
   straight into the Dense) measures it alone.
@@ -152,36 +153,42 @@ class Bench:
             self.user_model = build_model(kind, units, timesteps, features, None, return_sequences)
             self.user_model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="mse")
 
-    def use_data(self, x, y):
-        """The ``fit``/``predict`` data (the same arrays for every kind of a shape)."""
+    def use_data(self, x, y, fit_batches, predict_batches):
+        """The ``fit``/``predict`` data (the same arrays for every kind of a shape): the first
+        ``fit_batches`` and ``predict_batches`` batches of ``x``."""
         model, batch = self.user_model, self.batch
-        self.batches = len(x) // batch
-        self._fns["fit"] = lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        self._fns["predict"] = lambda: model.predict(x, batch_size=batch, verbose=0)
+        self.batches = {"fit": fit_batches, "predict": predict_batches}
+        xf, yf, xp = x[: fit_batches * batch], y[: fit_batches * batch], x[: predict_batches * batch]
+        self._fns["fit"] = lambda: model.fit(xf, yf, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+        self._fns["predict"] = lambda: model.predict(xp, batch_size=batch, verbose=0)
 
     def time(self, phase):
         """One call: ``(wall seconds, CPU seconds of this process)`` per batch."""
         start, cpu = time.perf_counter(), time.process_time()
         self._fns[phase]()
-        n = self.batches if phase in ("fit", "predict") else 1
+        n = self.batches[phase] if phase in ("fit", "predict") else 1
         return (time.perf_counter() - start) / n, (time.process_time() - cpu) / n
 
 
 def _fit_data(benches, timesteps, batch, features, return_sequences, fit_seconds, seed=0):
-    """Inputs and targets for fit/predict: enough batches for Keras's LSTM to take about
-    ``fit_seconds`` per call (from its compiled training step), 4 to 256 of them."""
+    """Inputs and targets for fit/predict, and the batches of a ``fit`` and of a ``predict``
+    call: enough for Keras's LSTM to take about ``fit_seconds`` per call (from its compiled
+    training and inference steps), 4 to 256 of them."""
     import numpy as np
 
-    step = None
-    if "lstm" in benches and "train" in benches["lstm"]._fns:
-        step = min(benches["lstm"].time("train")[0] for _ in range(2))
-    batches = 8 if step is None else math.ceil(fit_seconds / max(step, 1e-4))
     cap = max(2, MAX_INPUT_FLOATS // (batch * timesteps * features))
-    batches = int(min(max(batches, 4), 256, cap))
+    counts = {}
+    for phase, step_phase in (("fit", "train"), ("predict", "infer")):
+        step = None
+        if "lstm" in benches and step_phase in benches["lstm"]._fns:
+            step = min(benches["lstm"].time(step_phase)[0] for _ in range(2))
+        wanted = 8 if step is None else math.ceil(fit_seconds / max(step, 1e-4))
+        counts[phase] = int(min(max(wanted, 4), 256, cap))
+    batches = max(counts.values())
     rng = np.random.default_rng(seed + 1)
     x = rng.normal(size=(batches * batch, timesteps, features)).astype("float32")
     y = rng.normal(size=(batches * batch, timesteps, 1) if return_sequences else (batches * batch, 1))
-    return x, y.astype("float32")
+    return x, y.astype("float32"), counts["fit"], counts["predict"]
 
 
 def run_shape(kinds, units, timesteps, batch, args, log):
@@ -202,11 +209,12 @@ def run_shape(kinds, units, timesteps, batch, args, log):
             skipped[kind] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     batches = None
     if user:
-        x, y = _fit_data(benches, timesteps, batch, args.features, args.return_sequences, args.fit_seconds)
-        batches = len(x) // batch
+        x, y, *batches = _fit_data(
+            benches, timesteps, batch, args.features, args.return_sequences, args.fit_seconds
+        )
         for kind, b in list(benches.items()):
             try:
-                b.use_data(x, y)
+                b.use_data(x, y, *batches)
                 for phase in user:  # warm-up: traces and compiles every batch shape
                     b.time(phase)
             except Exception as exc:  # noqa: BLE001
@@ -246,7 +254,7 @@ def run_shape(kinds, units, timesteps, batch, args, log):
                     )
     log(
         f"units={units} T={timesteps} batch={batch}"
-        + (f" ({batches} batches per fit/predict)" if batches else "")
+        + (f" ({batches[0]}/{batches[1]} batches per fit/predict call)" if batches else "")
         + f", ratios to LSTM ({'/'.join(phases)}): "
         + ", ".join(
             f"{k} " + "/".join(f"{rows[k].get(p + '_ratio_to_lstm', float('nan')):.2f}" for p in phases)
@@ -259,7 +267,8 @@ def run_shape(kinds, units, timesteps, batch, args, log):
         "timesteps": timesteps,
         "batch": batch,
         "features": args.features,
-        "fit_batches": batches,
+        "fit_batches": batches[0] if batches else None,
+        "predict_batches": batches[1] if batches else None,
         "layers": rows,
         "skipped": skipped,
     }
@@ -447,11 +456,11 @@ def main(argv=None):
         "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
-        "note": "fit/predict: models without a batch size, model.fit (1 epoch) and model.predict over "
-        "fit_batches batches, alternated, the faster of the rounds; train/infer: compiled steps of models "
-        "with a known batch size, the fastest call; seconds per batch; ratios to keras.layers.LSTM by wall "
-        "clock and by this process's CPU time; the host may be shared, so ratios are meaningful, absolute "
-        "numbers less so",
+        "note": "fit/predict: models without a batch size, model.fit (1 epoch) over fit_batches and "
+        "model.predict over predict_batches batches, alternated, the faster of the rounds; train/infer: "
+        "compiled steps of models with a known batch size, the fastest call; seconds per batch; ratios to "
+        "keras.layers.LSTM by wall clock and by this process's CPU time; the host may be shared, so ratios "
+        "are meaningful, absolute numbers less so",
         "quick": args.quick,
         "phases": list(phases),
         "repeats": args.repeats,
