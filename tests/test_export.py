@@ -77,8 +77,9 @@ TOLERANCES = {
 }
 TOLERANCES_SHORT = {**TOLERANCES, "int8": INT8_SHORT_TOL}
 
-# The abstract base of gray-box cells has no call(); it is the only class left out.
-ABSTRACT = {"GrayBoxCell"}
+# The abstract base of gray-box cells has no call(); GrayBoxRNN wraps a cell it is given (the
+# gray-box factory kinds below are GrayBoxRNN layers). They are the only classes left out.
+ABSTRACT = {"GrayBoxCell", "GrayBoxRNN"}
 
 
 # --------------------------------------------------------------------------

@@ -342,6 +342,7 @@ def test_batch_unknown_when_traced_is_sharded_at_run_time(monkeypatch, return_se
     dynamic = tf.function(
         lambda xs, h0, s0: run(xs, h0, s0, "auto"),
         input_signature=[tf.TensorSpec([None, T, F], tf.float32), spec, spec],
+        autograph=False,  # as Keras traces its steps: the kernels are not autograph code
     )
     got = dynamic(tf.constant(x), *map(tf.constant, init))
     assert splits == [1, 2], splits  # both counts traced; the batch of 3 takes two shards
@@ -461,16 +462,24 @@ def test_benchmark_quick_writes_ratios(tmp_path):
 
     bench = load_recipe("cells", folder="benchmarks")
     out = tmp_path / "cells.json"
-    bench.main(["--quick", "--layers", "lstm1997", "--repeats", "1", "--phases", "infer", "--out", str(out)])
+    argv = ["--quick", "--layers", "lstm1997", "--repeats", "1", "--phases", "infer", "predict"]
+    bench.main([*argv, "--out", str(out)])
     report = json.loads(out.read_text())
     (shape,) = report["results"]
     layers = shape["layers"]
-    assert set(layers) == {"lstm1997", "lstm"}  # lstm added as the reference
-    assert layers["lstm"]["infer_ratio_to_lstm"] == 1.0
-    for row in layers.values():
-        assert row["infer_seq_per_s"] > 0 and row["infer_cpu_seconds"] >= 0
-        assert np.isfinite(row["infer_ratio_to_lstm"])
-        assert "train_seconds" not in row  # only the asked phase was timed
-    assert "lstm1997 infer" in report["table"]
+    assert set(layers) == {"lstm1997", "lstm", "no_rnn"}  # lstm the reference, no_rnn Keras's own loop
+    assert shape["predict_batches"] >= 4
+    assert layers["lstm"]["infer_ratio_to_lstm"] == 1.0 == layers["lstm"]["predict_ratio_to_lstm"]
+    for kind in ("lstm1997", "lstm"):
+        row = layers[kind]
+        assert row["infer_seq_per_s"] > 0 and row["infer_cpu_seconds"] >= 0 and row["predict_seconds"] > 0
+        assert np.isfinite(row["infer_ratio_to_lstm"]) and np.isfinite(row["predict_ratio_to_lstm"])
+        assert "train_seconds" not in row and "fit_seconds" not in row  # only the asked phases
+    assert "infer_seconds" not in layers["no_rnn"]  # the loop's own cost: fit and predict only
+    assert "lstm1997 infer" in report["table"] and "lstm1997 predict" in report["table"]
+    summary = report["summary"]["lstm1997"]["predict"]
+    assert summary["min"] == summary["max"] == layers["lstm1997"]["predict_ratio_to_lstm"]
+    goal = report["goals"]["lstm1997_predict"]
+    assert goal["at_least"] == 1.5 and goal["met"] == (goal["lowest"] >= 1.5) and goal["shapes"] == 1
     with pytest.raises(ValueError, match="unknown layer kinds"):
         bench.main(["--quick", "--layers", "nonsense"])

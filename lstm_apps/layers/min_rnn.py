@@ -4,7 +4,12 @@ Neither cell's gates see the previous state, so a whole sequence is one
 linear recurrence ``h_t = a_t * h_{t-1} + b_t`` whose coefficients are known
 before the loop, and training runs as a parallel scan (``parallel=True``,
 :func:`linear_scan`); ``parallel=False`` runs the same cell step by step in
-``keras.layers.RNN``. Both paths compute the same outputs.
+``keras.layers.RNN``. Both paths compute the same outputs. With TensorFlow on
+a CPU, ``parallel=True`` runs :func:`lstm_apps.layers.kernels.gated_linear_rnn`
+instead: the gates of every step in one XLA function, then the recurrence as
+one compiled loop; there two cores gain nothing from the scan's ``log T``
+depth and lose its ``log T`` passes over the data (the scan trained slower
+than Keras's LSTM in ``benchmarks/cells.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import keras
 from keras import constraints, initializers, ops, regularizers
 
+from lstm_apps.layers import kernels
 from lstm_apps.layers._common import check_bool, check_positive_int, log_sigmoid
 
 __all__ = [
@@ -434,12 +440,28 @@ class _MinRNN(keras.layers.RNN):
             return super().inner_loop(sequences, initial_state, mask, training=training)
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if self.go_backwards:  # as keras.layers.RNN: outputs stay in processing order
-            sequences = ops.flip(sequences, axis=1)
-            mask = None if mask is None else ops.flip(mask, axis=1)
         h0 = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
         dtype = self.compute_dtype
         scan_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
+        if kernels.sequential_loop_preferred():  # a CPU: one compiled loop beats the scan there
+            cell = self.cell
+            last, outputs, states = kernels.gated_linear_rnn(
+                sequences,
+                h0,
+                cell.kernel,
+                cell.bias,
+                lambda projected: cell.coefficients(projected)[:2],
+                (type(cell).__name__, cell.units),
+                scan_dtype=scan_dtype,
+                mask=mask,
+                go_backwards=self.go_backwards,
+                return_sequences=self.return_sequences,
+                zero_output_for_mask=self.zero_output_for_mask,
+            )
+            return ops.cast(last, dtype), ops.cast(outputs, dtype), [ops.cast(states[0], dtype)]
+        if self.go_backwards:  # as keras.layers.RNN: outputs stay in processing order
+            sequences = ops.flip(sequences, axis=1)
+            mask = None if mask is None else ops.flip(mask, axis=1)
         # under a mixed-precision policy the gates and the scan run in float32
         projected = ops.cast(self.cell.project_inputs(sequences), scan_dtype)
         a, b, _ = self.cell.coefficients(projected)

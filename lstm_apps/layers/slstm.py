@@ -9,6 +9,7 @@ import keras
 import numpy as np
 from keras import constraints, initializers, ops, regularizers
 
+from lstm_apps.layers import kernels
 from lstm_apps.layers._common import check_finite, check_positive_int, log_sigmoid
 
 __all__ = ["SLSTM", "SLSTMCell"]
@@ -190,20 +191,23 @@ class SLSTMCell(keras.layers.Layer):
         """``x W + b`` for inputs of shape ``(..., input_dim)`` (no recurrence)."""
         return ops.add(ops.matmul(inputs, self.kernel), self.bias)
 
-    def recurrent_projection(self, h):
-        """``r(h)``: the block-diagonal recurrent product, ``(batch, 4 * units)`` in ``[i | f | z | o]``."""
+    def recurrent_projection(self, h, recurrent_kernel=None):
+        """``r(h)``: the block-diagonal recurrent product, ``(batch, 4 * units)`` in ``[i | f | z | o]``
+        (with ``recurrent_kernel`` in place of the cell's own weights when given)."""
+        recurrent_kernel = self.recurrent_kernel if recurrent_kernel is None else recurrent_kernel
         if self.num_heads == 1:
-            return ops.matmul(h, self.recurrent_kernel)
+            return ops.matmul(h, recurrent_kernel)
         heads, d = self.num_heads, self.head_dim
         per_head = ops.transpose(ops.reshape(h, (-1, heads, d)), (1, 0, 2))  # (H, batch, d)
-        r = ops.matmul(per_head, self.recurrent_kernel)  # (H, batch, 4 d), per head [i | f | z | o]
+        r = ops.matmul(per_head, recurrent_kernel)  # (H, batch, 4 d), per head [i | f | z | o]
         r = ops.transpose(ops.reshape(r, (heads, -1, 4, d)), (1, 2, 0, 3))  # (batch, gate, H, d)
         return ops.reshape(r, (-1, 4 * self.units))
 
-    def step_projected(self, projected, states):
-        """One step from ``x W + b``; returns ``(h, [h, c, n, m], gates)``."""
+    def step_projected(self, projected, states, recurrent_kernel=None):
+        """One step from ``x W + b``; returns ``(h, [h, c, n, m], gates)`` (``recurrent_kernel``:
+        other weights than the cell's own, as the fused loop passes them)."""
         h_prev, c_prev, n_prev, m_prev = states
-        pre = ops.add(projected, self.recurrent_projection(h_prev))
+        pre = ops.add(projected, self.recurrent_projection(h_prev, recurrent_kernel))
         u = self.units
         i_raw, f_raw, z_raw, o_raw = (pre[:, k * u : (k + 1) * u] for k in range(4))
         log_f = log_sigmoid(f_raw) if self.forget_activation == "sigmoid" else f_raw
@@ -284,6 +288,12 @@ class SLSTM(keras.layers.RNN):
         stateful: keep the last states of each batch for the next batch.
         unroll: unroll the time loop.
         zero_output_for_mask: output zeros at masked steps (with ``return_sequences``).
+        fused: with the TensorFlow backend (and ``unroll=False``), run
+            :func:`lstm_apps.layers.kernels.slstm` for inference: every
+            step's input projection in one product and the recurrence in one
+            XLA-compiled loop, with the same outputs (and gradients). Training
+            calls (``training=True``) and ``False`` run the generic
+            ``keras.layers.RNN`` loop, one small op at a time.
         **kwargs: standard layer arguments (``name``, ``dtype``, ...).
 
     Call arguments:
@@ -322,8 +332,12 @@ class SLSTM(keras.layers.RNN):
         stateful: bool = False,
         unroll: bool = False,
         zero_output_for_mask: bool = False,
+        fused: bool = True,
         **kwargs,
     ):
+        if not isinstance(fused, (bool, np.bool_)):
+            raise ValueError(f"fused must be True or False, received fused={fused!r}.")
+        self.fused = bool(fused)
         cell = SLSTMCell(
             units,
             num_heads=num_heads,
@@ -375,13 +389,37 @@ class SLSTM(keras.layers.RNN):
         self._check_rank(sequences.shape)
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
+    def uses_fused_loop(self) -> bool:
+        """Whether calls run the fused loop (``fused``, TensorFlow backend, no ``unroll``)."""
+        return self.fused and not self.unroll and kernels.fast_path_supported()
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self.uses_fused_loop() or training:  # the generic loop trains faster (see kernels.slstm)
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        cell = self.cell
+        return kernels.slstm(
+            sequences,
+            list(initial_state),
+            cell.kernel,
+            cell.bias,
+            cell.recurrent_kernel,
+            lambda projected, states, recurrent: cell.step_projected(projected, states, recurrent)[:2],
+            (cell.units, cell.num_heads, cell.forget_activation),
+            mask=mask,
+            go_backwards=self.go_backwards,
+            return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask,
+        )
+
     def get_config(self):
         config = self.cell.get_config()
         for key in ("name", "trainable", "dtype"):
             config.pop(key, None)
         base = super().get_config()
         base.pop("cell", None)
-        return {**base, **config}
+        return {**base, **config, "fused": self.fused}
 
     @classmethod
     def from_config(cls, config):

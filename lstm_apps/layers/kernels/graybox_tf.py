@@ -14,11 +14,14 @@ what these cells spend their time on there.
   kernel's (forget gate, ``tanh`` squash, full BPTT) and it runs on that
   kernel: one input projection, an XLA-compiled loop with one recurrent
   product per step, and a hand-written backward pass.
-* :func:`methylation` and :func:`forgetting_curve`: every input-dependent
-  term (decays, gate biases, cell inputs) is computed for all steps at once,
-  and only the elementwise recurrence runs in the loop, compiled with XLA
-  (:func:`elementwise_loop`); gradients are TensorFlow's, through the
-  compiled loop.
+* :func:`methylation`: its gates depend on the dose alone, so the whole
+  recursion is the linear recurrence of
+  :mod:`~lstm_apps.layers.kernels.linear_tf` (a compiled loop with a
+  hand-written backward pass).
+* :func:`forgetting_curve`: every input-dependent term (decays, gate biases,
+  cell inputs) is computed for all steps at once, and only the elementwise
+  recurrence runs in the loop, compiled with XLA (:func:`compiled_loop`);
+  its gradient is TensorFlow's, taken inside one compiled function.
 
 The math is exactly each cell's ``gate_step``; ``tests/test_graybox_fast.py``
 checks outputs and gradients against the generic loop.
@@ -26,10 +29,11 @@ checks outputs and gradients against the generic loop.
 
 from __future__ import annotations
 
+from lstm_apps.layers.kernels.linear_tf import linear_rnn
 from lstm_apps.layers.kernels.lstm1997_tf import lstm1997
 from lstm_apps.layers.kernels.scan import compiled, scan, tf_module
 
-__all__ = ["ACTIVATION_EPS", "adaptive_forget", "elementwise_loop", "forgetting_curve", "methylation"]
+__all__ = ["ACTIVATION_EPS", "adaptive_forget", "compiled_loop", "forgetting_curve", "methylation", "slstm"]
 
 #: the forgetting cell's activation floor (``readout="activation"``), as in the cell
 ACTIVATION_EPS = 1e-3
@@ -115,7 +119,7 @@ def _loop_impl(step, n_states, masked, zero_output, xs, init, params):
     return outputs, list(final[:n_states])
 
 
-def elementwise_loop(
+def compiled_loop(
     key,
     step,
     per_step,
@@ -128,7 +132,12 @@ def elementwise_loop(
     zero_output_for_mask=False,
     training=False,
 ):
-    """A recurrence without matrix products, compiled with XLA over whole sequences.
+    """A recurrence over whole sequences, compiled with XLA, its gradient taken in XLA too.
+
+    Suited to steps of little arithmetic and many small ops (elementwise
+    gates, a stabiliser), which the generic loop runs one by one and XLA
+    fuses; the gradient runs the loop again inside its own compiled function
+    (see :func:`_compiled_loop`).
 
     Args:
         key: hashable, what (with the arguments' structure) identifies ``step``
@@ -162,7 +171,14 @@ def elementwise_loop(
         extra.append(time_major(tf.cast(mask, tf.bool)[:, :, None]))
         init.append(tf.zeros(tf.stack([tf.shape(init[0])[0], output_size]), init[0].dtype))
     outputs, *states = _compiled_loop(
-        key, step, len(initial_state), bool(zero_output_for_mask), xs, init, list(params), extra
+        key,
+        step,
+        len(initial_state),
+        bool(zero_output_for_mask),
+        xs,
+        init,
+        list(params),
+        extra,
     )
     outputs = tf.transpose(outputs, [1, 0, 2])
     last = outputs[:, -1]
@@ -201,6 +217,7 @@ def _compiled_loop(key, step, n_states, zero_output, xs, init, params, extra):
             outs = run(args, extra)
         return tape.gradient(outs, args, output_gradients=grads, unconnected_gradients="zero")
 
+    params = [tf.convert_to_tensor(v) for v in params]
     config = (key, masked, zero_output, n_x, n_i, len(params))
     forward = compiled("elementwise", run, config, jit)
     backward = compiled("elementwise_grad", gradients, config, jit)
@@ -216,24 +233,21 @@ def _compiled_loop(key, step, n_states, zero_output, xs, init, params, extra):
 
         return outs, grad
 
-    return loop(*xs, *init, *(tf.convert_to_tensor(v) for v in params))
-
-
-def _methylation_step(x, states, params):
-    f, ig = x
-    p = f * states[0] + ig
-    return p, [p]
+    return loop(*xs, *init, *params)
 
 
 def methylation(sequences, initial_state, mu, delta, inhibition, **loop):
     """Run the methylation recursion ``p_t = f_t p_{t−1} + i_t g_t`` over whole sequences.
+
+    Its gates depend on the dose alone, so the recursion is linear with
+    coefficients known before the loop (:func:`~lstm_apps.layers.kernels.linear_tf.linear_rnn`).
 
     Args:
         sequences: the dose ``(batch, timesteps, 1)``.
         initial_state: ``[p0]``, ``(batch, units)``.
         mu, delta, inhibition: the effective parameters, ``(units,)``.
         **loop: ``mask``, ``go_backwards``, ``return_sequences``,
-            ``zero_output_for_mask`` (see :func:`elementwise_loop`).
+            ``zero_output_for_mask``, ``training`` (see :func:`compiled_loop`).
 
     Returns:
         ``(last_output, outputs, [p])`` like ``keras.backend.rnn``.
@@ -243,9 +257,7 @@ def methylation(sequences, initial_state, mu, delta, inhibition, **loop):
     mu_t = mu * (1.0 - inhibition * dose)  # (batch, T, units): every step's gates at once
     f = mu_t - delta
     ig = (1.0 - f) * (delta / (1.0 - mu_t + delta))
-    return elementwise_loop(
-        "methylation", _methylation_step, [f, ig], initial_state[:1], [], mu.shape[-1], **loop
-    )
+    return linear_rnn(f, ig, initial_state[0], **loop)
 
 
 def _forgetting_step(activation):
@@ -289,7 +301,7 @@ def forgetting_curve(
         gate_kernel, target_kernel: ``(event features, units)`` or ``None``.
         readout_slope: the effective slope ``(1,)`` of ``readout="activation"``, else ``None``.
         **loop: ``mask``, ``go_backwards``, ``return_sequences``,
-            ``zero_output_for_mask`` (see :func:`elementwise_loop`).
+            ``zero_output_for_mask`` (see :func:`compiled_loop`).
 
     Returns:
         ``(last_output, outputs, [s])`` like ``keras.backend.rnn``; the
@@ -309,12 +321,49 @@ def forgetting_curve(
     g = tf.broadcast_to(tf.sigmoid(z_g), shape)
     activation = readout_slope is not None
     params = [readout_weight, readout_bias, retrieval_gain] + ([readout_slope] if activation else [])
-    return elementwise_loop(
+    return compiled_loop(
         ("forgetting_curve", activation),
         _forgetting_step(activation),
         [f, study, z_in, g],
         initial_state[:1],
         params,
         1,
+        **loop,
+    )
+
+
+def slstm(sequences, initial_state, kernel, bias, recurrent_kernel, step, key, **loop):
+    """The sLSTM over whole sequences: all inputs projected at once, the recurrence in :func:`compiled_loop`.
+
+    For inference: the loop's gradient through :func:`compiled_loop` (run
+    again under XLA's loop gradient) is correct but slower than the generic
+    loop's, as was the same loop in plain TensorFlow ops (measured with
+    ``benchmarks/cells.py``), so :class:`~lstm_apps.layers.SLSTM` trains
+    through the generic loop.
+
+    Args:
+        sequences: ``(batch, timesteps, features)``.
+        initial_state: ``[h, c, n, m]``.
+        kernel, bias: ``(features, 4 * units)`` and ``(4 * units,)``.
+        recurrent_kernel: the cell's recurrent weights (any shape ``step`` reads).
+        step: ``step(projected, states, recurrent_kernel) -> (h, [h, c, n, m])``,
+            one step from its projected inputs; a pure function of its arguments.
+        key: hashable, what identifies ``step`` (the cell's sizes and options).
+        **loop: ``mask``, ``go_backwards``, ``return_sequences``,
+            ``zero_output_for_mask``, ``training`` (see :func:`compiled_loop`).
+
+    Returns:
+        ``(last_output, outputs, [h, c, n, m])`` like ``keras.backend.rnn``.
+    """
+    tf = tf_module()
+    x = tf.convert_to_tensor(sequences)
+    projected = tf.matmul(x, tf.convert_to_tensor(kernel)) + tf.convert_to_tensor(bias)
+    return compiled_loop(
+        ("slstm", key),
+        lambda xt, states, params: step(xt[0], states, params[0]),
+        [projected],
+        list(initial_state),
+        [recurrent_kernel],
+        bias.shape[-1] // 4,
         **loop,
     )

@@ -5,15 +5,18 @@ can, as ``keras.layers.LSTM`` runs through ``keras.backend.lstm``: the kernel
 takes the weights and tensors, never the layer. The inputs of every time
 step are projected with one matrix product before the loop, the loop itself
 does one fused recurrent product per step (compiled with XLA), a large batch
-on a CPU is split into one independent loop per core
-(:mod:`~lstm_apps.layers.kernels.sharding`), and the backward pass is
+on a CPU is split into one independent loop per core, forward and backward
+passes apart (:mod:`~lstm_apps.layers.kernels.sharding`; the count picked at
+run time when the batch size is unknown at trace time), and the backward pass is
 hand-written (a ``tf.custom_gradient``; the derivatives are in
 :mod:`~lstm_apps.layers.kernels.lstm1997_math`). With the paper's truncated
 gradients (``truncate_gradients=True``) no error crosses time through
 ``h_{t-1}``, so the only recurrence left is the elementwise one of the cell
 state ``s`` (a reverse cumulative sum without forget gate; an elementwise
 loop with it or with masks), and the weight gradients are one large product
-over all steps; full BPTT runs a reverse loop with one product per step. A
+over all steps; full BPTT runs a reverse loop with one product per step
+(TensorFlow's ops: compiled with XLA, these loops ran 2-3 times slower on a
+CPU; see ``lstm1997_math.JIT_BACKWARD``). A
 many-to-one layer (``return_sequences=False``, no mask, no forget gate) with
 truncated gradients needs no loop at all in its backward pass: the only error
 that crosses time rides the constant error carousel unchanged, so every step
@@ -355,10 +358,11 @@ def lstm1997(
             per CPU core (at most one per ``SHARD_MIN_BATCH // 2`` sequences)
             for batches of at least
             :data:`~lstm_apps.layers.kernels.sharding.SHARD_MIN_BATCH`
-            sequences when no GPU is visible, else 1. The batch size must be
-            known when the function is traced (for example
-            ``keras.Input(batch_size=...)``); with an unknown batch size the
-            forward pass runs as one loop.
+            sequences when no GPU is visible, else 1. With a batch size
+            unknown when the function is traced (``keras.Input((T, F))``,
+            ``fit``, ``predict``) every count the batch may get is traced and
+            the batch picks one at run time
+            (:func:`~lstm_apps.layers.kernels.sharding.dispatch`).
 
     Returns:
         ``(last_output, outputs, [h, s])`` like ``keras.backend.rnn``

@@ -1,5 +1,6 @@
-"""The fused loops of the gray-box cells (``GrayBoxRNN``, ``lstm_apps.layers.kernels.graybox_tf``)
-against the generic ``keras.layers.RNN`` loop: outputs, final states and gradients."""
+"""The fused loops against the generic ``keras.layers.RNN`` loop (outputs, final states, gradients):
+the gray-box cells (``GrayBoxRNN``, ``lstm_apps.layers.kernels.graybox_tf``), the sLSTM's inference
+loop, and the linear recurrence of the min cells (``lstm_apps.layers.kernels.linear_tf``)."""
 
 import keras
 import numpy as np
@@ -8,12 +9,16 @@ import tensorflow as tf
 from layer_test_utils import check_recurrent_layer
 
 from lstm_apps.layers import (
+    SLSTM,
     AdaptiveForgetCell,
     ForgettingCurveCell,
     GrayBoxRNN,
     MethylationCell,
+    MinGRU,
+    MinLSTM,
     recurrent,
 )
+from lstm_apps.layers.kernels import linear_recurrence
 
 B, T, U = 3, 13, 4  # T = 5 steps before the loop + one chunk of UNROLL=8
 
@@ -68,14 +73,14 @@ def _pair(name, **options):
     return fused, generic, features, kind
 
 
-def _outputs_and_grads(layer, x, initial_state, mask):
+def _outputs_and_grads(layer, x, initial_state, mask, training=True):
     x = tf.constant(x)
     init = None if initial_state is None else [tf.constant(s) for s in initial_state]
     with tf.GradientTape() as tape:
         tape.watch(x)
         if init is not None:
             tape.watch(init)
-        out = layer(x, initial_state=init, mask=mask, training=True)
+        out = layer(x, initial_state=init, mask=mask, training=training)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         loss = 0.0
         for i, o in enumerate(outs):  # weigh every output differently
@@ -86,9 +91,9 @@ def _outputs_and_grads(layer, x, initial_state, mask):
     return [o.numpy() for o in outs], [None if g is None else np.asarray(g) for g in grads]
 
 
-def _assert_same(fused, generic, x, initial_state=None, mask=None):
-    out_f, grad_f = _outputs_and_grads(fused, x, initial_state, mask)
-    out_g, grad_g = _outputs_and_grads(generic, x, initial_state, mask)
+def _assert_same(fused, generic, x, initial_state=None, mask=None, training=True):
+    out_f, grad_f = _outputs_and_grads(fused, x, initial_state, mask, training)
+    out_g, grad_g = _outputs_and_grads(generic, x, initial_state, mask, training)
     assert len(out_f) == len(out_g)
     for a, b in zip(out_f, out_g):
         np.testing.assert_allclose(a, b, atol=2e-6, rtol=1e-5)
@@ -99,7 +104,18 @@ def _assert_same(fused, generic, x, initial_state=None, mask=None):
             np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("index, name", list(enumerate(CELLS)))
+# the activation readout and the per-unit adaptive cell run with -m slow (about 15 s each on an idle
+# machine): the default run covers each cell's loop once
+SLOW_CELLS = ("forgetting_curve_activation", "adaptive_forget_per_unit")
+
+
+@pytest.mark.parametrize(
+    "index, name",
+    [
+        pytest.param(i, name, marks=pytest.mark.slow) if name in SLOW_CELLS else (i, name)
+        for i, name in enumerate(CELLS)
+    ],
+)
 def test_fused_loop_matches_generic_outputs_and_gradients(index, name):
     options = OPTIONS[index % len(OPTIONS)]
     fused, generic, features, kind = _pair(name, **options)
@@ -131,7 +147,8 @@ def test_factory_kinds_run_fused_and_round_trip(tmp_path):
         GrayBoxRNN(MethylationCell(2), fused="yes")
 
 
-@pytest.mark.parametrize("name", ["methylation", "forgetting_curve"])
+# the forgetting cell's loop without XLA (unknown length) takes about 20 s: slow
+@pytest.mark.parametrize("name", ["methylation", pytest.param("forgetting_curve", marks=pytest.mark.slow)])
 def test_fit_with_unknown_batch_and_length_matches_generic(name):
     """``Input((None, F))`` (the recipes' variable lengths): the loop runs without XLA; a few
     SGD steps leave the same weights as the generic loop."""
@@ -153,3 +170,78 @@ def test_fit_with_unknown_batch_and_length_matches_generic(name):
         finals.append(model.get_weights())
     for a, b in zip(*finals):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def _mask(seed):
+    mask = np.random.default_rng(seed).random((B, T)) > 0.3
+    mask[0, :3] = False
+    mask[1, -2:] = False
+    return tf.constant(mask)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(num_heads=1, return_sequences=True, return_state=True),
+        # heads, the exponential forget gate, go_backwards: about 25 s, slow
+        pytest.param(
+            dict(num_heads=2, forget_activation="exp", go_backwards=True, zero_output_for_mask=True),
+            marks=pytest.mark.slow,
+        ),
+    ],
+    ids=["one_head_states", "two_heads_exp_backwards"],
+)
+def test_slstm_inference_loop_matches_generic(options):
+    """Inference runs the fused loop (and a gradient of it is right); training the generic one."""
+    fused, generic = SLSTM(U, **options), SLSTM(U, fused=False, **options)
+    x = np.random.default_rng(2).normal(size=(B, T, 3)).astype("float32")
+    fused(x)
+    generic(x)
+    generic.set_weights(fused.get_weights())
+    assert fused.uses_fused_loop() and not generic.uses_fused_loop()
+    assert fused.get_config()["fused"] is True and SLSTM.from_config(generic.get_config()).fused is False
+    init = [np.random.default_rng(3).uniform(0.0, 1.0, size=(B, U)).astype("float32") for _ in range(4)]
+    _assert_same(fused, generic, x, init, _mask(4), training=False)
+
+
+@pytest.mark.parametrize("layer", [MinGRU, MinLSTM])
+def test_min_cells_cpu_loop_matches_the_step_loop(layer):
+    """On a CPU ``parallel=True`` runs the compiled linear recurrence: it equals the step loop."""
+    fused = layer(U, return_sequences=True, go_backwards=True, return_state=True)
+    steps = layer(U, return_sequences=True, go_backwards=True, return_state=True, parallel=False)
+    x = np.random.default_rng(5).normal(size=(B, T, 3)).astype("float32")
+    fused(x)
+    steps(x)
+    steps.set_weights(fused.get_weights())
+    init = [np.random.default_rng(6).normal(size=(B, U)).astype("float32")]
+    _assert_same(fused, steps, x, init, _mask(7))
+
+
+def test_linear_recurrence_against_numpy_and_autodiff():
+    rng = np.random.default_rng(8)
+    a = rng.uniform(0.0, 1.2, size=(2, 9, 3)).astype("float32")
+    b, h0 = rng.normal(size=(2, 9, 3)).astype("float32"), rng.normal(size=(2, 3)).astype("float32")
+    expected, h = [], h0.astype("float64")
+    for t in range(9):
+        h = a[:, t] * h + b[:, t]
+        expected.append(h)
+    weights = tf.constant(rng.normal(size=(2, 9, 3)).astype("float32"))
+    grads = []
+    for run in (linear_recurrence, _python_recurrence):
+        args = [tf.constant(v) for v in (a, b, h0)]
+        with tf.GradientTape() as tape:
+            tape.watch(args)
+            out = run(*args)
+            loss = tf.reduce_sum(out * weights)
+        grads.append(tape.gradient(loss, args))
+        np.testing.assert_allclose(out.numpy(), np.stack(expected, axis=1), rtol=1e-5, atol=1e-6)
+    for got, want in zip(*grads):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _python_recurrence(a, b, h0):
+    h, out = h0, []
+    for t in range(a.shape[1]):
+        h = a[:, t] * h + b[:, t]
+        out.append(h)
+    return tf.stack(out, axis=1)
