@@ -391,7 +391,8 @@ class SLSTM(keras.layers.RNN):
 
     def uses_fused_loop(self) -> bool:
         """Whether calls run the fused loop (``fused``, TensorFlow backend, no ``unroll``)."""
-        return self.fused and not self.unroll and kernels.fast_path_supported()
+        # the fused sLSTM loop is TensorFlow code (kernels.fast_path_supported() is also true on JAX)
+        return self.fused and not self.unroll and kernels.lstm1997_tf.fast_path_supported()
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self.uses_fused_loop() or training:  # the generic loop trains faster (see kernels.slstm)
