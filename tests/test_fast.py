@@ -134,7 +134,18 @@ LAST_CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("index", range(len(LAST_CONFIGS)))
+# the default run covers each option both ways (squash, blocks, return_state, go_backwards);
+# the other 12 combinations run with -m slow
+LAST_DEFAULT_INDICES = (0, 6, 9, 15)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        i if i in LAST_DEFAULT_INDICES else pytest.param(i, marks=pytest.mark.slow)
+        for i in range(len(LAST_CONFIGS))
+    ],
+)
 def test_many_to_one_path_matches_generic_outputs_and_gradients(index, monkeypatch):
     config = LAST_CONFIGS[index]
     fast, slow = _pair(config)  # defaults: truncated, no forget gate, return_sequences=False

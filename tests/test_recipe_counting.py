@@ -37,6 +37,9 @@ def test_quick_anbn_counts_beyond_the_training_sizes(recipe, tmp_path):
     assert config["epochs"] == 3 and config["units"] == 4 and config["learning_rate"] > 0
 
 
+# slow: a transformer run (18 s of a loaded run); the baseline itself is tested in
+# test_transformer_baseline.py and the recipe path by the two runs above and below
+@pytest.mark.slow
 def test_quick_transformer_does_not_generalise(recipe, tmp_path):
     metrics = recipe.main(["--quick", "--cell", "transformer", "--runs-dir", str(tmp_path)])
     assert metrics["max_n_all_correct_transformer"] < 60

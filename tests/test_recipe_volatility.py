@@ -120,6 +120,9 @@ def test_quick_run_on_bundled_data(tmp_path):
     assert (fc.drop(columns="proxy") > 0).all().all()
 
 
+# slow: two recipe runs (30 s of a loaded run); the per-member resume it relies on is the harness's,
+# tested in test_training.py::test_fit_members_resume_trains_only_the_interrupted_member
+@pytest.mark.slow
 def test_resume_continues_the_interrupted_network_from_its_backup(tmp_path, monkeypatch):
     """An interruption in the plain net's second epoch: --resume trains the cell again from the
     run's seed (its finished fit left no backup) and continues the plain net from its own backup."""
