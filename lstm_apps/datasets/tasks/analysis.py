@@ -117,6 +117,12 @@ def input_gradient(model, x) -> np.ndarray:
 
     Raises:
         RuntimeError: Keras runs on a backend without gradients (named).
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((5, 2)), keras.layers.SimpleRNN(3)])
+    >>> input_gradient(model, np.ones((4, 5, 2))).shape
+    (4, 5, 2)
     """
     x = np.asarray(x, dtype="float32")
     backend = keras.backend.backend()
