@@ -1,10 +1,14 @@
 """The Keras backend this process runs, and a clear error for the features only TensorFlow has.
 
 The layers (:mod:`lstm_apps.layers`) run on Keras's TensorFlow, JAX and
-PyTorch backends; TFLite export (:mod:`lstm_apps.export`, a recipe's
-``--export``) and ``tf.distribute`` strategies (``--distribute``) are
-TensorFlow's own, and :func:`require_tensorflow` refuses them elsewhere
-with the backend named.
+PyTorch backends, and the library's ``tf.data`` pipelines feed ``fit`` on
+all three; TFLite export (:mod:`lstm_apps.export`, ``export_models``,
+``lstm-apps export``, a recipe's ``--export``), ``tf.distribute`` strategies
+(``--distribute``, the multi-worker harness) and the raw-string text
+classifiers (:mod:`lstm_apps.text_models`: ``TextVectorization`` inside a
+model) are TensorFlow's own, and their entry points call
+:func:`require_tensorflow` first, which refuses them elsewhere with the
+backend named.
 """
 
 from __future__ import annotations

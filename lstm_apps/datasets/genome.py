@@ -454,7 +454,8 @@ def window_dataset(
         repeat: repeat forever (use with ``steps_per_epoch``).
 
     Returns:
-        A ``tf.data.Dataset`` of ``(x, y, w)`` batches.
+        A ``tf.data.Dataset`` of ``(x, y, w)`` batches; ``model.fit`` takes it on
+        every Keras backend (JAX and PyTorch read ``tf.data`` too).
     """
     import tensorflow as tf
 

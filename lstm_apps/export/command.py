@@ -143,6 +143,8 @@ def export_file(
 
     Raises:
         ValueError: a missing model or data file, or int8 without real data.
+        RuntimeError: Keras runs on a backend other than TensorFlow (named), before
+            the model is read.
 
     Example:
 
@@ -150,6 +152,9 @@ def export_file(
     >>> report["data_source"]
     'sample_inputs'
     """
+    from lstm_apps.backends import require_tensorflow
+
+    require_tensorflow("TFLite export (lstm-apps export)")
     from lstm_apps.export.runner import measure_latency
     from lstm_apps.export.samples import load_sample_inputs, sample_file_name
     from lstm_apps.export.tflite import synthetic_inputs, to_tflite

@@ -17,6 +17,10 @@ MAX_CALIBRATION_SAMPLES = 2000
 
 
 def _tf():
+    """TensorFlow, for the converter's modules; refused on another Keras backend (named)."""
+    from lstm_apps.backends import require_tensorflow
+
+    require_tensorflow("TFLite export (lstm_apps.export)")
     import tensorflow as tf
 
     return tf

@@ -147,7 +147,7 @@ class PairBatches:
             yield self.batch(int(i))
 
     def dataset(self):
-        """A ``tf.data.Dataset`` of the batches, reshuffled on every pass."""
+        """A ``tf.data.Dataset`` of the batches, reshuffled every pass (``fit`` takes it on every backend)."""
         import tensorflow as tf
 
         ids = tf.TensorSpec((None, None), tf.int32)

@@ -13,6 +13,13 @@
   :func:`compare_with_baseline`: accuracy beside a baseline and the n-gram ceiling.
 * :func:`input_gate_activity` and :func:`explanation_figure`: what each word
   wrote into memory, and the running prediction over a text's prefixes.
+
+The classifiers need Keras's TensorFlow backend: Keras runs a
+``TextVectorization`` layer (TensorFlow string ops) inside a model on
+TensorFlow only. The functions that build or run one raise a
+``RuntimeError`` naming another backend before any work;
+:func:`classifier_vocabulary`, :func:`make_vectorizer`, :func:`as_text_input`
+and :func:`binary_accuracy` work on every backend.
 """
 
 from __future__ import annotations
@@ -45,6 +52,17 @@ __all__ = [
 ]
 
 POOLINGS = ("last", "mean")
+
+
+def _require_string_models(entry: str) -> None:
+    """Refuse ``entry`` (a function's name) unless Keras runs on TensorFlow, naming the backend.
+
+    Raises:
+        RuntimeError: Keras runs on another backend, where a model cannot hold ``TextVectorization``.
+    """
+    from lstm_apps.backends import require_tensorflow
+
+    require_tensorflow(f"{entry} (a model that reads raw strings through its TextVectorization layer)")
 
 
 @dataclass
@@ -117,7 +135,8 @@ def as_text_input(texts: Sequence[str]):
 
 
 def predict_texts(model: keras.Model, texts: Sequence[str]) -> np.ndarray:
-    """P(positive) of each text, shape ``(n,)``."""
+    """P(positive) of each text, shape ``(n,)`` (Keras's TensorFlow backend only)."""
+    _require_string_models("predict_texts")
     return np.asarray(model.predict(as_text_input(texts), verbose=0, batch_size=256)).reshape(-1)
 
 
@@ -200,7 +219,11 @@ def build_text_classifier(
         An uncompiled ``keras.Model`` with layers ``embedding``, ``encoder`` (or
         ``bidirectional``), ``head`` and, as asked, ``polarity``, ``lexicon``,
         ``word_features``, ``deep_logit``, ``wide_logit``.
+
+    Raises:
+        RuntimeError: Keras runs on a backend other than TensorFlow (named).
     """
+    _require_string_models("build_text_classifier")
     vocab_size = vectorizer.vocabulary_size()
     inputs = keras.Input(shape=(1,), dtype="string", name="text")
     ids = vectorizer(inputs)
@@ -244,7 +267,8 @@ def encoder_layers(model: keras.Model) -> tuple[keras.layers.Layer, keras.layers
 
 
 def average_members(members: Sequence[keras.Model], name: str = "sentiment_ensemble") -> keras.Model:
-    """One model taking raw strings whose P(positive) is the mean of the members'."""
+    """One model taking raw strings whose P(positive) is the mean of the members' (TensorFlow only)."""
+    _require_string_models("average_members")
     if len(members) < 2:
         raise ValueError(f"average_members needs at least two members, received {len(members)}.")
     inputs = keras.Input(shape=(1,), dtype="string", name="text")
@@ -284,7 +308,11 @@ def compare_with_baseline(
         ``test_accuracy_{model,baseline}`` and ``n_test``; the results table's rows (the ceiling
         only when below 1: real sentences seldom share their n-gram counts, and a ceiling of 1
         says nothing); and a one-paragraph verdict.
+
+    Raises:
+        RuntimeError: Keras runs on a backend other than TensorFlow (named).
     """
+    _require_string_models("compare_with_baseline")
     from lstm_apps.datasets.sentiment import ngram_ceiling
 
     p_val, b_val = predict_texts(model, val.texts), baseline.predict_proba(val.texts)
@@ -349,7 +377,11 @@ def input_gate_activity(model: keras.Model, text: str) -> tuple[list[str], np.nd
     Returns:
         ``(tokens, activity, what)``: the text's tokens, one activity per token
         and the name of the quantity.
+
+    Raises:
+        RuntimeError: Keras runs on a backend other than TensorFlow (named).
     """
+    _require_string_models("input_gate_activity")
     vectorizer = model.get_layer("vectorizer")
     vocab = vectorizer.get_vocabulary()
     ids = np.asarray(vectorizer(as_text_input([text])))[0]
@@ -377,7 +409,11 @@ def explanation_figure(model: keras.Model, text: str, label: int):
     Returns:
         ``(figure, detail)``: a matplotlib figure and ``{"tokens", "activity",
         "running_prediction"}`` (the prediction on each prefix of the text).
+
+    Raises:
+        RuntimeError: Keras runs on a backend other than TensorFlow (named).
     """
+    _require_string_models("explanation_figure")
     import matplotlib.pyplot as plt
 
     tokens, activity, activity_name = input_gate_activity(model, text)

@@ -25,6 +25,7 @@ from lstm_apps.datasets.word_vectors import WordVectors, embedding_matrix
 from lstm_apps.layers import recurrent
 from lstm_apps.text_models.model import (
     TextClassifierSpec,
+    _require_string_models,
     as_text_input,
     build_text_classifier,
     classifier_vocabulary,
@@ -322,7 +323,11 @@ def train_text_classifiers(
         (``vocabulary_size``, ``word_vectors_vocabulary_coverage``, ``pretrain_*_loss``,
         ``refit_epochs``, suffixed ``_member_<k>`` for member ``k > 0``;
         ``lexicon_vocabulary_coverage``).
+
+    Raises:
+        RuntimeError: Keras runs on a backend other than TensorFlow (named), before any work.
     """
+    _require_string_models("train_text_classifiers")
     if word_vectors is not None and word_vectors.dim != spec.embedding_dim:
         raise ValueError(
             f"embedding_dim {spec.embedding_dim} differs from the {word_vectors.dim} dimensions of the "

@@ -154,6 +154,10 @@ class Agreement:
     Args:
         strategy: a multi-worker ``MultiWorkerMirroredStrategy``.
 
+    Raises:
+        RuntimeError: Keras runs on a backend other than TensorFlow (named).
+        ValueError: ``strategy`` is not multi-worker.
+
     Example:
 
     >>> agree = Agreement(run.strategy)
@@ -161,6 +165,9 @@ class Agreement:
     """
 
     def __init__(self, strategy):
+        from lstm_apps.backends import require_tensorflow
+
+        require_tensorflow("--distribute multiworker (Agreement, a tf.distribute all-reduce)")
         import tensorflow as tf
 
         role = worker_role(strategy)
@@ -356,7 +363,8 @@ def array_dataset(x, y=None, sample_weight=None, *, batch_size: int = 32, shuffl
         seed: the shuffling seed.
 
     Returns:
-        The dataset (its batches stacked along axis 0).
+        The dataset (its batches stacked along axis 0); ``fit`` takes it on every
+        Keras backend (JAX and PyTorch read ``tf.data`` too).
 
     Example:
 
@@ -408,11 +416,21 @@ def generator_dataset(source):
     size is left unknown but the feature size of rank-3+ arrays, so batches
     may vary in length. The first batch is read once to learn the structure.
 
+    TensorFlow backend only: on JAX and PyTorch, ``fit`` first reads a pass of
+    the dataset to build the model's metrics and optimizer (TensorFlow reads
+    the element spec instead), and batches of an iterator read in that pass
+    would never be trained on; give ``fit`` the ``PyDataset`` or iterator
+    itself there.
+
     Args:
         source: the ``PyDataset`` or iterator; each item a batch ``(x, y[, w])``.
 
     Returns:
         The dataset.
+
+    Raises:
+        RuntimeError: Keras runs on a backend other than TensorFlow (named).
+        ValueError: ``source`` is neither, or an empty iterator.
 
     Example:
 
@@ -420,6 +438,10 @@ def generator_dataset(source):
     """
     import keras
     import tensorflow as tf
+
+    from lstm_apps.backends import require_tensorflow
+
+    require_tensorflow("generator_dataset (the multi-worker harness's pipeline of an iterator)")
 
     if isinstance(source, keras.utils.PyDataset):
         size = getattr(source, "num_batches", None)
@@ -513,7 +535,11 @@ def distribute_fit_inputs(strategy, model, args: tuple, kwargs: dict, seed) -> d
 
     Raises:
         ValueError: ``class_weight`` (give ``sample_weight`` instead), or data of another kind.
+        RuntimeError: Keras runs on a backend other than TensorFlow (named).
     """
+    from lstm_apps.backends import require_tensorflow
+
+    require_tensorflow("--distribute multiworker (distribute_fit_inputs, tf.distribute datasets)")
     bound = dict(inspect.signature(model.fit).bind_partial(*args, **kwargs).arguments)
     seed = int(np.random.SeedSequence(seed).generate_state(1)[0] % 2**31)
     if bound.pop("class_weight", None) is not None:

@@ -69,6 +69,11 @@ def export_models(
     Returns:
         The flat metrics described above.
 
+    Raises:
+        ValueError: a bad ``mode`` or ``models``.
+        RuntimeError: Keras runs on a backend other than TensorFlow (named): raised, not
+            recorded as every model's ``export_error``.
+
     Example:
 
     >>> metrics = export_models(run.path, {"encoder": (encoder, [src_ids]),
@@ -81,6 +86,9 @@ def export_models(
         raise ValueError(
             f"models must be a non-empty mapping of name to (model, sample_inputs), received {models!r}."
         )
+    from lstm_apps.backends import require_tensorflow
+
+    require_tensorflow("TFLite export (lstm_apps.training.export_models)")
     folder = Path(folder)
     out: dict[str, Any] = {}
     parities, failed = [], []

@@ -34,7 +34,14 @@ def install_keras_fixes() -> None:
     """Repair Keras 3's multi-worker ``fit``/``evaluate`` (see the module docstring); idempotent.
 
     Both replacements hand every strategy but a multi-worker one to Keras's own code.
+
+    Raises:
+        RuntimeError: Keras runs on a backend other than TensorFlow (named): the
+            repairs are of its TensorFlow trainer.
     """
+    from lstm_apps.backends import require_tensorflow
+
+    require_tensorflow("--distribute multiworker (the repairs of Keras's TensorFlow trainer)")
     if _ORIGINALS:
         return
     import keras

@@ -3,7 +3,8 @@
 * :func:`input_gate_trace`: the LSTM1997 input gates over one adding-problem
   sequence (they open at the marked pairs), :func:`gate_selectivity` and
   :func:`plot_input_gates`;
-* :func:`gradient_norms`: ``||d y_T / d x_t||`` for every step ``t``;
+* :func:`gradient_norms`: ``||d y_T / d x_t||`` for every step ``t``
+  (:func:`input_gradient`: on the TensorFlow, JAX and PyTorch backends);
   :func:`vanishing_gradient` measures it for a simple RNN and the 1997 layer
   (and optionally a trained model), :func:`gradient_ratios` condenses it and
   :func:`plot_vanishing_gradient` draws it against the lag ``T - t``.
@@ -28,6 +29,7 @@ __all__ = [
     "input_gate_trace",
     "gate_selectivity",
     "plot_input_gates",
+    "input_gradient",
     "gradient_norms",
     "vanishing_gradient",
     "gradient_ratios",
@@ -99,8 +101,67 @@ def plot_input_gates(gates, marks, cells_per_block: int = 1):
     return fig
 
 
+def input_gradient(model, x) -> np.ndarray:
+    """``d sum(model(x)) / d x`` (inference mode) on Keras's TensorFlow, JAX or PyTorch backend.
+
+    Keras has no backend-neutral gradient, so each backend's own is taken:
+    ``tf.GradientTape``, ``jax.grad`` of the model's ``stateless_call``,
+    ``torch.autograd.grad``.
+
+    Args:
+        model: a Keras model (or layer) with one output.
+        x: its input, a float array.
+
+    Returns:
+        A float32 NumPy array shaped like ``x``.
+
+    Raises:
+        RuntimeError: Keras runs on a backend without gradients (named).
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((5, 2)), keras.layers.SimpleRNN(3)])
+    >>> input_gradient(model, np.ones((4, 5, 2))).shape
+    (4, 5, 2)
+    """
+    x = np.asarray(x, dtype="float32")
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        xt = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = tf.reduce_sum(model(xt, training=False))
+        return np.asarray(tape.gradient(y, xt))
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+
+        def total(xj):
+            y, _ = model.stateless_call(trainable, non_trainable, xj, training=False)
+            return jnp.sum(y)
+
+        return np.asarray(jax.grad(total)(jnp.asarray(x)))
+    if backend == "torch":
+        import torch
+
+        xt = keras.ops.convert_to_tensor(x).detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(model(xt, training=False).sum(), xt)
+        return g.detach().cpu().numpy()
+    raise RuntimeError(
+        f"input gradients need Keras's TensorFlow, JAX or PyTorch backend, but this process runs Keras on "
+        f"the {backend!r} backend."
+    )
+
+
 def gradient_norms(model, x) -> np.ndarray:
     """Mean over the batch of ``||d sum(y) / d x_t||`` for every step ``t``.
+
+    Works on Keras's TensorFlow, JAX and PyTorch backends (:func:`input_gradient`).
 
     Args:
         model: a model with one output per sequence.
@@ -109,13 +170,7 @@ def gradient_norms(model, x) -> np.ndarray:
     Returns:
         ``(steps,)`` gradient norms.
     """
-    import tensorflow as tf
-
-    xt = tf.convert_to_tensor(np.asarray(x, dtype="float32"))
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        y = tf.reduce_sum(model(xt, training=False))
-    g = tape.gradient(y, xt).numpy()
+    g = input_gradient(model, x)
     return np.linalg.norm(g, axis=-1).mean(axis=0)
 
 
