@@ -9,19 +9,13 @@ import numpy as np
 from keras import ops
 
 from lstm_apps.layers import kernels
-from lstm_apps.layers._common import finite_array
+from lstm_apps.layers._common import check_positive_int, finite_array
 from lstm_apps.layers.graybox import GrayBoxCell
 
 __all__ = ["ForgettingCurveCell", "forgetting_cell_reference", "forgetting_cell_recall"]
 
 _READOUTS = ("linear", "activation")
 _EPS = 1e-3  # activation floor: ln(eps) is the log activation of a never-studied item
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, received {name}={value!r}.")
-    return int(value)
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -125,7 +119,7 @@ class ForgettingCurveCell(GrayBoxCell):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = _check_positive_int("units", units)
+        self.units = check_positive_int("units", units)
         if tau_init is None:
             tau = np.geomspace(0.02, 100.0, self.units) if self.units > 1 else np.array([1.0])
         else:

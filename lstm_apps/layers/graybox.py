@@ -9,6 +9,7 @@ import numpy as np
 from keras import ops
 
 from lstm_apps.layers import kernels
+from lstm_apps.layers._common import check_bool
 
 __all__ = ["GrayBoxCell", "GrayBoxRNN", "bounded", "inverse_bounded"]
 
@@ -25,6 +26,11 @@ def inverse_bounded(value, low: float, high: float) -> np.ndarray:
         raise ValueError(f"value must lie strictly inside ({low}, {high}), received {value!r}.")
     frac = (value - low) / (high - low)
     return np.log(frac) - np.log1p(-frac)
+
+
+def _inverse_softplus(value: np.ndarray) -> np.ndarray:
+    """The raw value whose softplus is ``value`` (> 0); above 30 softplus is the identity."""
+    return np.where(value > 30, value, np.log(np.expm1(np.minimum(value, 30))))
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -113,17 +119,8 @@ class GrayBoxCell(keras.layers.Layer):
         with :meth:`bounded_value`. ``initial_value`` is the effective value
         (scalar or array of ``shape``).
         """
-        init = np.broadcast_to(inverse_bounded(initial_value, low, high), shape).astype("float32")
-        var = self.add_weight(
-            name=f"{name}_raw",
-            shape=shape,
-            initializer=keras.initializers.Constant(init),
-            trainable=trainable,
-        )
-        self._physical[name] = (var, float(low), float(high), "bounded")
-        if not physical:
-            self._physical[name] = (var, float(low), float(high), "bounded_hidden")
-        return var
+        raw = inverse_bounded(initial_value, low, high)
+        return self._add_raw_weight(name, shape, raw, "bounded", physical, trainable, low=low, high=high)
 
     def add_positive_weight(
         self,
@@ -139,16 +136,7 @@ class GrayBoxCell(keras.layers.Layer):
             raise ValueError(
                 f"initial value of positive weight {name!r} must be > 0, received {initial_value!r}."
             )
-        raw = np.where(value > 30, value, np.log(np.expm1(value)))
-        init = np.broadcast_to(raw, shape).astype("float32")
-        var = self.add_weight(
-            name=f"{name}_raw",
-            shape=shape,
-            initializer=keras.initializers.Constant(init),
-            trainable=trainable,
-        )
-        self._physical[name] = (var, 0.0, float("inf"), "positive" if physical else "positive_hidden")
-        return var
+        return self._add_raw_weight(name, shape, _inverse_softplus(value), "positive", physical, trainable)
 
     def add_log_weight(
         self,
@@ -170,31 +158,36 @@ class GrayBoxCell(keras.layers.Layer):
                 f"initial value of log-scale weight {name!r} must be finite and > 0, "
                 f"received {initial_value!r}."
             )
-        init = np.broadcast_to(np.log(value), shape).astype("float32")
+        return self._add_raw_weight(name, shape, np.log(value), "log", physical, trainable)
+
+    def _add_raw_weight(self, name, shape, raw, kind, physical, trainable, low=0.0, high=float("inf")):
+        """The variable ``{name}_raw``, starting at ``raw`` broadcast to ``shape``, registered as ``name``."""
         var = self.add_weight(
             name=f"{name}_raw",
             shape=shape,
-            initializer=keras.initializers.Constant(init),
+            initializer=keras.initializers.Constant(np.broadcast_to(raw, shape).astype("float32")),
             trainable=trainable,
         )
-        self._physical[name] = (var, 0.0, float("inf"), "log" if physical else "log_hidden")
+        self._physical[name] = (var, float(low), float(high), kind if physical else f"{kind}_hidden")
         return var
 
-    def set_physical_value(self, name: str, value) -> None:
-        """Assign the effective value of a constrained weight (inverse of :meth:`bounded_value`)."""
+    def _constrained(self, name: str) -> tuple[Any, float, float, str]:
+        """``(raw variable, low, high, kind)`` of the constrained weight ``name``."""
         if name not in self._physical:
             raise ValueError(
                 f"{type(self).__name__} has no constrained weight {name!r}; it has {sorted(self._physical)}."
             )
-        var, low, high, kind = self._physical[name]
+        return self._physical[name]
+
+    def set_physical_value(self, name: str, value) -> None:
+        """Assign the effective value of a constrained weight (inverse of :meth:`bounded_value`)."""
+        var, low, high, kind = self._constrained(name)
         value = np.broadcast_to(np.asarray(value, dtype="float64"), tuple(var.shape))
+        if kind.startswith(("positive", "log")) and np.any(value <= 0):
+            raise ValueError(f"{name!r} must be > 0, received {value!r}.")
         if kind.startswith("positive"):
-            if np.any(value <= 0):
-                raise ValueError(f"{name!r} must be > 0, received {value!r}.")
-            raw = np.where(value > 30, value, np.log(np.expm1(np.minimum(value, 30))))
+            raw = _inverse_softplus(value)
         elif kind.startswith("log"):
-            if np.any(value <= 0):
-                raise ValueError(f"{name!r} must be > 0, received {value!r}.")
             raw = np.log(value)
         else:
             raw = inverse_bounded(value, low, high)
@@ -202,11 +195,7 @@ class GrayBoxCell(keras.layers.Layer):
 
     def bounded_value(self, name: str):
         """The effective (constrained) value of a weight made by ``add_*_weight``, as a tensor."""
-        if name not in self._physical:
-            raise ValueError(
-                f"{type(self).__name__} has no constrained weight {name!r}; it has {sorted(self._physical)}."
-            )
-        var, low, high, kind = self._physical[name]
+        var, low, high, kind = self._constrained(name)
         if kind.startswith("positive"):
             return ops.softplus(var)
         if kind.startswith("log"):
@@ -258,9 +247,7 @@ class GrayBoxRNN(keras.layers.RNN):
     """
 
     def __init__(self, cell, fused: bool = True, **kwargs):
-        if not isinstance(fused, (bool, np.bool_)):
-            raise ValueError(f"fused must be True or False, received fused={fused!r}.")
-        self.fused = bool(fused)
+        self.fused = check_bool("fused", fused)
         super().__init__(cell, **kwargs)
 
     def uses_fused_loop(self) -> bool:

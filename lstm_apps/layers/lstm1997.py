@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -11,6 +10,7 @@ from keras import ops
 
 from lstm_apps import telemetry
 from lstm_apps.layers import kernels
+from lstm_apps.layers._cell_rnn import CellRNN
 from lstm_apps.layers.keras_lstm import PINNED_FORGET_BIAS, keras_lstm_weights
 from lstm_apps.layers.lstm1997_cell import LSTM1997Cell
 
@@ -50,14 +50,15 @@ def memory_half_life(forget_bias):
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
-class LSTM1997(keras.layers.RNN):
+class LSTM1997(CellRNN):
     """Long Short-Term Memory layer of Hochreiter & Schmidhuber (1997).
 
     The faithful 1997 LSTM: constant error carousel without a forget gate,
     cell input ``g`` in [-2, 2], output squash ``h`` in [-1, 1], negative
     initial input-gate biases, memory cell blocks sharing their gates, and the
     paper's truncated gradients. See :class:`LSTM1997Cell` for the equations,
-    the options and the weight layout.
+    the options and the weight layout. The cell's arguments (and ``n_blocks``)
+    are read-only properties of the layer (``layer.units`` ...).
 
     Args:
         units: number of memory cells.
@@ -114,92 +115,17 @@ class LSTM1997(keras.layers.RNN):
     ```
     """
 
-    def __init__(
-        self,
-        units: int,
-        cells_per_block: int = 1,
-        input_gate_bias: float | Sequence[float] = -1.0,
-        output_gate_bias: float | Sequence[float] = -2.0,
-        forget_gate: bool = False,
-        forget_bias: float | Sequence[float] = 1.0,
-        squash: str = "paper",
-        truncate_gradients: bool = True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        cell_input_bias: float = 0.0,
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        output_gate: bool = True,
-        cell_activation: str | None = None,
-        output_activation: str | None = None,
-        use_bias: bool | str = True,
-        recurrent_connections: str = "cells",
-        bias_initializer="zeros",
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        stateful: bool = False,
-        unroll: bool = False,
-        fast_path: bool = True,
-        **kwargs,
-    ):
-        self.fast_path = bool(fast_path)
-        cell = LSTM1997Cell(
-            units,
-            cells_per_block=cells_per_block,
-            input_gate_bias=input_gate_bias,
-            output_gate_bias=output_gate_bias,
-            forget_gate=forget_gate,
-            forget_bias=forget_bias,
-            squash=squash,
-            truncate_gradients=truncate_gradients,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            cell_input_bias=cell_input_bias,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            output_gate=output_gate,
-            cell_activation=cell_activation,
-            output_activation=output_activation,
-            use_bias=use_bias,
-            recurrent_connections=recurrent_connections,
-            bias_initializer=bias_initializer,
-            dtype=kwargs.get("dtype", None),
-            trainable=kwargs.get("trainable", True),
-            name="lstm1997_cell",
-        )
-        super().__init__(
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            **kwargs,
-        )
+    cell_class = LSTM1997Cell
+    cell_name = "lstm1997_cell"
+    switches = {"fast_path": True}
+    # zero_output_for_mask reaches keras.layers.RNN through **kwargs, as it always has
+    rnn_arguments = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
+    cell_properties = ("n_blocks",)
 
-    def _check_rank(self, shape):
-        if shape is None or len(shape) != 3:
-            raise ValueError(
-                f"{type(self).__name__} expects 3-D inputs (batch, timesteps, features), "
-                f"received a tensor of shape {tuple(shape) if shape is not None else None}."
-            )
-
-    def build(self, sequences_shape, initial_state_shape=None):
-        self._check_rank(sequences_shape)
-        super().build(sequences_shape, initial_state_shape)
-
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        self._check_rank(sequences.shape)
-        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+    @staticmethod
+    def check_switch(name: str, value) -> bool:
+        """``fast_path`` as a bool (any truthy value turns it on, as it always has)."""
+        return bool(value)
 
     def uses_fast_path(self) -> bool:
         """Whether calls run the fast loop (``fast_path``, standard options, TF or JAX, no ``unroll``)."""
@@ -274,37 +200,7 @@ class LSTM1997(keras.layers.RNN):
             last time step.
         """
         trace = telemetry.gate_trace(self, inputs, initial_state=initial_state, mask=mask)
-        trace.pop("mask", None)
-        return {name: v[:, ::-1] for name, v in trace.items()} if self.go_backwards else trace
-
-    def get_config(self):
-        config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype"):
-            config.pop(key, None)
-        base = super().get_config()
-        base.pop("cell", None)
-        return {**base, **config, "fast_path": self.fast_path}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
-_CELL_ATTRS = frozenset(
-    {
-        "units", "cells_per_block", "n_blocks", "input_gate_bias", "output_gate_bias", "forget_gate",
-        "forget_bias", "squash", "truncate_gradients", "kernel_initializer", "recurrent_initializer",
-        "cell_input_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-        "kernel_constraint", "recurrent_constraint", "bias_constraint", "output_gate", "cell_activation",
-        "output_activation", "use_bias", "recurrent_connections", "bias_initializer",
-    }
-)  # fmt: skip
-
-
-# Read-only properties mirroring keras.layers.LSTM (``layer.units`` ...).
-for _name in _CELL_ATTRS:
-    setattr(LSTM1997, _name, property(lambda self, _n=_name: getattr(self.cell, _n)))
-del _name
+        return _in_processing_order(trace, self.go_backwards)
 
 
 def gate_activations(model, inputs, layer=None) -> dict[str, np.ndarray]:
@@ -336,9 +232,13 @@ def gate_activations(model, inputs, layer=None) -> dict[str, np.ndarray]:
             f"layer must be an LSTM1997 layer, received {type(layer).__name__} "
             f"{getattr(layer, 'name', layer)!r}."
         )
-    trace = telemetry.gate_trace(model, inputs, layer=layer)
+    return _in_processing_order(telemetry.gate_trace(model, inputs, layer=layer), layer.go_backwards)
+
+
+def _in_processing_order(trace: dict, go_backwards: bool) -> dict[str, np.ndarray]:
+    """A gate trace without its mask, its steps in the order the layer processed them."""
     trace.pop("mask", None)
-    return {name: v[:, ::-1] for name, v in trace.items()} if layer.go_backwards else trace
+    return {name: v[:, ::-1] for name, v in trace.items()} if go_backwards else trace
 
 
 # ---------------------------------------------------------------------------

@@ -11,9 +11,17 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-from keras import constraints, initializers, ops, regularizers
+from keras import ops
 
-from lstm_apps.layers._common import finite_array
+from lstm_apps.layers._common import (
+    add_option_weight,
+    check_bool,
+    check_positive_int,
+    constructor_config,
+    feature_dim,
+    finite_array,
+    store_weight_options,
+)
 
 __all__ = ["LSTM1997Cell"]
 
@@ -21,12 +29,6 @@ _SQUASHES = ("paper", "tanh")
 _CELL_ACTIVATIONS = ("paper", "tanh", "sigmoid")
 _OUTPUT_ACTIVATIONS = ("paper", "tanh", "linear")
 _RECURRENT = ("cells", "cells_and_gates", "none")
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, received {name}={value!r}.")
-    return int(value)
 
 
 def _per_block(name, value, n_blocks):
@@ -57,12 +59,6 @@ def _per_block(name, value, n_blocks):
 def _per_block_or_none(name, value, n_blocks):
     """As :func:`_per_block`; ``None`` (drawn from the bias initializer) stays ``None``."""
     return None if value is None else _per_block(name, value, n_blocks)
-
-
-def _check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, received {name}={value!r}.")
-    return bool(value)
 
 
 def _choice(name, value, choices):
@@ -206,8 +202,8 @@ class LSTM1997Cell(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = _check_positive_int("units", units)
-        self.cells_per_block = _check_positive_int("cells_per_block", cells_per_block)
+        self.units = check_positive_int("units", units)
+        self.cells_per_block = check_positive_int("cells_per_block", cells_per_block)
         if self.units % self.cells_per_block:
             raise ValueError(
                 f"units must be divisible by cells_per_block, received units={units} and "
@@ -225,15 +221,8 @@ class LSTM1997Cell(keras.layers.Layer):
         self.cell_input_bias = (
             None if cell_input_bias is None else float(finite_array("cell_input_bias", cell_input_bias))
         )
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.output_gate = _check_bool("output_gate", output_gate)
+        store_weight_options(self, locals())
+        self.output_gate = check_bool("output_gate", output_gate)
         self.cell_activation = _choice("cell_activation", cell_activation or squash, _CELL_ACTIVATIONS)
         self.output_activation = _choice(
             "output_activation", output_activation or squash, _OUTPUT_ACTIVATIONS
@@ -242,7 +231,6 @@ class LSTM1997Cell(keras.layers.Layer):
             raise ValueError(f"use_bias must be True, False or 'gates', received use_bias={use_bias!r}.")
         self.use_bias = use_bias if use_bias == "gates" else bool(use_bias)
         self.recurrent_connections = _choice("recurrent_connections", recurrent_connections, _RECURRENT)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.state_size = [self.units, self.units] + ([self.gate_units] if self.gate_feedback else [])
         self.output_size = self.units
 
@@ -325,36 +313,17 @@ class LSTM1997Cell(keras.layers.Layer):
 
     # -- weights -------------------------------------------------------------
     def build(self, input_shape):
-        input_dim = input_shape[-1]
-        if input_dim is None:
-            raise ValueError(
-                f"LSTM1997Cell needs a known feature dimension, received input_shape={input_shape}."
-            )
-        self.kernel = self.add_weight(
-            shape=(input_dim, self.width),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
+        self.kernel = add_option_weight(self, "kernel", (feature_dim(self, input_shape), self.width))
         self.recurrent_kernel = None
         if self.recurrent_connections != "none":
-            self.recurrent_kernel = self.add_weight(
-                shape=(self.units + (self.gate_units if self.gate_feedback else 0), self.width),
-                name="recurrent_kernel",
-                initializer=self.recurrent_initializer,
-                regularizer=self.recurrent_regularizer,
-                constraint=self.recurrent_constraint,
+            rows = self.units + (self.gate_units if self.gate_feedback else 0)
+            self.recurrent_kernel = add_option_weight(
+                self, "recurrent_kernel", (rows, self.width), options="recurrent"
             )
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight(
-                shape=(sum(w for _, w in self._bias_parts()),),
-                name="bias",
-                initializer=self._init_bias,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
+            width = sum(w for _, w in self._bias_parts())
+            self.bias = add_option_weight(self, "bias", (width,), initializer=self._init_bias)
         self.built = True
 
     def full_bias(self):
@@ -456,29 +425,4 @@ class LSTM1997Cell(keras.layers.Layer):
         return [ops.zeros((batch_size, d), dtype=self.compute_dtype) for d in self.state_size]
 
     def get_config(self):
-        config = {
-            "units": self.units,
-            "cells_per_block": self.cells_per_block,
-            "input_gate_bias": self.input_gate_bias,
-            "output_gate_bias": self.output_gate_bias,
-            "forget_gate": self.forget_gate,
-            "forget_bias": self.forget_bias,
-            "squash": self.squash,
-            "truncate_gradients": self.truncate_gradients,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "cell_input_bias": self.cell_input_bias,
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "output_gate": self.output_gate,
-            "cell_activation": self.cell_activation,
-            "output_activation": self.output_activation,
-            "use_bias": self.use_bias,
-            "recurrent_connections": self.recurrent_connections,
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-        }
-        return {**super().get_config(), **config}
+        return {**super().get_config(), **constructor_config(self)}

@@ -15,10 +15,18 @@ than Keras's LSTM in ``benchmarks/cells.py``).
 from __future__ import annotations
 
 import keras
-from keras import constraints, initializers, ops, regularizers
+from keras import ops
 
 from lstm_apps.layers import kernels
-from lstm_apps.layers._common import check_bool, check_positive_int, log_sigmoid
+from lstm_apps.layers._cell_rnn import CellRNN
+from lstm_apps.layers._common import (
+    add_option_weight,
+    check_positive_int,
+    constructor_config,
+    feature_dim,
+    log_sigmoid,
+    store_weight_options,
+)
 
 __all__ = [
     "MinGRU",
@@ -162,36 +170,14 @@ class _MinCell(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        store_weight_options(self, locals())
         self.state_size = self.units
         self.output_size = self.units
 
     def build(self, input_shape):
-        input_dim = input_shape[-1]
-        if input_dim is None:
-            raise ValueError(
-                f"{type(self).__name__} needs a known feature dimension, received input_shape={input_shape}."
-            )
         width = len(self.blocks) * self.units
-        self.kernel = self.add_weight(
-            shape=(input_dim, width),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.bias = self.add_weight(
-            shape=(width,),
-            name="bias",
-            initializer=self.bias_initializer,
-            regularizer=self.bias_regularizer,
-            constraint=self.bias_constraint,
-        )
+        self.kernel = add_option_weight(self, "kernel", (feature_dim(self, input_shape), width))
+        self.bias = add_option_weight(self, "bias", (width,))
         self.built = True
 
     def project_inputs(self, inputs):
@@ -232,21 +218,30 @@ class _MinCell(keras.layers.Layer):
         return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
 
     def get_config(self):
-        config = {
-            "units": self.units,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-        }
-        return {**super().get_config(), **config}
+        return {**super().get_config(), **constructor_config(self)}
+
+
+# the arguments of both min cells (those of _MinCell) and their call
+_CELL_DOC = """
+
+    Args:
+        units: size of the state (and output).
+        kernel_initializer, bias_initializer: initializers of ``kernel`` and ``bias``.
+        kernel_regularizer, bias_regularizer, kernel_constraint,
+        bias_constraint: as in Keras's cells (``keras.layers.GRUCell``, ``keras.layers.LSTMCell``).
+        **kwargs: standard layer arguments (``name``, ``dtype``, ...).
+
+    Call arguments:
+        inputs: a 2-D tensor ``(batch, input_dim)``, one time step.
+        states: ``[h]``, ``(batch, units)``.
+        training: unused (no dropout); accepted for the cell contract.
+"""
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
 class MinGRUCell(_MinCell):
-    """Cell of the minimal GRU (minGRU) of Feng et al. (2024), "Were RNNs All We Needed?".
+    __doc__ = (
+        """Cell of the minimal GRU (minGRU) of Feng et al. (2024), "Were RNNs All We Needed?".
 
     The update gate and the candidate are functions of the input alone (no
     reset gate, no ``h_{t-1}`` inside), with the paper's positive candidate
@@ -266,20 +261,9 @@ class MinGRUCell(_MinCell):
 
     Weight layout: ``kernel`` ``(input_dim, 2 * units)`` and ``bias``
     ``(2 * units,)``, columns ``[z | h~]``; no recurrent weights, so
-    ``2 * units * (input_dim + 1)`` parameters.
-
-    Args:
-        units: size of the state (and output).
-        kernel_initializer, bias_initializer: initializers of ``kernel`` and ``bias``.
-        kernel_regularizer, bias_regularizer, kernel_constraint,
-        bias_constraint: as in ``keras.layers.GRUCell``.
-        **kwargs: standard layer arguments (``name``, ``dtype``, ...).
-
-    Call arguments:
-        inputs: a 2-D tensor ``(batch, input_dim)``, one time step.
-        states: ``[h]``, ``(batch, units)``.
-        training: unused (no dropout); accepted for the cell contract.
-
+    ``2 * units * (input_dim + 1)`` parameters."""
+        + _CELL_DOC
+        + """
     Gate telemetry (:meth:`gate_step`): ``"update_gate"`` (``z_t``) and
     ``"candidate"`` (``h~_t``); the step's output ``h_t`` is returned beside them.
 
@@ -290,6 +274,7 @@ class MinGRUCell(_MinCell):
     y = keras.layers.RNN(cell, return_sequences=True)(np.zeros((2, 10, 3), "float32"))  # (2, 10, 8)
     ```
     """
+    )
 
     blocks = ("update", "candidate")
 
@@ -303,7 +288,8 @@ class MinGRUCell(_MinCell):
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
 class MinLSTMCell(_MinCell):
-    """Cell of the minimal LSTM (minLSTM) of Feng et al. (2024), "Were RNNs All We Needed?".
+    __doc__ = (
+        """Cell of the minimal LSTM (minLSTM) of Feng et al. (2024), "Were RNNs All We Needed?".
 
     Forget and input gates from the input alone, normalised to sum to one
     (the paper's time-independent scale), with the positive candidate
@@ -326,20 +312,9 @@ class MinLSTMCell(_MinCell):
 
     Weight layout: ``kernel`` ``(input_dim, 3 * units)`` and ``bias``
     ``(3 * units,)``, columns ``[f | i | h~]``; ``3 * units * (input_dim + 1)``
-    parameters.
-
-    Args:
-        units: size of the state (and output).
-        kernel_initializer, bias_initializer: initializers of ``kernel`` and ``bias``.
-        kernel_regularizer, bias_regularizer, kernel_constraint,
-        bias_constraint: as in ``keras.layers.LSTMCell``.
-        **kwargs: standard layer arguments (``name``, ``dtype``, ...).
-
-    Call arguments:
-        inputs: a 2-D tensor ``(batch, input_dim)``, one time step.
-        states: ``[h]``, ``(batch, units)``.
-        training: unused (no dropout); accepted for the cell contract.
-
+    parameters."""
+        + _CELL_DOC
+        + """
     Gate telemetry (:meth:`gate_step`): ``"forget_gate"`` and
     ``"input_gate"`` (the normalised ``f'_t`` and ``i'_t`` that act on the
     state) and ``"candidate"`` (``h~_t``); the step's output ``h_t`` is
@@ -352,6 +327,7 @@ class MinLSTMCell(_MinCell):
     y = keras.layers.RNN(cell)(np.zeros((2, 10, 3), "float32"))  # (2, 8)
     ```
     """
+    )
 
     blocks = ("forget", "input", "candidate")
 
@@ -368,72 +344,12 @@ class MinLSTMCell(_MinCell):
         return forget, inp * candidate, gates
 
 
-class _MinRNN(keras.layers.RNN):
-    """A ``keras.layers.RNN`` of a min cell whose time loop may be a parallel scan (not registered)."""
+class _MinRNN(CellRNN):
+    """A :class:`~lstm_apps.layers._cell_rnn.CellRNN` of a min cell whose time loop may be a parallel scan
+    (not registered)."""
 
-    _cell_class: type[_MinCell] = _MinCell
-    _cell_name = "min_cell"
-
-    def __init__(
-        self,
-        units: int,
-        parallel: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        stateful: bool = False,
-        unroll: bool = False,
-        zero_output_for_mask: bool = False,
-        **kwargs,
-    ):
-        self.parallel = check_bool("parallel", parallel)
-        cell = self._cell_class(
-            units,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            dtype=kwargs.get("dtype", None),
-            trainable=kwargs.get("trainable", True),
-            name=self._cell_name,
-        )
-        super().__init__(
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            zero_output_for_mask=zero_output_for_mask,
-            **kwargs,
-        )
-
-    @property
-    def units(self) -> int:
-        return self.cell.units
-
-    def _check_rank(self, shape):
-        if shape is None or len(shape) != 3:
-            raise ValueError(
-                f"{type(self).__name__} expects 3-D inputs (batch, timesteps, features), "
-                f"received a tensor of shape {tuple(shape) if shape is not None else None}."
-            )
-
-    def build(self, sequences_shape, initial_state_shape=None):
-        self._check_rank(sequences_shape)
-        super().build(sequences_shape, initial_state_shape)
-
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        self._check_rank(sequences.shape)
-        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+    switches = {"parallel": True}
+    switches_after = "units"
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self.parallel:
@@ -485,20 +401,9 @@ class _MinRNN(keras.layers.RNN):
             outputs = ops.expand_dims(last_output, 1)
         return last_output, outputs, [h[:, -1]]
 
-    def get_config(self):
-        config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype"):
-            config.pop(key, None)
-        base = super().get_config()
-        base.pop("cell", None)
-        return {**base, **config, "parallel": self.parallel}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
-_LAYER_DOC = """
+_LAYER_DOC = """ The cell's arguments are read-only properties of the layer
+    (``layer.units`` ...).
 
     Args:
         units: size of the state (and output).
@@ -532,8 +437,8 @@ _LAYER_DOC = """
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
 class MinGRU(_MinRNN):
-    _cell_class = MinGRUCell
-    _cell_name = "min_gru_cell"
+    cell_class = MinGRUCell
+    cell_name = "min_gru_cell"
     __doc__ = (
         """Minimal GRU layer (minGRU, Feng et al. 2024): a :class:`MinGRUCell` trained as a parallel scan.
 
@@ -556,8 +461,8 @@ class MinGRU(_MinRNN):
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
 class MinLSTM(_MinRNN):
-    _cell_class = MinLSTMCell
-    _cell_name = "min_lstm_cell"
+    cell_class = MinLSTMCell
+    cell_name = "min_lstm_cell"
     __doc__ = (
         """Minimal LSTM layer (minLSTM, Feng et al. 2024): a :class:`MinLSTMCell` trained as a parallel scan.
 

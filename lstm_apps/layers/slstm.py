@@ -7,10 +7,19 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-from keras import constraints, initializers, ops, regularizers
+from keras import initializers, ops
 
 from lstm_apps.layers import kernels
-from lstm_apps.layers._common import check_finite, check_positive_int, log_sigmoid
+from lstm_apps.layers._cell_rnn import CellRNN
+from lstm_apps.layers._common import (
+    add_option_weight,
+    check_finite,
+    check_positive_int,
+    constructor_config,
+    feature_dim,
+    log_sigmoid,
+    store_weight_options,
+)
 
 __all__ = ["SLSTM", "SLSTMCell"]
 
@@ -133,14 +142,7 @@ class SLSTMCell(keras.layers.Layer):
             )
         self.forget_activation = forget_activation
         self.forget_bias = check_finite("forget_bias", forget_bias, length=self.units)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        store_weight_options(self, locals())
         self.state_size = [self.units] * 4
         self.output_size = self.units
 
@@ -158,32 +160,12 @@ class SLSTMCell(keras.layers.Layer):
         return bias
 
     def build(self, input_shape):
-        input_dim = input_shape[-1]
-        if input_dim is None:
-            raise ValueError(
-                f"SLSTMCell needs a known feature dimension, received input_shape={input_shape}."
-            )
-        self.kernel = self.add_weight(
-            shape=(input_dim, 4 * self.units),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
+        self.kernel = add_option_weight(self, "kernel", (feature_dim(self, input_shape), 4 * self.units))
+        self.recurrent_kernel = add_option_weight(
+            self, "recurrent_kernel", self.recurrent_kernel_shape, options="recurrent"
         )
-        self.recurrent_kernel = self.add_weight(
-            shape=self.recurrent_kernel_shape,
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
-        self.bias = self.add_weight(
-            shape=(4 * self.units,),
-            name="bias",
-            initializer=initializers.Constant(self.initial_bias()),
-            regularizer=self.bias_regularizer,
-            constraint=self.bias_constraint,
-        )
+        initial_bias = initializers.Constant(self.initial_bias())
+        self.bias = add_option_weight(self, "bias", (4 * self.units,), initializer=initial_bias)
         self.built = True
 
     # -- computation ---------------------------------------------------------
@@ -250,25 +232,11 @@ class SLSTMCell(keras.layers.Layer):
         return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype) for _ in range(4)]
 
     def get_config(self):
-        config = {
-            "units": self.units,
-            "num_heads": self.num_heads,
-            "forget_activation": self.forget_activation,
-            "forget_bias": self.forget_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-        }
-        return {**super().get_config(), **config}
+        return {**super().get_config(), **constructor_config(self)}
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
-class SLSTM(keras.layers.RNN):
+class SLSTM(CellRNN):
     """sLSTM layer of xLSTM (Beck, Hochreiter et al. 2024): an :class:`SLSTMCell` in ``keras.layers.RNN``.
 
     Exponential input gate with a normaliser ``n`` and a stabiliser ``m``,
@@ -276,7 +244,8 @@ class SLSTM(keras.layers.RNN):
     recurrent weights over ``num_heads`` heads; its gates see the previous
     output, so it runs step by step (no parallel scan). See
     :class:`SLSTMCell` for the equations, the start from zero states and the
-    weight layout.
+    weight layout. The cell's arguments are read-only properties of the layer
+    (``layer.num_heads`` ...).
 
     Args:
         units: number of units; a multiple of ``num_heads``.
@@ -312,82 +281,9 @@ class SLSTM(keras.layers.RNN):
     ```
     """
 
-    def __init__(
-        self,
-        units: int,
-        num_heads: int = 1,
-        forget_activation: str = "sigmoid",
-        forget_bias: float | Sequence[float] = 1.0,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        stateful: bool = False,
-        unroll: bool = False,
-        zero_output_for_mask: bool = False,
-        fused: bool = True,
-        **kwargs,
-    ):
-        if not isinstance(fused, (bool, np.bool_)):
-            raise ValueError(f"fused must be True or False, received fused={fused!r}.")
-        self.fused = bool(fused)
-        cell = SLSTMCell(
-            units,
-            num_heads=num_heads,
-            forget_activation=forget_activation,
-            forget_bias=forget_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dtype=kwargs.get("dtype", None),
-            trainable=kwargs.get("trainable", True),
-            name="slstm_cell",
-        )
-        super().__init__(
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            zero_output_for_mask=zero_output_for_mask,
-            **kwargs,
-        )
-
-    @property
-    def units(self) -> int:
-        return self.cell.units
-
-    @property
-    def num_heads(self) -> int:
-        return self.cell.num_heads
-
-    def _check_rank(self, shape):
-        if shape is None or len(shape) != 3:
-            raise ValueError(
-                f"SLSTM expects 3-D inputs (batch, timesteps, features), "
-                f"received a tensor of shape {tuple(shape) if shape is not None else None}."
-            )
-
-    def build(self, sequences_shape, initial_state_shape=None):
-        self._check_rank(sequences_shape)
-        super().build(sequences_shape, initial_state_shape)
-
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        self._check_rank(sequences.shape)
-        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+    cell_class = SLSTMCell
+    cell_name = "slstm_cell"
+    switches = {"fused": True}
 
     def uses_fused_loop(self) -> bool:
         """Whether calls run the fused loop (``fused``, TensorFlow backend, no ``unroll``)."""
@@ -413,15 +309,3 @@ class SLSTM(keras.layers.RNN):
             return_sequences=self.return_sequences,
             zero_output_for_mask=self.zero_output_for_mask,
         )
-
-    def get_config(self):
-        config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype"):
-            config.pop(key, None)
-        base = super().get_config()
-        base.pop("cell", None)
-        return {**base, **config, "fused": self.fused}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
