@@ -14,13 +14,17 @@ forecasting, as in the forecasting recipes), exported with
   the cell allows) and, for cells that fuse, ``sequence_loop`` (the same
   with ``fuse=False``: the model's own ``WHILE`` loop, or the unrolled step
   graph for integer files): the fused/loop comparison.
-* ``drift``: for every cell kind of the layer registry and every
-  quantization, a streaming file run over one long stream of the same
-  series (10,000 steps); ``drift_1000`` / ``drift_10000`` are the largest
-  |Keras - TFLite| over the first 1000 / 10,000 steps (10,000 for the
-  ``--long-cells``), ``stream_std`` the spread of the Keras output on the
-  stream. The 1997 layer also gets rows with ``state_clip`` (its carousel
-  grows without bound; see ``to_tflite``).
+* ``drift``: for every cell kind of the layer registry
+  (``lstm_apps.layers.recurrent_kinds()``, so a newly registered cell is in
+  the next run) and every quantization, a streaming file run over one long
+  stream of the same series (10,000 steps); ``drift_1000`` /
+  ``drift_10000`` are the largest |Keras - TFLite| over the first 1000 /
+  10,000 steps (10,000 for the ``--long-cells``, by default the cells of
+  the first table), ``stream_std`` the spread of the Keras output on the
+  stream. The 1997 layer also gets rows with each ``--state-clip`` (its
+  carousel grows without bound; see ``to_tflite``): 40, and
+  ``saturation`` (each carousel clipped where its output squash is ±1 on
+  the file's grid, 6.2 in int8, 11.8 in int16x8).
 
 Timings depend on the machine's load, so the default run records none; with
 ``--latency`` the rows also get ``per_step_us`` (median per time step on ONE
@@ -34,6 +38,7 @@ Usage:
 python benchmarks/edge.py                       # writes benchmarks/results/edge.json (no timings)
 python benchmarks/edge.py --latency --out /tmp/edge_latency.json   # with per-step latency
 python benchmarks/edge.py --only drift --drift-cells lstm gru --out /tmp/edge.json
+python benchmarks/edge.py --only drift --drift-cells lstm1997 --quantize none int8 int16x8 --out /tmp/e.json
 ```
 """
 
@@ -186,13 +191,18 @@ def drift_rows(args, x, y, tmp) -> list[dict]:
         reference = any_length_model(model).predict(xs, verbose=0, batch_size=1)
         variants = [(q, None) for q in args.quantize]
         if cell in args.clip_cells:
-            variants += [(q, args.state_clip) for q in args.quantize if q in ("none", "int8", "int16x8")]
+            variants += [
+                (q, clip)
+                for clip in args.state_clip
+                for q in args.quantize
+                if q in ("none", "int8", "int16x8")
+            ]
         for q, clip in variants:
             row = {"cell": cell, "quantize": q, "state_clip": clip, "units": args.units, "steps": steps}
             try:
                 result = to_tflite(
                     model,
-                    Path(tmp) / f"drift_{cell}_{q}.tflite",
+                    Path(tmp) / f"drift_{cell}_{q}_{clip}.tflite",
                     mode="streaming",
                     quantize=None if q == "none" else q,
                     representative_data=x[:32, :, :features],
@@ -222,21 +232,44 @@ def drift_rows(args, x, y, tmp) -> list[dict]:
     return rows
 
 
-def main(argv=None) -> dict:
+def parse_args(argv=None) -> argparse.Namespace:
+    """The benchmark's flags; the cell kinds come from the layer registry."""
+    from lstm_apps.export.clip import state_clip_arg
     from lstm_apps.layers import recurrent_kinds
 
+    kinds = list(recurrent_kinds())
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", choices=("rows", "drift"), default=None, help="one of the two tables")
-    parser.add_argument("--cells", nargs="+", default=["lstm1997", "lstm", "gru"])
-    parser.add_argument("--quantize", nargs="+", default=list(QUANT_CHOICES), choices=QUANT_CHOICES)
-    parser.add_argument("--drift-cells", nargs="+", default=list(recurrent_kinds()))
     parser.add_argument(
-        "--long-cells", nargs="+", default=["lstm1997", "lstm", "gru"], help="drift over 10,000 steps"
+        "--cells",
+        nargs="+",
+        default=["lstm1997", "lstm", "gru"],
+        choices=kinds,
+        help="first table (sizes, parity, fused vs loop): the two cells that fuse and GRU",
     )
-    parser.add_argument("--clip-cells", nargs="*", default=["lstm1997"], help="also measured with state_clip")
-    parser.add_argument("--state-clip", type=float, default=40.0)
+    parser.add_argument("--quantize", nargs="+", default=list(QUANT_CHOICES), choices=QUANT_CHOICES)
+    parser.add_argument(
+        "--drift-cells", nargs="+", default=kinds, choices=kinds, help="drift table (default: every kind)"
+    )
+    parser.add_argument(
+        "--long-cells",
+        nargs="+",
+        default=None,
+        choices=kinds,
+        help="drift over 10,000 steps (default: --cells)",
+    )
+    parser.add_argument(
+        "--clip-cells", nargs="*", default=["lstm1997"], choices=kinds, help="also measured with state_clip"
+    )
+    parser.add_argument(
+        "--state-clip",
+        nargs="+",
+        type=state_clip_arg,
+        default=[40.0, "saturation"],
+        help="the clips of the --clip-cells rows: numbers, or 'saturation' (see to_tflite)",
+    )
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--timesteps", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=3)
@@ -244,6 +277,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=300, help="timed steps per file (--latency)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "edge.json"))
     args = parser.parse_args(argv)
+    if args.long_cells is None:
+        args.long_cells = list(args.cells)
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
 
     from lstm_apps import io as _io
 

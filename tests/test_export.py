@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 
 import keras
 import numpy as np
@@ -551,6 +552,13 @@ def test_recipe_export_flag_and_cli(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "ops:       FULLY_CONNECTED x1, UNIDIRECTIONAL_SEQUENCE_LSTM x1" in text
     assert "fusion:    lstm1997" in text and ": fused" in text and "needs:" not in text
+
+    # --state-clip saturation: the 1997 carousel alone, where 2 sigmoid(s) - 1 is 1 in float32
+    clipped = tmp_path / "cli_clip.tflite"
+    assert cli.main(["export", str(run.path), "-o", str(clipped), "--state-clip", "saturation"]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"clip: +state_lstm1997\w*_1 to \[-18\.02, 18\.02\]", text), text
+    assert text.count("clip:") == 1
 
     # a model that cannot stream: clear CLI error, exit status 2
     bidi = keras.Sequential([keras.Input((5, 2)), keras.layers.Bidirectional(keras.layers.GRU(2))])

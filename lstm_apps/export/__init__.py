@@ -13,6 +13,9 @@
   whether it needs Flex, custom or control-flow ops.
 * :func:`stream_drift` — how far a streaming file strays from Keras over a
   long stream (1000, 10,000 steps).
+* :func:`saturation_clip` — where the 1997 cell's output squash is ±1 on a
+  file's grid: ``to_tflite(..., state_clip="saturation")`` clips its
+  carousel there.
 * :class:`StepGraph` — the one-step form of a Keras model, in Keras.
 
 Example:
@@ -45,6 +48,7 @@ _EXPORTS = {
     "QUANTIZATIONS": "tflite",
     "INTEGER_QUANTIZATIONS": "tflite",
     "CALIBRATION_STEPS": "tflite",
+    "SATURATION_CALIBRATION_STEPS": "tflite",
     "FLOAT_PARITY_LIMIT": "tflite",
     "StreamingRunner": "runner",
     "SequenceRunner": "runner",
@@ -54,6 +58,7 @@ _EXPORTS = {
     "StepGraph": "streaming",
     "file_ops": "ops",
     "stream_drift": "drift",
+    "saturation_clip": "clip",
     "op_flags": "ops",
 }
 

@@ -21,6 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
+from lstm_apps.export.clip import state_clip_arg
 from lstm_apps.training.parser import positive_int
 
 __all__ = ["add_parser", "handle", "export_file", "CALIBRATIONS"]
@@ -67,6 +68,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         help="length of random sequences when no data is given",
+    )
+    p.add_argument(
+        "--state-clip",
+        type=state_clip_arg,
+        default=None,
+        help="streaming: clip every state to [-C, C] after each step, or 'saturation': each LSTM1997 "
+        "carousel where its output squash is 1 on the file's grid (long integer streams of the 1997 layer)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
@@ -115,6 +123,7 @@ def export_file(
     data: str | Path | None = None,
     calibration: str = "real",
     timesteps: int | None = None,
+    state_clip: float | str | None = None,
 ) -> dict:
     """Export a run folder's ``model.keras`` (or a ``.keras`` file) to ``.tflite``; return the report.
 
@@ -134,12 +143,15 @@ def export_file(
         data: a file of real input sequences.
         calibration: ``"real"`` (default) or ``"random"``.
         timesteps: length of random sequences.
+        state_clip: streaming: a clip for every state, or ``"saturation"``
+            (see :func:`~lstm_apps.export.to_tflite`).
 
     Returns:
         ``file``, ``mode``, ``quantize``, ``size_bytes``, ``parity_max_abs``,
         ``parity_inputs``, ``per_step_latency_us``, ``states``, ``data``,
         ``data_source``, ``input`` (``"token_ids"`` for a model that reads
-        raw text: it is exported from its token ids).
+        raw text: it is exported from its token ids), ``ops``, ``op_flags``,
+        ``fusion``, ``state_clips``.
 
     Raises:
         ValueError: a missing model or data file, or int8 without real data.
@@ -195,7 +207,9 @@ def export_file(
     model, inputs, from_token_ids = _past_text_vectorization(model, inputs)
     suffix = f"_{quantize}" if quantize else ""
     out = Path(output) if output else model_path.parent / f"model_{mode}{suffix}.tflite"
-    result = to_tflite(model, out, mode=mode, quantize=quantize, representative_data=inputs)
+    result = to_tflite(
+        model, out, mode=mode, quantize=quantize, representative_data=inputs, state_clip=state_clip
+    )
     latency = measure_latency(out, [v[:1] for v in inputs], repeats=200)
     return {
         "file": str(out),
@@ -212,6 +226,7 @@ def export_file(
         "ops": result.ops,
         "op_flags": result.op_flags,
         "fusion": result.fusion,
+        "state_clips": result.state_clips,
     }
 
 
@@ -226,6 +241,7 @@ def handle(args) -> int:
         data=args.data,
         calibration=args.calibration,
         timesteps=args.timesteps,
+        state_clip=args.state_clip,
     )
     if args.json:
         print(json.dumps(report, indent=2))
@@ -240,6 +256,8 @@ def handle(args) -> int:
         print(f"  latency:   {report['per_step_latency_us']:.1f} us per step (median, 1 thread)")
         if report["states"]:
             print(f"  states:    {', '.join(report['states'])}")
+        for state, clip in report["state_clips"].items():
+            print(f"  clip:      {state} to [-{clip:.4g}, {clip:.4g}]")
         print(f"  ops:       {', '.join(f'{op} x{n}' for op, n in report['ops'].items())}")
         if report["op_flags"]:
             flags = ", ".join(report["op_flags"])

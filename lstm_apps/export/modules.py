@@ -158,11 +158,13 @@ def _build_stepped_sequence_module(model, graph, batch_size: int = 1, unroll: bo
     return module, {SEQUENCE_SIGNATURE: module.sequence.get_concrete_function()}
 
 
-def _build_streaming_module(model, graph, state_clip: float | None = None):
+def _build_streaming_module(model, graph, clips: dict[str, float] | None = None):
     """The streaming module: ``step`` (inputs and states -> outputs and states) and ``initial_state``.
 
-    ``state_clip``: every float state is clipped to ``[-state_clip, state_clip]`` after each step.
+    ``clips``: ``{state name: c}``, each such state clipped to ``[-c, c]`` after each step
+    (:func:`lstm_apps.export.clip.state_clips`).
     """
+    clips = clips or {}
     tf = _tf()
     scope = _frozen_scope(model)
     specs = {
@@ -178,8 +180,8 @@ def _build_streaming_module(model, graph, state_clip: float | None = None):
         result = {n: tf.identity(v) for n, v in outs.items()}
         for n in state_specs:
             v = states[n]
-            if state_clip is not None and state_specs[n].dtype.is_floating:
-                v = tf.clip_by_value(v, -state_clip, state_clip)
+            if n in clips:
+                v = tf.clip_by_value(v, -clips[n], clips[n])
             result[n] = tf.identity(v)
         return result
 
@@ -206,9 +208,25 @@ def _chained_streams(xs: list[np.ndarray], lanes: int, steps: int) -> list[np.nd
     return [np.stack([np.concatenate([v[i] for i in lane], axis=0)[:steps] for lane in order]) for v in xs]
 
 
-def _widened(sample: dict, factor: float) -> dict:
-    """A calibration sample with its float inputs and states scaled by ``factor`` (integer ids kept)."""
-    return {n: (v * np.asarray(factor, v.dtype) if v.dtype.kind == "f" else v) for n, v in sample.items()}
+def _widened(sample: dict, factor: float, clips: dict | None = None) -> dict:
+    """A calibration sample with its float inputs and states scaled by ``factor`` (integer ids kept);
+    a clipped state stays within its clip (``clips``: ``{state name: c}``)."""
+    clips = clips or {}
+    out = {n: (v * np.asarray(factor, v.dtype) if v.dtype.kind == "f" else v) for n, v in sample.items()}
+    return {n: (np.clip(v, -clips[n], clips[n]).astype(v.dtype) if n in clips else v) for n, v in out.items()}
+
+
+def _saturated(sample: dict, clips: dict) -> dict:
+    """A calibration sample with each clipped state's units at its clip, on the side of their sign.
+
+    The clip is a state's exact range (:func:`lstm_apps.export.clip.state_clips`); these samples
+    make the calibrated ranges reach it, where a sampled range stops at what the sample streams
+    reached. Each unit goes to the side it was heading, as on a long stream.
+    """
+    return {
+        n: (np.where(v < 0, -clips[n], clips[n]).astype(v.dtype) if n in clips else v)
+        for n, v in sample.items()
+    }
 
 
 def _calibration(
@@ -221,11 +239,18 @@ def _calibration(
     max_samples=MAX_CALIBRATION_SAMPLES,
     steps: int | None = None,
     headroom: float = 0.0,
+    clips: dict | None = None,
+    seed_clips: bool = False,
 ):
     """Representative samples: whole sequences, or (x_t, states) pairs from stepping the float model.
 
     Every sample is also given scaled by ``1 + headroom`` (its float inputs
     and states), so that the calibrated ranges reach a little beyond.
+    Streaming with ``clips`` (``{state name: c}``, the states the module
+    clips): scaled states stay within their clip; with ``seed_clips`` (the
+    clip is the state's known range, as the 1997 carousel's saturation
+    point), up to 8 samples are also given with those states at their clip
+    (:func:`_saturated`), so their calibrated range is the clip's.
 
     Streaming: the sample sequences are chained into (up to 64) streams of
     ``steps`` steps (at least one sequence), run through the float step
@@ -243,7 +268,7 @@ def _calibration(
         ]
         return samples + [(sig, _widened(d, 1.0 + headroom)) for sig, d in samples if headroom]
     tf = _tf()
-    samples = []
+    samples, real = [], []
     lanes = min(n_seq, 64)
     total = max(length, steps or length)
     streams = _chained_streams(xs, lanes, total)
@@ -260,10 +285,14 @@ def _calibration(
             sample = {n: np.asarray(feed[n][i : i + 1]) for n in graph.input_names}
             sample.update({n: np.asarray(states[n][i : i + 1]) for n in graph.state_names})
             samples.append((STEP_SIGNATURE, sample))
+            real.append(sample)
             if headroom:
-                samples.append((STEP_SIGNATURE, _widened(sample, 1.0 + headroom)))
+                samples.append((STEP_SIGNATURE, _widened(sample, 1.0 + headroom, clips)))
         out = module.step({**feed, **states})
         states = {n: out[n] for n in graph.state_names}
+    if clips and seed_clips:  # spread over the streams' steps
+        picks = np.linspace(0, len(real) - 1, num=min(8, len(real))).astype(int)
+        samples += [(STEP_SIGNATURE, _saturated(real[i], clips)) for i in picks]
     for i in range(min(lanes, 8)):
         samples.append((INIT_SIGNATURE, {n: v[i : i + 1, 0] for n, v in zip(graph.input_names, xs)}))
     return samples

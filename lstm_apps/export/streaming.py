@@ -136,6 +136,7 @@ class StateSpec:
     index: int  # position among that layer's flattened states
     shape: tuple  # per-example shape (without batch)
     dtype: str
+    cell: Any = field(default=None, repr=False, compare=False)  # the recurrent layer's cell
 
 
 @dataclass
@@ -470,7 +471,9 @@ class StepGraph:
         if ctx.states_in is None:
             for i, (n, v) in enumerate(zip(names, flat_init)):
                 ctx.specs.append(
-                    StateSpec(n, name, i, tuple(v.shape[1:]), keras.backend.standardize_dtype(v.dtype))
+                    StateSpec(
+                        n, name, i, tuple(v.shape[1:]), keras.backend.standardize_dtype(v.dtype), layer.cell
+                    )
                 )
                 ctx.initial[n] = v
         for n, v in zip(names, flat_new):

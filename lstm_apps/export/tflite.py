@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from lstm_apps import io as _io
+from lstm_apps.export.clip import SATURATION, state_clips
 from lstm_apps.export.modules import (
     MAX_UNROLL,
     _as_list,
@@ -104,6 +105,10 @@ FLOAT_PARITY_LIMIT = 1e-4
 #: Length of the streams an integer streaming file is calibrated on, by quantization (the sample
 #: sequences chained; ``None``: each sequence alone).
 CALIBRATION_STEPS = {"int8": None, "int16x8": 1000}
+#: ... and of the streams a file with ``state_clip="saturation"`` is calibrated on, whatever its
+#: quantization: its carousels' ranges are fixed by the clip, so a long stream widens no state's range,
+#: and it covers the long-run regime of saturated carousels that short sequences do not reach.
+SATURATION_CALIBRATION_STEPS = 1000
 #: Integer files are calibrated with every sample also scaled by ``1 + CALIBRATION_HEADROOM`` (float
 #: inputs and states), so that values a little beyond those seen in calibration are not clipped.
 CALIBRATION_HEADROOM = 0.25
@@ -136,6 +141,8 @@ class ExportResult:
             every op is a plain builtin.
         fusion: sequence files: for each recurrent layer, ``"fused"`` or why
             it is not a fused LSTM op.
+        state_clips: streaming files: ``{state name: c}`` for each state
+            clipped to ``[-c, c]`` after every step (``state_clip``).
     """
 
     path: Path
@@ -150,11 +157,16 @@ class ExportResult:
     ops: dict[str, int] = field(default_factory=dict)
     op_flags: list[str] = field(default_factory=list)
     fusion: dict[str, str] = field(default_factory=dict)
+    state_clips: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["path"] = str(self.path)
         return d
+
+
+def _positive_number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
 
 
 def _check_args(mode, quantize):
@@ -205,7 +217,7 @@ def convert(
     batch_size: int = 1,
     calibration_steps: int | None = None,
     fuse: bool = True,
-    state_clip: float | None = None,
+    state_clip: float | str | None = None,
 ) -> tuple[bytes, dict]:
     """Convert ``model`` to TFLite bytes (no parity check; see :func:`to_tflite`).
 
@@ -215,11 +227,12 @@ def convert(
     sequence form with fused LSTM ops where possible (``False``: the model's
     own loop, e.g. to compare).
     ``state_clip``: streaming files clip every float state to
-    ``[-state_clip, state_clip]`` after each step (see :func:`to_tflite`).
+    ``[-state_clip, state_clip]`` after each step, or with ``"saturation"``
+    each 1997 carousel at its saturation point (see :func:`to_tflite`).
 
     Returns ``(flatbuffer bytes, info)`` where ``info`` holds
-    ``state_names``, ``int8_float_fallback``, ``sequence_loop`` and
-    ``fusion``.
+    ``state_names``, ``int8_float_fallback``, ``sequence_loop``,
+    ``fusion`` and ``state_clips``.
 
     Raises:
         RuntimeError: Keras runs on a backend other than TensorFlow (named).
@@ -244,8 +257,10 @@ def convert(
             f"calibration_steps must be a positive integer or None, received {calibration_steps!r}."
         )
     if state_clip is not None:
-        if isinstance(state_clip, bool) or not isinstance(state_clip, (int, float)) or not state_clip > 0:
-            raise ValueError(f"state_clip must be a positive number or None, received {state_clip!r}.")
+        if not (state_clip == SATURATION if isinstance(state_clip, str) else _positive_number(state_clip)):
+            raise ValueError(
+                f"state_clip must be a positive number, {SATURATION!r} or None, received {state_clip!r}."
+            )
         if mode != "streaming":
             raise ValueError(
                 f"state_clip applies to streaming files (their states are explicit); received mode={mode!r}."
@@ -257,13 +272,21 @@ def convert(
         )
     from lstm_apps.export.streaming import StepGraph
 
-    info = {"state_names": [], "int8_float_fallback": False, "sequence_loop": None, "fusion": {}}
+    info = {
+        "state_names": [],
+        "int8_float_fallback": False,
+        "sequence_loop": None,
+        "fusion": {},
+        "state_clips": {},
+    }
     graph = None
     unroll_error = None
     if mode == "streaming":
         graph = StepGraph(model)
         info["state_names"] = list(graph.state_names)
-        builders = [("step", lambda: _build_streaming_module(model, graph, state_clip))]
+        clips = state_clips(graph, state_clip, quantize)
+        info["state_clips"] = clips
+        builders = [("step", lambda: _build_streaming_module(model, graph, clips))]
     else:
 
         def stepped():
@@ -316,8 +339,10 @@ def convert(
                         module,
                         representative_data,
                         batch_size=batch_size,
-                        steps=calibration_steps or CALIBRATION_STEPS[quantize],
+                        steps=calibration_steps or _calibration_steps(quantize, state_clip),
                         headroom=CALIBRATION_HEADROOM,
+                        clips=info["state_clips"],
+                        seed_clips=state_clip == SATURATION,
                     )
                 data, fallback = _convert_module(module, signatures, quantize, calibration)
             _smoke_test(data, model, mode, batch_size)
@@ -335,6 +360,11 @@ def convert(
         f"TFLite conversion of {model.name!r} (mode={mode!r}, quantize={quantize!r}) failed: "
         + " | ".join(errors)
     )
+
+
+def _calibration_steps(quantize, state_clip) -> int | None:
+    """The default length of the streams an integer streaming file is calibrated on."""
+    return SATURATION_CALIBRATION_STEPS if state_clip == SATURATION else CALIBRATION_STEPS[quantize]
 
 
 def _build_fused_module(model, batch_size, quantize):
@@ -529,7 +559,7 @@ def to_tflite(
     batch_size: int = 1,
     calibration_steps: int | None = None,
     fuse: bool = True,
-    state_clip: float | None = None,
+    state_clip: float | str | None = None,
 ) -> ExportResult:
     """Export a Keras recurrent model to a ``.tflite`` file (LiteRT).
 
@@ -557,7 +587,9 @@ def to_tflite(
             chained into streams of this many steps for calibration, so the
             state ranges cover a long-running stream (a value up to the
             sequences' length: each sequence alone, from the initial state;
-            ``None``: :data:`CALIBRATION_STEPS` for the quantization).
+            ``None``: :data:`CALIBRATION_STEPS` for the quantization, or
+            :data:`SATURATION_CALIBRATION_STEPS` with
+            ``state_clip="saturation"``).
         fuse: sequence form: LSTMs become fused ``UNIDIRECTIONAL_SEQUENCE_LSTM``
             ops where they can (``False``: the model's own loop).
         state_clip: streaming form: clip every float state to
@@ -568,7 +600,13 @@ def to_tflite(
             output ``tanh(s / 2)`` is 1 in float32 once ``|s| > 17``, so
             ``state_clip=20`` leaves the outputs unchanged while ``s`` stays
             beyond, and keeps the state on a grid integers can hold. The
-            parity check measures what it changes.
+            parity check measures what it changes. ``"saturation"``: each
+            1997 carousel alone (not ``h``, nor other layers' states) at the
+            point where its output squash is ±1 on the file's grid
+            (:func:`~lstm_apps.export.clip.saturation_clip`: 18.0 in
+            float32, 11.8 for int16x8, 6.2 for int8), a range known exactly,
+            which integer files are also calibrated to cover
+            (``ExportResult.state_clips`` lists the clips).
 
     Returns:
         An :class:`ExportResult` (path, size, parity, states, ops, fusion).
@@ -634,4 +672,5 @@ def to_tflite(
         ops=ops,
         op_flags=op_flags(ops),
         fusion=info["fusion"],
+        state_clips=info["state_clips"],
     )
