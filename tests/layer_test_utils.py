@@ -79,3 +79,38 @@ def check_recurrent_layer(
         loaded = keras.models.load_model(path)
         np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=atol)
     return model
+
+
+# fast/fused loops against the generic keras.layers.RNN loop (tests/test_fast.py, test_fused_loops.py)
+def outputs_and_grads(layer, x, initial_state, mask, training):
+    import tensorflow as tf  # here, not at the top: backend_layer_checks imports this module on JAX/PyTorch
+
+    x = tf.constant(x)
+    init = [tf.constant(s) for s in initial_state] if initial_state is not None else None
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        if init is not None:
+            tape.watch(init)
+        out = layer(x, initial_state=init, mask=mask, training=training)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        # a loss that weighs every output (and returned state) differently
+        loss = 0.0
+        for i, o in enumerate(outs):
+            weight = tf.sin(tf.reshape(tf.range(tf.size(o), dtype="float32"), o.shape) * 0.7 + i)
+            loss += tf.reduce_sum(o * weight)
+    sources = [x] + (init or []) + list(layer.trainable_variables)
+    grads = tape.gradient(loss, sources)
+    return [o.numpy() for o in outs], [None if g is None else np.asarray(g) for g in grads]
+
+
+def assert_same_outputs_and_grads(fast, slow, x, initial_state=None, mask=None, training=True):
+    out_f, grad_f = outputs_and_grads(fast, x, initial_state, mask, training)
+    out_s, grad_s = outputs_and_grads(slow, x, initial_state, mask, training)
+    assert len(out_f) == len(out_s)
+    for a, b in zip(out_f, out_s):
+        np.testing.assert_allclose(a, b, atol=2e-6, rtol=1e-5)
+    for a, b in zip(grad_f, grad_s):
+        a = np.zeros_like(b) if a is None and b is not None else a
+        b = np.zeros_like(a) if b is None and a is not None else b
+        if a is not None:
+            np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)

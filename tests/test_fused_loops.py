@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from layer_test_utils import check_recurrent_layer
+from layer_test_utils import assert_same_outputs_and_grads, check_recurrent_layer, outputs_and_grads
 
 from lstm_apps.layers import (
     SLSTM,
@@ -73,35 +73,8 @@ def _pair(name, **options):
     return fused, generic, features, kind
 
 
-def _outputs_and_grads(layer, x, initial_state, mask, training=True):
-    x = tf.constant(x)
-    init = None if initial_state is None else [tf.constant(s) for s in initial_state]
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        if init is not None:
-            tape.watch(init)
-        out = layer(x, initial_state=init, mask=mask, training=training)
-        outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        loss = 0.0
-        for i, o in enumerate(outs):  # weigh every output differently
-            weight = tf.sin(tf.reshape(tf.range(tf.size(o), dtype="float32"), o.shape) * 0.7 + i)
-            loss += tf.reduce_sum(o * weight)
-    sources = [x] + (init or []) + list(layer.trainable_variables)
-    grads = tape.gradient(loss, sources)
-    return [o.numpy() for o in outs], [None if g is None else np.asarray(g) for g in grads]
-
-
-def _assert_same(fused, generic, x, initial_state=None, mask=None, training=True):
-    out_f, grad_f = _outputs_and_grads(fused, x, initial_state, mask, training)
-    out_g, grad_g = _outputs_and_grads(generic, x, initial_state, mask, training)
-    assert len(out_f) == len(out_g)
-    for a, b in zip(out_f, out_g):
-        np.testing.assert_allclose(a, b, atol=2e-6, rtol=1e-5)
-    for a, b in zip(grad_f, grad_g):
-        a = np.zeros_like(b) if a is None and b is not None else a
-        b = np.zeros_like(a) if b is None and a is not None else b
-        if a is not None:
-            np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-4)
+_outputs_and_grads = outputs_and_grads
+_assert_same = assert_same_outputs_and_grads
 
 
 # the activation readout and the per-unit adaptive cell run with -m slow (about 15 s each on an idle
