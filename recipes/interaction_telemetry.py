@@ -70,7 +70,7 @@ TAX_2017 = {"BPI'12 W": 0.7600, "Helpdesk": 0.7123}  # next-activity accuracy, T
 
 def build_parser() -> argparse.ArgumentParser:
     parser = recipe_parser(
-        "interaction_telemetry", __doc__, epochs=30, cell="lstm1997", batch_size=64, learning_rate=3e-3
+        "interaction_telemetry", __doc__, epochs=60, cell="lstm1997", batch_size=64, learning_rate=3e-3
     )
     g = parser.add_argument_group("interaction options")
     g.add_argument("--data", type=existing_file, help="event log: CSV (case,activity,timestamp) or XES")
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--units", type=positive_int, default=64, help="recurrent units (default 64)")
     g.add_argument("--embed", type=positive_int, default=16, help="action embedding size (default 16)")
     g.add_argument("--dropout", type=fraction, default=0.1, help="dropout before the output (0.1)")
-    g.add_argument("--patience", type=positive_int, default=4, help="early-stopping patience (default 4)")
+    g.add_argument("--patience", type=positive_int, default=8, help="early-stopping patience (default 8)")
     g.add_argument("--max-order", type=non_negative_int, default=6, help="highest Markov order (6)")
     g.add_argument("--prefix", type=positive_int, default=5, help="step at which visits are scored (5)")
     g.add_argument("--prompt-budget", type=fraction, default=0.25, help="most visits prompted (0.25)")
