@@ -1,14 +1,14 @@
 """Benchmark: the sentiment recipe's LSTM against TF-IDF 1-2-grams + LR on real review sentences.
 
 Data: ``../shared/data/sentiment/movie_sentences.csv`` relative to the project
-root (3,400 sentences of Pang & Lee's sentence polarity data; third-party
-text, read in place, never copied into the project). For each seed the recipe
-draws a fresh 80/20 split, trains the recurrent model (early stopping on a
-slice of the training split) and the baseline on the same training split, and
-scores both on the held-out 20 %. The summary gives each model's mean, standard
-deviation, minimum and maximum accuracy over the seeds and the paired
-difference with its paired t-test and sign test (``--rescore`` recomputes
-them for every entry of the results file).
+root, or under the folder ``LSTM_APPS_SHARED_DATA`` names (3,400 sentences of
+Pang & Lee's sentence polarity data; third-party text, read in place, never
+copied into the project). For each seed the recipe draws a fresh 80/20 split,
+trains the recurrent model (early stopping on a slice of the training split) and
+the baseline on the same training split, and scores both on the held-out 20 %.
+The summary gives each model's mean, standard deviation, minimum and maximum
+accuracy over the seeds and the paired difference with its paired t-test and
+sign test (``--rescore`` recomputes them for every entry of the results file).
 
 Usage::
 
@@ -46,7 +46,8 @@ from lstm_apps.cli import load_recipe
 from lstm_apps.metrics import paired_tests, spread
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "sentiment" / "movie_sentences.csv"
+SHARED_DATA = Path(os.environ.get("LSTM_APPS_SHARED_DATA") or ROOT.parent / "shared" / "data")
+DATA = SHARED_DATA / "sentiment" / "movie_sentences.csv"
 
 
 def summarize_runs(per_seed: list[dict]) -> dict:
@@ -98,7 +99,7 @@ def main(argv=None) -> dict:
     if not Path(args.data).is_file():
         print(
             f"benchmark skipped: {args.data} is absent "
-            "(shared data lives in ../shared/data beside the project)."
+            "(shared data lives in ../shared/data beside the project, or set LSTM_APPS_SHARED_DATA)."
         )
         return {}
     recipe = load_recipe("sentiment")

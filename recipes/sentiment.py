@@ -236,7 +236,7 @@ def load_data(args):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     word_vectors = resolve_word_vectors(args)
-    run = start_run("sentiment", args)
+    run = start_run("sentiment", args, needs_tensorflow="the sentiment recipe (its models read raw strings)")
     train, val, test = load_data(args)
     generated = not args.data and args.dataset == "generated"
     unlabeled = list(train.texts)

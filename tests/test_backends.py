@@ -116,6 +116,9 @@ def test_tensorflow_only_features_refuse_another_backend(monkeypatch, tmp_path):
     args = recipe_parser("demo").parse_args(["--quick", "--export", "--runs-dir", str(tmp_path)])
     with pytest.raises(RuntimeError, match="--export.*'jax' backend"):
         start_run("demo", args)
+    args = recipe_parser("demo").parse_args(["--quick", "--runs-dir", str(tmp_path)])
+    with pytest.raises(RuntimeError, match="^the demo's text model needs Keras's TensorFlow backend.*'jax'"):
+        start_run("demo", args, needs_tensorflow="the demo's text model")
     assert not (tmp_path / "demo").exists()
 
 

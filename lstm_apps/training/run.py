@@ -495,13 +495,22 @@ class Run:
             self._lock = None
 
 
-def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, Any] | None = None) -> Run:
+def start_run(
+    recipe: str,
+    args: argparse.Namespace,
+    extra_config: Mapping[str, Any] | None = None,
+    *,
+    needs_tensorflow: str | None = None,
+) -> Run:
     """Seed everything, open and lock the run folder; write ``config.json``.
 
     Args:
         recipe: the recipe's name (the run folder's parent).
         args: the namespace of :func:`~lstm_apps.training.recipe_parser`.
         extra_config: more entries for ``config.json``.
+        needs_tensorflow: what in the recipe needs Keras's TensorFlow
+            backend (named in the error), for a recipe that cannot run on
+            another: refused before the run folder is made.
 
     Returns:
         The :class:`Run`, holding the folder's lock (``run.lock``) until
@@ -521,8 +530,9 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
             final state, or with ``--epochs`` not above the run's.
         lstm_apps.extras.MissingExtraError: a library of the ``recipes``
             extra is not installed (checked before anything is written).
-        RuntimeError: ``--export`` or ``--distribute`` other than ``none`` on
-            a Keras backend other than TensorFlow (named).
+        RuntimeError: ``--export``, ``--distribute`` other than ``none`` or
+            ``needs_tensorflow`` on a Keras backend other than TensorFlow
+            (named).
 
     Example:
 
@@ -533,6 +543,8 @@ def start_run(recipe: str, args: argparse.Namespace, extra_config: Mapping[str, 
     require_recipe_libraries(f"recipe {recipe!r}")
     from lstm_apps.backends import require_tensorflow
 
+    if needs_tensorflow:
+        require_tensorflow(needs_tensorflow)
     if getattr(args, "export", False):  # refused before training, not after
         require_tensorflow("--export (TFLite export)")
     if getattr(args, "distribute", "none") != "none":
