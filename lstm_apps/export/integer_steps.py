@@ -36,7 +36,15 @@ from __future__ import annotations
 
 from keras import ops
 
-__all__ = ["INTEGER_STEPS", "integer_step", "negate", "log_sigmoid", "candidate_activation", "reciprocal"]
+__all__ = [
+    "INTEGER_STEPS",
+    "cell_steps",
+    "integer_step",
+    "negate",
+    "log_sigmoid",
+    "candidate_activation",
+    "reciprocal",
+]
 
 
 def negate(x):
@@ -138,3 +146,15 @@ def integer_step(cell):
     ```
     """
     return INTEGER_STEPS.get(type(cell))
+
+
+def cell_steps(quantize: str | None) -> dict:
+    """The cells that a streaming file of this quantization runs through another step than their own call.
+
+    ``int16x8``: the sLSTM, minGRU and minLSTM cells through
+    :data:`~lstm_apps.export.integer_steps.INTEGER_STEPS` (their own steps use ops the converter cannot
+    quantize to 16x8); else none. Sequence files keep the cells' own steps: unrolled over the sequence
+    with the rewritten steps, the sLSTM's int16x8 file aborts LiteRT's interpreter when it loads
+    (``Fatal Python error: Aborted``, measured), where with its own it is refused with the reason.
+    """
+    return dict(INTEGER_STEPS) if quantize == "int16x8" else {}

@@ -40,7 +40,7 @@ the one-step graph unrolled over the model's fixed length (at most
 (and can drift where the streaming form does not: compare the parity).
 ``int16x8`` streaming files run the sLSTM, minGRU and minLSTM cells through
 the same step written in ops that have 16x8 kernels
-(:mod:`lstm_apps.export.integer_steps`, :func:`cell_steps`): their own steps
+(:mod:`lstm_apps.export.integer_steps`): their own steps
 use ops the converter leaves float, and those files LiteRT refused to load.
 
 When the model's own loop does not convert (some layers lose the static
@@ -67,6 +67,7 @@ import numpy as np
 
 from lstm_apps import io as _io
 from lstm_apps.export.clip import SATURATION, state_clips
+from lstm_apps.export.integer_steps import cell_steps
 from lstm_apps.export.modules import (
     MAX_UNROLL,
     _as_list,
@@ -364,22 +365,6 @@ def convert(
         f"TFLite conversion of {model.name!r} (mode={mode!r}, quantize={quantize!r}) failed: "
         + " | ".join(errors)
     )
-
-
-def cell_steps(quantize) -> dict:
-    """The cells that a streaming file of this quantization runs through another step than their own call.
-
-    ``int16x8``: the sLSTM, minGRU and minLSTM cells through
-    :data:`~lstm_apps.export.integer_steps.INTEGER_STEPS` (their own steps use ops the converter cannot
-    quantize to 16x8); else none. Sequence files keep the cells' own steps: unrolled over the sequence
-    with the rewritten steps, the sLSTM's int16x8 file aborts LiteRT's interpreter when it loads
-    (``Fatal Python error: Aborted``, measured), where with its own it is refused with the reason.
-    """
-    if quantize != "int16x8":
-        return {}
-    from lstm_apps.export.integer_steps import INTEGER_STEPS
-
-    return dict(INTEGER_STEPS)
 
 
 def _calibration_steps(quantize, state_clip) -> int | None:
