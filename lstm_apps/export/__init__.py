@@ -10,7 +10,8 @@
   keeping the state between :meth:`~StreamingRunner.step` calls.
 * :func:`check_parity` — largest absolute difference Keras vs TFLite.
 * :func:`file_ops`, :func:`op_flags` — the LiteRT ops a file uses, and
-  whether it needs Flex, custom or control-flow ops.
+  whether it needs Flex, custom or control-flow ops; :func:`mis_sized_buffers`
+  — the tensors whose data do not fit their type (a file LiteRT refuses).
 * :func:`stream_drift` — how far a streaming file strays from Keras over a
   long stream (1000, 10,000 steps).
 * :func:`saturation_clip` — where the 1997 cell's output squash is ±1 on a
@@ -60,6 +61,7 @@ _EXPORTS = {
     "stream_drift": "drift",
     "saturation_clip": "clip",
     "op_flags": "ops",
+    "mis_sized_buffers": "ops",
 }
 
 __all__ = sorted(_EXPORTS)

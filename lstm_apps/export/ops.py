@@ -28,12 +28,15 @@ import os
 import struct
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
     "CONTROL_FLOW_OPS",
     "OP_FLAGS",
     "file_ops",
     "op_flags",
     "set_lstm_cell_clip",
+    "mis_sized_buffers",
 ]
 
 #: Builtin ops that run other subgraphs (loops, conditionals, one-off initialisation).
@@ -168,3 +171,76 @@ def set_lstm_cell_clip(data: bytes, value: float = 0.0) -> tuple[bytes, int]:
                     "without a field to write."
                 )
     return bytes(buf), changed
+
+
+#: Bytes per element of the fixed-width TFLite tensor types (by ``TensorType`` name).
+_TYPE_BYTES = {
+    "FLOAT32": 4, "FLOAT16": 2, "FLOAT64": 8, "INT32": 4, "UINT32": 4, "INT16": 2, "UINT16": 2,
+    "INT8": 1, "UINT8": 1, "INT64": 8, "UINT64": 8, "BOOL": 1, "COMPLEX64": 8, "COMPLEX128": 16,
+}  # fmt: skip
+
+
+def mis_sized_buffers(model: str | os.PathLike | bytes) -> list[str]:
+    """The constant tensors whose data do not fill their type and shape (LiteRT refuses such a file).
+
+    LiteRT checks, when it loads a file, that every tensor with data has as
+    many bytes as its type and shape need ("Tensor N is invalidly specified
+    in schema"); this says which tensors fail that check, and why, before a
+    load does: the op that reads each one and the other tensors given the
+    same buffer (the TFLite converter's 16x8 quantization with float
+    fallback can give a float32 constant the buffer of an int16 one).
+
+    Args:
+        model: the file's path or its bytes.
+
+    Returns:
+        One line per such tensor (empty when there is none), e.g.
+        ``"tensor 7 'c' (FLOAT32 []) of signature 'step', read by
+        GREATER_EQUAL: 2 bytes of data where 4 are needed; its buffer 3 is
+        also that of tensor 2 'z' (INT16 []) of signature 'initial_state'"``.
+        Tensors without data (activations) and of types without a fixed
+        width (strings) are not checked.
+
+    Raises:
+        ValueError: the path does not exist or the bytes are not a TFLite file.
+    """
+    schema = _schema()
+    buf = _buffer(model)
+    root = _root(buf)
+    names = _op_names(root)
+    type_names = {v: k for k, v in vars(schema.TensorType).items() if isinstance(v, int)}
+    users: dict[int, list[tuple[int, int, str]]] = {}  # buffer -> (subgraph, tensor, description)
+    found = []
+    for s in range(root.SubgraphsLength()):
+        graph = root.Subgraphs(s)
+        label = (graph.Name() or b"").decode("utf-8", "replace") or f"subgraph {s}"
+        readers: dict[int, list[str]] = {}
+        for j in range(graph.OperatorsLength()):
+            op = graph.Operators(j)
+            for i in op.InputsAsNumpy() if op.InputsLength() else []:
+                readers.setdefault(int(i), []).append(names[op.OpcodeIndex()])
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            shape = [int(d) for d in tensor.ShapeAsNumpy()] if tensor.ShapeLength() else []
+            kind = type_names.get(tensor.Type(), str(tensor.Type()))
+            name = (tensor.Name() or b"").decode("utf-8", "replace")
+            desc = f"tensor {t} {name!r} ({kind} {shape}) of signature {label!r}"
+            data = root.Buffers(tensor.Buffer()) if tensor.Buffer() else None
+            size = (data.Size() or data.DataLength()) if data is not None else 0
+            if not size:
+                continue
+            users.setdefault(tensor.Buffer(), []).append((s, t, desc))
+            if kind not in _TYPE_BYTES:
+                continue
+            needed = _TYPE_BYTES[kind] * int(np.prod(shape, dtype=np.int64))
+            if size != needed:
+                read_by = ", ".join(sorted(set(readers.get(t, [])))) or "no op"
+                problem = f"{desc}, read by {read_by}: {size} bytes of data where {needed} are needed"
+                found.append((tensor.Buffer(), s, t, problem))
+    lines = []
+    for number, s, t, line in found:
+        others = [d for (s2, t2, d) in users.get(number, []) if (s2, t2) != (s, t)]
+        if others:
+            line += f"; its buffer {number} is also that of " + " and ".join(others)
+        lines.append(line)
+    return lines

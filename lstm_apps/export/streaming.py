@@ -183,6 +183,11 @@ class StepGraph:
     Args:
         model: a built ``Sequential`` or functional Keras model whose inputs
             are sequences ``(batch, timesteps, ...)``.
+        cell_steps: ``{cell class: step(cell, inputs, states) -> (output,
+            new_states)}``: cells of these classes (exactly) run this
+            function in place of their own call, e.g.
+            :data:`~lstm_apps.export.integer_steps.INTEGER_STEPS`, the same
+            step in ops that quantize to int16x8.
 
     Attributes:
         input_names: ``["x"]`` (or ``x_0, x_1, ...`` for several inputs).
@@ -206,12 +211,13 @@ class StepGraph:
     ```
     """
 
-    def __init__(self, model):
+    def __init__(self, model, cell_steps=None):
         if not isinstance(model, keras.Model):
             raise ValueError(f"model must be a keras.Model, received {type(model).__name__}.")
         if not model.built:
             raise ValueError(f"model {model.name!r} is not built: call it on data or give it an Input first.")
         self.model = model
+        self.cell_steps = dict(cell_steps or {})
         fn = _functional_of(model, model.name)
         self._fn = fn
         self.input_names = ["x"] if len(fn.inputs) == 1 else [f"x_{i}" for i in range(len(fn.inputs))]
@@ -443,7 +449,11 @@ class StepGraph:
         if getattr(layer.cell, "_call_has_training_arg", False):
             kwargs["training"] = False
         x_in = ops.copy(x_t) if mask_t is not None else x_t  # the cell itself takes no mask
-        output, new_states = layer.cell(x_in, states, **kwargs)
+        replacement = self.cell_steps.get(type(layer.cell))
+        if replacement is not None:
+            output, new_states = replacement(layer.cell, x_in, states)
+        else:
+            output, new_states = layer.cell(x_in, states, **kwargs)
         if not keras.tree.is_nested(new_states):
             new_states = [new_states]
         flat_new = keras.tree.flatten(new_states)

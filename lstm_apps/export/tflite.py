@@ -38,6 +38,10 @@ the one-step graph unrolled over the model's fixed length (at most
 :data:`MAX_UNROLL` steps); the converter cannot quantize the fused op to
 16x8 (TensorFlow issue 59626), so ``int16x8`` sequence files are unrolled
 (and can drift where the streaming form does not: compare the parity).
+``int16x8`` streaming files run the sLSTM, minGRU and minLSTM cells through
+the same step written in ops that have 16x8 kernels
+(:mod:`lstm_apps.export.integer_steps`): their own steps
+use ops the converter leaves float, and those files LiteRT refused to load.
 
 When the model's own loop does not convert (some layers lose the static
 shapes the converter needs), the sequence form is built as a loop over the
@@ -63,6 +67,7 @@ import numpy as np
 
 from lstm_apps import io as _io
 from lstm_apps.export.clip import SATURATION, state_clips
+from lstm_apps.export.integer_steps import cell_steps
 from lstm_apps.export.modules import (
     MAX_UNROLL,
     _as_list,
@@ -282,7 +287,7 @@ def convert(
     graph = None
     unroll_error = None
     if mode == "streaming":
-        graph = StepGraph(model)
+        graph = StepGraph(model, cell_steps=cell_steps(quantize))
         info["state_names"] = list(graph.state_names)
         clips = state_clips(graph, state_clip, quantize)
         info["state_clips"] = clips
@@ -345,7 +350,7 @@ def convert(
                         seed_clips=state_clip == SATURATION,
                     )
                 data, fallback = _convert_module(module, signatures, quantize, calibration)
-            _smoke_test(data, model, mode, batch_size)
+            _smoke_test(data, model, mode, batch_size, fallback)
         except ValueError as exc:
             errors.append(f"{loop}: {exc}")
             if loop == "fused":  # the layers that would have fused say why the file does without
@@ -353,7 +358,7 @@ def convert(
                     k: (f"not fused: {exc}" if v == "fused" else v) for k, v in info["fusion"].items()
                 }
             continue
-        info["int8_float_fallback"] = fallback
+        info["int8_float_fallback"] = bool(fallback)
         info["sequence_loop"] = loop if mode == "sequence" else None
         return data, info
     raise ValueError(
@@ -426,8 +431,23 @@ def _convert_fused(module, signatures, model, quantize, representative_data, bat
     return data
 
 
-def _smoke_test(data: bytes, model, mode: str, batch_size: int) -> None:
-    """Run the converted file once on zeros; a file LiteRT cannot run is a failed conversion."""
+def _smoke_test(data: bytes, model, mode: str, batch_size: int, fallback: str | None = None) -> None:
+    """Run the converted file once on zeros; a file LiteRT cannot run is a failed conversion.
+
+    A file with tensors whose data do not fit their type (LiteRT would refuse it: "Tensor N is
+    invalidly specified in schema") is refused naming them (:func:`~lstm_apps.export.ops.mis_sized_buffers`)
+    and, for an integer file with float fallback, the op the converter could not quantize (``fallback``).
+    """
+    from lstm_apps.export.ops import mis_sized_buffers
+
+    bad = mis_sized_buffers(data)
+    if bad:
+        why = f"with ops left float ({fallback}), " if fallback else ""
+        raise ValueError(
+            f"LiteRT cannot run the converted file: {why}the converter wrote {len(bad)} tensor(s) whose "
+            "data do not fit their type, which LiteRT refuses to load ('Tensor N is invalidly specified in "
+            "schema'): " + "; ".join(bad)
+        )
     try:
         xs = synthetic_inputs(model, batch_size)
         if mode == "sequence":
@@ -441,8 +461,9 @@ def _smoke_test(data: bytes, model, mode: str, batch_size: int) -> None:
         ) from exc
 
 
-def _convert_module(module, signatures, quantize, calibration, fallback=True) -> tuple[bytes, bool]:
-    """SavedModel -> TFLite bytes; returns ``(bytes, int8_float_fallback)``.
+def _convert_module(module, signatures, quantize, calibration, fallback=True) -> tuple[bytes, str | None]:
+    """SavedModel -> TFLite bytes; returns ``(bytes, why)``: ``why`` is ``None``, or for an integer
+    file with float fallback the converter's reason it could not quantize every op.
 
     Integer files are tried with integer ops only, then (``fallback``) with
     float builtins allowed for what cannot be quantized (never a recurrent
@@ -471,13 +492,13 @@ def _convert_module(module, signatures, quantize, calibration, fallback=True) ->
             return conv.convert()
 
         try:
-            return make(strict=True), False
+            return make(strict=True), None
         except Exception as exc:  # converter errors are not ValueErrors
             first = _converter_message(exc)
             if quantize not in integer_ops or not fallback:
                 raise ValueError(f"the converter failed ({type(exc).__name__}: {first})") from exc
         try:
-            return make(strict=False), True
+            return make(strict=False), first
         except Exception as exc2:
             raise ValueError(
                 f"{quantize} conversion failed ({type(exc2).__name__}: {str(exc2)[-300:]})"
