@@ -1,0 +1,128 @@
+"""What the seed benchmarks share: a recipe's ``main()`` once per seed, its goal, a summary, the JSON.
+
+``benchmarks/protein.py`` and ``benchmarks/interaction_telemetry.py`` run a
+recipe once per seed with the same flags but ``--seed``, check the issue's
+goal on every seed's metrics, summarise the metrics over the seeds (mean,
+population standard deviation, minimum, maximum) and write one JSON file with
+the command, the wall and CPU seconds, the cores and the load average:
+:func:`run_seeds`. ``benchmarks/nucleotide.py`` (one run) records the same
+costs with :func:`clock` and :func:`costs`; both pass their training budget
+to the recipe with :func:`budget_flags`.
+
+Not a benchmark itself: a benchmark loads it with
+``load_recipe("_seeds", folder=Path(__file__).resolve().parent)`` (no
+``sys.path`` change), the same when run as ``python benchmarks/x.py`` and
+when a test loads the benchmark with ``load_recipe(name, folder="benchmarks")``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+
+def clock() -> tuple[float, float]:
+    """Now, as ``(wall seconds, this process's CPU seconds)``: the start that :func:`costs` measures from."""
+    return time.time(), time.process_time()
+
+
+def costs(start: tuple[float, float]) -> dict:
+    """Wall and CPU seconds since ``start`` (from :func:`clock`), the cores, the load average now."""
+    t0, cpu0 = start
+    return {
+        "wall_seconds": round(time.time() - t0, 1),
+        "cpu_seconds": round(time.process_time() - cpu0, 1),
+        "cpu_count": os.cpu_count(),
+        "load_average_at_end": list(os.getloadavg()),
+    }
+
+
+def budget_flags(args) -> list[str]:
+    """The recipe harness's budget and run-folder flags from a benchmark's ``--cpu-minutes``,
+    ``--max-minutes`` and ``--runs-dir``."""
+    return [
+        "--max-cpu-minutes",
+        str(args.cpu_minutes),
+        "--max-minutes",
+        str(args.max_minutes),
+        "--runs-dir",
+        args.runs_dir,
+    ]
+
+
+def summarise(runs: list[dict], keys: Sequence[str]) -> dict:
+    """Mean, population standard deviation, min and max of each of ``keys`` over the runs that have it."""
+    from lstm_apps.metrics import spread
+
+    out = {}
+    for key in keys:
+        values = [r[key] for r in runs if key in r]
+        if values:
+            out[key] = spread(values, ddof=0)
+    return out
+
+
+def run_seeds(
+    script: str,
+    argv: list[str] | None,
+    *,
+    recipe: str,
+    seeds: list[int],
+    flags: list[str],
+    goal_checks: Callable[[dict], dict[str, bool]],
+    goal: str,
+    summary: Sequence[str],
+    out: str,
+    more: Callable[[list[dict]], dict] | None = None,
+) -> dict:
+    """Runs ``recipes/<recipe>.py`` once per seed, writes the results to ``out`` and prints the means.
+
+    Args:
+        script: the benchmark's stem, for the command line recorded (``"protein"``).
+        argv: the benchmark's own arguments (``None``: ``sys.argv[1:]``).
+        recipe: the recipe's name.
+        seeds: the seeds, in order.
+        flags: the recipe's flags but the seed (``--seed <seed>`` goes first).
+        goal_checks: the goal's checks on one run's metrics (``{name: met}``).
+        goal: the goal in words.
+        summary: the metrics summarised over the seeds.
+        out: the JSON file.
+        more: further entries of the results from the runs, placed after ``summary``.
+
+    Returns:
+        The results written: ``command``, ``goal``, ``goal_met`` (every check
+        of every seed), ``seeds``, the costs (:func:`costs`), ``summary``,
+        the entries of ``more`` and ``runs`` (each seed's ``seed``, ``argv``,
+        ``goal`` and metrics).
+    """
+    from lstm_apps import io
+    from lstm_apps.cli import load_recipe
+
+    module = load_recipe(recipe)
+    command = f"python benchmarks/{script}.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    runs, start = [], clock()
+    for seed in seeds:
+        recipe_argv = ["--seed", str(seed), *flags]
+        metrics = module.main(recipe_argv)
+        runs.append({"seed": seed, "argv": recipe_argv, "goal": goal_checks(metrics), **metrics})
+    result = {
+        "command": command,
+        "goal": goal,
+        "goal_met": all(all(r["goal"].values()) for r in runs),
+        "seeds": seeds,
+        **costs(start),
+        "summary": summarise(runs, summary),
+        **(more(runs) if more else {}),
+        "runs": runs,
+    }
+    io.write_json(out, result)
+    print(
+        json.dumps(
+            {"goal_met": result["goal_met"], **{k: v["mean"] for k, v in result["summary"].items()}}, indent=2
+        )
+    )
+    return result
