@@ -1,4 +1,4 @@
-"""What the seed benchmarks share: a recipe's ``main()`` once per seed, its goal, a summary, the JSON.
+"""What the seed benchmarks share: the recipe's flags after ``--``, their results files, the costs.
 
 ``benchmarks/protein.py`` and ``benchmarks/interaction_telemetry.py`` run a
 recipe once per seed with the same flags but ``--seed``, check the issue's
@@ -9,6 +9,11 @@ the command, the wall and CPU seconds, the cores and the load average:
 costs with :func:`clock` and :func:`costs`; both pass their training budget
 to the recipe with :func:`budget_flags`.
 
+``benchmarks/counting.py``, ``delayed_copy.py``, ``long_time_lag.py`` and
+``sentiment.py`` take the recipe's flags after ``--`` (:func:`split_argv`);
+``counting.py`` and ``delayed_copy.py`` add the trials of new seeds to a named
+entry of their results file (:func:`open_entry`, :func:`save_entry`).
+
 Not a benchmark itself: a benchmark loads it with
 ``load_recipe("_seeds", folder=Path(__file__).resolve().parent)`` (no
 ``sys.path`` change), the same when run as ``python benchmarks/x.py`` and
@@ -17,12 +22,58 @@ when a test loads the benchmark with ``load_recipe(name, folder="benchmarks")``.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+
+def split_argv(argv: list[str] | None) -> tuple[list[str], list[str], list[str]]:
+    """``(argv, own, recipe_args)``: the benchmark's arguments (``None``: ``sys.argv[1:]``), those
+    before ``--`` (the benchmark's own) and those after it (the recipe's; none without ``--``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in argv:
+        return argv, argv, []
+    cut = argv.index("--")
+    return argv, argv[:cut], argv[cut + 1 :]
+
+
+def command_line(script: str, argv: list[str]) -> str:
+    """The command recorded in a results file: ``python benchmarks/<script>.py <argv>``."""
+    return f"python benchmarks/{script}.py " + shlex.join(argv)
+
+
+def open_entry(output: Path, name: str, recipe_args: list[str], command: str) -> tuple[dict, dict]:
+    """The results file (``{}`` when absent) and its entry ``name`` (new: no trials), with ``command``
+    appended to the entry's commands.
+
+    Raises:
+        SystemExit: the entry was run with other recipe flags.
+    """
+    from lstm_apps import io
+
+    results = io.read_json(output) if output.is_file() else {}
+    entry = results.get(name)
+    if entry is not None and entry["recipe_args"] != recipe_args:
+        raise SystemExit(
+            f"entry {name!r} was run with recipe args {entry['recipe_args']}; use another --name"
+        )
+    entry = entry or {"recipe_args": recipe_args, "commands": [], "trials": []}
+    entry["commands"].append(command)
+    return results, entry
+
+
+def save_entry(output: Path, results: dict, name: str, entry: dict) -> None:
+    """Dates the entry (today), puts it in the results under ``name`` and writes them to ``output``."""
+    from lstm_apps import io
+
+    entry["date"] = _dt.date.today().isoformat()
+    results[name] = entry
+    io.write_json(output, results)
 
 
 def clock() -> tuple[float, float]:
@@ -103,7 +154,7 @@ def run_seeds(
     from lstm_apps.cli import load_recipe
 
     module = load_recipe(recipe)
-    command = f"python benchmarks/{script}.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = command_line(script, sys.argv[1:] if argv is None else argv)
     runs, start = [], clock()
     for seed in seeds:
         recipe_argv = ["--seed", str(seed), *flags]
