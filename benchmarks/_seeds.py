@@ -6,8 +6,9 @@ goal on every seed's metrics, summarise the metrics over the seeds (mean,
 population standard deviation, minimum, maximum) and write one JSON file with
 the command, the wall and CPU seconds, the cores and the load average:
 :func:`run_seeds`. ``benchmarks/nucleotide.py`` (one run) records the same
-costs with :func:`clock` and :func:`costs`; both pass their training budget
-to the recipe with :func:`budget_flags`.
+costs with :func:`clock` and :func:`costs`; the three end their command line
+with :func:`add_run_flags`, and ``protein.py`` and ``nucleotide.py`` pass their
+training budget to the recipe with :func:`budget_flags`.
 
 ``benchmarks/counting.py``, ``delayed_copy.py``, ``long_time_lag.py`` and
 ``sentiment.py`` take the recipe's flags after ``--`` (:func:`split_argv`);
@@ -22,6 +23,7 @@ when a test loads the benchmark with ``load_recipe(name, folder="benchmarks")``.
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import os
@@ -30,6 +32,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def split_argv(argv: list[str] | None) -> tuple[list[str], list[str], list[str]]:
@@ -90,6 +94,14 @@ def costs(start: tuple[float, float]) -> dict:
         "cpu_count": os.cpu_count(),
         "load_average_at_end": list(os.getloadavg()),
     }
+
+
+def add_run_flags(parser: argparse.ArgumentParser, name: str, extra_help: str = "more recipe flags (last)"):
+    """The flags a benchmark that runs a recipe ends with: ``--runs-dir``, ``--out`` (default
+    ``benchmarks/results/<name>.json``) and ``--extra`` (the recipe's further flags, last)."""
+    parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / f"{name}.json"))
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help=extra_help)
 
 
 def budget_flags(args) -> list[str]:

@@ -30,7 +30,6 @@ import numpy as np
 from lstm_apps.cli import load_recipe
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parent.parent
 _seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
 
 #: Metrics summarised over the seeds.
@@ -88,9 +87,7 @@ def main(argv=None) -> dict:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="network seeds (0..4)")
-    parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "interaction_telemetry.json"))
-    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags (last)")
+    _seeds.add_run_flags(parser, "interaction_telemetry")
     args = parser.parse_args(argv)
 
     return _seeds.run_seeds(

@@ -26,7 +26,6 @@ from pathlib import Path
 from lstm_apps.cli import load_recipe
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parent.parent
 _seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
 
 #: The configuration benchmarked (recipe flags).
@@ -64,11 +63,7 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--max-minutes", type=float, default=80.0, help="wall-clock cap on training (default 80)"
     )
-    parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "nucleotide.json"))
-    parser.add_argument(
-        "--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags (override the defaults)"
-    )
+    _seeds.add_run_flags(parser, "nucleotide", extra_help="more recipe flags (override the defaults)")
     args = parser.parse_args(argv)
 
     from lstm_apps import io

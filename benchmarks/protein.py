@@ -95,9 +95,7 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--no-multitask", dest="multitask", action="store_false", help="skip the multitask run"
     )
-    parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "protein.json"))
-    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags (last)")
+    _seeds.add_run_flags(parser, "protein")
     args = parser.parse_args(argv)
 
     return _seeds.run_seeds(
