@@ -78,6 +78,47 @@ GOALS = {
 MAX_INPUT_FLOATS = 50_000_000  # about 200 MB of float32 inputs for fit and predict
 
 
+def log(msg):
+    """A progress line on stderr."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def timed(call):
+    """Runs ``call()`` once: ``(wall seconds, CPU seconds of this process)``."""
+    start, cpu = time.perf_counter(), time.process_time()
+    call()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def failure(exc):
+    """Why a layer was skipped: the exception's type and the first line of its message."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
+
+def interleaved(benches, phases, rounds, times):
+    """Times each bench's phases ``rounds`` times, interleaved (round r times every layer before
+    round r + 1), appending each call's :func:`timed` pair to ``times[kind][phase]`` where it has
+    that phase."""
+    for _ in range(rounds):
+        for phase in phases:
+            for kind, bench in benches.items():
+                if phase in times[kind]:
+                    times[kind][phase].append(bench.time(phase))
+
+
+def finish(report, out):
+    """Writes the report to ``out`` (or prints it when ``out`` is empty), then logs its table."""
+    if out:
+        from lstm_apps.io import write_json
+
+        write_json(out, report)
+        log(f"wrote {out}")
+    else:
+        print(json.dumps(report, indent=2))
+    log(report["table"])
+    return report
+
+
 def kinds_available():
     """The factory's kinds, plus the generic-loop variants of the fused ones."""
     from lstm_apps.layers import recurrent_kinds
@@ -164,10 +205,9 @@ class Bench:
 
     def time(self, phase):
         """One call: ``(wall seconds, CPU seconds of this process)`` per batch."""
-        start, cpu = time.perf_counter(), time.process_time()
-        self._fns[phase]()
+        wall, cpu = timed(self._fns[phase])
         n = self.batches[phase] if phase in ("fit", "predict") else 1
-        return (time.perf_counter() - start) / n, (time.process_time() - cpu) / n
+        return wall / n, cpu / n
 
 
 def _fit_data(benches, timesteps, batch, features, return_sequences, fit_seconds, seed=0):
@@ -206,7 +246,7 @@ def run_shape(kinds, units, timesteps, batch, args, log):
                         b.time(phase)
             benches[kind] = b
         except Exception as exc:  # noqa: BLE001 - report, do not guess
-            skipped[kind] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            skipped[kind] = failure(exc)
     batches = None
     if user:
         x, y, *batches = _fit_data(
@@ -218,14 +258,10 @@ def run_shape(kinds, units, timesteps, batch, args, log):
                 for phase in user:  # warm-up: traces and compiles every batch shape
                     b.time(phase)
             except Exception as exc:  # noqa: BLE001
-                skipped[kind] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                skipped[kind] = failure(exc)
                 del benches[kind]
     times = {k: {p: [] for p in phases if p in b._fns} for k, b in benches.items()}
-    for _ in range(args.repeats):
-        for phase in steps:
-            for kind, b in benches.items():  # interleaved: every layer once per round
-                if phase in b._fns:
-                    times[kind][phase].append(b.time(phase))
+    interleaved(benches, steps, args.repeats, times)
     for _ in range(args.rounds):
         for kind, b in benches.items():  # fit and predict alternated, every layer once per round
             for phase in user:
@@ -434,9 +470,6 @@ def main(argv=None):
     else:
         shapes = [(u, t, b) for u in args.units for t in args.timesteps for b in args.batch]
 
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
     import keras
     import tensorflow as tf
 
@@ -474,15 +507,7 @@ def main(argv=None):
         "table": markdown_table(results, phases),
         "table_cpu": markdown_table(results, phases, key="cpu_ratio_to_lstm"),
     }
-    if args.out:
-        from lstm_apps.io import write_json
-
-        write_json(args.out, report)
-        log(f"wrote {args.out}")
-    else:
-        print(json.dumps(report, indent=2))
-    log(report["table"])
-    return report
+    return finish(report, args.out)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,12 @@ import platform
 import statistics
 import sys
 import time
+from pathlib import Path
+
+from lstm_apps.cli import load_recipe
+
+#: the shared timing, table and report helpers of benchmarks/cells.py
+cells = load_recipe("cells", folder=Path(__file__).resolve().parent)
 
 BACKENDS = ("tensorflow", "jax", "torch")
 KINDS = ("lstm1997", "lstm1997_generic", "lstm")
@@ -74,12 +80,9 @@ class Bench:
 
     def time(self, phase):
         """One call: ``(wall seconds, CPU seconds of this process)``; both calls return host values."""
-        start, cpu = time.perf_counter(), time.process_time()
         if phase == "train":
-            float(self.model.train_on_batch(self.x, self.y))
-        else:
-            float(self.model.predict_on_batch(self.x).ravel()[0])
-        return time.perf_counter() - start, time.process_time() - cpu
+            return cells.timed(lambda: float(self.model.train_on_batch(self.x, self.y)))
+        return cells.timed(lambda: float(self.model.predict_on_batch(self.x).ravel()[0]))
 
 
 def run_shape(kinds, units, timesteps, batch, features, repeats, phases, log):
@@ -92,12 +95,9 @@ def run_shape(kinds, units, timesteps, batch, features, repeats, phases, log):
                     bench.time(phase)
             benches[kind] = bench
         except Exception as exc:  # noqa: BLE001 - report, do not guess
-            skipped[kind] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            skipped[kind] = cells.failure(exc)
     times = {k: {p: [] for p in phases} for k in benches}
-    for _ in range(repeats):
-        for phase in phases:
-            for kind, bench in benches.items():  # interleaved: every layer once per round
-                times[kind][phase].append(bench.time(phase))
+    cells.interleaved(benches, phases, repeats, times)
     rows = {}
     for kind, bench in benches.items():
         row = {"fast_path": bool(getattr(bench.layer, "uses_fast_path", lambda: False)())}
@@ -123,21 +123,6 @@ def run_shape(kinds, units, timesteps, batch, features, repeats, phases, log):
     )
     return {"units": units, "timesteps": timesteps, "batch": batch, "features": features, "layers": rows,
             "skipped": skipped}  # fmt: skip
-
-
-def markdown_table(results, phases):
-    """Ratios to keras.layers.LSTM, one row per shape."""
-    kinds = [k for k in dict.fromkeys(k for r in results for k in r["layers"]) if k != "lstm"]
-    head = ["units", "T", "batch"] + [f"{k} {p}" for k in kinds for p in phases]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in results:
-        cells = [str(r["units"]), str(r["timesteps"]), str(r["batch"])]
-        for k in kinds:
-            for p in phases:
-                v = r["layers"].get(k, {}).get(f"{p}_ratio_to_lstm")
-                cells.append("—" if v is None else f"{v:.2f}×")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def versions(backend):
@@ -180,11 +165,10 @@ def main(argv=None):
     ]  # fmt: skip
     repeats = min(args.repeats, 2) if args.quick else args.repeats
 
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
     started, load_before = time.time(), os.getloadavg()
-    results = [run_shape(kinds, u, t, b, args.features, repeats, args.phases, log) for u, t, b in shapes]
+    results = [
+        run_shape(kinds, u, t, b, args.features, repeats, args.phases, cells.log) for u, t, b in shapes
+    ]
     report = {
         "benchmark": f"LSTM1997 throughput on Keras's {args.backend} backend, ratio to keras.layers.LSTM",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -203,19 +187,9 @@ def main(argv=None):
         "repeats": repeats,
         "wall_seconds": round(time.time() - started, 1),
         "results": results,
-        "table": markdown_table(results, tuple(args.phases)),
+        "table": cells.markdown_table(results, tuple(args.phases)),
     }
-    if args.out:
-        from lstm_apps.io import write_json
-
-        write_json(args.out, report)
-        log(f"wrote {args.out}")
-    else:
-        import json
-
-        print(json.dumps(report, indent=2))
-    log(report["table"])
-    return report
+    return cells.finish(report, args.out)
 
 
 if __name__ == "__main__":

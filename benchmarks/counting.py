@@ -40,21 +40,18 @@ Everything after ``--`` goes to ``recipes/counting.py``.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import shlex
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from lstm_apps import io as _io
 from lstm_apps.cli import load_recipe
 from lstm_apps.datasets.formal_languages import LANGUAGES
 from lstm_apps.training import positive_int
 
 RESULTS = Path(__file__).resolve().parent / "results" / "counting.json"
+_seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
 #: The recipe flags of ``--study parity`` (flags after ``--`` come later and override them).
 PARITY_ARGS = ["--task", "parity", "--train-max-n", "40", "--test-max-n", "256", "--accuracy-strings", "100"]
 #: The proof task's accuracy, at every length.
@@ -161,9 +158,7 @@ def settings(entry: dict, note: str = "") -> dict:
 
 
 def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    recipe_args = argv[argv.index("--") + 1 :] if "--" in argv else []
-    own = argv[: argv.index("--")] if "--" in argv else argv
+    argv, own, recipe_args = _seeds.split_argv(argv)
     recipe = load_recipe("counting")
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -183,14 +178,8 @@ def main(argv=None):
         args.tasks, recipe_args = ["parity"], PARITY_ARGS + recipe_args
     args.name = args.name or {"max_n": "default", "parity": "parity"}[args.study]
     output = Path(args.output)
-    results = _io.read_json(output) if output.is_file() else {}
-    entry = results.get(args.name)
-    if entry is not None and entry["recipe_args"] != recipe_args:
-        raise SystemExit(
-            f"entry {args.name!r} was run with recipe args {entry['recipe_args']}; use another --name"
-        )
-    entry = entry or {"recipe_args": recipe_args, "commands": [], "trials": []}
-    entry["commands"].append("python benchmarks/counting.py " + shlex.join(argv))
+    command = _seeds.command_line("counting", argv)
+    results, entry = _seeds.open_entry(output, args.name, recipe_args, command)
     done = {(t["task"], t["model"], t["seed"]) for t in entry["trials"]}
     with tempfile.TemporaryDirectory() as runs_dir:
         for task in args.tasks:
@@ -203,9 +192,7 @@ def main(argv=None):
                     print(trial, flush=True)
                     entry["summary"] = summarize(entry["trials"])
                     entry["settings"] = settings(entry, args.note)
-                    entry["date"] = _dt.date.today().isoformat()
-                    results[args.name] = entry
-                    _io.write_json(output, results)
+                    _seeds.save_entry(output, results, args.name, entry)
     for task, models in entry.get("summary", {}).items():
         for model, s in models.items():
             print(task, model, s)

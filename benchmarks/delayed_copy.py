@@ -25,20 +25,17 @@ Everything after ``--`` goes to ``recipes/delayed_copy.py``.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import shlex
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from lstm_apps import io as _io
 from lstm_apps.cli import load_recipe
 from lstm_apps.training import positive_int
 
 RESULTS = Path(__file__).resolve().parent / "results" / "delayed_copy.json"
+_seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
 #: "near perfect" and "at chance" as the goals read them.
 NEAR_PERFECT, CHANCE_MARGIN = 0.99, 0.05
 
@@ -100,9 +97,7 @@ def run_trial(recipe, seed, recipe_args, runs_dir) -> dict:
 
 
 def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    recipe_args = argv[argv.index("--") + 1 :] if "--" in argv else []
-    own = argv[: argv.index("--")] if "--" in argv else argv
+    argv, own, recipe_args = _seeds.split_argv(argv)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -113,14 +108,8 @@ def main(argv=None):
     args = parser.parse_args(own)
     recipe = load_recipe("delayed_copy")
     output = Path(args.output)
-    results = _io.read_json(output) if output.is_file() else {}
-    entry = results.get(args.name)
-    if entry is not None and entry["recipe_args"] != recipe_args:
-        raise SystemExit(
-            f"entry {args.name!r} was run with recipe args {entry['recipe_args']}; use another --name"
-        )
-    entry = entry or {"recipe_args": recipe_args, "commands": [], "trials": []}
-    entry["commands"].append("python benchmarks/delayed_copy.py " + shlex.join(argv))
+    command = _seeds.command_line("delayed_copy", argv)
+    results, entry = _seeds.open_entry(output, args.name, recipe_args, command)
     done = {t["seed"] for t in entry["trials"]}
     with tempfile.TemporaryDirectory() as runs_dir:
         for seed in range(args.seed, args.seed + args.seeds):
@@ -128,9 +117,7 @@ def main(argv=None):
                 continue
             entry["trials"].append(run_trial(recipe, seed, recipe_args, runs_dir))
             entry["summary"] = summarize(entry["trials"])
-            entry["date"] = _dt.date.today().isoformat()
-            results[args.name] = entry
-            _io.write_json(output, results)
+            _seeds.save_entry(output, results, args.name, entry)
             print(entry["summary"]["goals"], flush=True)
     return entry
 

@@ -310,39 +310,34 @@ def main(argv=None) -> dict:
     return report
 
 
+def _table(head: list[str], rows: list[dict], line, error_line) -> list[str]:
+    """A markdown table's lines: ``head``, then each row's ``line(row)``, or ``error_line(row)`` for a
+    row that holds an error."""
+    return head + [error_line(r) if "error" in r else line(r) for r in rows]
+
+
 def markdown_tables(report) -> str:
     lines = []
     if "rows" in report:
-        lines += [
-            "| cell | form | quantize | size (KiB) | max abs parity | ops |",
-            "|---|---|---|---:|---:|---|",
-        ]
-        for r in report["rows"]:
-            if "error" in r:
-                lines.append(
-                    f"| {r['cell']} | {r['form']} | {r['quantize']} | — | — | error: {r['error'][:60]} |"
-                )
-                continue
-            lines.append(
+        lines += _table(
+            ["| cell | form | quantize | size (KiB) | max abs parity | ops |", "|---|---|---|---:|---:|---|"],
+            report["rows"],
+            lambda r: (
                 f"| {r['cell']} | {r['form']} | {r['quantize']} | {r['size_bytes'] / 1024:.1f} | "
                 f"{r['parity_max_abs']:.2g} | {', '.join(r['ops'])} |"
-            )
+            ),
+            lambda r: f"| {r['cell']} | {r['form']} | {r['quantize']} | — | — | error: {r['error'][:60]} |",
+        )
     if "drift" in report:
-        lines += [
-            "",
-            "| cell | quantize | state_clip | drift 1000 | drift 10000 |",
-            "|---|---|---|---:|---:|",
-        ]
-        for r in report["drift"]:
-            if "error" in r:
-                lines.append(
-                    f"| {r['cell']} | {r['quantize']} | {r['state_clip']} | error | {r['error'][:60]} |"
-                )
-                continue
-            lines.append(
+        lines += _table(
+            ["", "| cell | quantize | state_clip | drift 1000 | drift 10000 |", "|---|---|---|---:|---:|"],
+            report["drift"],
+            lambda r: (
                 f"| {r['cell']} | {r['quantize']} | {r['state_clip'] or '—'} | {r['drift_1000']:.2g} | "
                 f"{'—' if r['drift_10000'] is None else format(r['drift_10000'], '.2g')} |"
-            )
+            ),
+            lambda r: f"| {r['cell']} | {r['quantize']} | {r['state_clip']} | error | {r['error'][:60]} |",
+        )
     return "\n".join(lines)
 
 

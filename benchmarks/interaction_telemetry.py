@@ -22,17 +22,15 @@ every seed's metrics, their mean and spread, and the goal checks.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shlex
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+from lstm_apps.cli import load_recipe
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parent.parent
+_seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
 
 #: Metrics summarised over the seeds.
 SUMMARY = [
@@ -66,18 +64,7 @@ def goal_checks(m: dict) -> dict[str, bool]:
 
 def summarise(runs: list[dict]) -> dict:
     """Mean, standard deviation, min and max of each :data:`SUMMARY` metric over the runs that have it."""
-    out = {}
-    for key in SUMMARY:
-        values = [r[key] for r in runs if key in r]
-        if values:
-            v = np.asarray(values, dtype=float)
-            out[key] = {
-                "mean": float(v.mean()),
-                "std": float(v.std()),
-                "min": float(v.min()),
-                "max": float(v.max()),
-            }
-    return out
+    return _seeds.summarise(runs, SUMMARY)
 
 
 def comparisons(runs: list[dict]) -> dict:
@@ -100,44 +87,22 @@ def main(argv=None) -> dict:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="network seeds (0..4)")
-    parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "interaction_telemetry.json"))
-    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags (last)")
+    _seeds.add_run_flags(parser, "interaction_telemetry")
     args = parser.parse_args(argv)
 
-    from lstm_apps import io
-    from lstm_apps.cli import load_recipe
-
-    recipe = load_recipe("interaction_telemetry")
-    command = "python benchmarks/interaction_telemetry.py " + shlex.join(
-        sys.argv[1:] if argv is None else argv
-    )
-    runs, t0, cpu0 = [], time.time(), time.process_time()
-    for seed in args.seeds:
-        recipe_argv = ["--seed", str(seed), "--runs-dir", args.runs_dir, "--verbose", "2", *args.extra]
-        metrics = recipe.main(recipe_argv)
-        runs.append({"seed": seed, "argv": recipe_argv, "goal": goal_checks(metrics), **metrics})
-    result = {
-        "command": command,
-        "goal": "for every seed: next-action accuracy of the network above the best order-k Markov model "
+    return _seeds.run_seeds(
+        "interaction_telemetry",
+        argv,
+        recipe="interaction_telemetry",
+        seeds=args.seeds,
+        flags=["--runs-dir", args.runs_dir, "--verbose", "2", *args.extra],
+        goal_checks=goal_checks,
+        goal="for every seed: next-action accuracy of the network above the best order-k Markov model "
         "on the held-out visits; the telemetry AUCs and the prompt policy reported whichever way they fall",
-        "goal_met": all(all(r["goal"].values()) for r in runs),
-        "seeds": args.seeds,
-        "wall_seconds": round(time.time() - t0, 1),
-        "cpu_seconds": round(time.process_time() - cpu0, 1),
-        "cpu_count": os.cpu_count(),
-        "load_average_at_end": list(os.getloadavg()),
-        "summary": summarise(runs),
-        "comparisons": comparisons(runs),
-        "runs": runs,
-    }
-    io.write_json(args.out, result)
-    print(
-        json.dumps(
-            {"goal_met": result["goal_met"], **{k: v["mean"] for k, v in result["summary"].items()}}, indent=2
-        )
+        summary=SUMMARY,
+        out=args.out,
+        more=lambda runs: {"comparisons": comparisons(runs)},
     )
-    return result
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import datetime as _dt
 import resource
 import shlex
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,6 +47,7 @@ from lstm_apps.training import format_table, non_negative_float, positive_int
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIGURES = Path(__file__).resolve().parent.parent / "docs" / "recipes" / "img"
+_seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
 #: The setting of the docs' main table: the paper's net trained with its on-line SGD (the recipe's defaults);
 #: the second table is the paper's net trained with Adam (``-- --optimizer adam``).
 MAIN_SETTING = "paper net, sgd"
@@ -273,9 +273,7 @@ def plot_study(results: dict, path: Path) -> None:
 
 
 def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    recipe_args = argv[argv.index("--") + 1 :] if "--" in argv else []
-    own = argv[: argv.index("--")] if "--" in argv else argv
+    argv, own, recipe_args = _seeds.split_argv(argv)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -302,7 +300,7 @@ def main(argv=None):
     name = "long_time_lag" + (f"_{args.study}" if args.study else "")
     output = Path(args.output) if args.output else RESULTS / f"{name}.json"
     figure = Path(args.figure) if args.figure else FIGURES / f"{name}.png"
-    command = "python benchmarks/long_time_lag.py " + shlex.join(argv)
+    command = _seeds.command_line("long_time_lag", argv)
     if args.study:
         results = _io.read_json(output) if output.is_file() else {"study": args.study, "trials": []}
         plan = [(label, key, flags) for label, keys, flags in STUDIES[args.study] for key in keys]

@@ -21,11 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
+from lstm_apps.cli import load_recipe
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parent.parent
+_seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
 
 #: The configuration benchmarked (recipe flags).
 SETTINGS = [
@@ -62,37 +63,21 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--max-minutes", type=float, default=80.0, help="wall-clock cap on training (default 80)"
     )
-    parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "nucleotide.json"))
-    parser.add_argument(
-        "--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags (override the defaults)"
-    )
+    _seeds.add_run_flags(parser, "nucleotide", extra_help="more recipe flags (override the defaults)")
     args = parser.parse_args(argv)
 
     from lstm_apps import io
-    from lstm_apps.cli import load_recipe
 
     nucleotide = load_recipe("nucleotide")
 
-    recipe_argv = SETTINGS + [
-        "--max-cpu-minutes",
-        str(args.cpu_minutes),
-        "--max-minutes",
-        str(args.max_minutes),
-        "--runs-dir",
-        args.runs_dir,
-        *args.extra,
-    ]
-    cpu0, t0 = time.process_time(), time.time()
+    recipe_argv = SETTINGS + [*_seeds.budget_flags(args), *args.extra]
+    start = _seeds.clock()
     metrics = nucleotide.main(recipe_argv)
     result = {
         "goal": "test_bits_per_base_lstm < best order-k Markov (1.936 for order 6) "
         "within 30 CPU-minutes of training",
         "argv": recipe_argv,
-        "wall_seconds": round(time.time() - t0, 1),
-        "cpu_seconds": round(time.process_time() - cpu0, 1),
-        "cpu_count": os.cpu_count(),
-        "load_average_at_end": list(os.getloadavg()),
+        **_seeds.costs(start),
         "goal_met": bool(metrics["test_bits_per_base_lstm"] < metrics["test_bits_per_base_markov"]),
         **metrics,
     }

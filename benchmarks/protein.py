@@ -29,17 +29,14 @@ metrics, their mean and spread, and the goal checks.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shlex
-import sys
-import time
 from pathlib import Path
 
-import numpy as np
+from lstm_apps.cli import load_recipe
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
+_seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
 DEFAULT_OTHER = ROOT.parent / "shared" / "data" / "genomes" / "arabidopsis_chloroplast_NC_000932.gb"
 
 #: Metrics summarised over the seeds.
@@ -82,18 +79,7 @@ def goal_checks(m: dict) -> dict[str, bool]:
 
 def summarise(runs: list[dict]) -> dict:
     """Mean, standard deviation, min and max of each :data:`SUMMARY` metric over the runs that have it."""
-    out = {}
-    for key in SUMMARY:
-        values = [r[key] for r in runs if key in r]
-        if values:
-            v = np.asarray(values, dtype=float)
-            out[key] = {
-                "mean": float(v.mean()),
-                "std": float(v.std()),
-                "min": float(v.min()),
-                "max": float(v.max()),
-            }
-    return out
+    return _seeds.summarise(runs, SUMMARY)
 
 
 def main(argv=None) -> dict:
@@ -109,56 +95,29 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--no-multitask", dest="multitask", action="store_false", help="skip the multitask run"
     )
-    parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "benchmarks"))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "protein.json"))
-    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more recipe flags (last)")
+    _seeds.add_run_flags(parser, "protein")
     args = parser.parse_args(argv)
 
-    from lstm_apps import io
-    from lstm_apps.cli import load_recipe
-
-    protein = load_recipe("protein")
-    command = "python benchmarks/protein.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    runs, t0, cpu0 = [], time.time(), time.process_time()
-    for seed in args.seeds:
-        recipe_argv = [
-            "--seed",
-            str(seed),
-            "--max-cpu-minutes",
-            str(args.cpu_minutes),
-            "--max-minutes",
-            str(args.max_minutes),
-            "--runs-dir",
-            args.runs_dir,
+    return _seeds.run_seeds(
+        "protein",
+        argv,
+        recipe="protein",
+        seeds=args.seeds,
+        flags=[
+            *_seeds.budget_flags(args),
             "--verbose",
             "2",
             *(["--evaluate", args.evaluate] if args.evaluate else []),
             *(["--multitask"] if args.multitask else []),
             *args.extra,
-        ]
-        metrics = protein.main(recipe_argv)
-        runs.append({"seed": seed, "argv": recipe_argv, "goal": goal_checks(metrics), **metrics})
-    result = {
-        "command": command,
-        "goal": "for every seed: bits/residue below the best order-k Markov model on held-out E. coli "
+        ],
+        goal_checks=goal_checks,
+        goal="for every seed: bits/residue below the best order-k Markov model on held-out E. coli "
         "proteins and on another organism's proteins; probe R² of the trained network above the "
         "untrained network's for the net charge and the mean hydrophobicity",
-        "goal_met": all(all(r["goal"].values()) for r in runs),
-        "seeds": args.seeds,
-        "wall_seconds": round(time.time() - t0, 1),
-        "cpu_seconds": round(time.process_time() - cpu0, 1),
-        "cpu_count": os.cpu_count(),
-        "load_average_at_end": list(os.getloadavg()),
-        "summary": summarise(runs),
-        "runs": runs,
-    }
-    io.write_json(args.out, result)
-    print(
-        json.dumps(
-            {"goal_met": result["goal_met"], **{k: v["mean"] for k, v in result["summary"].items()}}, indent=2
-        )
+        summary=SUMMARY,
+        out=args.out,
     )
-    return result
 
 
 if __name__ == "__main__":

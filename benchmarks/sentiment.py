@@ -34,7 +34,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,6 +47,7 @@ from lstm_apps.metrics import paired_tests, spread
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("LSTM_APPS_SHARED_DATA") or ROOT.parent / "shared" / "data")
 DATA = SHARED_DATA / "sentiment" / "movie_sentences.csv"
+_seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
 
 
 def summarize_runs(per_seed: list[dict]) -> dict:
@@ -74,9 +74,7 @@ def rescore(path: Path) -> dict:
 
 
 def main(argv=None) -> dict:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    recipe_args = argv[argv.index("--") + 1 :] if "--" in argv else []
-    own = argv[: argv.index("--")] if "--" in argv else argv
+    _, own, recipe_args = _seeds.split_argv(argv)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

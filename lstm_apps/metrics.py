@@ -519,20 +519,32 @@ def sentence_chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -
 # ---------------------------------------------------------------------------
 
 
-def spread(values) -> dict[str, float]:
-    """Mean, sample standard deviation (0 for one value), minimum and maximum.
+def spread(values, ddof: int = 1) -> dict[str, float]:
+    """Mean, standard deviation (0 for one value), minimum and maximum.
+
+    Args:
+        values: the numbers (any shape, flattened); at least one.
+        ddof: ``1`` (default) for the sample standard deviation, ``0`` for
+            the population's (``numpy.std``'s default).
+
+    Returns:
+        ``{"mean", "std", "min", "max"}`` as floats.
 
     Example:
 
     >>> spread([0.7, 0.8])["mean"]
     0.75
+    >>> spread([1.0, 3.0], ddof=0)["std"]
+    1.0
     """
+    if ddof not in (0, 1):
+        raise ValueError(f"spread's ddof must be 0 (population) or 1 (sample), received {ddof!r}.")
     v = np.asarray(values, dtype="float64").reshape(-1)
     if v.size == 0:
         raise ValueError("spread needs at least one value, received none.")
     return {
         "mean": float(v.mean()),
-        "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+        "std": float(v.std(ddof=ddof)) if len(v) > 1 else 0.0,
         "min": float(v.min()),
         "max": float(v.max()),
     }

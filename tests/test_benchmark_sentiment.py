@@ -32,6 +32,14 @@ def test_spread_is_mean_sample_std_min_max():
         spread([])
 
 
+def test_spread_population_std():
+    values = [0.6, 0.8, 1.3]
+    assert spread(values, ddof=0)["std"] == pytest.approx(np.std(values))
+    assert spread([0.5], ddof=0)["std"] == 0.0
+    with pytest.raises(ValueError, match="ddof must be 0 .* or 1 .* received 2"):
+        spread(values, ddof=2)
+
+
 def test_rescore_recomputes_summaries_from_the_per_seed_rows(tmp_path):
     rows = [
         {"seed": s, "accuracy_model": m, "accuracy_baseline": b}
