@@ -6,7 +6,7 @@ Goal (issue 29), checked for every seed:
   (order and pseudo-count chosen on validation proteins) on the held-out
   *E. coli* proteins, and on another organism's proteins (``--evaluate``,
   default: the CDS translations of the *Arabidopsis thaliana* chloroplast
-  genome in ``../shared/data/genomes``);
+  genome in ``../shared/data/genomes``, or under ``LSTM_APPS_SHARED_DATA``);
 * the linear probe of its hidden state explains more of the prefix's net
   charge and of its mean hydrophobicity (R² on held-out proteins) than the
   same probe on an untrained network of the same size.
@@ -37,7 +37,8 @@ from lstm_apps.cli import load_recipe
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
 _seeds = load_recipe("_seeds", folder=Path(__file__).resolve().parent)
-DEFAULT_OTHER = ROOT.parent / "shared" / "data" / "genomes" / "arabidopsis_chloroplast_NC_000932.gb"
+SHARED_DATA = Path(os.environ.get("LSTM_APPS_SHARED_DATA") or ROOT.parent / "shared" / "data")
+DEFAULT_OTHER = SHARED_DATA / "genomes" / "arabidopsis_chloroplast_NC_000932.gb"
 
 #: Metrics summarised over the seeds.
 SUMMARY = [
