@@ -19,8 +19,8 @@ forecasting, as in the forecasting recipes), exported with
   the next run) and every quantization, a streaming file run over one long
   stream of the same series (10,000 steps); ``drift_1000`` /
   ``drift_10000`` are the largest |Keras - TFLite| over the first 1000 /
-  10,000 steps (10,000 for the ``--long-cells``, by default the cells of
-  the first table), ``stream_std`` the spread of the Keras output on the
+  10,000 steps (10,000 for the ``--long-cells``, by default every cell of
+  the drift table), ``stream_std`` the spread of the Keras output on the
   stream. The 1997 layer also gets rows with each ``--state-clip`` (its
   carousel grows without bound; see ``to_tflite``): 40, and
   ``saturation`` (each carousel clipped where its output squash is ±1 on
@@ -258,7 +258,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs="+",
         default=None,
         choices=kinds,
-        help="drift over 10,000 steps (default: --cells)",
+        help="drift over 10,000 steps (default: --drift-cells)",
     )
     parser.add_argument(
         "--clip-cells", nargs="*", default=["lstm1997"], choices=kinds, help="also measured with state_clip"
@@ -278,7 +278,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "edge.json"))
     args = parser.parse_args(argv)
     if args.long_cells is None:
-        args.long_cells = list(args.cells)
+        args.long_cells = list(args.drift_cells)
     return args
 
 
