@@ -170,7 +170,9 @@ def make_model(run, args, task, cell, data, settings):
 
 `run.fit` on the stream, one epoch per `--check-every` sequences; after each,
 `StopWhen` calls the paper's stop rule (`tasks.paper_stop_rule`), which checks
-the criterion with the current weights. Training stops when it holds, when
+the criterion with the current weights. The 5.2a/5.2b nets start without
+their memory cell (`models.construction_callbacks`: the paper's sequential
+construction) and get it once the training error stops decreasing. Training stops when it holds, when
 the sequence budget is spent or when the run's time budget is.
 """
 
@@ -196,7 +198,7 @@ def train(run, args, task, cell, params, label, max_sequences=None, budget_share
         data.training_data(),
         steps_per_epoch=settings.steps_per_epoch,
         epochs=settings.epochs,
-        callbacks=[StopWhen(rule)],
+        callbacks=[*models.construction_callbacks(model, run.verbose), StopWhen(rule)],
         history_name=f"history_{label}",
         budget_share=budget_share,
         shuffle=False,

@@ -91,7 +91,7 @@ def test_symbol_inputs_and_a_paper_model_round_trip(tmp_path):
 
 def test_differences_from_the_paper_are_stated():
     paper = models.paper_differences(T.task_settings("long_lag", optimizer="adam"), task="long_lag")
-    assert any("Adam" in d for d in paper) and any("added the memory cell" in d for d in paper)
+    assert any("Adam" in d for d in paper) and any("memory cell is added" in d for d in paper)
     sgd = models.paper_differences(T.task_settings("adding", optimizer="sgd"))
     assert not any("Adam" in d for d in sgd) and any("checked every" in d for d in sgd)
     ours = models.paper_differences(T.task_settings("reber", net="ours"), cell="gru")
@@ -139,3 +139,37 @@ def test_input_gate_trace_and_selectivity():
     rnn = models.build_model("adding", "gru", 2, 1, 110, config)
     with pytest.raises(ValueError, match="LSTM1997.*GRU"):
         analysis.input_gate_trace(rnn, 20)
+
+
+def test_sequential_construction_adds_the_memory_cell_once_the_error_stops_decreasing():
+    # 5.2a's net trains without its memory cell first (the paper's remedy for the abuse problem)
+    settings = T.task_settings("long_lag", params={"length": 10})
+    assert settings.net.sequential_construction
+    keras.utils.set_random_seed(0)
+    m = models.build_model("long_lag", "lstm1997", 11, 11, 10, settings, jit_compile=False)
+    both = T.long_lag_sequences(10)
+    out, cell = m.get_layer("output"), m.get_layer("recurrent")
+    initial_rows = out.kernel.numpy()[:1].copy()
+    assert np.abs(initial_rows).max() > 0  # random, in the paper's interval
+    (callback,) = models.construction_callbacks(m, verbose=0)
+    cell_before = cell.get_weights()[0].copy()
+    m.fit(both.x, both.y, batch_size=1, epochs=3, verbose=0, callbacks=[callback])
+    # phase one: the loss fell every epoch, the cell's output weights stay zero and its own weights unchanged
+    assert callback.added_at_epoch is None and not out.kernel_constraint.is_open
+    np.testing.assert_array_equal(out.kernel.numpy()[:1], 0.0)
+    np.testing.assert_array_equal(cell.get_weights()[0], cell_before)
+    # the error stops decreasing: the cell is added with its initial output weights, then it trains
+    callback.on_epoch_end(3, {"loss": callback.best})
+    assert callback.added_at_epoch == 4 and out.kernel_constraint.is_open
+    np.testing.assert_array_equal(out.kernel.numpy()[:1], initial_rows)
+    m.fit(both.x, both.y, batch_size=1, epochs=1, verbose=0)
+    assert np.abs(cell.get_weights()[0] - cell_before).max() > 0
+    assert models.construction_callbacks(m) == []  # already added
+    assert (
+        models.construction_callbacks(
+            models.build_model("adding", "lstm1997", 2, 1, 20, T.task_settings("adding"))
+        )
+        == []
+    )
+    with pytest.raises(ValueError, match="rows.*0"):
+        models.CellRowsMask(0)

@@ -43,7 +43,15 @@ from lstm_apps.datasets.tasks.registry import task_spec
 from lstm_apps.datasets.tasks.settings import TaskSettings
 from lstm_apps.layers import recurrent
 
-__all__ = ["build_model", "SymbolInputs", "PaperSquaredError", "paper_differences"]
+__all__ = [
+    "build_model",
+    "SymbolInputs",
+    "PaperSquaredError",
+    "CellRowsMask",
+    "SequentialConstruction",
+    "construction_callbacks",
+    "paper_differences",
+]
 
 
 @keras.saving.register_keras_serializable(package="lstm_apps")
@@ -88,6 +96,107 @@ class PaperSquaredError(keras.losses.Loss):
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, y_pred.dtype)
         return 0.5 * ops.sum(ops.square(y_true - y_pred), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="lstm_apps")
+class CellRowsMask(keras.constraints.Constraint):
+    """Zeroes the first ``rows`` rows of a kernel (the memory cells' output weights) until opened.
+
+    The output layer's kernel constraint under the paper's sequential
+    construction: while closed, every update is followed by zeroing the rows
+    fed by the memory cells, so the output units learn without them and, with
+    no error reaching the cells, the cells' own weights do not change. Keras's
+    optimizers apply constraints after each update, inside the compiled step.
+
+    Args:
+        rows: the leading kernel rows that belong to the memory cells.
+        open: start open (the cells already added; a loaded model's mask is open).
+    """
+
+    def __init__(self, rows: int, open: bool = True):
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+            raise ValueError(f"rows must be a positive integer, received {rows!r}.")
+        self.rows = rows
+        self.gate = keras.Variable(1.0 if open else 0.0, trainable=False, name="cell_rows_open")
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the memory cells' rows are trained."""
+        return bool(float(self.gate.numpy()) > 0.5)
+
+    def __call__(self, w):
+        keep = ops.concatenate(
+            [
+                ops.ones((self.rows,), w.dtype) * ops.cast(self.gate, w.dtype),
+                ops.ones((w.shape[0] - self.rows,), w.dtype),
+            ]
+        )
+        return w * keep[:, None]
+
+    def get_config(self):
+        return {"rows": self.rows, "open": True}
+
+
+class SequentialConstruction(keras.callbacks.Callback):
+    """The paper's sequential network construction: the memory cell added once the error stops decreasing.
+
+    Hochreiter & Schmidhuber (1997, section 4, "abuse problem"; Experiment
+    2): a net whose cells are there from the start may use them as bias units;
+    "a memory cell and the corresponding gate units are added to the network
+    whenever the error stops decreasing". Phase one trains with the cells'
+    output weights held at zero (:class:`CellRowsMask`), so the cells
+    contribute nothing and their weights get no error; after the first epoch
+    (``--check-every`` sequences) whose mean training loss is not below
+    ``(1 - tol)`` times the best so far, the cells' output weights get back
+    their initial random values and everything trains. Keras has no such
+    schedule, hence this callback.
+
+    Args:
+        mask: the output kernel's :class:`CellRowsMask`.
+        kernel: the output kernel variable.
+        tol: the relative decrease that still counts as decreasing.
+        verbose: print when the cells are added.
+    """
+
+    def __init__(self, mask: CellRowsMask, kernel, tol: float = 1e-3, verbose: int = 1):
+        super().__init__()
+        self.mask, self.kernel, self.tol, self.verbose = mask, kernel, float(tol), verbose
+        self.best = float("inf")
+        self.added_at_epoch = None
+        self._initial = None
+
+    def on_train_begin(self, logs=None):
+        if self.mask.is_open:
+            return
+        self._initial = self.kernel.numpy()[: self.mask.rows].copy()
+        self.kernel.assign(self.mask(self.kernel))
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if self.mask.is_open or loss is None:
+            return
+        if loss < self.best * (1.0 - self.tol):
+            self.best = float(loss)
+            return
+        w = self.kernel.numpy()
+        w[: self.mask.rows] = self._initial
+        self.kernel.assign(w)
+        self.mask.gate.assign(1.0)
+        self.added_at_epoch = epoch + 1
+        if self.verbose:
+            print(f"Memory cells added after epoch {epoch + 1} (loss {loss:.4g}, best {self.best:.4g}).")
+
+
+def construction_callbacks(model: keras.Model, verbose: int = 1) -> list[keras.callbacks.Callback]:
+    """``[SequentialConstruction]`` for a model built with a closed :class:`CellRowsMask`, else ``[]``."""
+    try:
+        out = model.get_layer("output")
+    except ValueError:
+        return []
+    mask = getattr(out, "kernel_constraint", None)
+    if not isinstance(mask, CellRowsMask) or mask.is_open:
+        return []
+    return [SequentialConstruction(mask, out.kernel, verbose=verbose)]
 
 
 def _optimizer(settings: TaskSettings):
@@ -162,9 +271,11 @@ def build_model(
         h = keras.layers.Concatenate()([h, x])
     if paper:  # logistic output units, their weights (and biases) drawn like every other weight
         uniform = keras.initializers.RandomUniform(-net.init, net.init)
+        staged = net.sequential_construction and cell == "lstm1997"  # the cells added later
         out = keras.layers.Dense(
             outputs, "sigmoid", use_bias=net.output_bias, name="output",
             kernel_initializer=uniform, bias_initializer=uniform,
+            kernel_constraint=CellRowsMask(units, open=False) if staged else None,
         )(h)  # fmt: skip
         loss = PaperSquaredError()
     elif spec.output == "regression":
@@ -216,10 +327,11 @@ def paper_differences(settings: TaskSettings, cell: str = "lstm1997", task: str 
         )
     elif settings.batch_size != 1:
         out.append(f"SGD on batches of {settings.batch_size}, not one sequence per update")
-    if task in ("long_lag", "long_lag_random") and settings.net_kind == "paper":
+    if settings.net_kind == "paper" and settings.net.sequential_construction and cell == "lstm1997":
         out.append(
-            "the paper added the memory cell and its input gate once the error had stopped decreasing "
-            "(its remedy for the abuse problem); ours has them from the start"
+            "the memory cell is added (its output weights unmasked) after the first check whose mean "
+            "training error is not 0.1% below the best so far; the paper added it once the error had "
+            "stopped decreasing without saying how it judged that"
         )
     out.append(
         f"the stop rule is checked every {settings.sequences_per_epoch:,} sequences with the current "

@@ -52,6 +52,10 @@ class PaperNet:
         input_to_output: the output units also see the input units ("B").
         init: weights drawn uniformly from ``[-init, init]``.
         learning_rate: the learning rate of the paper's on-line SGD.
+        sequential_construction: train the output units without the memory
+            cells first and add the cells once the training error stops
+            decreasing (the paper's remedy for the abuse problem, section 4;
+            2a, 2b): see :class:`~lstm_apps.datasets.tasks.models.SequentialConstruction`.
         description: the paper's words for it.
     """
 
@@ -68,6 +72,7 @@ class PaperNet:
     input_to_output: bool = False
     init: float = 0.1
     learning_rate: float = 0.1
+    sequential_construction: bool = False
     description: str = ""
 
     @property
@@ -123,8 +128,10 @@ _REBER = PaperNet(
 _LONG_LAG = PaperNet(
     1, 1, None, None, use_bias=False, output_bias=False, output_gate=False, recurrent_connections="none",
     cell_activation="sigmoid", output_activation="linear", input_to_output=True, init=0.2, learning_rate=1.0,
+    sequential_construction=True,
     description="one memory cell and its input gate, no output gate, g logistic, h the identity; each "
-    "layer fed by all layers below, no biases; weights in [-0.2, 0.2]",
+    "layer fed by all layers below, no biases; weights in [-0.2, 0.2]; the cell added once the error "
+    "stops decreasing",
 )  # fmt: skip
 
 #: Each task's net, as the paper's Table 10 gives it (Reber: 3 blocks of 2; the 4 x 1 rows resize it).
